@@ -1,0 +1,3 @@
+"""riskmon: a real-time streaming credit-risk monitor."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""Placeholder; replaced shortly."""
+def main() -> int:
+    return 0
