@@ -1,0 +1,304 @@
+"""The monitor's configuration file: thresholds, policy and routing.
+
+One YAML (or JSON) file, named by ``RISKMON_CONFIG``, validated as a whole on
+load. Errors name the field at fault with its path (``policy.rules[2].op``) so
+an operator can fix a file without reading code. The defaults ship inside the
+package (``default_config.yaml``) and are what runs when no file is given.
+
+The configuration's *version* is the SHA-256 of its canonical JSON form, so two
+files that mean the same thing share a version, and any change, however small,
+gives a new one. Decisions carry it in ``policy_version``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import orjson
+import yaml
+
+__all__ = [
+    "ConfigError",
+    "Factor",
+    "Policy",
+    "RiskConfig",
+    "Rule",
+    "load_config",
+    "parse_config",
+    "OPERATORS",
+    "RULE_OUTCOMES",
+    "FIELD_ROOTS",
+]
+
+#: Operators a rule may use, in the order they are documented.
+OPERATORS = (">", ">=", "<", "<=", "==", "!=")
+#: Outcomes a hard rule may force.
+RULE_OUTCOMES = ("review", "reject")
+#: Fields a rule or factor may read, besides ``features.<name>``.
+FIELD_ROOTS = ("amount", "term_months", "annual_income", "loan_to_income")
+GRADE_NAMES = ("A", "B", "C", "D")
+
+
+class ConfigError(ValueError):
+    """A configuration value breaks a rule; ``field`` is its dotted path."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A hard policy rule: when ``field op value`` holds, force ``outcome``."""
+
+    code: str
+    description: str
+    field: str
+    op: str
+    value: float
+    outcome: Literal["review", "reject"]
+
+
+@dataclass(frozen=True, slots=True)
+class Factor:
+    """One scorecard factor: adds ``weight * (x - center)`` to the logit."""
+
+    code: str
+    description: str
+    field: str
+    weight: float
+    center: float
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The rule-based decision policy."""
+
+    id: str
+    rules: tuple[Rule, ...]
+    intercept: float
+    factors: tuple[Factor, ...]
+    approve_below: float
+    reject_at_or_above: float
+    grade_bounds: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class RiskConfig:
+    """The whole validated configuration and its content hash."""
+
+    currency: str
+    policy: Policy
+    version: str
+    source: str
+
+    @property
+    def policy_version(self) -> str:
+        """What every decision carries: policy name plus configuration hash."""
+        return f"{self.policy.id}+{self.version[:12]}"
+
+
+# -- validation helpers ------------------------------------------------------
+
+
+def _mapping(value: Any, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(field, f"must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _get(m: Mapping[str, Any], key: str, field: str) -> Any:
+    if key not in m:
+        raise ConfigError(f"{field}.{key}" if field else key, "is required")
+    return m[key]
+
+
+def _number(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(field, f"must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(field, "must be finite")
+    return float(value)
+
+
+def _text(value: Any, field: str, *, max_len: int = 200) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(field, "must be a non-empty string")
+    if len(value) > max_len:
+        raise ConfigError(field, f"must be at most {max_len} characters")
+    return value
+
+
+def _code(value: Any, field: str) -> str:
+    text = _text(value, field, max_len=64)
+    if not all(c.isupper() or c.isdigit() or c == "_" for c in text):
+        raise ConfigError(field, f"must be UPPER_SNAKE_CASE, got {text!r}")
+    return text
+
+
+def _field_ref(value: Any, field: str) -> str:
+    text = _text(value, field, max_len=80)
+    if text in FIELD_ROOTS:
+        return text
+    if text.startswith("features.") and len(text) > len("features."):
+        return text
+    raise ConfigError(field, f"must be one of {', '.join(FIELD_ROOTS)} or features.<name>, got {text!r}")
+
+
+def _unknown_keys(m: Mapping[str, Any], allowed: set[str], field: str) -> None:
+    extra = sorted(set(m) - allowed)
+    if extra:
+        where = f"{field}.{extra[0]}" if field else extra[0]
+        raise ConfigError(where, "is not a known setting (check its spelling)")
+
+
+def _rule(raw: Any, field: str) -> Rule:
+    m = _mapping(raw, field)
+    _unknown_keys(m, {"code", "description", "field", "op", "value", "outcome"}, field)
+    op = _get(m, "op", field)
+    if op not in OPERATORS:
+        raise ConfigError(f"{field}.op", f"must be one of {' '.join(OPERATORS)}, got {op!r}")
+    outcome = _get(m, "outcome", field)
+    if outcome not in RULE_OUTCOMES:
+        raise ConfigError(f"{field}.outcome", f"must be review or reject, got {outcome!r}")
+    return Rule(
+        code=_code(_get(m, "code", field), f"{field}.code"),
+        description=_text(_get(m, "description", field), f"{field}.description"),
+        field=_field_ref(_get(m, "field", field), f"{field}.field"),
+        op=op,
+        value=_number(_get(m, "value", field), f"{field}.value"),
+        outcome=outcome,
+    )
+
+
+def _factor(raw: Any, field: str) -> Factor:
+    m = _mapping(raw, field)
+    _unknown_keys(m, {"code", "description", "field", "weight", "center"}, field)
+    return Factor(
+        code=_code(_get(m, "code", field), f"{field}.code"),
+        description=_text(_get(m, "description", field), f"{field}.description"),
+        field=_field_ref(_get(m, "field", field), f"{field}.field"),
+        weight=_number(_get(m, "weight", field), f"{field}.weight"),
+        center=_number(m.get("center", 0.0), f"{field}.center"),
+    )
+
+
+def _probability(value: Any, field: str) -> float:
+    p = _number(value, field)
+    if not 0.0 < p < 1.0:
+        raise ConfigError(field, f"must be a probability strictly between 0 and 1, got {p}")
+    return p
+
+
+def _unique_codes(codes: list[str], field: str) -> None:
+    seen: set[str] = set()
+    for i, code in enumerate(codes):
+        if code in seen:
+            raise ConfigError(f"{field}[{i}].code", f"duplicates code {code!r}")
+        seen.add(code)
+
+
+def _policy(raw: Any) -> Policy:
+    m = _mapping(raw, "policy")
+    _unknown_keys(m, {"id", "rules", "scorecard", "cutoffs", "grades"}, "policy")
+    rules_raw = m.get("rules", [])
+    if not isinstance(rules_raw, list):
+        raise ConfigError("policy.rules", "must be a list")
+    rules = tuple(_rule(r, f"policy.rules[{i}]") for i, r in enumerate(rules_raw))
+    _unique_codes([r.code for r in rules], "policy.rules")
+
+    card = _mapping(_get(m, "scorecard", "policy"), "policy.scorecard")
+    _unknown_keys(card, {"intercept", "factors"}, "policy.scorecard")
+    factors_raw = _get(card, "factors", "policy.scorecard")
+    if not isinstance(factors_raw, list) or not factors_raw:
+        raise ConfigError("policy.scorecard.factors", "must be a non-empty list")
+    factors = tuple(_factor(f, f"policy.scorecard.factors[{i}]") for i, f in enumerate(factors_raw))
+    _unique_codes([f.code for f in factors], "policy.scorecard.factors")
+
+    cut = _mapping(_get(m, "cutoffs", "policy"), "policy.cutoffs")
+    _unknown_keys(cut, {"approve_below", "reject_at_or_above"}, "policy.cutoffs")
+    approve_below = _probability(_get(cut, "approve_below", "policy.cutoffs"), "policy.cutoffs.approve_below")
+    reject_at = _probability(
+        _get(cut, "reject_at_or_above", "policy.cutoffs"), "policy.cutoffs.reject_at_or_above"
+    )
+    if not approve_below <= reject_at:
+        raise ConfigError(
+            "policy.cutoffs.reject_at_or_above",
+            f"must be >= approve_below ({approve_below}), got {reject_at}",
+        )
+
+    grades = _mapping(_get(m, "grades", "policy"), "policy.grades")
+    _unknown_keys(grades, set(GRADE_NAMES), "policy.grades")
+    bounds = [_probability(_get(grades, g, "policy.grades"), f"policy.grades.{g}") for g in GRADE_NAMES]
+    for prev, (name, bound) in zip(bounds, list(zip(GRADE_NAMES, bounds))[1:]):
+        if bound <= prev:
+            raise ConfigError(f"policy.grades.{name}", f"must be above the previous grade's bound ({prev}), got {bound}")
+
+    return Policy(
+        id=_code_like_id(_get(m, "id", "policy")),
+        rules=rules,
+        intercept=_number(card.get("intercept", 0.0), "policy.scorecard.intercept"),
+        factors=factors,
+        approve_below=approve_below,
+        reject_at_or_above=reject_at,
+        grade_bounds=(bounds[0], bounds[1], bounds[2], bounds[3]),
+    )
+
+
+def _code_like_id(value: Any) -> str:
+    text = _text(value, "policy.id", max_len=64)
+    if not all(c.isalnum() or c in "._:-" for c in text):
+        raise ConfigError("policy.id", f"may only use letters, digits and . _ : -, got {text!r}")
+    return text
+
+
+def parse_config(raw: Any, *, source: str = "<memory>") -> RiskConfig:
+    """Validate a parsed configuration document and compute its version.
+
+    >>> cfg = parse_config(yaml.safe_load(default_config_text()))
+    >>> cfg.policy.id, len(cfg.version)
+    ('rules-v1', 64)
+    >>> parse_config({"currency": "usd", "policy": {}})
+    Traceback (most recent call last):
+    ...
+    riskmon.config.ConfigError: currency: must be an ISO 4217 code such as USD, got 'usd'
+    """
+    m = _mapping(raw, "")
+    _unknown_keys(m, {"currency", "policy"}, "")
+    currency = m.get("currency", "USD")
+    if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha() and currency.isupper()):
+        raise ConfigError("currency", f"must be an ISO 4217 code such as USD, got {currency!r}")
+    policy = _policy(_get(m, "policy", ""))
+    canonical = orjson.dumps(m, option=orjson.OPT_SORT_KEYS)
+    return RiskConfig(
+        currency=currency,
+        policy=policy,
+        version=hashlib.sha256(canonical).hexdigest(),
+        source=source,
+    )
+
+
+def default_config_text() -> str:
+    """The configuration shipped in the package."""
+    return resources.files("riskmon").joinpath("default_config.yaml").read_text(encoding="utf-8")
+
+
+def load_config(path: str | Path | None = None) -> RiskConfig:
+    """Load and validate ``path``, or the packaged defaults when it is None."""
+    if path is None or str(path) == "":
+        return parse_config(yaml.safe_load(default_config_text()), source="<package default>")
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("", f"cannot read configuration file {p}: {exc.strerror}") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError("", f"{p} is not valid YAML: {exc}") from exc
+    return parse_config(raw, source=str(p))

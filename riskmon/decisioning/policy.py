@@ -1,0 +1,155 @@
+"""The first decision policy: hard rules, then a transparent scorecard.
+
+Why this shape: an approval service needs an outcome it can act on and reasons
+it can show the applicant. Hard rules (maximum amount, minimum income...) are
+the lender's policy and always win; the scorecard turns the contract's fields
+into a probability of default (PD) whose cut-offs give approve, review or
+reject. The more severe of the two decides.
+
+Reasons are the factors that were actually scored, ranked:
+
+* a hard rule that held comes first, with ``contribution`` 1.0 (decisive);
+* then the scorecard factors that raised the PD, each with its share of the
+  risk-raising weight (``weight * (value - center)`` over the sum of the
+  positive terms), so contributions lie in [0, 1].
+
+At most four reasons are kept, as adverse-action notices require. The online
+models of the decisioning issue replace the scorecard; the rules stay.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from riskmon.config import Policy, Rule
+from riskmon.decisioning.outcomes import Outcome, most_severe
+
+__all__ = ["PolicyResult", "ScoredFactor", "decide", "grade_for", "field_value", "MAX_REASONS"]
+
+MAX_REASONS = 4
+GRADES = ("A", "B", "C", "D", "E")
+
+_OPS: Mapping[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+#: Reason used when shared state is unavailable and approvals are held.
+DEGRADED_CODE = "SYS_DEGRADED"
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredFactor:
+    """One ranked reason: a code, its plain-language text and its weight."""
+
+    code: str
+    description: str
+    contribution: float
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyResult:
+    """What the policy decided, before it becomes a decision event."""
+
+    outcome: Outcome
+    score: float
+    grade: str
+    approved_amount: float | None
+    reasons: tuple[ScoredFactor, ...]
+
+
+def field_value(application: Any, ref: str) -> float | None:
+    """Read a numeric field that a rule or factor names; None when missing.
+
+    ``loan_to_income`` is derived (amount / annual_income; missing when the
+    income is zero). Feature values that are not numbers (strings, booleans,
+    null) count as missing for numeric rules.
+    """
+    if ref == "loan_to_income":
+        income = application.annual_income
+        return application.amount / income if income > 0 else None
+    if ref.startswith("features."):
+        value = application.features.get(ref[len("features.") :])
+    else:
+        value = getattr(application, ref, None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def grade_for(score: float, bounds: tuple[float, float, float, float]) -> str:
+    """Grade A (best) to E (worst) from the upper PD bounds of A..D.
+
+    >>> grade_for(0.01, (0.03, 0.06, 0.12, 0.25)), grade_for(0.5, (0.03, 0.06, 0.12, 0.25))
+    ('A', 'E')
+    """
+    for grade, bound in zip(GRADES, bounds):
+        if score < bound:
+            return grade
+    return GRADES[-1]
+
+
+def _rule_holds(rule: Rule, application: Any) -> bool:
+    value = field_value(application, rule.field)
+    return value is not None and _OPS[rule.op](value, rule.value)
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def decide(application: Any, policy: Policy, *, degraded: str | None = None) -> PolicyResult:
+    """Apply ``policy`` to a validated application.
+
+    ``degraded`` names a missing dependency (for example the state store):
+    an approval is then held for manual review, never granted blind.
+    """
+    held = [r for r in policy.rules if _rule_holds(r, application)]
+    held.sort(key=lambda r: Outcome.parse(r.outcome), reverse=True)  # stable: config order within a level
+
+    logit = policy.intercept
+    terms: list[tuple[float, int, str, str]] = []
+    for index, factor in enumerate(policy.factors):
+        value = field_value(application, factor.field)
+        if value is None:
+            continue
+        term = factor.weight * (value - factor.center)
+        logit += term
+        if term > 0:
+            terms.append((term, index, factor.code, factor.description))
+    score = _sigmoid(logit)
+
+    if score >= policy.reject_at_or_above:
+        score_outcome = Outcome.REJECT
+    elif score >= policy.approve_below:
+        score_outcome = Outcome.REVIEW
+    else:
+        score_outcome = Outcome.APPROVE
+    outcome = most_severe([score_outcome, *(Outcome.parse(r.outcome) for r in held)])
+
+    reasons = [ScoredFactor(r.code, r.description, 1.0) for r in held]
+    if degraded and outcome is Outcome.APPROVE:
+        outcome = Outcome.REVIEW
+        reasons.insert(0, ScoredFactor(DEGRADED_CODE, f"Held for manual review: {degraded}", 1.0))
+    positive = sum(t[0] for t in terms)
+    terms.sort(key=lambda t: (-t[0], t[1]))
+    reasons.extend(ScoredFactor(code, text, round(term / positive, 4)) for term, _, code, text in terms)
+
+    return PolicyResult(
+        outcome=outcome,
+        score=round(score, 6),
+        grade=grade_for(score, policy.grade_bounds),
+        approved_amount=application.amount if outcome is Outcome.APPROVE else None,
+        reasons=tuple(reasons[:MAX_REASONS]),
+    )

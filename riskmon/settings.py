@@ -1,0 +1,147 @@
+"""Runtime settings of a worker: where Kafka and Redis are, and how to talk to them.
+
+Settings are read once, at start-up, from the environment and then from
+command-line flags that override it (never at import time). They are frozen so
+that no part of the worker can change them behind another's back. Thresholds
+and policy live in the configuration file (:mod:`riskmon.config`), not here.
+
+Environment variables:
+
+``RISKMON_KAFKA_BOOTSTRAP``  Kafka bootstrap servers, ``host:port[,host:port]``
+``RISKMON_REDIS_URL``        Redis URL, ``redis://[user:password@]host:port/db``
+                             (``rediss://`` for TLS)
+``RISKMON_CONFIG``           path of the thresholds/policy/routing file
+``RISKMON_TOPIC_PREFIX``     prefix added to every topic name (default none)
+``RISKMON_APP_ID``           Kafka consumer group and Faust app id (``riskmon``)
+``RISKMON_PARTITIONS``       partitions of topics the worker creates (``3``)
+``RISKMON_REPLICATION``      replication factor of topics it creates (``1``)
+``RISKMON_WEB_PORT``         the worker's HTTP port (``6066``)
+``RISKMON_MAX_MESSAGE_BYTES`` largest input message accepted (``262144``)
+``RISKMON_DECISION_TTL_DAYS`` how long Redis remembers a decision (``400``)
+``RISKMON_SECURITY_PROTOCOL`` ``PLAINTEXT`` (default), ``SSL``, ``SASL_SSL``;
+                             ``SASL_PLAINTEXT`` is refused unless
+                             ``RISKMON_ALLOW_INSECURE_SASL=1`` (never send
+                             passwords in clear by default)
+``RISKMON_SASL_MECHANISM``   ``SCRAM-SHA-512`` (default) or ``SCRAM-SHA-256``
+``RISKMON_SASL_USERNAME`` / ``RISKMON_SASL_PASSWORD``
+``RISKMON_SSL_CAFILE``       CA bundle that signs the brokers' certificates
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Literal, Mapping
+
+__all__ = ["Settings", "SettingsError", "settings_from_env"]
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"]
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a worker needs to connect and run."""
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    config_path: str | None = None
+    topic_prefix: str = ""
+    app_id: str = "riskmon"
+    partitions: int = 3
+    replication: int = 1
+    web_port: int = 6066
+    web_host: str = "127.0.0.1"
+    max_message_bytes: int = 256 * 1024
+    decision_ttl_days: int = 400
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: str = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_cafile: str | None = None
+    allow_insecure_sasl: bool = False
+
+    def __post_init__(self) -> None:
+        if self.security_protocol not in ("PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"):
+            raise SettingsError(
+                f"RISKMON_SECURITY_PROTOCOL must be PLAINTEXT, SSL or SASL_SSL, got {self.security_protocol!r}"
+            )
+        if self.security_protocol == "SASL_PLAINTEXT" and not self.allow_insecure_sasl:
+            raise SettingsError(
+                "RISKMON_SECURITY_PROTOCOL=SASL_PLAINTEXT sends credentials without TLS; "
+                "use SASL_SSL, or set RISKMON_ALLOW_INSECURE_SASL=1 for a test cluster"
+            )
+        if self.security_protocol.startswith("SASL") and not (self.sasl_username and self.sasl_password):
+            raise SettingsError("SASL needs RISKMON_SASL_USERNAME and RISKMON_SASL_PASSWORD")
+        if self.sasl_mechanism not in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
+            raise SettingsError(f"RISKMON_SASL_MECHANISM must be SCRAM-SHA-256 or SCRAM-SHA-512, got {self.sasl_mechanism!r}")
+        for name in ("partitions", "replication", "max_message_bytes", "decision_ttl_days"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.web_port <= 65535:
+            raise SettingsError(f"RISKMON_WEB_PORT must be a TCP port, got {self.web_port}")
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        """A copy with the non-None ``changes`` applied (command-line flags)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def topic(self, name: str) -> str:
+        """The real name of a contract topic, with the configured prefix."""
+        return f"{self.topic_prefix}{name}"
+
+    def confluent_config(self) -> dict[str, str]:
+        """librdkafka settings for admin clients, producers and consumers."""
+        conf = {"bootstrap.servers": self.kafka_bootstrap, "security.protocol": self.security_protocol}
+        if self.security_protocol.startswith("SASL"):
+            conf.update(
+                {
+                    "sasl.mechanisms": self.sasl_mechanism,
+                    "sasl.username": self.sasl_username or "",
+                    "sasl.password": self.sasl_password or "",
+                }
+            )
+        if self.ssl_cafile:
+            conf["ssl.ca.location"] = self.ssl_cafile
+        return conf
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``env`` (default: the process environment).
+
+    >>> settings_from_env({"RISKMON_TOPIC_PREFIX": "dev."}).topic("credit.decisions")
+    'dev.credit.decisions'
+    """
+    env = os.environ if env is None else env
+    d = Settings()
+    return Settings(
+        kafka_bootstrap=env.get("RISKMON_KAFKA_BOOTSTRAP") or d.kafka_bootstrap,
+        redis_url=env.get("RISKMON_REDIS_URL") or d.redis_url,
+        config_path=env.get("RISKMON_CONFIG") or None,
+        topic_prefix=env.get("RISKMON_TOPIC_PREFIX", ""),
+        app_id=env.get("RISKMON_APP_ID") or d.app_id,
+        partitions=_int(env, "RISKMON_PARTITIONS", d.partitions),
+        replication=_int(env, "RISKMON_REPLICATION", d.replication),
+        web_port=_int(env, "RISKMON_WEB_PORT", d.web_port),
+        web_host=env.get("RISKMON_WEB_HOST") or d.web_host,
+        max_message_bytes=_int(env, "RISKMON_MAX_MESSAGE_BYTES", d.max_message_bytes),
+        decision_ttl_days=_int(env, "RISKMON_DECISION_TTL_DAYS", d.decision_ttl_days),
+        security_protocol=(env.get("RISKMON_SECURITY_PROTOCOL") or d.security_protocol).upper(),  # type: ignore[arg-type]
+        sasl_mechanism=env.get("RISKMON_SASL_MECHANISM") or d.sasl_mechanism,
+        sasl_username=env.get("RISKMON_SASL_USERNAME") or None,
+        sasl_password=env.get("RISKMON_SASL_PASSWORD") or None,
+        ssl_cafile=env.get("RISKMON_SSL_CAFILE") or None,
+        allow_insecure_sasl=env.get("RISKMON_ALLOW_INSECURE_SASL") == "1",
+    )
