@@ -1,3 +1,183 @@
-"""Placeholder; replaced shortly."""
-def main() -> int:
+"""The ``riskmon`` command line.
+
+Subcommands import what they need when they run, so ``riskmon --help`` is
+fast and a missing optional piece breaks only the command that uses it.
+Errors the user can fix print one line on stderr and exit with status 2;
+nothing prints a traceback for a mistake in the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``riskmon`` subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="riskmon", description="Real-time streaming credit-risk monitor (Kafka, Faust, River, Redis)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    stack = sub.add_parser("stack", help="start or stop a local Kafka (KRaft) and Redis on loopback")
+    stack_sub = stack.add_subparsers(dest="stack_command", required=True, metavar="ACTION")
+    for name, text in (("up", "start Kafka and Redis (idempotent)"), ("down", "stop what `up` started"), ("status", "show what runs")):
+        p = stack_sub.add_parser(name, help=text)
+        p.add_argument("--dir", type=Path, default=None, help="state directory (default: $RISKMON_STACK_DIR or ~/.local/state/riskmon/stack)")
+        if name == "up":
+            p.add_argument("--kafka-version", default=None, help="Apache Kafka version to run (from Maven Central)")
+            p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for both to serve")
+
+    worker = sub.add_parser("worker", help="run the stream processor (Faust worker)")
+    _add_connection_flags(worker)
+    worker.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
+
+    demo = sub.add_parser("demo", help="start the stack and a worker, stream real public credit data, show decisions live")
+    demo.add_argument("--source", default="lending_club", choices=["lending_club", "credit_data"], help="public data set to stream")
+    demo.add_argument("--limit", type=int, default=2000, help="applications to stream (default 2000; 0 for all)")
+    demo.add_argument("--rate", type=float, default=200.0, help="applications per second to produce (default 200)")
+    demo.add_argument("--dir", type=Path, default=None, help="stack state directory")
+    demo.add_argument("--keep-stack", action="store_true", help="leave Kafka and Redis running afterwards")
+    demo.add_argument("--config", default=None, help="thresholds/policy file (default: $RISKMON_CONFIG or the packaged one)")
+
+    schemas = sub.add_parser("schemas", help="event schemas")
+    schemas_sub = schemas.add_subparsers(dest="schemas_command", required=True, metavar="ACTION")
+    export = schemas_sub.add_parser("export", help="write a JSON Schema per contract event into DIR")
+    export.add_argument("directory", type=Path, metavar="DIR")
+
+    config = sub.add_parser("config", help="configuration file")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    check = config_sub.add_parser("check", help="validate a configuration file and print its version")
+    check.add_argument("path", nargs="?", default=None, help="file to check (default: $RISKMON_CONFIG or the packaged one)")
+    config_sub.add_parser("show-default", help="print the packaged default configuration")
+    return parser
+
+
+def _add_connection_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bootstrap", default=None, help="Kafka bootstrap servers (overrides RISKMON_KAFKA_BOOTSTRAP)")
+    p.add_argument("--redis-url", default=None, help="Redis URL (overrides RISKMON_REDIS_URL)")
+    p.add_argument("--config", default=None, help="thresholds/policy file (overrides RISKMON_CONFIG)")
+    p.add_argument("--topic-prefix", default=None, help="prefix of every topic name (overrides RISKMON_TOPIC_PREFIX)")
+    p.add_argument("--app-id", default=None, help="consumer group / Faust app id (overrides RISKMON_APP_ID)")
+    p.add_argument("--web-port", type=int, default=None, help="HTTP port for /metrics and /health; 0 disables (overrides RISKMON_WEB_PORT)")
+    p.add_argument("--partitions", type=int, default=None, help="partitions of topics the worker creates")
+
+
+class _UserError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def _cmd_stack(args: argparse.Namespace) -> int:
+    from riskmon import stack
+
+    directory = args.dir or stack.default_stack_dir()
+    try:
+        if args.stack_command == "up":
+            kwargs = {"kafka_version": args.kafka_version} if args.kafka_version else {}
+            info = stack.up(directory, timeout=args.timeout, progress=lambda line: print(f"# {line}", file=sys.stderr, flush=True), **kwargs)
+            if not info.started:
+                print("# already running; nothing changed", file=sys.stderr)
+            print(f"KAFKA_BOOTSTRAP={info.kafka_bootstrap}")
+            print(f"REDIS_URL={info.redis_url}")
+            return 0
+        if args.stack_command == "down":
+            stopped = stack.down(directory)
+            for line in stopped:
+                print(f"stopped {line}")
+            if not stopped:
+                print("nothing was running", file=sys.stderr)
+            return 0
+        info = stack.status(directory)
+        if info is None:
+            print("not running")
+            return 3
+        print(f"KAFKA_BOOTSTRAP={info.kafka_bootstrap}")
+        print(f"REDIS_URL={info.redis_url}")
+        return 0
+    except stack.StackError as exc:
+        raise _UserError(str(exc)) from exc
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from riskmon.config import ConfigError
+    from riskmon.settings import SettingsError, settings_from_env
+    from riskmon.stream.worker import WorkerStartError, run_worker
+
+    try:
+        settings = settings_from_env().with_overrides(
+            kafka_bootstrap=args.bootstrap,
+            redis_url=args.redis_url,
+            config_path=args.config,
+            topic_prefix=args.topic_prefix,
+            app_id=args.app_id,
+            web_port=args.web_port,
+            partitions=args.partitions,
+        )
+        return run_worker(settings, loglevel=args.loglevel)
+    except (ConfigError, SettingsError, WorkerStartError) as exc:
+        raise _UserError(str(exc)) from exc
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from riskmon.demo.run import DemoOptions, run_demo
+
+    return run_demo(
+        DemoOptions(
+            source=args.source,
+            limit=args.limit or None,
+            rate=args.rate,
+            stack_dir=args.dir,
+            keep_stack=args.keep_stack,
+            config_path=args.config,
+        )
+    )
+
+
+def _cmd_schemas(args: argparse.Namespace) -> int:
+    from riskmon.schemas import export_schemas
+
+    for path in export_schemas(args.directory):
+        print(path)
     return 0
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    import os
+
+    from riskmon.config import ConfigError, default_config_text, load_config
+
+    if args.config_command == "show-default":
+        print(default_config_text(), end="")
+        return 0
+    path = args.path or os.environ.get("RISKMON_CONFIG") or None
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        raise _UserError(f"invalid configuration: {exc}") from exc
+    print(f"ok: {cfg.source}")
+    print(f"version={cfg.version}")
+    print(f"policy_version={cfg.policy_version}")
+    return 0
+
+
+_COMMANDS = {"stack": _cmd_stack, "worker": _cmd_worker, "demo": _cmd_demo, "schemas": _cmd_schemas, "config": _cmd_config}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``riskmon`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except _UserError as exc:
+        print(f"riskmon {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Root pytest configuration: doctests run over the package, except entry points."""
+
+collect_ignore = ["riskmon/__main__.py"]

@@ -1,0 +1,254 @@
+"""``riskmon demo``: the whole path on real public data, in one command.
+
+It starts the local stack (unless one already runs), starts a real worker
+process, streams the chosen public data set onto ``credit.applications`` at a
+steady rate (with a handful of malformed messages mixed in, to show the
+dead-letter path), and prints decisions and a live summary as they arrive from
+``credit.decisions``. At the end it reports outcome rates, latency, and how
+the outcomes line up with the data set's real labels, then stops everything
+it started, and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import orjson
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+__all__ = ["DemoOptions", "run_demo", "MALFORMED_SAMPLES"]
+
+#: Bad inputs mixed into the demo stream; each must land in risk.deadletter.
+MALFORMED_SAMPLES: tuple[bytes, ...] = (
+    b"this is not json",
+    b'{"application_id": "bad-1", "amount": -5}',
+    b'["an", "array"]',
+    b'{"application_id": "bad-2", "customer_id": "c", "submitted_at": "2026-01-04T09:00:00Z",'
+    b' "amount": NaN, "term_months": 36, "annual_income": 1}',
+    b"\xff\xfe\x00not utf-8",
+)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What ``riskmon demo`` streams and how fast."""
+
+    source: str = "lending_club"
+    limit: int | None = 2000
+    rate: float = 200.0
+    stack_dir: Path | None = None
+    keep_stack: bool = False
+    config_path: str | None = None
+    out: TextIO = field(default=sys.stdout)
+    decision_timeout: float = 180.0
+
+
+@dataclass
+class _Tally:
+    outcomes: Counter = field(default_factory=Counter)
+    bad_by_outcome: Counter = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    deadletters: int = 0
+    decided: set[str] = field(default_factory=set)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _end_offsets(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """Assignments at the current end of ``topic``, so only new records show."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "riskmon-demo-probe", "enable.auto.commit": False})
+    try:
+        meta = consumer.list_topics(topic, timeout=30)
+        parts = []
+        for p in meta.topics[topic].partitions:
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+            parts.append(TopicPartition(topic, p, high))
+        return parts
+    finally:
+        consumer.close()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run_demo(options: DemoOptions) -> int:
+    """Run the demo; returns 0 when every application got its decision."""
+    from riskmon import stack
+    from riskmon.demo.data import load_records
+    from riskmon.settings import Settings
+    from riskmon.stream.topics import ensure_topics, topic_names
+
+    out = options.out
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    directory = options.stack_dir or stack.default_stack_dir()
+    was_running = stack.status(directory) is not None
+    say(f"== riskmon demo: {options.source}, up to {options.limit or 'all'} applications at {options.rate:g}/s")
+    try:
+        info = stack.up(directory, progress=lambda line: say(f"   stack: {line}"))
+    except stack.StackError as exc:
+        print(f"riskmon demo: error: {exc}", file=sys.stderr)
+        return 2
+    say(f"   Kafka {info.kafka_bootstrap}   Redis {info.redis_url}")
+    worker: subprocess.Popen | None = None
+    try:
+        settings = Settings(kafka_bootstrap=info.kafka_bootstrap, redis_url=info.redis_url, app_id="riskmon-demo")
+        ensure_topics(settings)
+        names = topic_names(settings)
+        records = load_records(options.source, limit=options.limit)
+        labels = {r.application["application_id"]: r.is_bad for r in records}
+        say(f"   loaded {len(records)} real applications from {options.source} (bad rate {sum(labels.values()) / max(1, len(labels)):.1%})")
+
+        web_port = _free_port()
+        env = dict(os.environ, RISKMON_KAFKA_BOOTSTRAP=info.kafka_bootstrap, RISKMON_REDIS_URL=info.redis_url)
+        if options.config_path:
+            env["RISKMON_CONFIG"] = options.config_path
+        log_path = Path(directory) / "demo-worker.log"
+        with open(log_path, "ab") as log_file:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "riskmon", "worker", "--app-id", "riskmon-demo", "--web-port", str(web_port)],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        say(f"   worker pid {worker.pid}, metrics on http://127.0.0.1:{web_port}/metrics, log {log_path}")
+
+        tally = _Tally()
+        start_positions = {
+            names.decisions: _end_offsets(info.kafka_bootstrap, names.decisions),
+            names.deadletter: _end_offsets(info.kafka_bootstrap, names.deadletter),
+        }
+        consumer = Consumer({"bootstrap.servers": info.kafka_bootstrap, "group.id": f"riskmon-demo-view-{os.getpid()}", "enable.auto.commit": False})
+        consumer.assign(start_positions[names.decisions] + start_positions[names.deadletter])
+
+        producer_done = threading.Event()
+        produced = {"n": 0}
+
+        def produce() -> None:
+            producer = Producer({"bootstrap.servers": info.kafka_bootstrap, "linger.ms": 5})
+            interval = 1.0 / options.rate if options.rate > 0 else 0.0
+            next_at = time.monotonic()
+            bad_every = max(1, len(records) // (len(MALFORMED_SAMPLES) + 1))
+            bad_iter = iter(MALFORMED_SAMPLES)
+            for i, record in enumerate(records):
+                app = record.application
+                producer.produce(names.applications, key=app["application_id"].encode(), value=orjson.dumps(app))
+                produced["n"] += 1
+                if i and i % bad_every == 0:
+                    sample = next(bad_iter, None)
+                    if sample is not None:
+                        producer.produce(names.applications, key=b"malformed", value=sample)
+                producer.poll(0)
+                next_at += interval
+                delay = next_at - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            producer.flush(30)
+            producer_done.set()
+
+        threading.Thread(target=produce, name="demo-producer", daemon=True).start()
+        say("   streaming... (decisions as they happen; a summary every 2 s)")
+        say(f"   {'application':<14} {'outcome':<8} {'PD':>6} grade  {'latency':>8}  top reasons")
+        shown = 0
+        last_summary = time.monotonic()
+        t0 = time.monotonic()
+        deadline = None
+        while True:
+            msg = consumer.poll(0.2)
+            now = time.monotonic()
+            if msg is not None and not msg.error():
+                if msg.topic() == names.deadletter:
+                    tally.deadletters += 1
+                    err = orjson.loads(msg.value())["error"]
+                    say(f"   dead letter: {err['type']}: {err['message'][:80]}")
+                else:
+                    d = orjson.loads(msg.value())
+                    if d["application_id"] in labels and d["application_id"] not in tally.decided:
+                        tally.decided.add(d["application_id"])
+                        tally.outcomes[d["outcome"]] += 1
+                        tally.latencies.append(d["latency_ms"])
+                        if labels[d["application_id"]]:
+                            tally.bad_by_outcome[d["outcome"]] += 1
+                        if shown < 12 or d["outcome"] == "reject" and shown < 20:
+                            shown += 1
+                            reasons = ", ".join(r["code"] for r in d["reasons"][:3])
+                            say(
+                                f"   {d['application_id']:<14} {d['outcome']:<8} {d['score']:>6.3f}   {d['grade']}    "
+                                f"{d['latency_ms']:>6.1f}ms  {reasons}"
+                            )
+            if now - last_summary >= 2.0:
+                last_summary = now
+                say("   " + _summary(tally, produced["n"], len(records), now - t0))
+            if worker.poll() is not None:
+                say(f"   worker exited unexpectedly with status {worker.returncode}; see {log_path}")
+                return 1
+            if len(tally.decided) >= len(records) and tally.deadletters >= len(MALFORMED_SAMPLES):
+                break
+            if producer_done.is_set():
+                deadline = deadline or now + options.decision_timeout
+                if now > deadline:
+                    say(f"   timed out waiting for decisions: {len(tally.decided)}/{len(records)}")
+                    break
+        consumer.close()
+        elapsed = time.monotonic() - t0
+        say("   " + _summary(tally, produced["n"], len(records), elapsed))
+        say(_report(tally, len(records)))
+        return 0 if len(tally.decided) == len(records) else 1
+    finally:
+        if worker is not None and worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+            say("   worker stopped")
+        if not options.keep_stack and not was_running:
+            for line in stack.down(directory):
+                say(f"   stopped {line}")
+        elif was_running:
+            say("   the stack was already running before the demo; left running")
+
+
+def _summary(t: _Tally, produced: int, total: int, elapsed: float) -> str:
+    n = len(t.decided)
+    rates = " ".join(f"{o} {t.outcomes[o] / n:.0%}" for o in ("approve", "review", "reject")) if n else "-"
+    return (
+        f"[{elapsed:5.1f}s] produced {produced}/{total}  decided {n}  ({rates})  "
+        f"p50 {_percentile(t.latencies, 0.5):.1f}ms p99 {_percentile(t.latencies, 0.99):.1f}ms  "
+        f"dead letters {t.deadletters}  {n / elapsed if elapsed else 0:.0f}/s"
+    )
+
+
+def _report(t: _Tally, total: int) -> str:
+    lines = ["== result"]
+    n = len(t.decided)
+    lines.append(f"   decisions {n}/{total}, dead letters {t.deadletters} (of {len(MALFORMED_SAMPLES)} malformed sent)")
+    for outcome in ("approve", "review", "reject"):
+        count = t.outcomes[outcome]
+        bad = t.bad_by_outcome[outcome]
+        share = f"{bad / count:.1%}" if count else "-"
+        lines.append(f"   {outcome:<8} {count:>6}  ({count / n if n else 0:.0%})   later defaulted: {share}")
+    return "\n".join(lines)

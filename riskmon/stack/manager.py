@@ -1,0 +1,259 @@
+"""`up`, `down` and `status` for the local stack: the only code that reads the plan.
+
+Each call takes an exclusive lock on the stack directory, reads ``stack.json``,
+compares it with what really runs (pid alive *and* command line naming our
+config file), and does only the difference: `up` starts what is missing, `down`
+stops what we started. Data directories and ports survive `down`, so the next
+`up` comes back on the same addresses with the same topics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from riskmon.stack import kafka, redis_server
+from riskmon.stack.ports import free_ports, port_is_free
+from riskmon.stack.process import is_ours, log_size, require_programs, spawn, stop, tail
+from riskmon.stack.state import StackError, StackInfo, kafka_cache_dir, load_state, save_state
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each server's files live inside a stack directory."""
+
+    dir: Path
+
+    @property
+    def kafka(self) -> Path:
+        return self.dir / "kafka"
+
+    @property
+    def kafka_props(self) -> Path:
+        return self.kafka / "server.properties"
+
+    @property
+    def redis(self) -> Path:
+        return self.dir / "redis"
+
+    @property
+    def redis_conf(self) -> Path:
+        return self.redis / "redis.conf"
+
+    def logs(self, name: str) -> list[Path]:
+        """A server's console output (JVM and startup errors) and its own log."""
+        base = self.kafka / "kafka" if name == "kafka" else self.redis / "redis"
+        return [base.with_suffix(".out"), base.with_suffix(".log")]
+
+    def failure_logs(self, name: str, since: dict[str, int]) -> str:
+        """Last 30 lines each log received since the server was started."""
+        return "\n".join(f"--- last lines of {log} ---\n{tail(log, since=since.get(str(log), 0))}"
+                         for log in self.logs(name))
+
+    def log_offsets(self, name: str) -> dict[str, int]:
+        return {str(log): log_size(log) for log in self.logs(name)}
+
+
+def _resolve(dir: Path) -> Path:
+    # Absolute paths end up in command lines, which is how we recognise our processes.
+    return Path(dir).expanduser().resolve()
+
+
+@contextlib.contextmanager
+def _locked(dir: Path) -> Iterator[None]:
+    """Serialise `up`/`down` on one stack directory across processes."""
+    with open(dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _running(state: dict[str, Any], layout: _Layout) -> tuple[bool, bool]:
+    return (is_ours(state.get("kafka", {}).get("pid"), str(layout.kafka_props)),
+            is_ours(state.get("redis", {}).get("pid"), str(layout.redis_conf)))
+
+
+def _info(dir: Path, state: dict[str, Any], started: bool) -> StackInfo:
+    return StackInfo(
+        dir=dir,
+        kafka_bootstrap=f"127.0.0.1:{state['kafka']['port']}",
+        redis_url=redis_server.url(state["redis"]["port"]),
+        kafka_pid=state["kafka"]["pid"],
+        redis_pid=state["redis"]["pid"],
+        started=started,
+    )
+
+
+_PORT_KEYS = {"kafka": ("port", "controller_port"), "redis": ("port",)}
+
+
+def _plan_ports(state: dict[str, Any], to_start: list[str],
+                progress: Callable[[str], None]) -> dict[str, list[int]]:
+    """Ports for the servers in ``to_start``: the recorded ones when still free, else fresh ones.
+
+    Reusing ports keeps a restarted stack on the addresses clients already know.
+    Ports of servers left running, and those already planned, are never handed out twice.
+    """
+    def recorded(name: str) -> list[int | None]:
+        return [state.get(name, {}).get(key) for key in _PORT_KEYS[name]]
+
+    reserved = {port for name in _PORT_KEYS if name not in to_start for port in recorded(name) if port}
+    plan: dict[str, list[int]] = {}
+    for name in to_start:
+        ports = recorded(name)
+        if all(ports) and reserved.isdisjoint(ports) and all(map(port_is_free, ports)):
+            plan[name] = ports
+            reserved.update(ports)
+    for name in to_start:
+        if name not in plan:
+            while not reserved.isdisjoint(ports := free_ports(len(_PORT_KEYS[name]))):
+                pass
+            if all(recorded(name)):
+                progress(f"{name}: previous ports {recorded(name)} are taken; using {ports}")
+            plan[name] = ports
+            reserved.update(ports)
+    return plan
+
+
+def _redis_version() -> str:
+    out = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
+    match = re.search(r"v=(\S+)", out)
+    return match.group(1) if match else "unknown"
+
+
+def _start_kafka(layout: _Layout, version: str, ports: list[int],
+                 progress: Callable[[str], None]) -> tuple[dict[str, Any], dict[str, int]]:
+    """Fetch if needed, configure, format once, spawn; return the state entry and log offsets."""
+    lib = kafka.ensure_kafka(version, kafka_cache_dir(), progress)
+    data = layout.kafka / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    log4j = layout.kafka / "log4j2.properties"
+    log4j.write_text(kafka.render_log4j2(layout.kafka / "kafka.log"))
+    port, controller_port = ports
+    layout.kafka_props.write_text(kafka.render_server_properties(layout.dir, port, controller_port))
+    kafka.format_storage(lib, layout.kafka_props, log4j, data, progress)
+    progress(f"starting Kafka {version} on 127.0.0.1:{port}")
+    cmd = kafka.start_command(lib, layout.kafka_props, log4j)
+    offsets = layout.log_offsets("kafka")
+    pid = spawn(cmd, layout.kafka / "kafka.out", cwd=layout.kafka)
+    return ({"version": version, "port": port, "controller_port": controller_port,
+             "pid": pid, "cmdline": cmd, "started_at": time.time()}, offsets)
+
+
+def _start_redis(layout: _Layout, port: int,
+                 progress: Callable[[str], None]) -> tuple[dict[str, Any], dict[str, int]]:
+    """Configure and spawn redis-server; return the state entry and log offsets."""
+    layout.redis.mkdir(parents=True, exist_ok=True)
+    layout.redis_conf.write_text(redis_server.render_config(layout.redis, port))
+    progress(f"starting Redis on 127.0.0.1:{port}")
+    cmd = redis_server.start_command(layout.redis_conf)
+    offsets = layout.log_offsets("redis")
+    pid = spawn(cmd, layout.redis / "redis.out", cwd=layout.redis)
+    return ({"version": _redis_version(), "port": port, "pid": pid, "cmdline": cmd,
+             "started_at": time.time()}, offsets)
+
+
+def up(dir: Path, *, kafka_version: str = kafka.DEFAULT_KAFKA_VERSION, timeout: float = 120.0,
+       progress: Callable[[str], None] | None = None) -> StackInfo:
+    """Start whatever of Kafka and Redis is not running in ``dir``; wait until both serve.
+
+    Returns ``started=False`` when both already ran (nothing changed). The Kafka
+    fetch on a first run is not counted in ``timeout``, which bounds the wait
+    for the servers to answer. If startup fails, the processes this call
+    started are stopped again and StackError carries their log tails.
+    """
+    report = progress or (lambda line: None)
+    dir = _resolve(dir)
+    dir.mkdir(parents=True, exist_ok=True)
+    layout = _Layout(dir)
+    with _locked(dir):
+        state = load_state(dir)
+        kafka_up, redis_up = _running(state, layout)
+        needed = [] if redis_up else ["redis-server"]
+        if not kafka_up:
+            needed.append("java")
+            if kafka.needs_fetch(kafka_version, kafka_cache_dir()):
+                needed.append("mvn")
+        require_programs(needed)
+        if kafka_up and state["kafka"].get("version") != kafka_version:
+            report(f"Kafka {state['kafka'].get('version')} is already running; leaving it as it is")
+
+        plan = _plan_ports(state, [name for name, up_ in (("kafka", kafka_up), ("redis", redis_up)) if not up_],
+                           report)
+        started: list[tuple[int, str]] = []
+        # Error messages quote only what the logs received from here on.
+        since = {name: layout.log_offsets(name) for name in ("kafka", "redis")}
+        try:
+            if not kafka_up:
+                state["kafka"], since["kafka"] = _start_kafka(layout, kafka_version, plan["kafka"], report)
+                started.append((state["kafka"]["pid"], str(layout.kafka_props)))
+                save_state(dir, state)
+            if not redis_up:
+                state["redis"], since["redis"] = _start_redis(layout, plan["redis"][0], report)
+                started.append((state["redis"]["pid"], str(layout.redis_conf)))
+                save_state(dir, state)
+            began = time.monotonic()
+            deadline = began + timeout
+            redis_server.wait_ready(redis_server.url(state["redis"]["port"]), state["redis"]["pid"],
+                                    deadline, lambda: layout.failure_logs("redis", since["redis"]))
+            if not redis_up:
+                report(f"Redis ready in {time.monotonic() - began:.1f} s")
+            kafka.wait_ready(f"127.0.0.1:{state['kafka']['port']}", state["kafka"]["pid"],
+                             deadline, lambda: layout.failure_logs("kafka", since["kafka"]))
+            if not kafka_up:
+                report(f"Kafka ready in {time.monotonic() - began:.1f} s")
+        except BaseException:
+            # Leave the stack as we found it: stop only what this call started.
+            stop(started, timeout=30.0)
+            started_pids = {pid for pid, _ in started}
+            for name in ("kafka", "redis"):
+                if state.get(name, {}).get("pid") in started_pids:
+                    state[name]["pid"] = None
+            save_state(dir, state)
+            raise
+        return _info(dir, state, started=bool(started))
+
+
+def down(dir: Path, *, timeout: float = 30.0) -> list[str]:
+    """Stop the servers `up` started in ``dir``; describe each one stopped.
+
+    Only a recorded pid whose command line still names our config file is
+    signalled (SIGTERM, then SIGKILL after ``timeout``). Data, logs and ports
+    are kept for the next `up`. Returns [] when nothing of ours was running.
+    """
+    dir = _resolve(dir)
+    if not (dir / "stack.json").is_file():
+        return []
+    layout = _Layout(dir)
+    names = {"kafka": ("Kafka", str(layout.kafka_props)), "redis": ("Redis", str(layout.redis_conf))}
+    with _locked(dir):
+        state = load_state(dir)
+        targets = {name: state[name]["pid"] for name, (_, marker) in names.items()
+                   if is_ours(state.get(name, {}).get("pid"), marker)}
+        stopped = set(stop([(pid, names[name][1]) for name, pid in targets.items()], timeout))
+        described = [f"{names[name][0]} (pid {pid}, 127.0.0.1:{state[name]['port']})"
+                     for name, pid in targets.items() if pid in stopped]
+        for name in names:
+            if name in state and state[name].get("pid") is not None:
+                state[name]["pid"] = None
+        save_state(dir, state)
+    return described
+
+
+def status(dir: Path) -> StackInfo | None:
+    """The running stack in ``dir`` (``started=False``), or None unless both servers run.
+
+    Checks processes only (pid alive with our command line); `up` is what waits
+    for them to answer.
+    """
+    dir = _resolve(dir)
+    state = load_state(dir) if dir.is_dir() else {}
+    if state and all(_running(state, _Layout(dir))):
+        return _info(dir, state, started=False)
+    return None

@@ -1,0 +1,140 @@
+"""The Faust application: ``create_app(settings, config)`` and nothing else global.
+
+Why a factory: configuration is read when a worker starts, never at import
+time, and tests build apps with their own settings (topic prefix, ports).
+
+Faust choices, each from a lesson in DESIGN.md:
+
+* Topics are consumed as raw bytes (``value_serializer="raw"``): Faust drops
+  messages it cannot decode, so decoding happens in our code, where bad input
+  reaches the dead-letter topic.
+* The decision agent runs with ``concurrency=1``: with more, Faust can commit
+  past an in-flight message (faust-streaming #606).
+* Events are taken in small batches (``take_events``, at most 500 or 20 ms):
+  Python CPU is the bottleneck, so Redis and the broker are paid once per batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from riskmon.config import RiskConfig
+from riskmon.settings import Settings
+from riskmon.stream.applications import ApplicationHandler
+from riskmon.stream.decision_store import DecisionStore, key_namespace
+from riskmon.stream.decisions import Incoming
+from riskmon.stream.metrics import WorkerMetrics
+from riskmon.stream.topics import DEADLETTER_MAX_BYTES, topic_names
+
+__all__ = ["create_app", "BATCH_MAX", "BATCH_WITHIN"]
+
+log = logging.getLogger(__name__)
+
+BATCH_MAX = 500
+BATCH_WITHIN = 0.02
+
+
+def _broker_credentials(settings: Settings) -> Any:
+    if settings.security_protocol == "PLAINTEXT":
+        return None
+    import ssl
+
+    context = ssl.create_default_context(cafile=settings.ssl_cafile) if "SSL" in settings.security_protocol else None
+    if settings.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=settings.sasl_password,
+            mechanism=settings.sasl_mechanism,
+            ssl_context=context,
+        )
+    return context
+
+
+def create_app(settings: Settings, config: RiskConfig) -> faust.App:
+    """Build the worker's Faust app with its agents and web pages."""
+    names = topic_names(settings)
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap.replace(',', ';kafka://')}",
+        broker_credentials=_broker_credentials(settings),
+        store="memory://",
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication,
+        consumer_auto_offset_reset="earliest",
+        producer_max_request_size=DEADLETTER_MAX_BYTES + 64 * 1024,
+        producer_acks=-1,
+        web_enabled=settings.web_port > 0,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_in_thread=False,
+    )
+    metrics = WorkerMetrics()
+    store = DecisionStore(
+        settings.redis_url,
+        ttl_seconds=settings.decision_ttl_days * 86400,
+        namespace=key_namespace(settings.topic_prefix),
+    )
+    applications = app.topic(names.applications, key_type=bytes, value_type=bytes, value_serializer="raw")
+    outputs = {
+        names.decisions: app.topic(names.decisions, value_serializer="raw", key_serializer="raw"),
+        names.deadletter: app.topic(names.deadletter, value_serializer="raw", key_serializer="raw"),
+    }
+
+    async def send(topic: str, key: bytes | None, value: bytes) -> Any:
+        return await outputs[topic].send(key=key, value=value)
+
+    handler = ApplicationHandler(
+        config=config,
+        store=store,
+        send=send,
+        decisions_topic=names.decisions,
+        deadletter_topic=names.deadletter,
+        max_message_bytes=settings.max_message_bytes,
+        metrics=metrics,
+    )
+
+    @app.agent(applications, name="decide-applications", concurrency=1)
+    async def decide_applications(stream: faust.Stream) -> None:
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+            now = app.loop.time()
+            batch = [
+                Incoming(
+                    topic=e.message.topic,
+                    partition=e.message.partition,
+                    offset=e.message.offset,
+                    key=e.message.key,
+                    value=e.message.value,
+                    received_monotonic=_received(e.message, now),
+                )
+                for e in events
+            ]
+            await handler.handle(batch)
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    @app.page("/health")
+    async def health_page(web: Any, request: Any) -> Any:
+        degraded = store.degraded
+        return web.json({"status": "degraded" if degraded else "ok", "degraded": degraded, "policy_version": config.policy_version})
+
+    @app.on_before_shutdown.connect
+    async def _close_store(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
+        await store.close()
+
+    app.riskmon_metrics = metrics  # type: ignore[attr-defined]
+    return app
+
+
+def _received(message: Any, fallback: float) -> float:
+    """When the consumer received ``message`` (Faust's monitor stamps ``time_in``)."""
+    time_in = getattr(message, "time_in", None)
+    return time_in if isinstance(time_in, float) and time_in <= fallback else fallback

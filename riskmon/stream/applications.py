@@ -1,0 +1,186 @@
+"""The application path: a batch of raw messages in, decisions and dead letters out.
+
+The handler is the I/O shell around :mod:`riskmon.stream.decisions`. Its rules,
+from DESIGN.md's lessons on faust-streaming:
+
+* It never raises. An exception escaping the agent would ack the batch and
+  lose it, so every event is handled on its own: bad input becomes a
+  dead-letter record with the original bytes; a valid application whose
+  processing fails still gets a ``review`` decision (and a dead letter that says
+  why).
+* It waits for the broker to acknowledge a batch's outputs before confirming
+  them in Redis, so "delivered" in Redis means delivered in Kafka. Faust also
+  flushes the producer before committing input offsets, so an input is never
+  committed before its outputs are durable (at-least-once). Duplicates that
+  at-least-once allows are suppressed by the decision store and, failing that,
+  carry the same deterministic ``decision_id``.
+* One Redis pipeline per step per batch, never a round trip per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, Sequence
+
+import orjson
+
+from riskmon.config import RiskConfig
+from riskmon.schemas import Application, SchemaError, dumps
+from riskmon.stream.decision_store import DecisionStore
+from riskmon.stream.decisions import (
+    Incoming,
+    build_decision,
+    dead_letter,
+    fallback_decision,
+    parse_application,
+)
+from riskmon.stream.metrics import WorkerMetrics
+
+__all__ = ["ApplicationHandler", "Send"]
+
+log = logging.getLogger(__name__)
+
+#: ``send(topic, key, value)`` queues a message and returns its delivery future.
+Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ApplicationHandler:
+    """Decide a batch of consumed applications; never raises."""
+
+    def __init__(
+        self,
+        *,
+        config: RiskConfig,
+        store: DecisionStore,
+        send: Send,
+        decisions_topic: str,
+        deadletter_topic: str,
+        max_message_bytes: int,
+        metrics: WorkerMetrics,
+        wall_clock: Callable[[], datetime] = _utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._send = send
+        self._decisions_topic = decisions_topic
+        self._deadletter_topic = deadletter_topic
+        self._max_bytes = max_message_bytes
+        self._metrics = metrics
+        self._now = wall_clock
+        self._mono = monotonic
+
+    async def handle(self, batch: Sequence[Incoming]) -> None:
+        """Process ``batch``; every message ends as a decision or a dead letter."""
+        try:
+            await self._handle(batch)
+        except Exception:  # a bug or a broker failure: fall back to one by one
+            log.exception("batch of %d failed; retrying its events one by one", len(batch))
+            for message in batch:
+                try:
+                    await self._handle([message])
+                except Exception as exc:
+                    log.exception("event at %s[%s]@%s failed", message.topic, message.partition, message.offset)
+                    await self._deadletter_now(message, exc)
+
+    async def _handle(self, batch: Sequence[Incoming]) -> None:
+        if batch:
+            self._metrics.consumed_on(batch[0].topic, len(batch))
+        pending: list[Awaitable[Any]] = []
+        valid: list[tuple[Incoming, Application]] = []
+        seen: set[str] = set()
+        for message in batch:
+            try:
+                application = parse_application(message, max_bytes=self._max_bytes)
+            except SchemaError as exc:
+                pending.append(await self._deadletter(message, exc))
+                continue
+            if application.application_id in seen:  # the same application twice in one batch
+                self._metrics.duplicates.inc()
+                continue
+            seen.add(application.application_id)
+            valid.append((message, application))
+
+        lookups = await self._store.lookup([a.application_id for _, a in valid])
+        degraded = self._store.degraded
+        to_reserve: list[tuple[str, bytes]] = []
+        outputs: list[tuple[Application, str, float]] = []  # application, outcome, latency seconds
+        resend: list[tuple[Application, bytes]] = []
+        for index, (message, application) in enumerate(valid):
+            known = lookups[index] if lookups else None
+            if known is not None and known.stored is not None:
+                if known.delivered:
+                    self._metrics.duplicates.inc()
+                else:
+                    resend.append((application, known.stored))
+                continue
+            latency = self._mono() - message.received_monotonic
+            try:
+                decision = build_decision(
+                    application, self._config, decided_at=self._now(), latency_ms=latency * 1000.0, degraded=degraded
+                )
+            except Exception as exc:
+                log.exception("policy failed for an application; routing it to review")
+                pending.append(await self._deadletter(message, exc))
+                decision = fallback_decision(
+                    application,
+                    self._config,
+                    decided_at=self._now(),
+                    latency_ms=latency * 1000.0,
+                    error=type(exc).__name__,
+                )
+            to_reserve.append((application.application_id, dumps(decision.to_dict())))
+            outputs.append((application, decision.outcome, latency))
+            if degraded:
+                self._metrics.degraded.inc()
+
+        stored = await self._store.reserve(to_reserve)
+        values = stored if stored else [value for _, value in to_reserve]
+        sent: list[tuple[str, str, bytes]] = []
+        for (application, outcome, latency), value in zip(outputs, values):
+            pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
+            self._metrics.decided(outcome)
+            self._metrics.latency.observe(latency)
+            sent.append((application.application_id, application.customer_id, _profile(value)))
+        for application, value in resend:
+            pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
+            sent.append((application.application_id, application.customer_id, _profile(value)))
+
+        if pending:
+            await asyncio.gather(*pending)  # one wait per batch: the broker has them all
+        await self._store.confirm(sent)
+
+    async def _deadletter(self, message: Incoming, error: Exception) -> Awaitable[Any]:
+        record = dead_letter(message, error, received_at=self._now())
+        self._metrics.deadlettered(message.topic, record.error.get("type", "other"))
+        return await self._send(self._deadletter_topic, message.key, dumps(record.to_dict()))
+
+    async def _deadletter_now(self, message: Incoming, error: Exception) -> None:
+        try:
+            await (await self._deadletter(message, error))
+        except Exception:  # the broker itself is failing: let Faust's producer crash surface it
+            log.exception("could not dead-letter %s[%s]@%s", message.topic, message.partition, message.offset)
+            raise
+
+
+def _profile(decision_json: bytes) -> bytes:
+    """The customer's latest-decision summary kept in Redis (no personal data)."""
+    d = orjson.loads(decision_json)
+    return dumps(
+        {
+            "decision_id": d["decision_id"],
+            "application_id": d["application_id"],
+            "outcome": d["outcome"],
+            "score": d["score"],
+            "grade": d["grade"],
+            "decided_at": d["decided_at"],
+            "policy_version": d["policy_version"],
+        }
+    )

@@ -1,0 +1,148 @@
+"""Redis memory of decisions already made: exactly one decision per application.
+
+Kafka delivers at least once: after a crash or a rebalance the worker sees an
+application again, and a producer may send the same application twice. The
+store makes the second time harmless:
+
+1. Before sending, the exact bytes of a new decision are reserved under
+   ``riskmon:decision:<application_id>`` with ``SET NX``. If a decision is
+   already there, that stored one is used, so a re-send is byte-identical.
+2. After the broker acknowledged the batch, ``riskmon:delivered:<id>`` marks
+   it delivered; a later copy of the application is then skipped.
+
+Also kept: ``riskmon:profile:<customer_id>``, the latest decision summary per
+customer for approval services. Keys hold identifiers only, never personal
+data. Every round trip is one pipeline per batch. A topic prefix (an
+environment such as ``staging.``) also prefixes the keys, ``riskmon:staging:...``,
+so environments sharing a Redis never see each other's decisions.
+
+Redis is an accelerator, not the source of truth. When it is unreachable the
+store reports itself *degraded* (the policy then holds approvals for review),
+skips Redis for a short back-off instead of paying a timeout per batch, and the
+deterministic ``decision_id`` still lets consumers drop duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+__all__ = ["DecisionStore", "Lookup", "key_namespace"]
+
+log = logging.getLogger(__name__)
+
+
+def key_namespace(topic_prefix: str) -> str:
+    """The Redis key prefix for a topic prefix.
+
+    >>> key_namespace(""), key_namespace("staging.")
+    ('riskmon', 'riskmon:staging')
+    """
+    cleaned = topic_prefix.strip(".:")
+    return f"riskmon:{cleaned}" if cleaned else "riskmon"
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What Redis knows about one application."""
+
+    stored: bytes | None
+    delivered: bool
+
+
+class DecisionStore:
+    """Reserve, look up and confirm decisions in Redis, one pipeline per batch."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        ttl_seconds: int,
+        namespace: str = "riskmon",
+        backoff_seconds: float = 5.0,
+        timeout: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = aioredis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30
+        )
+        self._ttl = ttl_seconds
+        self._ns = namespace
+        self._backoff = backoff_seconds
+        self._clock = clock
+        self._down_until = 0.0
+        self.last_error: str | None = None
+
+    @property
+    def degraded(self) -> str | None:
+        """Why the store is unusable right now, or None when it is healthy."""
+        if self._clock() < self._down_until:
+            return "decision state store (Redis) unavailable"
+        return None
+
+    def _failed(self, exc: Exception) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        if self._clock() >= self._down_until:
+            log.warning("Redis unavailable (%s); holding approvals for review for %.0fs", self.last_error, self._backoff)
+        self._down_until = self._clock() + self._backoff
+
+    async def lookup(self, application_ids: Sequence[str]) -> list[Lookup] | None:
+        """Stored decision bytes and delivery marks; None when Redis is down."""
+        if not application_ids or self.degraded:
+            return None if self.degraded else []
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for app_id in application_ids:
+                pipe.get(f"{self._ns}:decision:{app_id}")
+                pipe.exists(f"{self._ns}:delivered:{app_id}")
+            raw = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return None
+        return [Lookup(raw[i], bool(raw[i + 1])) for i in range(0, len(raw), 2)]
+
+    async def reserve(self, entries: Sequence[tuple[str, bytes]]) -> list[bytes] | None:
+        """Store each new decision unless one exists; return the bytes to send.
+
+        The returned bytes are the stored ones: ours when the reservation won,
+        the earlier decision when another attempt got there first.
+        """
+        if not entries or self.degraded:
+            return None if self.degraded else []
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for app_id, value in entries:
+                pipe.set(f"{self._ns}:decision:{app_id}", value, nx=True, ex=self._ttl)
+                pipe.get(f"{self._ns}:decision:{app_id}")
+            raw = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return None
+        return [raw[i + 1] if raw[i + 1] is not None else entries[i // 2][1] for i in range(0, len(raw), 2)]
+
+    async def confirm(self, delivered: Sequence[tuple[str, str, bytes]]) -> bool:
+        """Mark decisions delivered and update customer profiles.
+
+        ``delivered`` holds (application_id, customer_id, profile JSON) triples.
+        """
+        if not delivered or self.degraded:
+            return not self.degraded
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for app_id, customer_id, profile in delivered:
+                pipe.set(f"{self._ns}:delivered:{app_id}", b"1", ex=self._ttl)
+                pipe.set(f"{self._ns}:profile:{customer_id}", profile, ex=self._ttl)
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Release the connection pool."""
+        await self._client.aclose()

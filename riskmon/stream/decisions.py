@@ -1,0 +1,131 @@
+"""Pure steps of the application path: bytes in, a decision or a dead letter out.
+
+Nothing here does I/O, so every rule of the path is tested without a broker:
+decoding and validating the original bytes, deriving a deterministic
+``decision_id``, applying the policy and shaping the contract's decision event.
+The agent in :mod:`riskmon.stream.agents` only moves bytes between Kafka,
+Redis and these functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from riskmon.config import RiskConfig
+from riskmon.decisioning import decide
+from riskmon.schemas import Application, DeadLetter, Decision, Reason, decode_object
+
+__all__ = [
+    "Incoming",
+    "decision_id_for",
+    "parse_application",
+    "build_decision",
+    "fallback_decision",
+    "dead_letter",
+    "MODEL_VERSION",
+]
+
+#: The rule-based scorecard is the first "model"; the online models replace it.
+MODEL_VERSION = "scorecard-v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One consumed message, exactly as the broker delivered it."""
+
+    topic: str
+    partition: int | None
+    offset: int | None
+    key: bytes | None
+    value: bytes | None
+    received_monotonic: float
+
+
+def decision_id_for(application_id: str, stage: str = "automated") -> str:
+    """A decision id that reprocessing the same application reproduces.
+
+    >>> decision_id_for("app-1") == decision_id_for("app-1")
+    True
+    >>> decision_id_for("app-1")
+    'dec-172c63c63c758b2b6e7489ffbcf08da6'
+    """
+    digest = hashlib.sha256(f"{stage}:{application_id}".encode()).hexdigest()
+    return f"dec-{digest[:32]}"
+
+
+def parse_application(message: Incoming, *, max_bytes: int) -> Application:
+    """Decode and validate; raises :class:`SchemaError` naming the broken rule."""
+    return Application.from_dict(decode_object(message.value, max_bytes=max_bytes))
+
+
+def build_decision(
+    application: Application,
+    config: RiskConfig,
+    *,
+    decided_at: datetime,
+    latency_ms: float,
+    degraded: str | None = None,
+) -> Decision:
+    """The automated decision for a valid application."""
+    result = decide(application, config.policy, degraded=degraded)
+    return Decision(
+        decision_id=decision_id_for(application.application_id),
+        application_id=application.application_id,
+        customer_id=application.customer_id,
+        decided_at=decided_at,
+        stage="automated",
+        outcome=str(result.outcome),
+        score=result.score,
+        grade=result.grade,
+        approved_amount=result.approved_amount,
+        currency=application.currency or config.currency,
+        reasons=tuple(Reason(r.code, r.description, r.contribution) for r in result.reasons),
+        model_version=MODEL_VERSION,
+        policy_version=config.policy_version,
+        latency_ms=round(latency_ms, 3),
+    )
+
+
+def fallback_decision(
+    application: Application, config: RiskConfig, *, decided_at: datetime, latency_ms: float, error: str
+) -> Decision:
+    """A ``review`` decision for a valid application whose processing failed.
+
+    Why: a valid application must never go without a decision; a person looks
+    at it instead of the machine guessing.
+    """
+    return Decision(
+        decision_id=decision_id_for(application.application_id),
+        application_id=application.application_id,
+        customer_id=application.customer_id,
+        decided_at=decided_at,
+        stage="automated",
+        outcome="review",
+        score=1.0,
+        grade="E",
+        approved_amount=None,
+        currency=application.currency or config.currency,
+        reasons=(Reason("SYS_PROCESSING_ERROR", f"Held for manual review: {error}", 1.0),),
+        model_version=MODEL_VERSION,
+        policy_version=config.policy_version,
+        latency_ms=round(latency_ms, 3),
+    )
+
+
+def dead_letter(message: Incoming, error: Exception, *, received_at: datetime) -> DeadLetter:
+    """The dead-letter record for ``message``: original bytes plus the error."""
+    return DeadLetter.from_error(
+        source_topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        raw=message.value,
+        error=error,
+        received_at=received_at,
+    )
+
+
+Clock = Callable[[], datetime]

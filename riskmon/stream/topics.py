@@ -1,0 +1,92 @@
+"""Topic names of the contract, and creating them before a worker subscribes.
+
+Why create topics ourselves: a Faust worker that subscribes before a source
+topic exists never sees it until its metadata refreshes (minutes), so messages
+produced meanwhile wait unprocessed. ``riskmon worker`` therefore creates every
+topic it reads or writes, with the configured partitions, before it starts.
+The dead-letter topic accepts messages up to 8 MiB so that a record carrying
+an oversized original (base64 grows it by a third) still fits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from riskmon.settings import Settings
+
+__all__ = ["TopicNames", "topic_names", "ensure_topics", "DEADLETTER_MAX_BYTES"]
+
+DEADLETTER_MAX_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """The real (possibly prefixed) name of each contract topic."""
+
+    applications: str
+    transactions: str
+    repayments: str
+    reviews: str
+    decisions: str
+    alerts: str
+    deadletter: str
+    audit: str
+
+    def all(self) -> tuple[str, ...]:
+        return (
+            self.applications,
+            self.transactions,
+            self.repayments,
+            self.reviews,
+            self.decisions,
+            self.alerts,
+            self.deadletter,
+            self.audit,
+        )
+
+
+def topic_names(settings: Settings) -> TopicNames:
+    """Contract topic names with the configured prefix.
+
+    >>> topic_names(Settings(topic_prefix="t1.")).deadletter
+    't1.risk.deadletter'
+    """
+    t = settings.topic
+    return TopicNames(
+        applications=t("credit.applications"),
+        transactions=t("credit.transactions"),
+        repayments=t("credit.repayments"),
+        reviews=t("credit.reviews"),
+        decisions=t("credit.decisions"),
+        alerts=t("risk.alerts"),
+        deadletter=t("risk.deadletter"),
+        audit=t("risk.audit"),
+    )
+
+
+def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> list[str]:
+    """Create the contract topics that do not exist yet; return those created."""
+    names = topic_names(settings)
+    admin = AdminClient(settings.confluent_config())
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    wanted = []
+    for name in names.all():
+        if name in existing:
+            continue
+        config = {"max.message.bytes": str(DEADLETTER_MAX_BYTES)} if name == names.deadletter else {}
+        if name == names.audit:
+            config["retention.ms"] = "-1"  # the audit trail is never deleted by retention
+        # The audit trail is one hash chain, so one partition keeps its total order.
+        partitions = 1 if name == names.audit else settings.partitions
+        wanted.append(NewTopic(name, num_partitions=partitions, replication_factor=settings.replication, config=config))
+    created = []
+    for name, future in admin.create_topics(wanted, request_timeout=timeout).items() if wanted else []:
+        try:
+            future.result(timeout=timeout)
+            created.append(name)
+        except Exception as exc:  # another worker may have created it meanwhile
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+    return created

@@ -1,0 +1,60 @@
+"""Start a worker: validate configuration, create topics, run the Faust app.
+
+Everything that can be wrong with the set-up (a bad configuration file, an
+unreachable broker) is reported before the worker subscribes, with a message
+that says what to fix, instead of a stack trace from deep inside Faust.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from riskmon.config import RiskConfig, load_config
+from riskmon.settings import Settings
+from riskmon.stream.topics import ensure_topics
+
+__all__ = ["run_worker", "WorkerStartError"]
+
+log = logging.getLogger(__name__)
+
+
+class WorkerStartError(RuntimeError):
+    """The worker cannot start; the message says why and what to do."""
+
+
+def prepare(settings: Settings) -> RiskConfig:
+    """Load the configuration and make sure every contract topic exists."""
+    config = load_config(settings.config_path)
+    try:
+        created = ensure_topics(settings)
+    except Exception as exc:
+        raise WorkerStartError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc}); "
+            "start a local one with `riskmon stack up` or set RISKMON_KAFKA_BOOTSTRAP"
+        ) from exc
+    if created:
+        log.info("created topics: %s", ", ".join(created))
+    return config
+
+
+def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code."""
+    from faust.worker import Worker
+
+    from riskmon.stream.app import create_app
+
+    config = prepare(settings)
+    app = create_app(settings, config)
+    print(
+        f"riskmon worker: kafka={settings.kafka_bootstrap} topics prefix={settings.topic_prefix!r} "
+        f"policy={config.policy_version} config={config.source}",
+        file=sys.stderr,
+        flush=True,
+    )
+    worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Prepare a fresh Debian machine for riskmon: system packages, then a virtualenv.
+#
+# Installs (only when missing): redis-server, a Java 17+ runtime and Maven
+# (Kafka is fetched from Maven Central by `riskmon stack up`, not here), then
+# creates .venv and installs the package with its test extras. Safe to re-run:
+# it does nothing that is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "bootstrap: installing Debian packages: ${need[*]}" >&2
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || { echo "bootstrap: need root or sudo to install ${need[*]}" >&2; exit 1; }
+        SUDO="sudo"
+    fi
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" - <<'PY' || { echo "bootstrap: riskmon needs Python 3.11 or newer" >&2; exit 1; }
+import sys
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+
+if [ ! -x .venv/bin/python ]; then
+    echo "bootstrap: creating .venv" >&2
+    "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.riskmon-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "bootstrap: installing riskmon and its dependencies into .venv" >&2
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e ".[test]"
+    touch "$stamp"
+fi
+echo "bootstrap: ready (.venv/bin/riskmon)" >&2

@@ -1,0 +1,193 @@
+"""Fixtures for tests on the real broker and server.
+
+One Kafka (KRaft) and one Redis per test session, started by riskmon's own
+stack tooling (``riskmon.stack.up``) in a temporary directory and stopped at
+the end. Set ``RISKMON_TEST_KAFKA_BOOTSTRAP`` and ``RISKMON_TEST_REDIS_URL`` to
+run against services that already run instead. Never a mock.
+
+Each test gets its own topic prefix and consumer group, so tests do not see
+each other's messages, and its worker runs as a real ``riskmon worker``
+process, exactly as an operator would start it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import orjson
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+
+@dataclass(frozen=True)
+class Services:
+    kafka_bootstrap: str
+    redis_url: str
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    bootstrap = os.environ.get("RISKMON_TEST_KAFKA_BOOTSTRAP")
+    redis_url = os.environ.get("RISKMON_TEST_REDIS_URL")
+    if bootstrap and redis_url:
+        yield Services(bootstrap, redis_url)
+        return
+    from riskmon import stack
+
+    directory = tmp_path_factory.mktemp("stack")
+    try:
+        info = stack.up(directory, timeout=300)
+        yield Services(info.kafka_bootstrap, info.redis_url)
+    finally:
+        stack.down(directory)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WorkerProcess:
+    """A real ``riskmon worker`` process with its own topics and group."""
+
+    def __init__(self, services: Services, prefix: str, log_path: Path, env: dict[str, str]) -> None:
+        self.services = services
+        self.prefix = prefix
+        self.app_id = f"{prefix}riskmon"
+        self.log_path = log_path
+        self.web_port = free_port()
+        self._env = env
+        self.proc: subprocess.Popen | None = None
+
+    def topic(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def start(self, *, timeout: float = 90.0) -> "WorkerProcess":
+        env = dict(
+            os.environ,
+            RISKMON_KAFKA_BOOTSTRAP=self.services.kafka_bootstrap,
+            RISKMON_REDIS_URL=self.services.redis_url,
+            RISKMON_TOPIC_PREFIX=self.prefix,
+            RISKMON_APP_ID=self.app_id,
+            RISKMON_WEB_PORT=str(self.web_port),
+            RISKMON_PARTITIONS="2",
+            **self._env,
+        )
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "riskmon", "worker"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.wait_until_assigned(timeout)
+        return self
+
+    def wait_until_assigned(self, timeout: float) -> None:
+        """Wait until the consumer group is stable with partitions assigned."""
+        admin = AdminClient({"bootstrap.servers": self.services.kafka_bootstrap})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.assert_alive()
+            try:
+                desc = admin.describe_consumer_groups([self.app_id])[self.app_id].result(timeout=5)
+                assigned = [tp.topic for m in desc.members for tp in (m.assignment.topic_partitions if m.assignment else [])]
+                if str(desc.state).endswith("STABLE") and self.topic("credit.applications") in assigned:
+                    return
+            except Exception:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"worker never got its partitions; log:\n{self.log_tail()}")
+
+    def assert_alive(self) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"worker exited with {self.proc.returncode}; log:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "<no log>"
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        os.killpg(self.proc.pid, sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            return self.proc.wait()
+
+
+@pytest.fixture
+def make_worker(services: Services, tmp_path: Path) -> Iterator:
+    """Factory of workers that share one topic prefix per test; all stopped at the end."""
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    workers: list[WorkerProcess] = []
+
+    def factory(**env: str) -> WorkerProcess:
+        worker = WorkerProcess(services, prefix, tmp_path / f"worker-{len(workers)}.log", env)
+        workers.append(worker)
+        return worker
+
+    yield factory
+    for worker in workers:
+        worker.stop()
+
+
+def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes | None]]) -> None:
+    """Produce ``(key, value)`` pairs and wait until the broker has them all."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "message.max.bytes": 8_000_000})
+    for key, value in messages:
+        producer.produce(topic, key=key, value=value)
+        producer.poll(0)
+    assert producer.flush(30) == 0, "broker did not acknowledge every message"
+
+
+def consume(bootstrap: str, topic: str, *, expect: int, timeout: float = 60.0, settle: float = 2.0) -> list:
+    """Read ``topic`` from the beginning until ``expect`` messages came, then
+    ``settle`` seconds more to catch any extra (a duplicate must be seen)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"test-reader-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "fetch.message.max.bytes": 10_000_000,
+        }
+    )
+    consumer.subscribe([topic])
+    got: list = []
+    deadline = time.monotonic() + timeout
+    settle_until = None
+    try:
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is not None and not msg.error():
+                got.append(msg)
+            if len(got) >= expect and settle_until is None:
+                settle_until = time.monotonic() + settle
+            if settle_until is not None and time.monotonic() >= settle_until:
+                break
+    finally:
+        consumer.close()
+    return got
+
+
+def values(messages: list) -> list[dict]:
+    return [orjson.loads(m.value()) for m in messages]
