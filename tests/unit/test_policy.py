@@ -38,7 +38,7 @@ CASES = [
     (App(amount=120_000, annual_income=400_000, features=GOOD), "review", "POL_LARGE_AMOUNT"),  # large: a person looks
     (App(features={**GOOD, "delinquencies_2y": 3}), "review", "POL_RECENT_DELINQUENCIES"),  # rule says review
     (App(features={**GOOD, "inquiries_6m": 6, "revol_util": 95}), "reject", "CREDIT_INQUIRIES"),  # the score rejects
-    (App(features={**GOOD, "inquiries_6m": 5}), "review", "CREDIT_INQUIRIES"),  # the score is in the grey zone
+    (App(features={**GOOD, "inquiries_6m": 6}), "review", "CREDIT_INQUIRIES"),  # the score is in the grey zone
 ]
 
 
