@@ -1,0 +1,1 @@
+"""Benchmarks: real broker, real Redis, real worker process (see BENCHMARKS.md)."""

@@ -1,0 +1,71 @@
+"""The two baselines every throughput figure is divided by.
+
+``confluent``: a bare confluent-kafka consume -> produce loop in Python (what
+the broker and client allow one Python process).
+``faust``: a plain Faust agent that forwards each event unchanged (what Faust
+itself costs).
+
+Run as ``python -m bench.baselines confluent|faust SRC DST BOOTSTRAP GROUP``;
+both stop on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+
+def confluent_passthrough(src: str, dst: str, bootstrap: str, group: str) -> None:
+    from confluent_kafka import Consumer, Producer
+
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": True}
+    )
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "all"})
+    consumer.subscribe([src])
+    running = True
+
+    def stop(*_: object) -> None:
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    while running:
+        for msg in consumer.consume(500, timeout=0.1):
+            if msg.error():
+                continue
+            producer.produce(dst, key=msg.key(), value=msg.value())
+        producer.poll(0)
+    producer.flush(10)
+    consumer.close()
+
+
+def faust_passthrough(src: str, dst: str, bootstrap: str, group: str) -> None:
+    import faust
+
+    app = faust.App(
+        group,
+        broker=f"kafka://{bootstrap}",
+        value_serializer="raw",
+        key_serializer="raw",
+        store="memory://",
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+    )
+    source = app.topic(src, value_serializer="raw", key_serializer="raw")
+    sink = app.topic(dst, value_serializer="raw", key_serializer="raw")
+
+    @app.agent(source, concurrency=1)
+    async def forward(stream):  # type: ignore[no-untyped-def]
+        async for event in stream.events():
+            await sink.send(key=event.message.key, value=event.message.value)
+
+    from faust.worker import Worker
+
+    Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    kind, src, dst, bootstrap, group = sys.argv[1:6]
+    {"confluent": confluent_passthrough, "faust": faust_passthrough}[kind](src, dst, bootstrap, group)
