@@ -27,6 +27,7 @@ from riskmon.settings import Settings
 from riskmon.stream.applications import ApplicationHandler
 from riskmon.stream.decision_store import DecisionStore, key_namespace
 from riskmon.stream.decisions import Incoming
+from riskmon.stream.http_api import DecisionWatcher, register_http_api
 from riskmon.stream.metrics import WorkerMetrics
 from riskmon.stream.topics import DEADLETTER_MAX_BYTES, topic_names
 
@@ -52,6 +53,24 @@ def _broker_credentials(settings: Settings) -> Any:
             ssl_context=context,
         )
     return context
+
+
+def _aiokafka_security(settings: Settings) -> dict[str, Any]:
+    """aiokafka keyword arguments for the configured security protocol."""
+    if settings.security_protocol == "PLAINTEXT":
+        return {}
+    import ssl
+
+    kwargs: dict[str, Any] = {"security_protocol": settings.security_protocol}
+    if "SSL" in settings.security_protocol:
+        kwargs["ssl_context"] = ssl.create_default_context(cafile=settings.ssl_cafile)
+    if settings.security_protocol.startswith("SASL"):
+        kwargs.update(
+            sasl_mechanism=settings.sasl_mechanism,
+            sasl_plain_username=settings.sasl_username,
+            sasl_plain_password=settings.sasl_password,
+        )
+    return kwargs
 
 
 def create_app(settings: Settings, config: RiskConfig) -> faust.App:
@@ -82,6 +101,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         namespace=key_namespace(settings.topic_prefix),
     )
     applications = app.topic(names.applications, key_type=bytes, value_type=bytes, value_serializer="raw")
+    applications_out = app.topic(names.applications, value_serializer="raw", key_serializer="raw")
     outputs = {
         names.decisions: app.topic(names.decisions, value_serializer="raw", key_serializer="raw"),
         names.deadletter: app.topic(names.deadletter, value_serializer="raw", key_serializer="raw"),
@@ -116,6 +136,20 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
                 for e in events
             ]
             await handler.handle(batch)
+
+    if settings.web_port > 0:
+        watcher = DecisionWatcher(settings.kafka_bootstrap, names.decisions, **_aiokafka_security(settings))
+        register_http_api(
+            app, applications_topic=applications_out, watcher=watcher, store=store, max_bytes=settings.max_message_bytes
+        )
+
+        @app.task
+        async def _start_watcher() -> None:
+            await watcher.start()
+
+        @app.on_before_shutdown.connect
+        async def _stop_watcher(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
+            await watcher.stop()
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:

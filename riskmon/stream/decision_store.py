@@ -143,6 +143,16 @@ class DecisionStore:
             return False
         return True
 
+    async def get_decision(self, application_id: str) -> bytes | None:
+        """The stored decision of one application (None if unknown or Redis is down)."""
+        if self.degraded:
+            return None
+        try:
+            return await self._client.get(f"{self._ns}:decision:{application_id}")
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return None
+
     async def close(self) -> None:
         """Release the connection pool."""
         await self._client.aclose()
