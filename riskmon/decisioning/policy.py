@@ -22,12 +22,12 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from riskmon.config import Policy, Rule
 from riskmon.decisioning.outcomes import Outcome, most_severe
 
-__all__ = ["PolicyResult", "ScoredFactor", "decide", "grade_for", "field_value", "MAX_REASONS"]
+__all__ = ["PolicyResult", "ScoredFactor", "decide", "rule_hits", "scorecard", "grade_for", "field_value", "MAX_REASONS"]
 
 MAX_REASONS = 4
 GRADES = ("A", "B", "C", "D", "E")
@@ -109,15 +109,15 @@ def _sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def decide(application: Any, policy: Policy, *, degraded: str | None = None) -> PolicyResult:
-    """Apply ``policy`` to a validated application.
-
-    ``degraded`` names a missing dependency (for example the state store):
-    an approval is then held for manual review, never granted blind.
-    """
+def rule_hits(application: Any, policy: Policy) -> list[Rule]:
+    """The hard rules that hold, most severe outcome first (config order within a level)."""
     held = [r for r in policy.rules if _rule_holds(r, application)]
-    held.sort(key=lambda r: Outcome.parse(r.outcome), reverse=True)  # stable: config order within a level
+    held.sort(key=lambda r: Outcome.parse(r.outcome), reverse=True)
+    return held
 
+
+def scorecard(application: Any, policy: Policy) -> tuple[float, tuple[ScoredFactor, ...]]:
+    """The scorecard's PD and its risk-raising factors, ranked, as shares."""
     logit = policy.intercept
     terms: list[tuple[float, int, str, str]] = []
     for index, factor in enumerate(policy.factors):
@@ -128,7 +128,28 @@ def decide(application: Any, policy: Policy, *, degraded: str | None = None) -> 
         logit += term
         if term > 0:
             terms.append((term, index, factor.code, factor.description))
-    score = _sigmoid(logit)
+    positive = sum(t[0] for t in terms)
+    terms.sort(key=lambda t: (-t[0], t[1]))
+    reasons = tuple(ScoredFactor(code, text, round(term / positive, 4)) for term, _, code, text in terms)
+    return _sigmoid(logit), reasons
+
+
+def decide(
+    application: Any,
+    policy: Policy,
+    *,
+    degraded: str | None = None,
+    model_score: tuple[float, Sequence[ScoredFactor]] | None = None,
+) -> PolicyResult:
+    """Apply ``policy`` to a validated application.
+
+    ``model_score`` is a (PD, ranked reasons) pair from a learned model; without
+    it the configured scorecard scores. Hard rules apply either way.
+    ``degraded`` names a missing dependency (for example the state store):
+    an approval is then held for manual review, never granted blind.
+    """
+    held = rule_hits(application, policy)
+    score, score_reasons = model_score if model_score is not None else scorecard(application, policy)
 
     if score >= policy.reject_at_or_above:
         score_outcome = Outcome.REJECT
@@ -142,9 +163,7 @@ def decide(application: Any, policy: Policy, *, degraded: str | None = None) -> 
     if degraded and outcome is Outcome.APPROVE:
         outcome = Outcome.REVIEW
         reasons.insert(0, ScoredFactor(DEGRADED_CODE, f"Held for manual review: {degraded}", 1.0))
-    positive = sum(t[0] for t in terms)
-    terms.sort(key=lambda t: (-t[0], t[1]))
-    reasons.extend(ScoredFactor(code, text, round(term / positive, 4)) for term, _, code, text in terms)
+    reasons.extend(score_reasons)
 
     return PolicyResult(
         outcome=outcome,

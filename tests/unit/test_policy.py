@@ -108,3 +108,17 @@ def test_score_is_a_probability_and_monotone_in_risk() -> None:
     low = decide(App(features=GOOD), POLICY).score
     high = decide(App(features={**GOOD, "delinquencies_2y": 2}), POLICY).score
     assert 0.0 < low < high < 1.0
+
+
+def test_a_model_score_replaces_the_scorecard_but_not_the_rules() -> None:
+    from riskmon.decisioning import ScoredFactor
+
+    model = (0.02, (ScoredFactor("LOAN_TO_INCOME", "high loan to income", 0.7),))
+    approved = decide(App(features=GOOD), POLICY, model_score=model)
+    assert str(approved.outcome) == "approve" and approved.score == 0.02
+    assert [r.code for r in approved.reasons] == ["LOAN_TO_INCOME"]  # the model's reasons, not the scorecard's
+    held = decide(App(term_months=180, features=GOOD), POLICY, model_score=model)
+    assert str(held.outcome) == "reject"  # a hard rule still wins over a confident model
+    assert [r.code for r in held.reasons] == ["POL_MAX_TERM", "LOAN_TO_INCOME"]
+    risky = decide(App(features=GOOD), POLICY, model_score=(0.5, ()))
+    assert str(risky.outcome) == "reject" and risky.grade == "E"
