@@ -28,6 +28,9 @@ __all__ = [
     "Policy",
     "RiskConfig",
     "Rule",
+    "LearnerSpec",
+    "ModelsConfig",
+    "PromotionRule",
     "load_config",
     "parse_config",
     "OPERATORS",
@@ -89,11 +92,43 @@ class Policy:
 
 
 @dataclass(frozen=True, slots=True)
+class LearnerSpec:
+    """One online model: its name and constructor parameters."""
+
+    name: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionRule:
+    """When the challenger may replace the champion."""
+
+    automatic: bool
+    min_labels: int
+    min_auc_gain: float
+    max_logloss_increase: float
+
+
+@dataclass(frozen=True, slots=True)
+class ModelsConfig:
+    """Online models: roles, cold start, labels, publishing and promotion."""
+
+    min_labels_to_decide: int
+    bad_days_past_due: int
+    champion: LearnerSpec
+    challenger: LearnerSpec
+    publish_every_labels: int
+    publish_every_seconds: float
+    promotion: PromotionRule
+
+
+@dataclass(frozen=True, slots=True)
 class RiskConfig:
     """The whole validated configuration and its content hash."""
 
     currency: str
     policy: Policy
+    models: ModelsConfig
     version: str
     source: str
 
@@ -251,9 +286,73 @@ def _policy(raw: Any) -> Policy:
 
 
 def _code_like_id(value: Any) -> str:
-    text = _text(value, "policy.id", max_len=64)
+    return _code_like(value, "policy.id")
+
+
+def _int(value: Any, field: str, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(field, f"must be an integer, got {value!r}")
+    if value < minimum:
+        raise ConfigError(field, f"must be >= {minimum}, got {value}")
+    return value
+
+
+def _learner(raw: Any, field: str) -> LearnerSpec:
+    m = _mapping(raw, field)
+    _unknown_keys(m, {"name", "params"}, field)
+    name = _code_like(_get(m, "name", field), f"{field}.name")
+    params = dict(_mapping(m.get("params", {}), f"{field}.params"))
+    from riskmon.models.online import OnlineCreditModel  # imported here: River is heavy and only this needs it
+
+    try:
+        OnlineCreditModel(name=name, **params)
+    except TypeError as exc:
+        raise ConfigError(f"{field}.params", f"unknown parameter ({exc})") from None
+    except ValueError as exc:
+        raise ConfigError(f"{field}.params", str(exc)) from None
+    return LearnerSpec(name=name, params=params)
+
+
+def _models(raw: Any) -> ModelsConfig:
+    m = _mapping(raw, "models")
+    _unknown_keys(
+        m,
+        {"min_labels_to_decide", "bad_days_past_due", "champion", "challenger", "publish_every_labels",
+         "publish_every_seconds", "promotion"},
+        "models",
+    )
+    promo = _mapping(m.get("promotion", {}), "models.promotion")
+    _unknown_keys(promo, {"automatic", "min_labels", "min_auc_gain", "max_logloss_increase"}, "models.promotion")
+    automatic = promo.get("automatic", False)
+    if not isinstance(automatic, bool):
+        raise ConfigError("models.promotion.automatic", f"must be true or false, got {automatic!r}")
+    champion = _learner(_get(m, "champion", "models"), "models.champion")
+    challenger = _learner(_get(m, "challenger", "models"), "models.challenger")
+    if champion.name == challenger.name:
+        raise ConfigError("models.challenger.name", f"must differ from the champion's name ({champion.name!r})")
+    every_seconds = _number(m.get("publish_every_seconds", 10), "models.publish_every_seconds")
+    if every_seconds <= 0:
+        raise ConfigError("models.publish_every_seconds", f"must be > 0, got {every_seconds}")
+    return ModelsConfig(
+        min_labels_to_decide=_int(m.get("min_labels_to_decide", 500), "models.min_labels_to_decide"),
+        bad_days_past_due=_int(m.get("bad_days_past_due", 90), "models.bad_days_past_due", minimum=1),
+        champion=champion,
+        challenger=challenger,
+        publish_every_labels=_int(m.get("publish_every_labels", 200), "models.publish_every_labels", minimum=1),
+        publish_every_seconds=every_seconds,
+        promotion=PromotionRule(
+            automatic=automatic,
+            min_labels=_int(promo.get("min_labels", 1000), "models.promotion.min_labels"),
+            min_auc_gain=_number(promo.get("min_auc_gain", 0.01), "models.promotion.min_auc_gain"),
+            max_logloss_increase=_number(promo.get("max_logloss_increase", 0.0), "models.promotion.max_logloss_increase"),
+        ),
+    )
+
+
+def _code_like(value: Any, field: str) -> str:
+    text = _text(value, field, max_len=64)
     if not all(c.isalnum() or c in "._:-" for c in text):
-        raise ConfigError("policy.id", f"may only use letters, digits and . _ : -, got {text!r}")
+        raise ConfigError(field, f"may only use letters, digits and . _ : -, got {text!r}")
     return text
 
 
@@ -263,21 +362,23 @@ def parse_config(raw: Any, *, source: str = "<memory>") -> RiskConfig:
     >>> cfg = parse_config(yaml.safe_load(default_config_text()))
     >>> cfg.policy.id, len(cfg.version)
     ('rules-v1', 64)
-    >>> parse_config({"currency": "usd", "policy": {}})
+    >>> parse_config({"currency": "usd", "policy": {}, "models": {}})
     Traceback (most recent call last):
     ...
     riskmon.config.ConfigError: currency: must be an ISO 4217 code such as USD, got 'usd'
     """
     m = _mapping(raw, "")
-    _unknown_keys(m, {"currency", "policy"}, "")
+    _unknown_keys(m, {"currency", "policy", "models"}, "")
     currency = m.get("currency", "USD")
     if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha() and currency.isupper()):
         raise ConfigError("currency", f"must be an ISO 4217 code such as USD, got {currency!r}")
     policy = _policy(_get(m, "policy", ""))
+    models = _models(_get(m, "models", ""))
     canonical = orjson.dumps(m, option=orjson.OPT_SORT_KEYS)
     return RiskConfig(
         currency=currency,
         policy=policy,
+        models=models,
         version=hashlib.sha256(canonical).hexdigest(),
         source=source,
     )

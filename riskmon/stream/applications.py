@@ -31,6 +31,7 @@ from riskmon.config import RiskConfig
 from riskmon.schemas import Application, SchemaError, dumps
 from riskmon.stream.decision_store import DecisionStore
 from riskmon.stream.decisions import (
+    MODEL_VERSION,
     Incoming,
     build_decision,
     dead_letter,
@@ -38,6 +39,7 @@ from riskmon.stream.decisions import (
     parse_application,
 )
 from riskmon.stream.metrics import WorkerMetrics
+from riskmon.stream.scoring import ModelScorer, Scored
 
 __all__ = ["ApplicationHandler", "Send"]
 
@@ -64,10 +66,12 @@ class ApplicationHandler:
         deadletter_topic: str,
         max_message_bytes: int,
         metrics: WorkerMetrics,
+        scorer: ModelScorer | None = None,
         wall_clock: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
+        self._scorer = scorer
         self._store = store
         self._send = send
         self._decisions_topic = decisions_topic
@@ -110,9 +114,8 @@ class ApplicationHandler:
 
         lookups = await self._store.lookup([a.application_id for _, a in valid])
         degraded = self._store.degraded
-        to_reserve: list[tuple[str, bytes]] = []
-        outputs: list[tuple[Application, str, float]] = []  # application, outcome, latency seconds
         resend: list[tuple[Application, bytes]] = []
+        fresh: list[tuple[Incoming, Application]] = []
         for index, (message, application) in enumerate(valid):
             known = lookups[index] if lookups else None
             if known is not None and known.stored is not None:
@@ -121,10 +124,22 @@ class ApplicationHandler:
                 else:
                     resend.append((application, known.stored))
                 continue
+            fresh.append((message, application))
+
+        scored = await self._score([a for _, a in fresh])
+        to_reserve: list[tuple[str, bytes]] = []
+        outputs: list[tuple[Application, str, float, dict | None]] = []  # application, outcome, latency s, snapshot
+        for (message, application), score in zip(fresh, scored):
             latency = self._mono() - message.received_monotonic
             try:
                 decision = build_decision(
-                    application, self._config, decided_at=self._now(), latency_ms=latency * 1000.0, degraded=degraded
+                    application,
+                    self._config,
+                    decided_at=self._now(),
+                    latency_ms=latency * 1000.0,
+                    degraded=degraded,
+                    model_score=score.model_score if score else None,
+                    model_version=score.model_version if score else MODEL_VERSION,
                 )
             except Exception as exc:
                 log.exception("policy failed for an application; routing it to review")
@@ -137,25 +152,40 @@ class ApplicationHandler:
                     error=type(exc).__name__,
                 )
             to_reserve.append((application.application_id, dumps(decision.to_dict())))
-            outputs.append((application, decision.outcome, latency))
+            snapshot = None
+            if score is not None:
+                snapshot = {**score.snapshot, "decided_at": decision.to_dict()["decided_at"], "outcome": decision.outcome}
+            outputs.append((application, decision.outcome, latency, snapshot))
             if degraded:
                 self._metrics.degraded.inc()
 
         stored = await self._store.reserve(to_reserve)
         values = stored if stored else [value for _, value in to_reserve]
-        sent: list[tuple[str, str, bytes]] = []
-        for (application, outcome, latency), value in zip(outputs, values):
+        sent: list[tuple[str, str, bytes, bytes | None]] = []
+        for (application, outcome, latency, snapshot), value in zip(outputs, values):
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
             self._metrics.decided(outcome)
             self._metrics.latency.observe(latency)
-            sent.append((application.application_id, application.customer_id, _profile(value)))
+            features = dumps(snapshot) if snapshot is not None else None
+            sent.append((application.application_id, application.customer_id, _profile(value), features))
         for application, value in resend:
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
-            sent.append((application.application_id, application.customer_id, _profile(value)))
+            sent.append((application.application_id, application.customer_id, _profile(value), None))
 
         if pending:
             await asyncio.gather(*pending)  # one wait per batch: the broker has them all
         await self._store.confirm(sent)
+
+    async def _score(self, applications: list[Application]) -> list[Scored | None]:
+        """Model scores for a batch; on any model failure the scorecard decides."""
+        if self._scorer is None or not applications:
+            return [None] * len(applications)
+        try:
+            await self._scorer.refresh()
+            return list(self._scorer.score(applications, self._config.policy))
+        except Exception:
+            log.exception("model scoring failed for a batch of %d; the scorecard decides", len(applications))
+            return [None] * len(applications)
 
     async def _deadletter(self, message: Incoming, error: Exception) -> Awaitable[Any]:
         record = dead_letter(message, error, received_at=self._now())

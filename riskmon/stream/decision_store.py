@@ -79,6 +79,15 @@ class DecisionStore:
         self.last_error: str | None = None
 
     @property
+    def client(self) -> aioredis.Redis:
+        """The shared connection pool (the model registry uses it too)."""
+        return self._client
+
+    @property
+    def namespace(self) -> str:
+        return self._ns
+
+    @property
     def degraded(self) -> str | None:
         """Why the store is unusable right now, or None when it is healthy."""
         if self._clock() < self._down_until:
@@ -125,23 +134,65 @@ class DecisionStore:
             return None
         return [raw[i + 1] if raw[i + 1] is not None else entries[i // 2][1] for i in range(0, len(raw), 2)]
 
-    async def confirm(self, delivered: Sequence[tuple[str, str, bytes]]) -> bool:
-        """Mark decisions delivered and update customer profiles.
+    async def confirm(self, delivered: Sequence[tuple[str, str, bytes, bytes | None]]) -> bool:
+        """Mark decisions delivered, update customer profiles, keep feature snapshots.
 
-        ``delivered`` holds (application_id, customer_id, profile JSON) triples.
+        ``delivered`` holds (application_id, customer_id, profile JSON, feature
+        snapshot JSON or None) tuples. The feature snapshot is what the models
+        saw at decision time; the label path joins repayments with it later.
         """
         if not delivered or self.degraded:
             return not self.degraded
         try:
             pipe = self._client.pipeline(transaction=False)
-            for app_id, customer_id, profile in delivered:
+            for app_id, customer_id, profile, features in delivered:
                 pipe.set(f"{self._ns}:delivered:{app_id}", b"1", ex=self._ttl)
                 pipe.set(f"{self._ns}:profile:{customer_id}", profile, ex=self._ttl)
+                if features is not None:
+                    pipe.set(f"{self._ns}:features:{app_id}", features, ex=self._ttl, nx=True)
             await pipe.execute()
         except (RedisError, OSError) as exc:
             self._failed(exc)
             return False
         return True
+
+    async def join_labels(self, application_ids: Sequence[str]) -> list[tuple[bytes | None, bool]] | None:
+        """For each application: its decision-time feature snapshot, and whether
+        no label was learned for it yet. None when Redis is down.
+
+        This only reads: the learner claims a label (:meth:`claim_labels`) when
+        it learns it, so a crash between here and the training topic loses nothing.
+        """
+        if not application_ids:
+            return []
+        if self.degraded:
+            return None
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for app_id in application_ids:
+                pipe.get(f"{self._ns}:features:{app_id}")
+                pipe.exists(f"{self._ns}:labelled:{app_id}")
+            raw = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return None
+        return [(raw[i], not raw[i + 1]) for i in range(0, len(raw), 2)]
+
+    async def claim_labels(self, application_ids: Sequence[str]) -> list[bool] | None:
+        """Claim each application's label for learning (``SET NX``): True the first time only."""
+        if not application_ids:
+            return []
+        if self.degraded:
+            return None
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for app_id in application_ids:
+                pipe.set(f"{self._ns}:labelled:{app_id}", b"1", nx=True, ex=self._ttl)
+            raw = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return None
+        return [bool(x) for x in raw]
 
     async def get_decision(self, application_id: str) -> bytes | None:
         """The stored decision of one application (None if unknown or Redis is down)."""

@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Sequence
 
 from riskmon.config import RiskConfig
-from riskmon.decisioning import decide
+from riskmon.decisioning import ScoredFactor, decide
 from riskmon.schemas import Application, DeadLetter, Decision, Reason, decode_object
 
 __all__ = [
@@ -68,9 +68,15 @@ def build_decision(
     decided_at: datetime,
     latency_ms: float,
     degraded: str | None = None,
+    model_score: tuple[float, Sequence[ScoredFactor]] | None = None,
+    model_version: str = MODEL_VERSION,
 ) -> Decision:
-    """The automated decision for a valid application."""
-    result = decide(application, config.policy, degraded=degraded)
+    """The automated decision for a valid application.
+
+    ``model_score`` is the champion model's (PD, reasons); without it the
+    configured scorecard scores (``model_version`` says which decided).
+    """
+    result = decide(application, config.policy, degraded=degraded, model_score=model_score)
     return Decision(
         decision_id=decision_id_for(application.application_id),
         application_id=application.application_id,
@@ -83,7 +89,7 @@ def build_decision(
         approved_amount=result.approved_amount,
         currency=application.currency or config.currency,
         reasons=tuple(Reason(r.code, r.description, r.contribution) for r in result.reasons),
-        model_version=MODEL_VERSION,
+        model_version=model_version,
         policy_version=config.policy_version,
         latency_ms=round(latency_ms, 3),
     )

@@ -43,6 +43,12 @@ class WorkerMetrics:
             "Decisions made while shared state (Redis) was unavailable.",
             registry=self.registry,
         )
+        self.labels = Counter(
+            "riskmon_labels_total",
+            "Final repayment outcomes by what became of them: joined, duplicate, unmatched, not_final.",
+            ["result"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "riskmon_decision_latency_seconds",
             "Time from consuming an application to publishing its decision.",

@@ -74,7 +74,7 @@ def test_any_change_gives_a_new_version() -> None:
 
 def test_key_order_does_not_change_the_version(tmp_path: Path) -> None:
     doc = copy.deepcopy(DEFAULT)
-    reordered = {"policy": dict(reversed(list(doc["policy"].items()))), "currency": doc["currency"]}
+    reordered = {"models": doc["models"], "policy": dict(reversed(list(doc["policy"].items()))), "currency": doc["currency"]}
     assert parse_config(reordered).version == parse_config(doc).version
 
 
@@ -88,3 +88,22 @@ def test_load_reports_unreadable_and_invalid_files(tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
     good.write_text(default_config_text())
     assert load_config(good).source == str(good)
+
+MODEL_CASES = [
+    # (path changed, new value, field named in the error)
+    ("models.min_labels_to_decide", -1, "models.min_labels_to_decide"),  # a count
+    ("models.bad_days_past_due", 0, "models.bad_days_past_due"),  # at least one day
+    ("models.champion.params", {"learning_rat": 0.1}, "models.champion.params"),  # misspelt model parameter
+    ("models.challenger.params", {"prior_pd": 1.5}, "models.challenger.params"),  # the model refuses the value
+    ("models.challenger.name", "logreg", "models.challenger.name"),  # both roles share one name
+    ("models.promotion.automatic", "yes", "models.promotion.automatic"),  # booleans are true/false
+    ("models.publish_every_seconds", 0, "models.publish_every_seconds"),  # must be positive
+    ("models.promotion.min_labels_", 5, "models.promotion.min_labels_"),  # unknown setting
+]
+
+
+@pytest.mark.parametrize("path,value,field", MODEL_CASES, ids=[c[0] for c in MODEL_CASES])
+def test_model_settings_name_their_field(path: str, value: object, field: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(_with(path, value))
+    assert info.value.field == field
