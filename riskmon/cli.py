@@ -49,6 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
     export = schemas_sub.add_parser("export", help="write a JSON Schema per contract event into DIR")
     export.add_argument("directory", type=Path, metavar="DIR")
 
+    model = sub.add_parser("model", help="online models: status, promotion")
+    model_sub = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
+    for name, text in (("status", "show the published models and their prequential evaluation"),
+                       ("promote", "make the challenger the champion (the learner records the evidence)"),
+                       ("history", "list past promotions with their evidence")):
+        p = model_sub.add_parser(name, help=text)
+        p.add_argument("--redis-url", default=None, help="Redis URL (overrides RISKMON_REDIS_URL)")
+        p.add_argument("--topic-prefix", default=None, help="environment prefix (overrides RISKMON_TOPIC_PREFIX)")
+        if name == "promote":
+            p.add_argument("--author", required=True, help="who decides the promotion (recorded)")
+            p.add_argument("--reason", required=True, help="why (recorded with the evidence)")
+            p.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the learner to apply it")
+
     config = sub.add_parser("config", help="configuration file")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = config_sub.add_parser("check", help="validate a configuration file and print its version")
@@ -164,7 +177,31 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"stack": _cmd_stack, "worker": _cmd_worker, "demo": _cmd_demo, "schemas": _cmd_schemas, "config": _cmd_config}
+def _cmd_model(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from riskmon.settings import settings_from_env
+    from riskmon.stream.model_tools import model_history, model_status, request_promotion
+
+    settings = settings_from_env().with_overrides(redis_url=args.redis_url, topic_prefix=args.topic_prefix)
+    try:
+        if args.model_command == "status":
+            print(json.dumps(asyncio.run(model_status(settings)), indent=2))
+            return 0
+        if args.model_command == "history":
+            print(json.dumps(asyncio.run(model_history(settings)), indent=2))
+            return 0
+        record = asyncio.run(request_promotion(settings, author=args.author, reason=args.reason, wait=args.wait))
+    except OSError as exc:
+        raise _UserError(f"cannot reach Redis at {settings.redis_url}: {exc}") from exc
+    except TimeoutError as exc:
+        raise _UserError(str(exc)) from exc
+    print(json.dumps(record, indent=2))
+    return 0
+
+
+_COMMANDS = {"stack": _cmd_stack, "worker": _cmd_worker, "demo": _cmd_demo, "schemas": _cmd_schemas, "config": _cmd_config, "model": _cmd_model}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,6 +38,7 @@ __all__ = [
     "LENDER_PRICING",
     "MISSING_SUFFIX",
     "ONE_HOT_SEP",
+    "OTHER_CATEGORY",
     "feature_name",
     "model_inputs",
 ]
@@ -48,6 +49,8 @@ CONTRACT_INPUTS = ("amount", "term_months", "annual_income", "loan_to_income", "
 MISSING_SUFFIX = "__missing"
 #: Separator of a one-hot key: ``channel=web``.
 ONE_HOT_SEP = "="
+#: The category a model uses for values beyond its per-field limit: ``addr_state=__other__``.
+OTHER_CATEGORY = "__other__"
 #: Lending Club's own pricing of the risk (interest rate and sub-grade), set
 #: after the lender's decision: a model placed before that decision must not
 #: learn from it (see docs/data-mapping.md), so models leave it out by default.

@@ -23,7 +23,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Mapping
 
-from riskmon.models.features import MISSING_SUFFIX, ONE_HOT_SEP
+from riskmon.models.features import MISSING_SUFFIX, ONE_HOT_SEP, OTHER_CATEGORY
 
 __all__ = ["ReasonEntry", "CATALOGUE", "base_name", "entry_for", "reason_for"]
 
@@ -182,10 +182,10 @@ def base_name(feature: str) -> str:
     >>> base_name("channel=web"), base_name("emp_length__missing"), base_name("amount")
     ('channel', 'emp_length', 'amount')
     """
-    if feature.endswith(MISSING_SUFFIX):
-        return feature[: -len(MISSING_SUFFIX)]
-    head, sep, _ = feature.partition(ONE_HOT_SEP)
-    return head if sep else feature
+    head, sep, _ = feature.partition(ONE_HOT_SEP)  # input names never hold "=" (features.feature_name)
+    if sep:
+        return head
+    return feature[: -len(MISSING_SUFFIX)] if feature.endswith(MISSING_SUFFIX) else feature
 
 
 def entry_for(name: str) -> ReasonEntry:
@@ -223,8 +223,9 @@ def reason_for(feature: str, *, direction: int = 1) -> tuple[str, str]:
     """
     base = base_name(feature)
     entry = entry_for(base)
-    if feature.endswith(MISSING_SUFFIX):
-        return entry.code, f"{entry.label} not provided"
-    if base != feature:
-        return entry.code, f"{entry.label}: {feature[len(base) + len(ONE_HOT_SEP):]}"
-    return entry.code, entry.describe(direction)
+    if base == feature:
+        return entry.code, entry.describe(direction)
+    if feature[len(base) :].startswith(ONE_HOT_SEP):
+        value = feature[len(base) + len(ONE_HOT_SEP) :]
+        return entry.code, f"{entry.label}: {'an uncommon value' if value == OTHER_CATEGORY else value}"
+    return entry.code, f"{entry.label} not provided"

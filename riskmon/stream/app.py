@@ -28,7 +28,11 @@ from riskmon.stream.applications import ApplicationHandler
 from riskmon.stream.decision_store import DecisionStore, key_namespace
 from riskmon.stream.decisions import Incoming
 from riskmon.stream.http_api import DecisionWatcher, register_http_api
+from riskmon.stream.learning import Learner
 from riskmon.stream.metrics import WorkerMetrics
+from riskmon.stream.model_registry import ModelRegistry
+from riskmon.stream.repayments import RepaymentHandler
+from riskmon.stream.scoring import ModelScorer
 from riskmon.stream.topics import DEADLETTER_MAX_BYTES, topic_names
 
 __all__ = ["create_app", "BATCH_MAX", "BATCH_WITHIN"]
@@ -100,12 +104,20 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         ttl_seconds=settings.decision_ttl_days * 86400,
         namespace=key_namespace(settings.topic_prefix),
     )
-    applications = app.topic(names.applications, key_type=bytes, value_type=bytes, value_serializer="raw")
-    applications_out = app.topic(names.applications, value_serializer="raw", key_serializer="raw")
-    outputs = {
-        names.decisions: app.topic(names.decisions, value_serializer="raw", key_serializer="raw"),
-        names.deadletter: app.topic(names.deadletter, value_serializer="raw", key_serializer="raw"),
-    }
+    registry = ModelRegistry(
+        store.client, namespace=store.namespace, snapshot_ttl_seconds=settings.decision_ttl_days * 86400
+    )
+    scorer = ModelScorer(registry, min_labels=config.models.min_labels_to_decide)
+    learner = Learner(registry=registry, store=store, config=config.models)
+
+    def raw_topic(name: str) -> faust.TopicT:
+        return app.topic(name, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw")
+
+    applications = raw_topic(names.applications)
+    repayments = raw_topic(names.repayments)
+    training = raw_topic(names.training)
+    applications_out = raw_topic(names.applications)
+    outputs = {name: raw_topic(name) for name in (names.decisions, names.deadletter, names.training)}
 
     async def send(topic: str, key: bytes | None, value: bytes) -> Any:
         return await outputs[topic].send(key=key, value=value)
@@ -118,24 +130,53 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         deadletter_topic=names.deadletter,
         max_message_bytes=settings.max_message_bytes,
         metrics=metrics,
+        scorer=scorer,
+    )
+    repayment_handler = RepaymentHandler(
+        store=store,
+        send=send,
+        training_topic=names.training,
+        deadletter_topic=names.deadletter,
+        max_message_bytes=settings.max_message_bytes,
+        bad_days_past_due=config.models.bad_days_past_due,
+        metrics=metrics,
     )
 
     @app.agent(applications, name="decide-applications", concurrency=1)
     async def decide_applications(stream: faust.Stream) -> None:
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-            now = app.loop.time()
-            batch = [
-                Incoming(
-                    topic=e.message.topic,
-                    partition=e.message.partition,
-                    offset=e.message.offset,
-                    key=e.message.key,
-                    value=e.message.value,
-                    received_monotonic=_received(e.message, now),
-                )
-                for e in events
-            ]
-            await handler.handle(batch)
+            await handler.handle(_incoming(events, app.loop.time()))
+
+    @app.agent(repayments, name="join-repayment-labels", concurrency=1)
+    async def join_repayment_labels(stream: faust.Stream) -> None:
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+            await repayment_handler.handle(_incoming(events, app.loop.time()))
+
+    @app.agent(training, name="learn", concurrency=1)
+    async def learn(stream: faust.Stream) -> None:
+        async for events in stream.take_events(BATCH_MAX, within=0.2):
+            await learner.handle(_incoming(events, app.loop.time()))
+
+    @app.timer(interval=max(1.0, min(5.0, config.models.publish_every_seconds / 2)))
+    async def publish_models() -> None:
+        """On the worker that holds the training partition (the learner): apply a
+        requested promotion even when no labels flow, and publish what is due."""
+        try:
+            if any(tp.topic == names.training for tp in app.consumer.assignment()):
+                await learner.tick()
+        except Exception:
+            log.exception("learner housekeeping failed; will retry")
+
+    @app.timer(interval=10.0)
+    async def export_model_metrics() -> None:
+        try:
+            evaluation = await registry.evaluation()
+        except Exception:
+            return
+        if evaluation:
+            metrics.model_evaluation(evaluation)
+        for role, pointer in scorer.pointers.items():
+            metrics.model_labels.labels(role=role).set(pointer.n_learned)
 
     if settings.web_port > 0:
         watcher = DecisionWatcher(settings.kafka_bootstrap, names.decisions, **_aiokafka_security(settings))
@@ -166,6 +207,21 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
 
     app.riskmon_metrics = metrics  # type: ignore[attr-defined]
     return app
+
+
+def _incoming(events: Any, now: float) -> list[Incoming]:
+    """Our view of a batch of Faust events: the raw bytes and where they came from."""
+    return [
+        Incoming(
+            topic=e.message.topic,
+            partition=e.message.partition,
+            offset=e.message.offset,
+            key=e.message.key,
+            value=e.message.value,
+            received_monotonic=_received(e.message, now),
+        )
+        for e in events
+    ]
 
 
 def _received(message: Any, fallback: float) -> float:

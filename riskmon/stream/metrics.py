@@ -7,7 +7,7 @@ costs a few microseconds per call) so the hot path only increments.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from riskmon.schemas import OUTCOMES, RULES
 
@@ -55,10 +55,33 @@ class WorkerMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.model_auc = Gauge(
+            "riskmon_model_roc_auc", "Prequential ROC AUC of each model on labelled decisions.", ["model"], registry=self.registry
+        )
+        self.model_ks = Gauge(
+            "riskmon_model_ks", "Prequential Kolmogorov-Smirnov statistic of each model.", ["model"], registry=self.registry
+        )
+        self.model_log_loss = Gauge(
+            "riskmon_model_log_loss", "Prequential log loss of each model.", ["model"], registry=self.registry
+        )
+        self.model_labels = Gauge(
+            "riskmon_model_labels", "Labels the published model of each role has learned.", ["role"], registry=self.registry
+        )
         self._outcome = {o: self.decisions.labels(outcome=o) for o in OUTCOMES}
         self._dl: dict[tuple[str, str], Counter] = {}
         self._consumed: dict[str, Counter] = {}
         self._known_errors = set(RULES) | {"processing_error"}
+
+    def model_evaluation(self, evaluation: dict) -> None:
+        """Export the learner's latest published evaluation."""
+        comparison = evaluation.get("comparison", {})
+        rows = [(comparison.get(role, {}).get("version", role).rsplit("-n", 1)[0], comparison.get(role, {})) for role in ("champion", "challenger")]
+        rows.append(("scorecard", evaluation.get("scorecard", {})))
+        for name, summary in rows:
+            for gauge, key in ((self.model_auc, "auc"), (self.model_ks, "ks"), (self.model_log_loss, "log_loss")):
+                value = summary.get(key)
+                if value is not None:
+                    gauge.labels(model=name).set(value)
 
     def consumed_on(self, topic: str, n: int = 1) -> None:
         child = self._consumed.get(topic)

@@ -61,15 +61,27 @@ class ModelRegistry:
     def _key(self, *parts: str) -> str:
         return ":".join((self._ns, "model", *parts))
 
-    async def publish(self, snapshots: Mapping[str, tuple[bytes, ModelPointer]], evaluation: Mapping[str, Any]) -> None:
-        """Store snapshots first, then move the pointers and the evaluation at once."""
+    async def publish(
+        self,
+        snapshots: Mapping[str, tuple[bytes, ModelPointer]],
+        evaluation: Mapping[str, Any],
+        *,
+        learner_state: bytes | None = None,
+    ) -> None:
+        """Store snapshots, move the pointers and save the evaluation, in one transaction."""
         pipe = self._r.pipeline(transaction=True)
+        if learner_state is not None:
+            pipe.set(self._key("learner_state"), learner_state)
         for _, (data, pointer) in snapshots.items():
             pipe.set(self._key("snapshot", pointer.hash), data, ex=self._ttl)
         for role, (_, pointer) in snapshots.items():
             pipe.set(self._key("role", role), pointer.to_json())
         pipe.set(self._key("evaluation"), orjson.dumps(dict(evaluation)))
         await pipe.execute()
+
+    async def learner_state(self) -> bytes | None:
+        """The learner's pickled state (models and evaluators), if one was saved."""
+        return await self._r.get(self._key("learner_state"))
 
     async def pointers(self) -> dict[str, ModelPointer]:
         raw = await self._r.mget([self._key("role", role) for role in ROLES])

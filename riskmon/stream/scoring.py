@@ -97,10 +97,11 @@ class ModelScorer:
     def score(self, applications: Sequence[Application], policy: Policy) -> list[Scored]:
         """Score a batch: batched model calls, explanations for the deciding model only."""
         inputs = [model_inputs(a) for a in applications]
-        shadow: dict[str, list[float | None]] = {}
+        shadow: dict[str, list[float]] = {}  # model name -> PDs; the learner judges models by name
         for role in ("champion", "challenger"):
             model = self.models.get(role)
-            shadow[role] = model.predict_proba_many(inputs) if model is not None and inputs else [None] * len(inputs)
+            if model is not None and inputs:
+                shadow[model.name] = model.predict_proba_many(inputs)
         champion = self.models.get("champion")
         deciding = champion is not None and champion.n_learned >= self._min_labels
         hashes = {role: p.hash for role, p in self.pointers.items()}
@@ -109,7 +110,7 @@ class ModelScorer:
             card_pd, _ = scorecard(application, policy)
             if deciding:
                 assert champion is not None
-                pd = shadow["champion"][i]
+                pd = shadow[champion.name][i]
                 reasons = tuple(ScoredFactor(code, text, share) for code, text, share in champion.explain_one(x))
                 model_score = (float(pd), reasons)  # type: ignore[arg-type]
                 version = champion.version
@@ -122,7 +123,7 @@ class ModelScorer:
                     snapshot={
                         "application_id": application.application_id,
                         "inputs": x,
-                        "scores": {"scorecard": round(card_pd, 6), **{r: shadow[r][i] for r in shadow}},
+                        "scores": {"scorecard": round(card_pd, 6), **{name: pds[i] for name, pds in shadow.items()}},
                         "model_version": version,
                         "snapshots": hashes,
                     },

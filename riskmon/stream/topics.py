@@ -33,6 +33,7 @@ class TopicNames:
     alerts: str
     deadletter: str
     audit: str
+    training: str  # internal: labelled examples for the learner (one partition)
 
     def all(self) -> tuple[str, ...]:
         return (
@@ -44,6 +45,7 @@ class TopicNames:
             self.alerts,
             self.deadletter,
             self.audit,
+            self.training,
         )
 
 
@@ -63,6 +65,7 @@ def topic_names(settings: Settings) -> TopicNames:
         alerts=t("risk.alerts"),
         deadletter=t("risk.deadletter"),
         audit=t("risk.audit"),
+        training=t("risk.model.training"),
     )
 
 
@@ -78,8 +81,9 @@ def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> list[str]:
         config = {"max.message.bytes": str(DEADLETTER_MAX_BYTES)} if name == names.deadletter else {}
         if name == names.audit:
             config["retention.ms"] = "-1"  # the audit trail is never deleted by retention
-        # The audit trail is one hash chain, so one partition keeps its total order.
-        partitions = 1 if name == names.audit else settings.partitions
+        # The audit trail is one hash chain, so one partition keeps its total
+        # order; the training topic has one partition so that one worker learns.
+        partitions = 1 if name in (names.audit, names.training) else settings.partitions
         wanted.append(NewTopic(name, num_partitions=partitions, replication_factor=settings.replication, config=config))
     created = []
     for name, future in admin.create_topics(wanted, request_timeout=timeout).items() if wanted else []:

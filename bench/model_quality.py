@@ -1,0 +1,336 @@
+"""Prequential quality of the online credit models, beside batch and scorecard baselines.
+
+    python -m bench.model_quality [--delay 500] [--batch 500] [--no-forest]
+
+On the real Lending Club records (``riskmon.demo.data``, in their order), each
+application is scored by every candidate first, and its label is learned only
+after ``delay`` more applications were scored (labels arrive later than
+decisions). Every model is judged on the PD it gave at decision time
+(ROC AUC, KS, log loss; ``riskmon.models.evaluation``).
+
+Baselines computed in the same run, on the same second half of the stream:
+scikit-learn's LogisticRegression (one-hot + StandardScaler) trained on the
+first half; the hand-set scorecard of the default configuration
+(``riskmon.decisioning.decide``); a constant PD at the prior. Lending Club's
+own pricing (``int_rate``, ``sub_grade``) is left out of every model unless a
+line says otherwise: it is the lender's decision, not an input a monitor
+placed before it would have.
+
+Also measured, side by side in one process: the cost per event of scoring one
+by one against ``predict_proba_many`` on batches, of learning, of explaining,
+and of River's Pipeline wrapper against the direct hot path. Prints the
+environment, the tables, and last a ``name: value`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import time
+from importlib import metadata
+from typing import Any, Callable
+
+from riskmon.config import load_config
+from riskmon.decisioning import decide
+from riskmon.demo.data import load_records
+from riskmon.models import (
+    DEFAULT_PRIOR_PD,
+    LENDER_PRICING,
+    ChampionChallenger,
+    OnlineCreditModel,
+    PrequentialEvaluator,
+    PromotionRule,
+    model_inputs,
+)
+from riskmon.models.reasons import base_name
+from riskmon.schemas import Application
+
+#: The recommended pair (see docs/benchmarks.md): the same model, the challenger learning
+#: more slowly (expected to overtake as labels accumulate; promoted only on evidence).
+CHAMPION = dict(name="logreg", optimizer="sgd", learning_rate=0.005)
+CHALLENGER = dict(name="logreg-slow", optimizer="sgd", learning_rate=0.002)
+#: Further online candidates, each in the same prequential run.
+CANDIDATES = [
+    dict(name="logreg-adam-0.001", optimizer="adam", learning_rate=0.001),
+    dict(name="logreg-sgd-0.02", optimizer="sgd", learning_rate=0.02),
+    dict(name="logreg-adagrad-0.05", optimizer="adagrad", learning_rate=0.05),
+    dict(name="logreg-l2-0.01", optimizer="sgd", learning_rate=0.005, l2=0.01),
+]
+
+
+class RiverClassifier:
+    """Any River classifier behind the model interface (for the tree candidates only)."""
+
+    def __init__(self, name: str, model: Any, exclude: tuple[str, ...] = LENDER_PRICING) -> None:
+        self.name, self.model, self.exclude = name, model, set(exclude)
+        self.n_learned = 0
+
+    def _x(self, x: dict) -> dict:
+        return {k: v for k, v in x.items() if base_name(k) not in self.exclude}
+
+    def predict_proba_many(self, xs: list[dict]) -> list[float]:
+        if not self.n_learned:
+            return [DEFAULT_PRIOR_PD] * len(xs)
+        return [min(max(self.model.predict_proba_one(self._x(x)).get(True, 0.0), 0.0), 1.0) for x in xs]
+
+    def learn_many(self, xs: list[dict], ys: list[bool]) -> None:
+        for x, y in zip(xs, ys):
+            self.model.learn_one(self._x(x), y)
+            self.n_learned += 1
+
+
+# -- data ---------------------------------------------------------------------------
+
+
+def load() -> tuple[list[Application], list[dict], list[bool]]:
+    records = load_records("lending_club")
+    apps = [Application.from_dict(r.application) for r in records]
+    return apps, [model_inputs(a) for a in apps], [r.is_bad for r in records]
+
+
+def without(x: dict, exclude: tuple[str, ...]) -> dict:
+    return {k: v for k, v in x.items() if base_name(k) not in exclude}
+
+
+# -- measures -----------------------------------------------------------------------
+
+
+def measures(pds: list[float], ys: list[bool]) -> dict[str, Any]:
+    ev = PrequentialEvaluator()
+    for p, y in zip(pds, ys):
+        ev.update(p, y)
+    out = ev.summary()
+    out["se"] = auc_se(out["auc"], ev.n_bad, ev.n_good)
+    return out
+
+
+def auc_se(auc: float, n_bad: int, n_good: int) -> float:
+    """Hanley & McNeil (1982) standard error of an AUC."""
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    return math.sqrt((auc * (1 - auc) + (n_bad - 1) * (q1 - auc**2) + (n_good - 1) * (q2 - auc**2)) / (n_bad * n_good))
+
+
+# -- prequential run -----------------------------------------------------------------
+
+
+def prequential(models: dict[str, Any], xs: list[dict], ys: list[bool], delay: int) -> dict[str, list[float]]:
+    """Score each application with every model, learn label j after application j + delay was scored."""
+    pds: dict[str, list[float]] = {name: [] for name in models}
+    for i, x in enumerate(xs):
+        for name, model in models.items():
+            pds[name].append(model.predict_proba_many([x])[0])
+        j = i - delay
+        if j >= 0:
+            for model in models.values():
+                model.learn_many([xs[j]], [ys[j]])
+    return pds
+
+
+def champion_challenger(xs: list[dict], ys: list[bool], delay: int) -> tuple[ChampionChallenger, list, list]:
+    """The same protocol through ChampionChallenger; remaining labels are delivered at the end."""
+    cc = ChampionChallenger(OnlineCreditModel(**CHAMPION), OnlineCreditModel(**CHALLENGER))
+    champion_pds: list[float] = []
+    challenger_pds: list[float] = []
+    for i, x in enumerate(xs):
+        c, h = cc.score_many([x])
+        champion_pds += c
+        challenger_pds += h
+        j = i - delay
+        if j >= 0:
+            cc.learn_many([xs[j]], [ys[j]], [champion_pds[j]], [challenger_pds[j]])
+    rest = range(max(len(xs) - delay, 0), len(xs))
+    cc.learn_many([xs[j] for j in rest], [ys[j] for j in rest], [champion_pds[j] for j in rest],
+                  [challenger_pds[j] for j in rest])
+    return cc, champion_pds, challenger_pds
+
+
+def frozen_at_half(xs: list[dict], ys: list[bool], half: int, **params: Any) -> list[float]:
+    """The online model after learning every first-half label, then frozen (like the batch model)."""
+    model = OnlineCreditModel(**params)
+    model.learn_many(xs[:half], ys[:half])
+    return model.predict_proba_many(xs[half:])
+
+
+def sklearn_batch(
+    xs: list[dict], ys: list[bool], half: int, exclude: tuple[str, ...], *, c: float = 1.0, clip: float | None = None
+) -> list[float]:
+    """One-hot (DictVectorizer) + StandardScaler (+ optional clip) + LogisticRegression(C=c), fit on the first half."""
+    import numpy as np
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    steps: list[Any] = [DictVectorizer(sparse=False), StandardScaler()]
+    if clip is not None:
+        steps.append(FunctionTransformer(np.clip, kw_args={"a_min": -clip, "a_max": clip}))
+    model = make_pipeline(*steps, LogisticRegression(C=c, max_iter=3000))
+    model.fit([without(x, exclude) for x in xs[:half]], ys[:half])
+    return list(model.predict_proba([without(x, exclude) for x in xs[half:]])[:, 1])
+
+
+# -- cost per event --------------------------------------------------------------------
+
+
+def per_event_us(fn: Callable[[], Any], n: int, repeat: int = 3) -> float:
+    best = math.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best / n * 1e6
+
+
+def costs(xs: list[dict], ys: list[bool], batch: int) -> dict[str, float]:
+    train_x, train_y, test = xs[:5000], ys[:5000], xs[5000:]
+    model = OnlineCreditModel(**CHAMPION, max_categories=None)
+    model.learn_many(train_x, train_y)
+    batches = [test[i : i + batch] for i in range(0, len(test), batch)]
+    pipeline = model.pipeline
+    out = {
+        "predict one by one": per_event_us(lambda: [model.predict_proba_one(x) for x in test], len(test)),
+        f"predict_proba_many ({batch})": per_event_us(lambda: [model.predict_proba_many(b) for b in batches], len(test)),
+        f"explain_many ({batch})": per_event_us(lambda: [model.explain_many(b) for b in batches], len(test)),
+        "learn_one (direct)": per_event_us(
+            lambda: OnlineCreditModel(**CHAMPION, max_categories=None).learn_many(train_x, train_y), len(train_x)
+        ),
+        "River Pipeline predict_proba_one": per_event_us(lambda: [pipeline.predict_proba_one(x) for x in test], len(test)),
+    }
+
+    def pipeline_learn() -> None:
+        twin = OnlineCreditModel(**CHAMPION, max_categories=None).pipeline
+        for x, y in zip(train_x, train_y):
+            twin.learn_one(x, y)
+
+    out["River Pipeline learn_one"] = per_event_us(pipeline_learn, len(train_x))
+    return out
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def row(name: str, scope: str, m: dict[str, Any]) -> str:
+    return (
+        f"{name:<34} {scope:<12} {m['auc']:>6.4f} ±{m['se']:.3f} {m['ks']:>6.4f} {m['log_loss']:>8.4f}"
+        f" {m['mean_pd']:>8.4f} {m['n']:>6}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--delay", type=int, default=500, help="applications scored before a label arrives")
+    parser.add_argument("--batch", type=int, default=500, help="batch size of the cost measurements")
+    parser.add_argument("--no-forest", action="store_true", help="skip the (slow) adaptive random forest")
+    args = parser.parse_args(argv)
+
+    versions = " ".join(f"{p}={metadata.version(p)}" for p in ("river", "scikit-learn", "numpy"))
+    print(f"cpus={os.cpu_count()} python={platform.python_version()} {versions}")
+    apps, xs, ys = load()
+    n, half, delay = len(xs), len(xs) // 2, args.delay
+    print(f"data=lending_club n={n} bad_rate={sum(ys) / n:.4f} delay={delay} second_half=[{half}:{n}] "
+          f"excluded={','.join(LENDER_PRICING)}", flush=True)
+
+    started = time.perf_counter()
+    cc, champion_pds, challenger_pds = champion_challenger(xs, ys, delay)
+    online: dict[str, list[float]] = {"champion " + CHAMPION["name"]: champion_pds,
+                                      "challenger " + CHALLENGER["name"]: challenger_pds}
+    candidates: dict[str, Any] = {p["name"]: OnlineCreditModel(**p) for p in CANDIDATES}
+    from river import forest, tree
+
+    candidates["hoeffding-adaptive-tree"] = RiverClassifier("hat", tree.HoeffdingAdaptiveTreeClassifier(seed=42))
+    if not args.no_forest:
+        candidates["arf-10-trees"] = RiverClassifier("arf", forest.ARFClassifier(n_models=10, seed=42))
+    online.update(prequential(candidates, xs, ys, delay))
+    for other in (1, 2000):
+        online[f"champion, delay {other}"] = prequential({"m": OnlineCreditModel(**CHAMPION)}, xs, ys, other)["m"]
+    print(f"prequential runs: {time.perf_counter() - started:.1f} s", flush=True)
+
+    second = ys[half:]
+    policy = load_config().policy
+    scorecard = [decide(a, policy).score for a in apps]
+    frozen = frozen_at_half(xs, ys, half, **CHAMPION)
+    batch = sklearn_batch(xs, ys, half, LENDER_PRICING)
+    prior = [DEFAULT_PRIOR_PD] * n
+
+    print(f"\n{'model':<34} {'scored on':<12} {'AUC':>6} {'±SE':>6} {'KS':>6} {'log loss':>8} {'mean PD':>8} {'n':>6}")
+    results: dict[str, dict[str, Any]] = {}
+    for name, pds in online.items():
+        results[name] = measures(pds, ys)
+        print(row(name, "all, preq.", results[name]))
+    print(row("scorecard (default config)", "all", measures(scorecard, ys)))
+    print(row(f"constant prior PD {DEFAULT_PRIOR_PD}", "all", measures(prior, ys)))
+    print()
+    second_half: dict[str, dict[str, Any]] = {}
+    for name, pds in online.items():
+        second_half[name] = measures(pds[half:], second)
+        print(row(name, "2nd half", second_half[name]))
+    print(row("champion frozen after 1st half", "2nd half", measures(frozen, second)))
+    batch_m = measures(batch, second)
+    print(row("sklearn LogisticRegression batch", "2nd half", batch_m))
+    tuned = sklearn_batch(xs, ys, half, (*LENDER_PRICING, "addr_state"), c=0.01, clip=3.0)
+    print(row("  same, tuned on the 2nd half (*)", "2nd half", measures(tuned, second)))
+    print(row("scorecard (default config)", "2nd half", measures(scorecard[half:], second)))
+    print(row(f"constant prior PD {DEFAULT_PRIOR_PD}", "2nd half", measures(prior[half:], second)))
+
+    print("(*) C=0.01, scaled values clipped to ±3, addr_state left out: chosen by looking at the 2nd half, "
+          "so an optimistic bound for the batch model")
+
+    # secondary: with Lending Club's own pricing as inputs (leaks the lender's decision)
+    leak_online = prequential({"m": OnlineCreditModel(**CHAMPION, exclude=())}, xs, ys, delay)["m"]
+    leak_batch = sklearn_batch(xs, ys, half, ())
+    print("\nwith int_rate and sub_grade (the lender's own pricing; not a fair input):")
+    print(row("champion, pricing included", "2nd half", measures(leak_online[half:], second)))
+    print(row("sklearn batch, pricing included", "2nd half", measures(leak_batch, second)))
+
+    print(f"\ncold start: AUC by labels the champion had learned when it scored (delay {delay}):")
+    print(f"  {'labels learned':<16} {'apps':>5} {'bads':>5} {'champion':>9} {'scorecard':>10}")
+    for lo, hi in ((0, 1), (1, 500), (500, 1000), (1000, 2000), (2000, 4000), (4000, n)):
+        window = range(lo + delay if lo else 0, min(hi + delay, n))  # scoring app i, i - delay labels are learned
+        wy = [ys[i] for i in window]
+        if not window or not any(wy) or all(wy):
+            continue
+        champion_m = measures([champion_pds[i] for i in window], wy)
+        scorecard_m = measures([scorecard[i] for i in window], wy)
+        label = "0 (the prior)" if hi == 1 else f"{lo}-{hi if hi < n else ''}"
+        print(f"  {label:<16} {len(wy):>5} {sum(wy):>5} {champion_m['auc']:>9.3f} {scorecard_m['auc']:>10.3f}")
+
+    approve_below, reject_at = policy.approve_below, policy.reject_at_or_above
+    print(f"\nthe default cut-offs (approve < {approve_below}, reject >= {reject_at}) on the 2nd half:")
+    for name, pds in (("scorecard", scorecard[half:]), ("champion", champion_pds[half:])):
+        approved = [y for p, y in zip(pds, second) if p < approve_below]
+        rejected = sum(p >= reject_at for p in pds)
+        print(f"  {name:<10} approve {len(approved) / len(pds):6.1%}  review {1 - (len(approved) + rejected) / len(pds):6.1%}"
+              f"  reject {rejected / len(pds):6.1%}  bad rate among approved {sum(approved) / max(len(approved), 1):6.2%}")
+    share = sum(p < approve_below for p in scorecard[half:]) / len(second)
+    ranked = sorted(zip(champion_pds[half:], second))[: round(share * len(second))]
+    print(f"  champion approving the same {share:.1%} (its PD < {ranked[-1][0]:.4f}): "
+          f"bad rate among approved {sum(y for _, y in ranked) / len(ranked):6.2%}")
+
+    from sklearn.metrics import roc_auc_score
+
+    champion_name = "champion " + CHAMPION["name"]
+    exact = roc_auc_score(second, champion_pds[half:])
+    print(f"\nstreaming AUC vs scikit-learn's exact AUC (champion, 2nd half): "
+          f"{second_half[champion_name]['auc']:.6f} vs {exact:.6f}")
+    evidence = cc.promotion_evidence()
+    decision, reason = cc.should_promote(PromotionRule())
+    print(f"champion/challenger over {evidence['n']} labels: promote={decision}: {reason}")
+
+    print(f"\ncost per event, one process, {args.batch}-event batches (µs, best of 3):")
+    cost = costs(xs, ys, args.batch)
+    for name, us in cost.items():
+        print(f"  {name:<36} {us:>8.1f}")
+    many = cost[f"predict_proba_many ({args.batch})"]
+    print(f"  ratio predict one by one / predict_proba_many       = {cost['predict one by one'] / many:.2f}")
+    direct = cost["predict one by one"] + cost["learn_one (direct)"]
+    wrapped = cost["River Pipeline predict_proba_one"] + cost["River Pipeline learn_one"]
+    print(f"  ratio River Pipeline / direct (predict + learn)      = {wrapped / direct:.2f}")
+    print(f"  ratio online champion AUC / sklearn batch AUC (2nd half) = "
+          f"{second_half[champion_name]['auc'] / batch_m['auc']:.3f}")
+    print(f"online_logreg_auc_second_half: {second_half[champion_name]['auc']:.4f}")
+
+
+if __name__ == "__main__":
+    main()
