@@ -174,38 +174,41 @@ def sklearn_batch(
 # -- cost per event --------------------------------------------------------------------
 
 
-def per_event_us(fn: Callable[[], Any], n: int, repeat: int = 3) -> float:
-    best = math.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best / n * 1e6
+def costs(xs: list[dict], ys: list[bool], batch: int, repeat: int = 5) -> dict[str, float]:
+    """Best-of-``repeat`` µs per event of each way to score and learn, measured in turns.
 
-
-def costs(xs: list[dict], ys: list[bool], batch: int) -> dict[str, float]:
+    The candidates run one after the other inside each round, so a burst of
+    load from a neighbour on this shared machine hits them alike.
+    """
     train_x, train_y, test = xs[:5000], ys[:5000], xs[5000:]
-    model = OnlineCreditModel(**CHAMPION, max_categories=None)
+    model = OnlineCreditModel(**CHAMPION, max_categories=None)  # None: the River pipeline is then identical
     model.learn_many(train_x, train_y)
     batches = [test[i : i + batch] for i in range(0, len(test), batch)]
     pipeline = model.pipeline
-    out = {
-        "predict one by one": per_event_us(lambda: [model.predict_proba_one(x) for x in test], len(test)),
-        f"predict_proba_many ({batch})": per_event_us(lambda: [model.predict_proba_many(b) for b in batches], len(test)),
-        f"explain_many ({batch})": per_event_us(lambda: [model.explain_many(b) for b in batches], len(test)),
-        "learn_one (direct)": per_event_us(
-            lambda: OnlineCreditModel(**CHAMPION, max_categories=None).learn_many(train_x, train_y), len(train_x)
-        ),
-        "River Pipeline predict_proba_one": per_event_us(lambda: [pipeline.predict_proba_one(x) for x in test], len(test)),
-    }
 
     def pipeline_learn() -> None:
         twin = OnlineCreditModel(**CHAMPION, max_categories=None).pipeline
         for x, y in zip(train_x, train_y):
             twin.learn_one(x, y)
 
-    out["River Pipeline learn_one"] = per_event_us(pipeline_learn, len(train_x))
-    return out
+    candidates: dict[str, tuple[Callable[[], Any], int]] = {
+        "predict one by one": (lambda: [model.predict_proba_one(x) for x in test], len(test)),
+        f"predict_proba_many ({batch})": (lambda: [model.predict_proba_many(b) for b in batches], len(test)),
+        f"explain_many ({batch})": (lambda: [model.explain_many(b) for b in batches], len(test)),
+        "learn_one (direct)": (
+            lambda: OnlineCreditModel(**CHAMPION, max_categories=None).learn_many(train_x, train_y),
+            len(train_x),
+        ),
+        "River Pipeline predict_proba_one": (lambda: [pipeline.predict_proba_one(x) for x in test], len(test)),
+        "River Pipeline learn_one": (pipeline_learn, len(train_x)),
+    }
+    best = {name: math.inf for name in candidates}
+    for _ in range(repeat):
+        for name, (fn, n) in candidates.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], (time.perf_counter() - start) / n * 1e6)
+    return best
 
 
 # -- report ------------------------------------------------------------------------------
@@ -216,6 +219,103 @@ def row(name: str, scope: str, m: dict[str, Any]) -> str:
         f"{name:<34} {scope:<12} {m['auc']:>6.4f} ±{m['se']:.3f} {m['ks']:>6.4f} {m['log_loss']:>8.4f}"
         f" {m['mean_pd']:>8.4f} {m['n']:>6}"
     )
+
+
+def online_runs(xs: list[dict], ys: list[bool], delay: int, forest_too: bool) -> tuple[ChampionChallenger, dict]:
+    """Every online candidate's decision-time PDs over the whole stream."""
+    from river import forest, tree
+
+    cc, champion_pds, challenger_pds = champion_challenger(xs, ys, delay)
+    online = {"champion " + CHAMPION["name"]: champion_pds, "challenger " + CHALLENGER["name"]: challenger_pds}
+    candidates: dict[str, Any] = {p["name"]: OnlineCreditModel(**p) for p in CANDIDATES}
+    candidates["hoeffding-adaptive-tree"] = RiverClassifier("hat", tree.HoeffdingAdaptiveTreeClassifier(seed=42))
+    if forest_too:
+        candidates["arf-10-trees"] = RiverClassifier("arf", forest.ARFClassifier(n_models=10, seed=42))
+    online.update(prequential(candidates, xs, ys, delay))
+    for other in (1, 2000):
+        online[f"champion, delay {other}"] = prequential({"m": OnlineCreditModel(**CHAMPION)}, xs, ys, other)["m"]
+    return cc, online
+
+
+def report_quality(online: dict, scorecard: list[float], xs: list[dict], ys: list[bool]) -> dict[str, float]:
+    """The main table; returns the two second-half AUCs the summary needs."""
+    n, half = len(ys), len(ys) // 2
+    second = ys[half:]
+    prior = [DEFAULT_PRIOR_PD] * n
+    print(f"\n{'model':<34} {'scored on':<12} {'AUC':>6} {'±SE':>6} {'KS':>6} {'log loss':>8} {'mean PD':>8} {'n':>6}")
+    for name, pds in online.items():
+        print(row(name, "all, preq.", measures(pds, ys)))
+    print(row("scorecard (default config)", "all", measures(scorecard, ys)))
+    print(row(f"constant prior PD {DEFAULT_PRIOR_PD}", "all", measures(prior, ys)))
+    print()
+    for name, pds in online.items():
+        print(row(name, "2nd half", measures(pds[half:], second)))
+    print(row("champion frozen after 1st half", "2nd half", measures(frozen_at_half(xs, ys, half, **CHAMPION), second)))
+    batch = measures(sklearn_batch(xs, ys, half, LENDER_PRICING), second)
+    print(row("sklearn LogisticRegression batch", "2nd half", batch))
+    tuned = sklearn_batch(xs, ys, half, (*LENDER_PRICING, "addr_state"), c=0.01, clip=3.0)
+    print(row("  same, tuned on the 2nd half (*)", "2nd half", measures(tuned, second)))
+    print(row("scorecard (default config)", "2nd half", measures(scorecard[half:], second)))
+    print(row(f"constant prior PD {DEFAULT_PRIOR_PD}", "2nd half", measures(prior[half:], second)))
+    print("(*) C=0.01, scaled values clipped to ±3, addr_state left out: chosen by looking at the 2nd half,")
+    print("    so an optimistic bound for the batch model")
+    champion = measures(online["champion " + CHAMPION["name"]][half:], second)
+    return {"champion": champion["auc"], "batch": batch["auc"]}
+
+
+def report_with_pricing(xs: list[dict], ys: list[bool], delay: int) -> None:
+    """Secondary: Lending Club's own pricing as inputs (it leaks the lender's decision)."""
+    half = len(ys) // 2
+    online = prequential({"m": OnlineCreditModel(**CHAMPION, exclude=())}, xs, ys, delay)["m"]
+    print("\nwith int_rate and sub_grade (the lender's own pricing; not a fair input):")
+    print(row("champion, pricing included", "2nd half", measures(online[half:], ys[half:])))
+    print(row("sklearn batch, pricing included", "2nd half", measures(sklearn_batch(xs, ys, half, ()), ys[half:])))
+
+
+def report_cold_start(champion_pds: list[float], scorecard: list[float], ys: list[bool], delay: int) -> None:
+    """AUC of champion and scorecard by how many labels the champion had learned when it scored."""
+    n = len(ys)
+    print(f"\ncold start: AUC by labels the champion had learned when it scored (delay {delay}):")
+    print(f"  {'labels learned':<16} {'apps':>5} {'bads':>5} {'champion':>9} {'scorecard':>10}")
+    for lo, hi in ((0, 1), (1, 500), (500, 1000), (1000, 2000), (2000, 4000), (4000, n)):
+        window = range(lo + delay if lo else 0, min(hi + delay, n))  # when app i is scored, i - delay are learned
+        wy = [ys[i] for i in window]
+        if not any(wy) or all(wy):
+            continue
+        champion = measures([champion_pds[i] for i in window], wy)["auc"]
+        card = measures([scorecard[i] for i in window], wy)["auc"]
+        label = "0 (the prior)" if hi == 1 else f"{lo}-{hi if hi < n else ''}"
+        print(f"  {label:<16} {len(wy):>5} {sum(wy):>5} {champion:>9.3f} {card:>10.3f}")
+
+
+def report_cutoffs(champion_pds: list[float], scorecard: list[float], ys: list[bool], policy: Any) -> None:
+    """Outcome mix of the default PD cut-offs on the 2nd half, and the champion at equal approval rate."""
+    half = len(ys) // 2
+    second = ys[half:]
+    approve_below, reject_at = policy.approve_below, policy.reject_at_or_above
+    print(f"\nthe default cut-offs (approve < {approve_below}, reject >= {reject_at}) on the 2nd half:")
+    for name, pds in (("scorecard", scorecard[half:]), ("champion", champion_pds[half:])):
+        approved = [y for p, y in zip(pds, second) if p < approve_below]
+        rejected = sum(p >= reject_at for p in pds)
+        review = 1 - (len(approved) + rejected) / len(pds)
+        print(f"  {name:<10} approve {len(approved) / len(pds):6.1%}  review {review:6.1%}  reject "
+              f"{rejected / len(pds):6.1%}  bad rate among approved {sum(approved) / max(len(approved), 1):6.2%}")
+    share = sum(p < approve_below for p in scorecard[half:]) / len(second)
+    ranked = sorted(zip(champion_pds[half:], second))[: round(share * len(second))]
+    print(f"  champion approving the same {share:.1%} (its PD < {ranked[-1][0]:.4f}): "
+          f"bad rate among approved {sum(y for _, y in ranked) / len(ranked):6.2%}")
+
+
+def report_costs(xs: list[dict], ys: list[bool], batch: int) -> None:
+    print(f"\ncost per event, one process, {batch}-event batches (µs, best of 5 rounds):")
+    cost = costs(xs, ys, batch)
+    for name, us in cost.items():
+        print(f"  {name:<36} {us:>8.1f}")
+    many = cost[f"predict_proba_many ({batch})"]
+    direct = cost["predict one by one"] + cost["learn_one (direct)"]
+    wrapped = cost["River Pipeline predict_proba_one"] + cost["River Pipeline learn_one"]
+    print(f"  ratio predict one by one / predict_proba_many   = {cost['predict one by one'] / many:.2f}")
+    print(f"  ratio River Pipeline / direct (predict + learn)  = {wrapped / direct:.2f}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -233,103 +333,27 @@ def main(argv: list[str] | None = None) -> None:
           f"excluded={','.join(LENDER_PRICING)}", flush=True)
 
     started = time.perf_counter()
-    cc, champion_pds, challenger_pds = champion_challenger(xs, ys, delay)
-    online: dict[str, list[float]] = {"champion " + CHAMPION["name"]: champion_pds,
-                                      "challenger " + CHALLENGER["name"]: challenger_pds}
-    candidates: dict[str, Any] = {p["name"]: OnlineCreditModel(**p) for p in CANDIDATES}
-    from river import forest, tree
-
-    candidates["hoeffding-adaptive-tree"] = RiverClassifier("hat", tree.HoeffdingAdaptiveTreeClassifier(seed=42))
-    if not args.no_forest:
-        candidates["arf-10-trees"] = RiverClassifier("arf", forest.ARFClassifier(n_models=10, seed=42))
-    online.update(prequential(candidates, xs, ys, delay))
-    for other in (1, 2000):
-        online[f"champion, delay {other}"] = prequential({"m": OnlineCreditModel(**CHAMPION)}, xs, ys, other)["m"]
+    cc, online = online_runs(xs, ys, delay, not args.no_forest)
     print(f"prequential runs: {time.perf_counter() - started:.1f} s", flush=True)
-
-    second = ys[half:]
     policy = load_config().policy
     scorecard = [decide(a, policy).score for a in apps]
-    frozen = frozen_at_half(xs, ys, half, **CHAMPION)
-    batch = sklearn_batch(xs, ys, half, LENDER_PRICING)
-    prior = [DEFAULT_PRIOR_PD] * n
+    champion_pds = online["champion " + CHAMPION["name"]]
 
-    print(f"\n{'model':<34} {'scored on':<12} {'AUC':>6} {'±SE':>6} {'KS':>6} {'log loss':>8} {'mean PD':>8} {'n':>6}")
-    results: dict[str, dict[str, Any]] = {}
-    for name, pds in online.items():
-        results[name] = measures(pds, ys)
-        print(row(name, "all, preq.", results[name]))
-    print(row("scorecard (default config)", "all", measures(scorecard, ys)))
-    print(row(f"constant prior PD {DEFAULT_PRIOR_PD}", "all", measures(prior, ys)))
-    print()
-    second_half: dict[str, dict[str, Any]] = {}
-    for name, pds in online.items():
-        second_half[name] = measures(pds[half:], second)
-        print(row(name, "2nd half", second_half[name]))
-    print(row("champion frozen after 1st half", "2nd half", measures(frozen, second)))
-    batch_m = measures(batch, second)
-    print(row("sklearn LogisticRegression batch", "2nd half", batch_m))
-    tuned = sklearn_batch(xs, ys, half, (*LENDER_PRICING, "addr_state"), c=0.01, clip=3.0)
-    print(row("  same, tuned on the 2nd half (*)", "2nd half", measures(tuned, second)))
-    print(row("scorecard (default config)", "2nd half", measures(scorecard[half:], second)))
-    print(row(f"constant prior PD {DEFAULT_PRIOR_PD}", "2nd half", measures(prior[half:], second)))
-
-    print("(*) C=0.01, scaled values clipped to ±3, addr_state left out: chosen by looking at the 2nd half, "
-          "so an optimistic bound for the batch model")
-
-    # secondary: with Lending Club's own pricing as inputs (leaks the lender's decision)
-    leak_online = prequential({"m": OnlineCreditModel(**CHAMPION, exclude=())}, xs, ys, delay)["m"]
-    leak_batch = sklearn_batch(xs, ys, half, ())
-    print("\nwith int_rate and sub_grade (the lender's own pricing; not a fair input):")
-    print(row("champion, pricing included", "2nd half", measures(leak_online[half:], second)))
-    print(row("sklearn batch, pricing included", "2nd half", measures(leak_batch, second)))
-
-    print(f"\ncold start: AUC by labels the champion had learned when it scored (delay {delay}):")
-    print(f"  {'labels learned':<16} {'apps':>5} {'bads':>5} {'champion':>9} {'scorecard':>10}")
-    for lo, hi in ((0, 1), (1, 500), (500, 1000), (1000, 2000), (2000, 4000), (4000, n)):
-        window = range(lo + delay if lo else 0, min(hi + delay, n))  # scoring app i, i - delay labels are learned
-        wy = [ys[i] for i in window]
-        if not window or not any(wy) or all(wy):
-            continue
-        champion_m = measures([champion_pds[i] for i in window], wy)
-        scorecard_m = measures([scorecard[i] for i in window], wy)
-        label = "0 (the prior)" if hi == 1 else f"{lo}-{hi if hi < n else ''}"
-        print(f"  {label:<16} {len(wy):>5} {sum(wy):>5} {champion_m['auc']:>9.3f} {scorecard_m['auc']:>10.3f}")
-
-    approve_below, reject_at = policy.approve_below, policy.reject_at_or_above
-    print(f"\nthe default cut-offs (approve < {approve_below}, reject >= {reject_at}) on the 2nd half:")
-    for name, pds in (("scorecard", scorecard[half:]), ("champion", champion_pds[half:])):
-        approved = [y for p, y in zip(pds, second) if p < approve_below]
-        rejected = sum(p >= reject_at for p in pds)
-        print(f"  {name:<10} approve {len(approved) / len(pds):6.1%}  review {1 - (len(approved) + rejected) / len(pds):6.1%}"
-              f"  reject {rejected / len(pds):6.1%}  bad rate among approved {sum(approved) / max(len(approved), 1):6.2%}")
-    share = sum(p < approve_below for p in scorecard[half:]) / len(second)
-    ranked = sorted(zip(champion_pds[half:], second))[: round(share * len(second))]
-    print(f"  champion approving the same {share:.1%} (its PD < {ranked[-1][0]:.4f}): "
-          f"bad rate among approved {sum(y for _, y in ranked) / len(ranked):6.2%}")
+    auc = report_quality(online, scorecard, xs, ys)
+    report_with_pricing(xs, ys, delay)
+    report_cold_start(champion_pds, scorecard, ys, delay)
+    report_cutoffs(champion_pds, scorecard, ys, policy)
 
     from sklearn.metrics import roc_auc_score
 
-    champion_name = "champion " + CHAMPION["name"]
-    exact = roc_auc_score(second, champion_pds[half:])
-    print(f"\nstreaming AUC vs scikit-learn's exact AUC (champion, 2nd half): "
-          f"{second_half[champion_name]['auc']:.6f} vs {exact:.6f}")
-    evidence = cc.promotion_evidence()
+    exact = roc_auc_score(ys[half:], champion_pds[half:])
+    print(f"\nstreaming AUC vs scikit-learn's exact AUC (champion, 2nd half): {auc['champion']:.6f} vs {exact:.6f}")
     decision, reason = cc.should_promote(PromotionRule())
-    print(f"champion/challenger over {evidence['n']} labels: promote={decision}: {reason}")
+    print(f"champion/challenger over {cc.promotion_evidence()['n']} labels: promote={decision}: {reason}")
 
-    print(f"\ncost per event, one process, {args.batch}-event batches (µs, best of 3):")
-    cost = costs(xs, ys, args.batch)
-    for name, us in cost.items():
-        print(f"  {name:<36} {us:>8.1f}")
-    many = cost[f"predict_proba_many ({args.batch})"]
-    print(f"  ratio predict one by one / predict_proba_many       = {cost['predict one by one'] / many:.2f}")
-    direct = cost["predict one by one"] + cost["learn_one (direct)"]
-    wrapped = cost["River Pipeline predict_proba_one"] + cost["River Pipeline learn_one"]
-    print(f"  ratio River Pipeline / direct (predict + learn)      = {wrapped / direct:.2f}")
-    print(f"  ratio online champion AUC / sklearn batch AUC (2nd half) = "
-          f"{second_half[champion_name]['auc'] / batch_m['auc']:.3f}")
-    print(f"online_logreg_auc_second_half: {second_half[champion_name]['auc']:.4f}")
+    report_costs(xs, ys, args.batch)
+    print(f"  ratio online champion AUC / sklearn batch AUC (2nd half) = {auc['champion'] / auc['batch']:.3f}")
+    print(f"online_logreg_auc_second_half: {auc['champion']:.4f}")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="start the stack and a worker, stream real public credit data, show decisions live")
     demo.add_argument("--source", default="lending_club", choices=["lending_club", "credit_data"], help="public data set to stream")
-    demo.add_argument("--limit", type=int, default=2000, help="applications to stream (default 2000; 0 for all)")
+    demo.add_argument("--limit", type=int, default=3000, help="applications to stream (default 3000; 0 for all)")
     demo.add_argument("--rate", type=float, default=200.0, help="applications per second to produce (default 200)")
     demo.add_argument("--dir", type=Path, default=None, help="stack state directory")
     demo.add_argument("--keep-stack", action="store_true", help="leave Kafka and Redis running afterwards")

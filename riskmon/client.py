@@ -21,9 +21,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Mapping
 
 import orjson
-from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_END, Consumer, KafkaException, Producer, TopicPartition
 
-__all__ = ["DecisionClient", "DecisionTimeout", "ApplicationRefused"]
+__all__ = ["DecisionClient", "DecisionTimeout", "ApplicationRefused", "watermark_high"]
 
 
 class DecisionTimeout(TimeoutError):
@@ -36,6 +36,18 @@ class ApplicationRefused(ValueError):
     def __init__(self, error: Mapping[str, Any]) -> None:
         super().__init__(f"{error.get('type')}: {error.get('message')}")
         self.error = dict(error)
+
+
+def watermark_high(consumer: Consumer, tp: TopicPartition, timeout: float = 30.0) -> int:
+    """End offset of a partition, retried while a new topic elects its leader."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return consumer.get_watermark_offsets(tp, timeout=10)[1]
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 class DecisionClient:
@@ -69,7 +81,7 @@ class DecisionClient:
         # Resolve OFFSET_END to real positions now, so nothing produced after
         # __init__ returns can be missed.
         for tp in parts:
-            _, high = self._consumer.get_watermark_offsets(tp, timeout=30)
+            high = watermark_high(self._consumer, tp)
             self._consumer.seek(TopicPartition(tp.topic, tp.partition, high))
         self._ready.set()
         while not self._stop.is_set():

@@ -302,11 +302,12 @@ def _add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def repayment_for(record: DemoRecord, *, months_after: int = 3) -> dict[str, Any]:
+def repayment_for(record: DemoRecord, *, months_after: int = 3, good_status: str = "current") -> dict[str, Any]:
     """The ``credit.repayments`` event that reports this loan's known outcome.
 
     A bad loan reports ``default`` at :data:`DEFAULT_DAYS_PAST_DUE` days past
-    due; a good loan reports ``current`` at 0. The event happens
+    due; a good loan reports ``good_status`` at 0 (``current``; the demo uses
+    ``paid_off``, a final outcome the models can learn from). The event happens
     ``months_after`` calendar months after submission and its ``event_id`` is
     derived from the application and ``months_after``, so re-sending it is
     idempotent.
@@ -316,6 +317,8 @@ def repayment_for(record: DemoRecord, *, months_after: int = 3) -> dict[str, Any
     """
     if months_after < 1:
         raise ValueError(f"months_after must be >= 1, got {months_after}")
+    if good_status not in ("current", "paid_off"):
+        raise ValueError(f"good_status must be current or paid_off, got {good_status!r}")
     app = record.application
     submitted = datetime.fromisoformat(app["submitted_at"].replace("Z", "+00:00"))
     return {
@@ -324,6 +327,6 @@ def repayment_for(record: DemoRecord, *, months_after: int = 3) -> dict[str, Any
         "application_id": app["application_id"],
         "customer_id": app["customer_id"],
         "occurred_at": _timestamp(_add_months(submitted, months_after)),
-        "status": "default" if record.is_bad else "current",
+        "status": "default" if record.is_bad else good_status,
         "days_past_due": DEFAULT_DAYS_PAST_DUE if record.is_bad else 0,
     }

@@ -4,9 +4,14 @@ It starts the local stack (unless one already runs), starts a real worker
 process, streams the chosen public data set onto ``credit.applications`` at a
 steady rate (with a handful of malformed messages mixed in, to show the
 dead-letter path), and prints decisions and a live summary as they arrive from
-``credit.decisions``. At the end it reports outcome rates, latency, and how
-the outcomes line up with the data set's real labels, then stops everything
-it started, and nothing else.
+``credit.decisions``. Approved loans then "perform": a little later (after
+``label_delay`` more decisions) the demo sends each approved loan's real
+outcome from the data set to ``credit.repayments`` (default, or paid off), the
+worker's learner learns from them, and once the champion model has seen
+enough labels it takes over from the scorecard: the ``model`` column shows
+the switch. At the end it reports outcome rates, latency, how the outcomes
+line up with the data set's real labels and the models' prequential quality,
+then stops everything it started, and nothing else.
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
+
+from riskmon.client import watermark_high
 
 __all__ = ["DemoOptions", "run_demo", "MALFORMED_SAMPLES"]
 
@@ -44,13 +51,15 @@ class DemoOptions:
     """What ``riskmon demo`` streams and how fast."""
 
     source: str = "lending_club"
-    limit: int | None = 2000
+    limit: int | None = 3000
     rate: float = 200.0
     stack_dir: Path | None = None
     keep_stack: bool = False
     config_path: str | None = None
     out: TextIO = field(default=sys.stdout)
     decision_timeout: float = 180.0
+    label_delay: int = 100
+    learn_timeout: float = 90.0
 
 
 @dataclass
@@ -60,6 +69,8 @@ class _Tally:
     latencies: list[float] = field(default_factory=list)
     deadletters: int = 0
     decided: set[str] = field(default_factory=set)
+    by_model: Counter = field(default_factory=Counter)
+    labels_sent: int = 0
 
 
 def _free_port() -> int:
@@ -75,8 +86,7 @@ def _end_offsets(bootstrap: str, topic: str) -> list[TopicPartition]:
         meta = consumer.list_topics(topic, timeout=30)
         parts = []
         for p in meta.topics[topic].partitions:
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
-            parts.append(TopicPartition(topic, p, high))
+            parts.append(TopicPartition(topic, p, watermark_high(consumer, TopicPartition(topic, p))))
         return parts
     finally:
         consumer.close()
@@ -92,7 +102,11 @@ def _percentile(values: list[float], q: float) -> float:
 def run_demo(options: DemoOptions) -> int:
     """Run the demo; returns 0 when every application got its decision."""
     from riskmon import stack
+    import redis
+
+    from riskmon.config import load_config
     from riskmon.demo.data import load_records
+    from riskmon.stream.decision_store import key_namespace
     from riskmon.settings import Settings
     from riskmon.stream.topics import ensure_topics, topic_names
 
@@ -117,6 +131,7 @@ def run_demo(options: DemoOptions) -> int:
         names = topic_names(settings)
         records = load_records(options.source, limit=options.limit)
         labels = {r.application["application_id"]: r.is_bad for r in records}
+        by_id = {r.application["application_id"]: r for r in records}
         say(f"   loaded {len(records)} real applications from {options.source} (bad rate {sum(labels.values()) / max(1, len(labels)):.1%})")
 
         web_port = _free_port()
@@ -144,6 +159,15 @@ def run_demo(options: DemoOptions) -> int:
         consumer.assign(start_positions[names.decisions] + start_positions[names.deadletter])
 
         producer_done = threading.Event()
+        # Two phases: the first half is decided by the scorecard while the
+        # approved loans' outcomes flow back; the second half waits until the
+        # learner has published a champion that may decide, so the switch shows.
+        model_ready = threading.Event()
+        phase_two_at = len(records) // 2
+        champion_key = f"{key_namespace(settings.topic_prefix)}:model:role:champion"
+        redis_client = redis.Redis.from_url(info.redis_url, socket_timeout=2)
+        min_labels = load_config(options.config_path or os.environ.get("RISKMON_CONFIG")).models.min_labels_to_decide
+        next_model_check = 0.0
         produced = {"n": 0}
 
         def produce() -> None:
@@ -153,6 +177,10 @@ def run_demo(options: DemoOptions) -> int:
             bad_every = max(1, len(records) // (len(MALFORMED_SAMPLES) + 1))
             bad_iter = iter(MALFORMED_SAMPLES)
             for i, record in enumerate(records):
+                if i == phase_two_at:
+                    producer.flush(30)
+                    model_ready.wait(options.learn_timeout)
+                    next_at = time.monotonic()
                 app = record.application
                 producer.produce(names.applications, key=app["application_id"].encode(), value=orjson.dumps(app))
                 produced["n"] += 1
@@ -169,8 +197,12 @@ def run_demo(options: DemoOptions) -> int:
             producer_done.set()
 
         threading.Thread(target=produce, name="demo-producer", daemon=True).start()
+        label_producer = Producer({"bootstrap.servers": info.kafka_bootstrap, "linger.ms": 20})
+        performing: deque = deque()  # approved loans whose outcome is not known yet
         say("   streaming... (decisions as they happen; a summary every 2 s)")
-        say(f"   {'application':<14} {'outcome':<8} {'PD':>6} grade  {'latency':>8}  top reasons")
+        say(f"   {'application':<14} {'outcome':<8} {'PD':>6} grade  {'latency':>8}  {'model':<16} top reasons")
+        last_model = None
+        waiting_said = False
         shown = 0
         last_summary = time.monotonic()
         t0 = time.monotonic()
@@ -189,15 +221,41 @@ def run_demo(options: DemoOptions) -> int:
                         tally.decided.add(d["application_id"])
                         tally.outcomes[d["outcome"]] += 1
                         tally.latencies.append(d["latency_ms"])
+                        model_family = d["model_version"].split("-n")[0]
+                        tally.by_model[model_family] += 1
                         if labels[d["application_id"]]:
                             tally.bad_by_outcome[d["outcome"]] += 1
-                        if shown < 12 or d["outcome"] == "reject" and shown < 20:
+                        if d["outcome"] == "approve":
+                            performing.append(by_id[d["application_id"]])
+                        while len(performing) > options.label_delay:
+                            _send_outcome(label_producer, names.repayments, performing.popleft(), tally)
+                        switched = model_family != last_model
+                        if shown < 12 or switched:
+                            if switched and last_model is not None:
+                                say(f"   -- the learned model takes over: {d['model_version']} --")
+                            last_model = model_family
                             shown += 1
                             reasons = ", ".join(r["code"] for r in d["reasons"][:3])
                             say(
                                 f"   {d['application_id']:<14} {d['outcome']:<8} {d['score']:>6.3f}   {d['grade']}    "
-                                f"{d['latency_ms']:>6.1f}ms  {reasons}"
+                                f"{d['latency_ms']:>6.1f}ms  {d['model_version']:<16} {reasons}"
                             )
+            if not model_ready.is_set() and len(tally.decided) >= phase_two_at and now >= next_model_check:
+                next_model_check = now + 1.0
+                while performing:  # time passes: every approved loan of phase one reports its outcome
+                    _send_outcome(label_producer, names.repayments, performing.popleft(), tally)
+                label_producer.flush(10)
+                pointer = redis_client.get(champion_key)
+                learned = orjson.loads(pointer)["n_learned"] if pointer else 0
+                if learned >= min_labels:
+                    say(f"   phase two: the champion has learned {learned} outcomes; streaming the second half")
+                    model_ready.set()
+                elif tally.labels_sent < min_labels:
+                    say(f"   only {tally.labels_sent} loan outcomes (< {min_labels} the champion needs): the scorecard keeps deciding")
+                    model_ready.set()
+                elif not waiting_said:
+                    say(f"   phase one decided; waiting for the learner ({learned}/{min_labels} outcomes learned)")
+                    waiting_said = True
             if now - last_summary >= 2.0:
                 last_summary = now
                 say("   " + _summary(tally, produced["n"], len(records), now - t0))
@@ -212,9 +270,14 @@ def run_demo(options: DemoOptions) -> int:
                     say(f"   timed out waiting for decisions: {len(tally.decided)}/{len(records)}")
                     break
         consumer.close()
+        model_ready.set()
+        label_producer.flush(30)
+        del label_producer  # closes its connections before the stack stops
+        redis_client.close()
         elapsed = time.monotonic() - t0
         say("   " + _summary(tally, produced["n"], len(records), elapsed))
         say(_report(tally, len(records)))
+        say(_model_report(settings, tally))
         return 0 if len(tally.decided) == len(records) else 1
     finally:
         if worker is not None and worker.poll() is None:
@@ -230,6 +293,44 @@ def run_demo(options: DemoOptions) -> int:
                 say(f"   stopped {line}")
         elif was_running:
             say("   the stack was already running before the demo; left running")
+
+
+def _send_outcome(producer: Producer, topic: str, record: object, tally: _Tally) -> None:
+    """Report a loan's real outcome from the data set (defaulted, or paid off)."""
+    from riskmon.demo.data import repayment_for
+
+    repayment = repayment_for(record, months_after=12, good_status="paid_off")  # type: ignore[arg-type]
+    producer.produce(topic, key=repayment["application_id"].encode(), value=orjson.dumps(repayment))
+    producer.poll(0)
+    tally.labels_sent += 1
+
+
+def _model_report(settings: object, t: _Tally) -> str:
+    """Which model decided how much, and the learner's prequential evaluation."""
+    import asyncio
+
+    from riskmon.stream.model_tools import model_status
+
+    lines = ["== models"]
+    lines.append("   decided by: " + ", ".join(f"{name} {count}" for name, count in t.by_model.most_common()))
+    lines.append(f"   repayment outcomes sent for approved loans: {t.labels_sent}")
+    try:
+        status = asyncio.run(model_status(settings))  # type: ignore[arg-type]
+    except Exception as exc:  # the report is a courtesy; the decisions are what counts
+        return "\n".join([*lines, f"   (model registry unavailable: {exc})"])
+    for role, pointer in sorted(status["roles"].items()):
+        lines.append(f"   {role:<10} {pointer['version']:<22} snapshot {pointer['hash'][:12]}")
+    evaluation = status.get("evaluation") or {}
+    card = evaluation.get("scorecard") or {}
+    comparison = evaluation.get("comparison") or {}
+    for name, summary in (("scorecard", card), ("champion", comparison.get("champion", {})), ("challenger", comparison.get("challenger", {}))):
+        if summary.get("n"):
+            auc = summary.get("auc")
+            lines.append(
+                f"   prequential {name:<10} n={summary['n']:<5} AUC {auc if auc is None else round(auc, 3)}  "
+                f"log loss {summary.get('log_loss') and round(summary['log_loss'], 4)}"
+            )
+    return "\n".join(lines)
 
 
 def _summary(t: _Tally, produced: int, total: int, elapsed: float) -> str:

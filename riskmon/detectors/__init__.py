@@ -11,13 +11,13 @@ caller keeps one instance per key (customer, topic, model) in its own tables.
 
 How the family fits together::
 
-    events ──► measures                         ──► ThresholdDetector ──► Transition ──► alert_candidate ──► Alert
-               TumblingWindow / SlidingWindow        (levels, hysteresis,   (level change,    (risk.alerts shape,
-               ExposureTracker (utilisation)          min duration/count)    reason)           deterministic ids)
-               PortfolioIndicators (rates, DPD)
-               PSIMonitor (psi), IngestionLag (lag)
-               TransactionAnomalyDetector ──► AnomalyResult (graded by quantiles itself)
-               ErrorDriftDetector         ──► DriftResult   (a detection: build_alert)
+    event ──► a measure ──► ThresholdDetector.update(value, at) ──► Transition ──► alert_candidate(...) ──► Alert
+              TumblingWindow / SlidingWindow (count, sum, rate)      (levels, hysteresis,       (risk.alerts shape,
+              ExposureTracker (utilisation)                           min duration / count)      deterministic ids)
+              PortfolioIndicators (rates, DPD buckets)
+              PSIMonitor (psi), IngestionLag (lag)
+    event ──► TransactionAnomalyDetector ──► AnomalyResult (graded by score quantiles itself)
+    label ──► ErrorDriftDetector ──► DriftResult (a detection: build_alert(...))
 
 * :mod:`~riskmon.detectors.threshold`: multi-level thresholds with hysteresis.
 * :mod:`~riskmon.detectors.windows`: event-time windows with lateness, exposure.

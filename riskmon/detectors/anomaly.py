@@ -41,8 +41,6 @@ from dataclasses import dataclass
 from datetime import timezone, tzinfo
 from typing import Any, Mapping
 
-from river import anomaly, stats
-
 from riskmon.detectors.base import DetectorConfigError, fmt, fraction, integer, number, positive
 from riskmon.schemas.inputs import Transaction
 from riskmon.schemas.vocab import TRANSACTION_TYPES, Level
@@ -213,6 +211,8 @@ class TransactionAnomalyDetector:
         self._reset()
 
     def _reset(self) -> None:
+        from river import anomaly, stats  # imported on first use: river.anomaly takes seconds to import
+
         self._model = anomaly.HalfSpaceTrees(
             n_trees=self.n_trees, height=self.height, window_size=self.window_size, seed=self.seed
         )

@@ -33,8 +33,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
-from river import drift
-
 from riskmon.detectors.base import (
     DetectorConfigError,
     finite_value,
@@ -275,6 +273,8 @@ class ErrorDriftDetector:
         self._reset()
 
     def _reset(self) -> None:
+        from river import drift  # imported on first use: river.drift takes seconds to import
+
         if self.method == "adwin":
             self._detector = drift.ADWIN(delta=self.delta, clock=self.clock, grace_period=self.grace_period)
         else:

@@ -43,7 +43,16 @@ import heapq
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from riskmon.detectors.base import epoch, finite_value, fmt, format_duration, integer, non_negative, positive
+from riskmon.detectors.base import (
+    DetectorConfigError,
+    epoch,
+    finite_value,
+    fmt,
+    format_duration,
+    integer,
+    non_negative,
+    positive,
+)
 from riskmon.detectors.windows import SlidingWindow
 from riskmon.schemas.inputs import Repayment
 from riskmon.schemas.outputs import Decision
@@ -125,8 +134,11 @@ class PortfolioIndicators:
         min_loans: int = 100,
         dedup_capacity: int = 10_000,
     ) -> None:
-        # validate through one window (names the field), then keep the parameters
-        SlidingWindow(decision_window, decision_step, decision_lateness)
+        try:  # validated by the window itself, reported under this class's parameter names
+            SlidingWindow(decision_window, decision_step, decision_lateness)
+        except DetectorConfigError as err:
+            names = {"size": "decision_window", "step": "decision_step", "allowed_lateness": "decision_lateness"}
+            raise DetectorConfigError(names.get(err.field, err.field), err.message) from None
         self.decision_window = float(decision_window)
         self.decision_step = float(decision_step)
         self.decision_lateness = float(decision_lateness)

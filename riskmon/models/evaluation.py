@@ -23,10 +23,10 @@ answers with its reason, never a bare bool.
 from __future__ import annotations
 
 import math
-import pickle
 from dataclasses import dataclass
 from typing import Any, Mapping, Self
 
+from riskmon.models import snapshots
 from riskmon.models.base import CreditModel
 
 __all__ = ["PrequentialEvaluator", "PromotionRule", "ChampionChallenger", "LOG_LOSS_EPS"]
@@ -141,16 +141,13 @@ class PrequentialEvaluator:
         }
 
     def snapshot(self) -> bytes:
-        """The state as bytes (pickle)."""
-        return pickle.dumps(self, protocol=5)
+        """The state as bytes (canonical pickle, :mod:`riskmon.models.snapshots`)."""
+        return snapshots.dump(self)
 
     @classmethod
     def restore(cls, data: bytes) -> Self:
         """The evaluator :meth:`snapshot` saved (trusted bytes only: unpickling runs code)."""
-        ev = pickle.loads(data)
-        if not isinstance(ev, cls):
-            raise TypeError(f"snapshot holds a {type(ev).__name__}, not a {cls.__name__}")
-        return ev
+        return snapshots.load(data, cls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +264,15 @@ class ChampionChallenger:
         if delta["log_loss"] > rule.max_logloss_increase:
             return False, f"{loss}: increase above max_logloss_increase {rule.max_logloss_increase:.4f}"
         return True, f"{auc} and {loss} over {n} labels: promote"
+
+    def snapshot(self) -> bytes:
+        """Both models, both evaluators and the promotion history as bytes (canonical pickle)."""
+        return snapshots.dump(self)
+
+    @classmethod
+    def restore(cls, data: bytes) -> Self:
+        """The comparison :meth:`snapshot` saved (trusted bytes only: unpickling runs code)."""
+        return snapshots.load(data, cls)
 
     def promote(self) -> dict[str, Any]:
         """Make the challenger the champion; return the evidence, recorded in :attr:`promotions`.

@@ -36,22 +36,19 @@ snapshot depends only on the labels learned.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
-import pickle
 from typing import Any, Iterable, Literal, Mapping, Self
 
 from river import compose, linear_model, optim, preprocessing
 
+from riskmon.models import snapshots
 from riskmon.models.features import LENDER_PRICING, MISSING_SUFFIX, ONE_HOT_SEP, OTHER_CATEGORY
 from riskmon.models.reasons import base_name, entry_for, reason_for
 
-__all__ = ["OnlineCreditModel", "DEFAULT_PRIOR_PD", "SNAPSHOT_PROTOCOL"]
+__all__ = ["OnlineCreditModel", "DEFAULT_PRIOR_PD"]
 
 #: Bad rate of the Lending Club demo data (517 of 9,857): the PD scored before any label.
 DEFAULT_PRIOR_PD = 0.0525
-#: Pickle protocol of snapshots, fixed so that equal state gives equal bytes.
-SNAPSHOT_PROTOCOL = 5
 
 Optimizer = Literal["sgd", "adagrad", "adam"]
 
@@ -203,26 +200,24 @@ class OnlineCreditModel:
         return f"{self.name}-n{self.n_learned}"
 
     def snapshot(self) -> bytes:
-        """The whole state as bytes (pickle); equal learning histories give equal bytes.
+        """The whole state as bytes (a canonical pickle, :mod:`riskmon.models.snapshots`).
 
-        Only restore snapshots from a store you trust: unpickling runs code.
-        The caller should keep :attr:`snapshot_hash` beside the bytes (the
-        audit trail records it) and check it on load.
+        Equal learning histories give equal bytes, whatever was scored in
+        between. Only restore snapshots from a store you trust: unpickling
+        runs code. Keep :attr:`snapshot_hash` beside the bytes (the audit
+        trail records it) and check it on load.
         """
-        return pickle.dumps(self, protocol=SNAPSHOT_PROTOCOL)
+        return snapshots.dump(self)
 
     @property
     def snapshot_hash(self) -> str:
         """SHA-256 (hex) of :meth:`snapshot`."""
-        return hashlib.sha256(self.snapshot()).hexdigest()
+        return snapshots.digest(self.snapshot())
 
     @classmethod
     def restore(cls, data: bytes) -> Self:
-        """The model that :meth:`snapshot` saved."""
-        model = pickle.loads(data)
-        if not isinstance(model, cls):
-            raise TypeError(f"snapshot holds a {type(model).__name__}, not a {cls.__name__}")
-        return model
+        """The model that :meth:`snapshot` saved; its snapshot gives back the same bytes."""
+        return snapshots.load(data, cls)
 
     # -- encoding ---------------------------------------------------------------
 
@@ -462,11 +457,12 @@ class OnlineCreditModel:
         self.n_bad += bool(y)
 
     def learn_many(self, xs: list[Mapping[str, float | str]], ys: list[bool]) -> None:
-        """Learn labels in order, one SGD step each.
+        """Learn labels in order, one SGD step each (exactly ``learn_one`` in a loop).
 
-        River's own ``learn_many`` takes one averaged step per batch, which
-        learns far less from the same labels; labels arrive slowly enough for
-        per-label steps to be cheap (see docs/benchmarks.md).
+        River's own ``learn_many`` takes one averaged step per batch, so the
+        model would depend on how labels happened to be batched; per-label
+        steps keep equal label histories giving equal snapshots, and labels
+        arrive slowly enough for them to be cheap (see docs/benchmarks.md).
         """
         if len(xs) != len(ys):
             raise ValueError(f"learn_many: {len(xs)} inputs but {len(ys)} labels")

@@ -148,10 +148,10 @@ def test_every_indicator_is_named_and_feeds_a_threshold_detector() -> None:
 @pytest.mark.parametrize(
     "kwargs,field",
     [
-        (dict(decision_window=600, decision_step=70), "step"),  # does not divide the window
+        (dict(decision_window=600, decision_step=70), "decision_step"),  # does not divide the window
         (dict(min_decisions=0), "min_decisions"),
         (dict(loan_window=-1), "loan_window"),
-        (dict(decision_lateness=3600), "allowed_lateness"),  # more than window - step
+        (dict(decision_lateness=3600), "decision_lateness"),  # more than window - step
     ],
 )
 def test_config_errors_name_the_field(kwargs, field) -> None:

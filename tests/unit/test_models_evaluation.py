@@ -134,6 +134,16 @@ def test_promote_swaps_roles_and_records_the_evidence() -> None:
     assert cc.should_promote(PromotionRule(min_labels=1)) == (False, "not enough labels: 0 < min_labels 1")
 
 
+def test_comparison_snapshot_round_trip() -> None:
+    cc = judged(NOISE, SHARP, YS)
+    cc.promote()
+    again = ChampionChallenger.restore(cc.snapshot())
+    assert again.snapshot() == cc.snapshot()
+    assert again.promotions == cc.promotions and again.champion.version == "chall-n400"
+    xs = [{"a": 1.0}, {"a": 3.0}]
+    assert again.score_many(xs) == cc.score_many(xs)
+
+
 def test_prequential_order_scores_before_learning() -> None:
     """Scores come from the models before they learn the labels they are judged on."""
     xs, ys = labelled(600)

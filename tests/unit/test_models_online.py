@@ -208,6 +208,19 @@ def test_same_history_same_hash_and_a_new_label_changes_it() -> None:
     assert a.snapshot_hash != b.snapshot_hash
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adagrad"])
+def test_restored_model_learns_on_as_if_never_stopped(optimizer: str) -> None:
+    """A worker restarted from a snapshot ends where an uninterrupted one would."""
+    xs, ys = TRAIN
+    straight = OnlineCreditModel(optimizer=optimizer)
+    straight.learn_many(xs, ys)
+    first = OnlineCreditModel(optimizer=optimizer)
+    first.learn_many(xs[:700], ys[:700])
+    resumed = OnlineCreditModel.restore(first.snapshot())
+    resumed.learn_many(xs[700:], ys[700:])
+    assert resumed.snapshot() == straight.snapshot()
+
+
 def test_restore_refuses_another_object() -> None:
     with pytest.raises(TypeError, match="not a OnlineCreditModel"):
         OnlineCreditModel.restore(pickle.dumps({"weights": {}}))
