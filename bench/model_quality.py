@@ -53,9 +53,10 @@ CHAMPION = dict(name="logreg", optimizer="sgd", learning_rate=0.005)
 CHALLENGER = dict(name="logreg-slow", optimizer="sgd", learning_rate=0.002)
 #: Further online candidates, each in the same prequential run.
 CANDIDATES = [
+    dict(name="logreg-sgd-0.01", optimizer="sgd", learning_rate=0.01),  # default_config.yaml's champion
+    dict(name="logreg-adagrad", optimizer="adagrad", learning_rate=0.05, l2=0.0001),  # ... and its challenger
     dict(name="logreg-adam-0.001", optimizer="adam", learning_rate=0.001),
     dict(name="logreg-sgd-0.02", optimizer="sgd", learning_rate=0.02),
-    dict(name="logreg-adagrad-0.05", optimizer="adagrad", learning_rate=0.05),
     dict(name="logreg-l2-0.01", optimizer="sgd", learning_rate=0.005, l2=0.01),
 ]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Mapping
@@ -120,6 +120,8 @@ class ModelsConfig:
     publish_every_labels: int
     publish_every_seconds: float
     promotion: PromotionRule
+    approve_below: float
+    reject_at_or_above: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +131,14 @@ class RiskConfig:
     currency: str
     policy: Policy
     models: ModelsConfig
+    detectors: Any  # riskmon.detector_config.DetectorsConfig (imported lazily: River is heavy)
     version: str
     source: str
+
+    @property
+    def model_policy(self) -> Policy:
+        """The policy with the models' own PD cut-offs, for decisions the champion scores."""
+        return replace(self.policy, approve_below=self.models.approve_below, reject_at_or_above=self.models.reject_at_or_above)
 
     @property
     def policy_version(self) -> str:
@@ -318,7 +326,7 @@ def _models(raw: Any) -> ModelsConfig:
     _unknown_keys(
         m,
         {"min_labels_to_decide", "bad_days_past_due", "champion", "challenger", "publish_every_labels",
-         "publish_every_seconds", "promotion"},
+         "publish_every_seconds", "promotion", "cutoffs"},
         "models",
     )
     promo = _mapping(m.get("promotion", {}), "models.promotion")
@@ -330,6 +338,12 @@ def _models(raw: Any) -> ModelsConfig:
     challenger = _learner(_get(m, "challenger", "models"), "models.challenger")
     if champion.name == challenger.name:
         raise ConfigError("models.challenger.name", f"must differ from the champion's name ({champion.name!r})")
+    cut = _mapping(_get(m, "cutoffs", "models"), "models.cutoffs")
+    _unknown_keys(cut, {"approve_below", "reject_at_or_above"}, "models.cutoffs")
+    approve_below = _probability(_get(cut, "approve_below", "models.cutoffs"), "models.cutoffs.approve_below")
+    reject_at = _probability(_get(cut, "reject_at_or_above", "models.cutoffs"), "models.cutoffs.reject_at_or_above")
+    if not approve_below <= reject_at:
+        raise ConfigError("models.cutoffs.reject_at_or_above", f"must be >= approve_below ({approve_below}), got {reject_at}")
     every_seconds = _number(m.get("publish_every_seconds", 10), "models.publish_every_seconds")
     if every_seconds <= 0:
         raise ConfigError("models.publish_every_seconds", f"must be > 0, got {every_seconds}")
@@ -346,6 +360,8 @@ def _models(raw: Any) -> ModelsConfig:
             min_auc_gain=_number(promo.get("min_auc_gain", 0.01), "models.promotion.min_auc_gain"),
             max_logloss_increase=_number(promo.get("max_logloss_increase", 0.0), "models.promotion.max_logloss_increase"),
         ),
+        approve_below=approve_below,
+        reject_at_or_above=reject_at,
     )
 
 
@@ -362,23 +378,30 @@ def parse_config(raw: Any, *, source: str = "<memory>") -> RiskConfig:
     >>> cfg = parse_config(yaml.safe_load(default_config_text()))
     >>> cfg.policy.id, len(cfg.version)
     ('rules-v1', 64)
-    >>> parse_config({"currency": "usd", "policy": {}, "models": {}})
+    >>> parse_config({"currency": "usd", "policy": {}, "models": {}, "detectors": {}})
     Traceback (most recent call last):
     ...
     riskmon.config.ConfigError: currency: must be an ISO 4217 code such as USD, got 'usd'
     """
     m = _mapping(raw, "")
-    _unknown_keys(m, {"currency", "policy", "models"}, "")
+    _unknown_keys(m, {"currency", "policy", "models", "detectors"}, "")
     currency = m.get("currency", "USD")
     if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha() and currency.isupper()):
         raise ConfigError("currency", f"must be an ISO 4217 code such as USD, got {currency!r}")
     policy = _policy(_get(m, "policy", ""))
     models = _models(_get(m, "models", ""))
+    from riskmon.detector_config import DetectorSettingError, parse_detectors
+
+    try:
+        detectors = parse_detectors(_get(m, "detectors", ""))
+    except DetectorSettingError as exc:
+        raise ConfigError(exc.field, exc.message) from None
     canonical = orjson.dumps(m, option=orjson.OPT_SORT_KEYS)
     return RiskConfig(
         currency=currency,
         policy=policy,
         models=models,
+        detectors=detectors,
         version=hashlib.sha256(canonical).hexdigest(),
         source=source,
     )

@@ -28,7 +28,10 @@ from riskmon.stream.applications import ApplicationHandler
 from riskmon.stream.decision_store import DecisionStore, key_namespace
 from riskmon.stream.decisions import Incoming
 from riskmon.stream.http_api import DecisionWatcher, register_http_api
+from riskmon.stream.alert_sink import AlertSink
 from riskmon.stream.learning import Learner
+from riskmon.stream.portfolio import PortfolioHandler
+from riskmon.stream.transactions import TransactionHandler
 from riskmon.stream.metrics import WorkerMetrics
 from riskmon.stream.model_registry import ModelRegistry
 from riskmon.stream.repayments import RepaymentHandler
@@ -108,20 +111,32 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         store.client, namespace=store.namespace, snapshot_ttl_seconds=settings.decision_ttl_days * 86400
     )
     scorer = ModelScorer(registry, min_labels=config.models.min_labels_to_decide)
-    learner = Learner(registry=registry, store=store, config=config.models)
 
     def raw_topic(name: str) -> faust.TopicT:
         return app.topic(name, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw")
 
     applications = raw_topic(names.applications)
     repayments = raw_topic(names.repayments)
+    transactions = raw_topic(names.transactions)
+    portfolio = raw_topic(names.portfolio)
     training = raw_topic(names.training)
     applications_out = raw_topic(names.applications)
-    outputs = {name: raw_topic(name) for name in (names.decisions, names.deadletter, names.training)}
+    outputs = {
+        name: raw_topic(name) for name in (names.decisions, names.deadletter, names.training, names.portfolio, names.alerts)
+    }
 
     async def send(topic: str, key: bytes | None, value: bytes) -> Any:
         return await outputs[topic].send(key=key, value=value)
 
+    alert_sink = AlertSink(send, names.alerts, metrics)
+    learner = Learner(
+        registry=registry,
+        store=store,
+        config=config.models,
+        error_drift=config.detectors.error_drift(),
+        alerts=alert_sink,
+        config_version=config.version[:12],
+    )
     handler = ApplicationHandler(
         config=config,
         store=store,
@@ -131,6 +146,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         max_message_bytes=settings.max_message_bytes,
         metrics=metrics,
         scorer=scorer,
+        portfolio_topic=names.portfolio,
     )
     repayment_handler = RepaymentHandler(
         store=store,
@@ -140,7 +156,19 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         max_message_bytes=settings.max_message_bytes,
         bad_days_past_due=config.models.bad_days_past_due,
         metrics=metrics,
+        portfolio_topic=names.portfolio,
     )
+    transaction_handler = TransactionHandler(
+        config=config,
+        store=store,
+        send=send,
+        alerts=alert_sink,
+        topic=names.transactions,
+        deadletter_topic=names.deadletter,
+        max_message_bytes=settings.max_message_bytes,
+        metrics=metrics,
+    )
+    portfolio_handler = PortfolioHandler(config=config, store=store, alerts=alert_sink)
 
     @app.agent(applications, name="decide-applications", concurrency=1)
     async def decide_applications(stream: faust.Stream) -> None:
@@ -151,6 +179,16 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     async def join_repayment_labels(stream: faust.Stream) -> None:
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
             await repayment_handler.handle(_incoming(events, app.loop.time()))
+
+    @app.agent(transactions, name="watch-transactions", concurrency=1)
+    async def watch_transactions(stream: faust.Stream) -> None:
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+            await transaction_handler.handle(_incoming(events, app.loop.time()))
+
+    @app.agent(portfolio, name="watch-portfolio", concurrency=1)
+    async def watch_portfolio(stream: faust.Stream) -> None:
+        async for events in stream.take_events(BATCH_MAX, within=0.1):
+            await portfolio_handler.handle(_incoming(events, app.loop.time()))
 
     @app.agent(training, name="learn", concurrency=1)
     async def learn(stream: faust.Stream) -> None:

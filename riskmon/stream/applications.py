@@ -67,11 +67,13 @@ class ApplicationHandler:
         max_message_bytes: int,
         metrics: WorkerMetrics,
         scorer: ModelScorer | None = None,
+        portfolio_topic: str | None = None,
         wall_clock: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
         self._scorer = scorer
+        self._portfolio_topic = portfolio_topic
         self._store = store
         self._send = send
         self._decisions_topic = decisions_topic
@@ -113,7 +115,9 @@ class ApplicationHandler:
             valid.append((message, application))
 
         lookups = await self._store.lookup([a.application_id for _, a in valid])
-        degraded = self._store.degraded
+        if self._scorer is not None and valid:
+            await self._scorer.refresh()  # new snapshots and model alerts, before anything is decided
+        degraded = self._store.degraded or (self._scorer.model_alert if self._scorer else None)
         resend: list[tuple[Application, bytes]] = []
         fresh: list[tuple[Incoming, Application]] = []
         for index, (message, application) in enumerate(valid):
@@ -168,6 +172,8 @@ class ApplicationHandler:
             self._metrics.latency.observe(latency)
             features = dumps(snapshot) if snapshot is not None else None
             sent.append((application.application_id, application.customer_id, _profile(value), features))
+            if self._portfolio_topic is not None:
+                pending.append(await self._send(self._portfolio_topic, None, _portfolio_event(value)))
         for application, value in resend:
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
             sent.append((application.application_id, application.customer_id, _profile(value), None))
@@ -181,7 +187,6 @@ class ApplicationHandler:
         if self._scorer is None or not applications:
             return [None] * len(applications)
         try:
-            await self._scorer.refresh()
             return list(self._scorer.score(applications, self._config.policy))
         except Exception:
             log.exception("model scoring failed for a batch of %d; the scorecard decides", len(applications))
@@ -198,6 +203,24 @@ class ApplicationHandler:
         except Exception:  # the broker itself is failing: let Faust's producer crash surface it
             log.exception("could not dead-letter %s[%s]@%s", message.topic, message.partition, message.offset)
             raise
+
+
+def _portfolio_event(decision_json: bytes) -> bytes:
+    """The decision's summary for the portfolio watch (identifiers and numbers only)."""
+    d = orjson.loads(decision_json)
+    return dumps(
+        {
+            "kind": "decision",
+            "at": d["decided_at"],
+            "decision_id": d["decision_id"],
+            "application_id": d["application_id"],
+            "customer_id": d["customer_id"],
+            "outcome": d["outcome"],
+            "score": d["score"],
+            "approved_amount": d["approved_amount"],
+            "latency_ms": d["latency_ms"],
+        }
+    )
 
 
 def _profile(decision_json: bytes) -> bytes:

@@ -76,7 +76,8 @@ def build_decision(
     ``model_score`` is the champion model's (PD, reasons); without it the
     configured scorecard scores (``model_version`` says which decided).
     """
-    result = decide(application, config.policy, degraded=degraded, model_score=model_score)
+    policy = config.model_policy if model_score is not None else config.policy
+    result = decide(application, policy, degraded=degraded, model_score=model_score)
     return Decision(
         decision_id=decision_id_for(application.application_id),
         application_id=application.application_id,

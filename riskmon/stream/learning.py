@@ -57,12 +57,18 @@ class Learner:
         registry: ModelRegistry,
         store: DecisionStore,
         config: ModelsConfig,
+        error_drift: Any = None,
+        alerts: Any = None,
+        config_version: str = "",
         monotonic: Callable[[], float] = time.monotonic,
         wall_time: Callable[[], float] = time.time,
     ) -> None:
         self._registry = registry
         self._store = store
         self._config = config
+        self._drift = error_drift
+        self._alerts = alerts
+        self._config_version = config_version
         self._mono = monotonic
         self._time = wall_time
         self._state: LearnerState | None = None
@@ -126,12 +132,17 @@ class Learner:
             raise RuntimeError("Redis unavailable: labels cannot be claimed, so they are not learned twice")
         fresh = [e for e, first in zip(examples, claims) if first]
         if fresh:
-            self._learn(state, fresh)
+            drift_alerts = self._learn(state, fresh)
+            if drift_alerts and self._alerts is not None:
+                for future in await self._alerts.publish(drift_alerts):
+                    await future
         await self._maybe_promote(state)
         await self.maybe_publish()
 
-    def _learn(self, state: LearnerState, examples: list[dict]) -> None:
+    def _learn(self, state: LearnerState, examples: list[dict]) -> list:
+        """Judge, then learn; returns concept-drift alerts on the champion's errors."""
         cc = state.cc
+        alerts = []
         judged: tuple[list, list, list, list] = ([], [], [], [])
         unjudged: tuple[list, list] = ([], [])
         for e in examples:
@@ -139,6 +150,8 @@ class Learner:
             if scores.get("scorecard") is not None:
                 state.scorecard_eval.update(float(scores["scorecard"]), y)
             champion_pd, challenger_pd = scores.get(cc.champion.name), scores.get(cc.challenger.name)
+            if champion_pd is not None and self._drift is not None:
+                alerts += self._drift_alert(abs(float(y) - float(champion_pd)), cc.champion.version)
             if champion_pd is not None and challenger_pd is not None:
                 for column, value in zip(judged, (x, y, float(champion_pd), float(challenger_pd))):
                     column.append(value)
@@ -151,6 +164,30 @@ class Learner:
             cc.champion.learn_many(*unjudged)
             cc.challenger.learn_many(*unjudged)
         state.learned_since_publish += len(examples)
+        return alerts
+
+    def _drift_alert(self, error: float, version: str) -> list:
+        """Feed one error to the concept-drift detector; an alert when it fires."""
+        from riskmon.detectors import build_alert
+
+        now = self._time()
+        result = self._drift.update(error, at=now)
+        if not result.detected:
+            return []
+        return [
+            build_alert(
+                detector="error_drift",
+                subject={"kind": "model", "id": "champion"},
+                level=result.level or "warning",
+                status="firing",
+                summary=f"concept drift in the champion's errors ({version}): {result.reason}",
+                started_at=now,
+                updated_at=now,
+                config_version=self._config_version,
+                value=result.estimate,
+                threshold=result.before,
+            )
+        ]
 
     async def _maybe_promote(self, state: LearnerState) -> None:
         rule = self._config.promotion

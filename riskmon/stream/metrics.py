@@ -55,6 +55,17 @@ class WorkerMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.late_events = Counter(
+            "riskmon_late_events_total",
+            "Events older than their window's allowed lateness, left out of the windows.",
+            registry=self.registry,
+        )
+        self.alerts = Counter(
+            "riskmon_alerts_total",
+            "Alert state changes published to risk.alerts, by detector, level and status.",
+            ["detector", "level", "status"],
+            registry=self.registry,
+        )
         self.model_auc = Gauge(
             "riskmon_model_roc_auc", "Prequential ROC AUC of each model on labelled decisions.", ["model"], registry=self.registry
         )
@@ -82,6 +93,9 @@ class WorkerMetrics:
                 value = summary.get(key)
                 if value is not None:
                     gauge.labels(model=name).set(value)
+
+    def alerted(self, detector: str, level: str, status: str) -> None:
+        self.alerts.labels(detector=detector, level=level, status=status).inc()
 
     def consumed_on(self, topic: str, n: int = 1) -> None:
         child = self._consumed.get(topic)

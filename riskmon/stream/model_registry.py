@@ -83,6 +83,11 @@ class ModelRegistry:
         """The learner's pickled state (models and evaluators), if one was saved."""
         return await self._r.get(self._key("learner_state"))
 
+    async def model_alert(self) -> str | None:
+        """The critical model alert the portfolio watch raised, if one is active."""
+        raw = await self._r.get(self._key("alert"))
+        return raw.decode() if raw else None
+
     async def pointers(self) -> dict[str, ModelPointer]:
         raw = await self._r.mget([self._key("role", role) for role in ROLES])
         return {role: ModelPointer.from_json(role, value) for role, value in zip(ROLES, raw) if value is not None}

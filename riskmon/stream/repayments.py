@@ -48,6 +48,22 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _portfolio_event(repayment: Repayment) -> bytes:
+    """The repayment's summary for the portfolio watch (identifiers and numbers only)."""
+    return dumps(
+        {
+            "kind": "repayment",
+            "at": format_timestamp(repayment.occurred_at),
+            "event_id": repayment.event_id,
+            "application_id": repayment.application_id,
+            "customer_id": repayment.customer_id,
+            "status": repayment.status,
+            "days_past_due": repayment.days_past_due,
+            "amount_paid": repayment.amount_paid,
+        }
+    )
+
+
 class RepaymentHandler:
     """Join final repayment outcomes with decision-time features; never raises."""
 
@@ -61,8 +77,10 @@ class RepaymentHandler:
         max_message_bytes: int,
         bad_days_past_due: int,
         metrics: WorkerMetrics,
+        portfolio_topic: str | None = None,
         wall_clock: Callable[[], datetime] = _utcnow,
     ) -> None:
+        self._portfolio_topic = portfolio_topic
         self._store = store
         self._send = send
         self._training_topic = training_topic
@@ -98,6 +116,8 @@ class RepaymentHandler:
                 self._metrics.deadlettered(message.topic, exc.rule)
                 pending.append(await self._send(self._deadletter_topic, message.key, dumps(record.to_dict())))
                 continue
+            if self._portfolio_topic is not None:
+                pending.append(await self._send(self._portfolio_topic, None, _portfolio_event(repayment)))
             label = label_from_repayment(repayment, bad_days_past_due=self._bad_dpd)
             if label is None:
                 self._metrics.labels.labels(result="not_final").inc()

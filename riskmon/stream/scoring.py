@@ -71,6 +71,8 @@ class ModelScorer:
         self._mono = monotonic
         self._next_refresh = 0.0
         self.models: dict[str, OnlineCreditModel] = {}
+        #: Why approvals are held (a critical model alert), or None.
+        self.model_alert: str | None = None
         self.pointers: dict[str, ModelPointer] = {}
 
     async def refresh(self, *, force: bool = False) -> None:
@@ -79,6 +81,8 @@ class ModelScorer:
             return
         self._next_refresh = self._mono() + self._refresh
         try:
+            alert = await self._registry.model_alert()
+            self.model_alert = f"model alert: {alert}" if alert else None
             pointers = await self._registry.pointers()
             for role, pointer in pointers.items():
                 current = self.pointers.get(role)
@@ -93,6 +97,8 @@ class ModelScorer:
                 log.info("now scoring %s with %s (%s, %d labels)", role, pointer.version, pointer.hash[:12], pointer.n_learned)
         except (RedisError, OSError) as exc:
             log.warning("model registry unreachable (%s); keeping the models in memory", exc)
+        except Exception:  # a corrupt snapshot must not stop decisions: keep what we have
+            log.exception("could not load a published model; keeping the models in memory")
 
     def score(self, applications: Sequence[Application], policy: Policy) -> list[Scored]:
         """Score a batch: batched model calls, explanations for the deciding model only."""
@@ -105,13 +111,14 @@ class ModelScorer:
         champion = self.models.get("champion")
         deciding = champion is not None and champion.n_learned >= self._min_labels
         hashes = {role: p.hash for role, p in self.pointers.items()}
+        explanations = champion.explain_many(inputs) if deciding and champion is not None else []
         out = []
         for i, (application, x) in enumerate(zip(applications, inputs)):
             card_pd, _ = scorecard(application, policy)
             if deciding:
                 assert champion is not None
                 pd = shadow[champion.name][i]
-                reasons = tuple(ScoredFactor(code, text, share) for code, text, share in champion.explain_one(x))
+                reasons = tuple(ScoredFactor(code, text, share) for code, text, share in explanations[i])
                 model_score = (float(pd), reasons)  # type: ignore[arg-type]
                 version = champion.version
             else:

@@ -34,6 +34,7 @@ class TopicNames:
     deadletter: str
     audit: str
     training: str  # internal: labelled examples for the learner (one partition)
+    portfolio: str  # internal: decision and repayment summaries for the portfolio watch (one partition)
 
     def all(self) -> tuple[str, ...]:
         return (
@@ -46,6 +47,7 @@ class TopicNames:
             self.deadletter,
             self.audit,
             self.training,
+            self.portfolio,
         )
 
 
@@ -66,6 +68,7 @@ def topic_names(settings: Settings) -> TopicNames:
         deadletter=t("risk.deadletter"),
         audit=t("risk.audit"),
         training=t("risk.model.training"),
+        portfolio=t("risk.portfolio.events"),
     )
 
 
@@ -83,7 +86,7 @@ def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> list[str]:
             config["retention.ms"] = "-1"  # the audit trail is never deleted by retention
         # The audit trail is one hash chain, so one partition keeps its total
         # order; the training topic has one partition so that one worker learns.
-        partitions = 1 if name in (names.audit, names.training) else settings.partitions
+        partitions = 1 if name in (names.audit, names.training, names.portfolio) else settings.partitions
         wanted.append(NewTopic(name, num_partitions=partitions, replication_factor=settings.replication, config=config))
     created = []
     for name, future in admin.create_topics(wanted, request_timeout=timeout).items() if wanted else []:

@@ -57,7 +57,7 @@ def config_file(tmp_path: Path) -> str:
         .replace("min_labels_to_decide: 500", "min_labels_to_decide: 100")
         .replace("publish_every_labels: 200", "publish_every_labels: 50")
         .replace("publish_every_seconds: 10", "publish_every_seconds: 2")
-        .replace("learning_rate: 0.01, l2: 0.0", "learning_rate: 0.05, l2: 0.0")
+        .replace("params: {optimizer: sgd, learning_rate: 0.005}", "params: {optimizer: sgd, learning_rate: 0.05}")
     )
     path = tmp_path / "riskmon.yaml"
     path.write_text(text)
@@ -134,10 +134,10 @@ def test_models_learn_from_repayments_take_over_and_survive_a_restart(make_worke
     assert promoted.returncode == 0, promoted.stderr
     record = orjson.loads(promoted.stdout)
     assert record["author"] == "risk-committee" and record["kind"] == "manual"
-    assert record["previous_champion"].startswith("logreg-n") and record["champion"].startswith("logreg-adagrad")
+    assert record["previous_champion"].startswith("logreg-n") and record["champion"].startswith("logreg-slow")
     assert record["evidence"]["n"] == 20, "judged on the 20 loans both models scored at decision time"
     assert record["evidence"]["champion"]["auc"] == 1.0  # the signal is clean
     assert record["rule_verdict"]["promote"] is False  # the rule would not have; the person decided
     status = subprocess.run([sys.executable, "-m", "riskmon", "model", "status", *env_prefix],
                             capture_output=True, text=True, timeout=60)
-    assert orjson.loads(status.stdout)["roles"]["champion"]["name"] == "logreg-adagrad"
+    assert orjson.loads(status.stdout)["roles"]["champion"]["name"] == "logreg-slow"

@@ -74,7 +74,7 @@ def test_any_change_gives_a_new_version() -> None:
 
 def test_key_order_does_not_change_the_version(tmp_path: Path) -> None:
     doc = copy.deepcopy(DEFAULT)
-    reordered = {"models": doc["models"], "policy": dict(reversed(list(doc["policy"].items()))), "currency": doc["currency"]}
+    reordered = {"detectors": doc["detectors"], "models": doc["models"], "policy": dict(reversed(list(doc["policy"].items()))), "currency": doc["currency"]}
     assert parse_config(reordered).version == parse_config(doc).version
 
 
@@ -107,3 +107,34 @@ def test_model_settings_name_their_field(path: str, value: object, field: str) -
     with pytest.raises(ConfigError) as info:
         parse_config(_with(path, value))
     assert info.value.field == field
+
+DETECTOR_CASES = [
+    # (path changed, new value, field named in the error)
+    ("detectors.customer.txn_velocity.thresholds.levels.critical", {"enter": 5, "exit": 4},
+     "detectors.customer.txn_velocity.thresholds.levels.critical.enter"),  # critical below warning
+    ("detectors.customer.cash_24h.thresholds.levels.warning.exit", 2500,
+     "detectors.customer.cash_24h.thresholds.levels.warning.exit"),  # exit above enter: no hysteresis
+    ("detectors.portfolio.thresholds.approval_rate.levels.warning.exit", 0.3,
+     "detectors.portfolio.thresholds.approval_rate.levels.warning.exit"),  # direction below: exit must be >= enter
+    ("detectors.portfolio.thresholds.bad_rate", {"levels": {"warning": {"enter": 1}}},
+     "detectors.portfolio.thresholds.bad_rate"),  # not an indicator
+    ("detectors.customer.velocity", {}, "detectors.customer.velocity"),  # misspelt detector
+    ("detectors.model.psi_thresholds.levels.warning.min_duration", -5,
+     "detectors.model.psi_thresholds.levels.warning.min_duration"),  # negative duration
+]
+
+
+@pytest.mark.parametrize("path,value,field", DETECTOR_CASES, ids=[c[0] for c in DETECTOR_CASES])
+def test_detector_settings_name_their_field(path: str, value: object, field: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(_with(path, value))
+    assert info.value.field == field
+
+
+def test_the_champion_decides_with_its_own_cutoffs_under_the_same_rules() -> None:
+    cfg = load_config(None)
+    assert (cfg.model_policy.approve_below, cfg.model_policy.reject_at_or_above) == (0.05, 0.15)
+    assert cfg.model_policy.rules == cfg.policy.rules and cfg.model_policy.grade_bounds == cfg.policy.grade_bounds
+    with pytest.raises(ConfigError) as info:
+        parse_config(_with("models.cutoffs.approve_below", 0.2))
+    assert info.value.field == "models.cutoffs.reject_at_or_above"

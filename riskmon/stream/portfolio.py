@@ -1,0 +1,85 @@
+"""The portfolio path: one worker watches every decision and repayment.
+
+Rates such as the approval or 90+ days-past-due rate mean something only over
+the whole portfolio, but decisions and repayments are spread over partitions
+and workers. So the decision and label paths each publish a small summary
+event to the internal, single-partition ``risk.portfolio.events`` topic, and
+whichever worker Kafka assigns it to runs :class:`riskmon.watch.PortfolioWatch`:
+portfolio indicators with their thresholds, score drift (PSI) and customer
+exposure. Its state is in memory: after a restart the windows refill within
+their length (an hour of decisions by default); exposure restarts from zero,
+a limitation the next iteration removes by snapshotting it to Redis.
+
+When score drift is critical the watch sets ``<ns>:model:alert`` in Redis;
+scorers read it and hold approvals for manual review until it clears.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import orjson
+from redis.exceptions import RedisError
+
+from riskmon.config import RiskConfig
+from riskmon.detectors import epoch
+from riskmon.schemas import parse_timestamp
+from riskmon.stream.alert_sink import AlertSink
+from riskmon.stream.decision_store import DecisionStore
+from riskmon.stream.decisions import Incoming
+from riskmon.watch import PortfolioWatch
+
+__all__ = ["PortfolioHandler", "MODEL_ALERT_KEY"]
+
+log = logging.getLogger(__name__)
+
+MODEL_ALERT_KEY = "model:alert"
+
+
+class PortfolioHandler:
+    """Feed portfolio events to the watch and publish its alerts; never raises."""
+
+    def __init__(self, *, config: RiskConfig, store: DecisionStore, alerts: AlertSink) -> None:
+        self._config = config
+        self._store = store
+        self._alerts = alerts
+        self._watch = PortfolioWatch(config.detectors)
+        self._model_critical: str | None = None
+
+    async def handle(self, batch: Sequence[Incoming]) -> None:
+        try:
+            await self._handle(batch)
+        except Exception:
+            log.exception("portfolio batch of %d failed", len(batch))
+
+    async def _handle(self, batch: Sequence[Incoming]) -> None:
+        version = self._config.version[:12]
+        alerts = []
+        for message in batch:
+            try:
+                event = orjson.loads(message.value or b"")
+                at = epoch(parse_timestamp(event["at"], "at"))
+                if event["kind"] == "decision":
+                    alerts += self._watch.on_decision(event, at, config_version=version)
+                else:
+                    alerts += self._watch.on_repayment(event, at, config_version=version)
+            except Exception:
+                log.exception("unusable portfolio event at offset %s", message.offset)
+        for future in await self._alerts.publish(alerts):
+            await future
+        await self._sync_model_alert()
+
+    async def _sync_model_alert(self) -> None:
+        critical = self._watch.model_critical
+        if critical == self._model_critical:
+            return
+        key = f"{self._store.namespace}:{MODEL_ALERT_KEY}"
+        try:
+            if critical:
+                await self._store.client.set(key, critical.encode())
+            else:
+                await self._store.client.delete(key)
+            self._model_critical = critical
+        except (RedisError, OSError) as exc:
+            log.warning("could not record the model alert state in Redis: %s", exc)

@@ -1,0 +1,199 @@
+"""Compositions of detectors per subject: what one customer, the portfolio, a model
+or an input topic is watched for. Pure: events in, alert candidates out.
+
+The stream handlers keep one :class:`CustomerWatch` per customer (persisted in
+Redis between batches), one :class:`TransactionAnomalyWatch` and one
+:class:`LagWatch` per worker, and one :class:`PortfolioWatch` on the single
+worker that owns the portfolio topic. Every alert carries the configuration
+version, so an alert can always be traced to the thresholds that raised it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from riskmon.detector_config import DetectorsConfig
+from riskmon.detectors import (
+    ExposureTracker,
+    IngestionLag,
+    SlidingWindow,
+    ThresholdDetector,
+    Transition,
+    alert_candidate,
+    build_alert,
+    format_duration,
+    transaction_features,
+)
+from riskmon.schemas import Alert, Transaction
+
+__all__ = ["CustomerWatch", "TransactionAnomalyWatch", "LagWatch", "PortfolioWatch"]
+
+
+def _alerts(transition: Transition | None, **kwargs: Any) -> list[Alert]:
+    return [alert_candidate(transition, **kwargs)] if transition is not None else []
+
+
+@dataclass
+class CustomerWatch:
+    """Velocity and cash-out of one customer over sliding event-time windows."""
+
+    velocity: SlidingWindow
+    velocity_levels: ThresholdDetector
+    cash: SlidingWindow
+    cash_levels: ThresholdDetector
+    late_dropped: int = 0
+
+    @classmethod
+    def fresh(cls, config: DetectorsConfig) -> "CustomerWatch":
+        return cls(
+            velocity=config.window("txn_velocity"),
+            velocity_levels=config.customer_thresholds("txn_velocity"),
+            cash=config.window("cash_24h"),
+            cash_levels=config.customer_thresholds("cash_24h"),
+        )
+
+    def observe(self, tx: Transaction, at: float, *, config_version: str) -> list[Alert]:
+        subject = {"kind": "customer", "id": tx.customer_id}
+        alerts: list[Alert] = []
+        update = self.velocity.update(at)
+        if not update.accepted:
+            self.late_dropped += 1
+            return alerts
+        alerts += _alerts(
+            self.velocity_levels.update(float(update.current.count), at),
+            detector="txn_velocity",
+            subject=subject,
+            config_version=config_version,
+            window=format_duration(self.velocity.size),
+        )
+        cash = tx.amount if tx.type == "cash_withdrawal" else 0.0
+        cash_update = self.cash.update(at, cash)
+        if cash_update.accepted:
+            alerts += _alerts(
+                self.cash_levels.update(cash_update.current.sum, at),
+                detector="cash_24h",
+                subject=subject,
+                config_version=config_version,
+                window=format_duration(self.cash.size),
+            )
+        return alerts
+
+
+@dataclass
+class TransactionAnomalyWatch:
+    """Half-Space Trees over all of a worker's transactions, graded by quantiles."""
+
+    config: DetectorsConfig
+    detector: Any = None
+
+    def __post_init__(self) -> None:
+        self.detector = self.config.anomaly()
+
+    def observe(self, tx: Transaction, at: float, *, config_version: str) -> list[Alert]:
+        result = self.detector.update(transaction_features(tx))
+        if result.level is None:
+            return []
+        return [
+            build_alert(
+                detector="txn_anomaly",
+                subject={"kind": "customer", "id": tx.customer_id},
+                level=result.level,
+                status="firing",
+                summary=f"unusual transaction {tx.transaction_id} for customer {tx.customer_id}: {result.reason}",
+                started_at=at,
+                updated_at=at,
+                config_version=config_version,
+                value=round(result.score, 6),
+                threshold=result.threshold,
+                labels={"transaction_id": tx.transaction_id, "type": tx.type},
+            )
+        ]
+
+
+@dataclass
+class LagWatch:
+    """Ingestion lag of one input topic (event time vs processing time)."""
+
+    topic: str
+    levels: ThresholdDetector
+    lag: IngestionLag = field(default_factory=IngestionLag)
+
+    def observe(self, event_time: float, now: float, *, config_version: str) -> list[Alert]:
+        value = self.lag.update(event_time, now)
+        return _alerts(
+            self.levels.update(value.lag, now),
+            detector="ingestion_lag",
+            subject={"kind": "pipeline", "id": self.topic},
+            config_version=config_version,
+            window=None,
+        )
+
+
+class PortfolioWatch:
+    """Portfolio early warning, score drift and customer exposure, from one ordered stream.
+
+    Fed from the single-partition ``risk.portfolio.events`` topic, so one
+    worker sees every decision and repayment and its rates are the whole
+    portfolio's, not a partition's.
+    """
+
+    def __init__(self, config: DetectorsConfig) -> None:
+        self.config = config
+        self.indicators = config.portfolio()
+        self.levels = config.portfolio_thresholds()
+        self.psi = config.psi()
+        self.psi_levels = config.psi_thresholds()
+        self.exposure: dict[str, ExposureTracker] = {}
+        self.exposure_levels: dict[str, ThresholdDetector] = {}
+        self.model_critical: str | None = None
+
+    def _indicator_alerts(self, at: float, config_version: str) -> list[Alert]:
+        alerts: list[Alert] = []
+        for name, indicator in self.indicators.values().items():
+            detector = self.levels.get(name)
+            if detector is None or indicator.value is None:
+                continue
+            alerts += _alerts(
+                detector.update(indicator.value, at),
+                detector=f"portfolio_{name}",
+                subject={"kind": "portfolio", "id": "all"},
+                config_version=config_version,
+                window=indicator.window,
+            )
+        return alerts
+
+    def _exposure(self, customer_id: str) -> tuple[ExposureTracker, ThresholdDetector]:
+        if customer_id not in self.exposure:
+            self.exposure[customer_id] = ExposureTracker()
+            self.exposure_levels[customer_id] = self.config.customer_thresholds("exposure")
+        return self.exposure[customer_id], self.exposure_levels[customer_id]
+
+    def on_decision(self, event: dict, at: float, *, config_version: str) -> list[Alert]:
+        self.indicators.observe(outcome=event["outcome"], at=at, latency_ms=event["latency_ms"], decision_id=event["decision_id"])
+        alerts = self._indicator_alerts(at, config_version)
+        psi = self.psi.update(float(event["score"]))
+        if psi.psi is not None:
+            transition = self.psi_levels.update(psi.psi, at)
+            alerts += _alerts(transition, detector="score_psi", subject={"kind": "model", "id": "champion"},
+                              config_version=config_version, window=f"{self.psi.window_size} decisions")
+            level = self.psi_levels.level
+            self.model_critical = f"score PSI {psi.psi:.3f} is critical" if level is not None and str(level) == "critical" else None
+        if event["outcome"] == "approve" and event.get("approved_amount"):
+            tracker, levels = self._exposure(event["customer_id"])
+            tracker.approve(event["application_id"], float(event["approved_amount"]))
+            alerts += _alerts(levels.update(tracker.outstanding, at), detector="exposure",
+                              subject={"kind": "customer", "id": event["customer_id"]}, config_version=config_version)
+        return alerts
+
+    def on_repayment(self, event: dict, at: float, *, config_version: str) -> list[Alert]:
+        self.indicators.observe_loan(loan_id=event["application_id"], at=at, days_past_due=event["days_past_due"],
+                                     status=event["status"])
+        alerts = self._indicator_alerts(at, config_version)
+        if event["customer_id"] in self.exposure:
+            tracker, levels = self._exposure(event["customer_id"])
+            tracker.repay(event["application_id"], event.get("amount_paid"), paid_off=event["status"] == "paid_off",
+                          event_id=event.get("event_id"))
+            alerts += _alerts(levels.update(tracker.outstanding, at), detector="exposure",
+                              subject={"kind": "customer", "id": event["customer_id"]}, config_version=config_version)
+        return alerts

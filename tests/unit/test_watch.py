@@ -1,0 +1,90 @@
+"""Detector compositions per subject: events in, alert candidates out (no broker)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta, timezone
+
+import yaml
+
+from riskmon.config import default_config_text, parse_config
+from riskmon.schemas import Transaction
+from riskmon.watch import CustomerWatch, LagWatch, PortfolioWatch
+
+DOC = yaml.safe_load(default_config_text())
+CONFIG = parse_config(DOC)
+T0 = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+
+
+def tx(i: int, *, seconds: float, amount: float = 40.0, type: str = "purchase", customer: str = "cust-1") -> Transaction:
+    return Transaction.from_dict(
+        {
+            "transaction_id": f"tx-{i}",
+            "customer_id": customer,
+            "occurred_at": (T0 + timedelta(seconds=seconds)).isoformat(),
+            "amount": amount,
+            "type": type,
+        }
+    )
+
+
+def test_velocity_escalates_then_resolves_with_hysteresis() -> None:
+    watch = CustomerWatch.fresh(CONFIG.detectors)
+    levels = []
+    for i in range(25):  # 25 purchases in 25 minutes: warning at 10, critical at 20
+        for alert in watch.observe(tx(i, seconds=60 * i), T0.timestamp() + 60 * i, config_version="v1"):
+            levels.append((i + 1, alert.level, alert.status))
+    assert [(n, str(level), status) for n, level, status in levels] == [(10, "warning", "firing"), (20, "critical", "firing")]
+    # two hours later the window has emptied: one resolution
+    late = watch.observe(tx(99, seconds=60 * 25 + 7200), T0.timestamp() + 60 * 25 + 7200, config_version="v1")
+    assert [(a.status, a.detector, a.subject.id) for a in late] == [("resolved", "txn_velocity", "cust-1")]
+    assert all(a.labels["config_version"] == "v1" for a in late)
+
+
+def test_cash_out_counts_only_cash_withdrawals() -> None:
+    watch = CustomerWatch.fresh(CONFIG.detectors)
+    alerts = []
+    for i in range(3):
+        alerts += watch.observe(tx(i, seconds=i, amount=900.0, type="cash_withdrawal"), T0.timestamp() + i, config_version="v")
+        alerts += watch.observe(tx(10 + i, seconds=i, amount=5000.0, type="purchase"), T0.timestamp() + i, config_version="v")
+    assert [(a.detector, str(a.level), a.value) for a in alerts] == [("cash_24h", "warning", 2700.0)]
+
+
+def test_late_events_beyond_the_allowed_lateness_leave_the_windows_alone() -> None:
+    watch = CustomerWatch.fresh(CONFIG.detectors)
+    watch.observe(tx(1, seconds=10_000), T0.timestamp() + 10_000, config_version="v")
+    assert watch.observe(tx(2, seconds=0), T0.timestamp(), config_version="v") == []  # 10,000 s late > 300 s allowed
+    assert watch.late_dropped == 1
+
+
+def test_exposure_and_reject_rate_from_the_portfolio_stream() -> None:
+    doc = copy.deepcopy(DOC)
+    doc["detectors"]["portfolio"]["thresholds"]["reject_rate"]["levels"]["warning"]["min_duration"] = 0
+    doc["detectors"]["portfolio"]["indicators"]["min_decisions"] = 10
+    watch = PortfolioWatch(parse_config(doc).detectors)
+    alerts = []
+    for i in range(12):  # 40% rejects over 12 decisions: warning (0.35), not critical (0.50)
+        outcome = "reject" if i % 5 in (0, 1) else "approve"
+        event = {"decision_id": f"d{i}", "application_id": f"a{i}", "customer_id": "big", "outcome": outcome,
+                 "score": 0.1, "latency_ms": 5.0, "approved_amount": 60_000.0 if outcome == "approve" else None}
+        alerts += watch.on_decision(event, T0.timestamp() + i, config_version="v")
+    kinds = [(a.detector, str(a.level), a.subject.kind) for a in alerts]
+    assert ("portfolio_reject_rate", "warning", "portfolio") in kinds
+    assert ("exposure", "warning", "customer") in kinds  # 180k outstanding > 150k
+    assert ("exposure", "critical", "customer") in kinds  # 420k > 300k
+    repaid = []
+    for loan in ("a2", "a3"):  # 360k -> 300k (still critical: exit is 250k) -> 240k (back to warning)
+        repaid.append(watch.on_repayment({"application_id": loan, "customer_id": "big", "status": "paid_off",
+                                          "days_past_due": 0, "amount_paid": 60_000.0, "event_id": f"r-{loan}"},
+                                         T0.timestamp() + 20, config_version="v"))
+    assert repaid[0] == []
+    assert [(a.detector, str(a.level), a.value) for a in repaid[1]] == [("exposure", "warning", 240_000.0)]
+
+
+def test_ingestion_lag_alerts_on_the_pipeline() -> None:
+    watch = LagWatch("credit.transactions", CONFIG.detectors.lag_thresholds())
+    assert watch.observe(1000.0, 1005.0, config_version="v") == []
+    alerts = []
+    for t in range(0, 200, 10):  # a steady 400 s lag for over a minute: warning, then critical
+        alerts += watch.observe(1000.0 + t, 1400.0 + t, config_version="v")
+    assert [str(a.level) for a in alerts] == ["critical"] and alerts[0].subject.kind == "pipeline"
