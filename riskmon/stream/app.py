@@ -30,6 +30,7 @@ from riskmon.stream.decisions import Incoming
 from riskmon.stream.http_api import DecisionWatcher, register_http_api
 from riskmon.stream.alert_sink import AlertSink
 from riskmon.stream.learning import Learner
+from riskmon.stream.pipeline_lag import PipelineLag
 from riskmon.stream.portfolio import PortfolioHandler
 from riskmon.stream.transactions import TransactionHandler
 from riskmon.stream.metrics import WorkerMetrics
@@ -163,27 +164,34 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         store=store,
         send=send,
         alerts=alert_sink,
-        topic=names.transactions,
         deadletter_topic=names.deadletter,
         max_message_bytes=settings.max_message_bytes,
         metrics=metrics,
     )
     portfolio_handler = PortfolioHandler(config=config, store=store, alerts=alert_sink)
 
+    lag = PipelineLag(config, alert_sink)
+
     @app.agent(applications, name="decide-applications", concurrency=1)
     async def decide_applications(stream: faust.Stream) -> None:
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-            await handler.handle(_incoming(events, app.loop.time()))
+            batch = _incoming(events, app.loop.time())
+            await handler.handle(batch)
+            await lag.observe(batch)
 
     @app.agent(repayments, name="join-repayment-labels", concurrency=1)
     async def join_repayment_labels(stream: faust.Stream) -> None:
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-            await repayment_handler.handle(_incoming(events, app.loop.time()))
+            batch = _incoming(events, app.loop.time())
+            await repayment_handler.handle(batch)
+            await lag.observe(batch)
 
     @app.agent(transactions, name="watch-transactions", concurrency=1)
     async def watch_transactions(stream: faust.Stream) -> None:
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-            await transaction_handler.handle(_incoming(events, app.loop.time()))
+            batch = _incoming(events, app.loop.time())
+            await transaction_handler.handle(batch)
+            await lag.observe(batch)
 
     @app.agent(portfolio, name="watch-portfolio", concurrency=1)
     async def watch_portfolio(stream: faust.Stream) -> None:
@@ -257,6 +265,7 @@ def _incoming(events: Any, now: float) -> list[Incoming]:
             key=e.message.key,
             value=e.message.value,
             received_monotonic=_received(e.message, now),
+            timestamp=e.message.timestamp,
         )
         for e in events
     ]

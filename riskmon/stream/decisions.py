@@ -42,6 +42,7 @@ class Incoming:
     key: bytes | None
     value: bytes | None
     received_monotonic: float
+    timestamp: float | None = None  # the broker record's timestamp (epoch seconds): when it was produced
 
 
 def decision_id_for(application_id: str, stage: str = "automated") -> str:

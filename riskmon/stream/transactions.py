@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Sequence
@@ -32,7 +31,7 @@ from riskmon.stream.applications import Send
 from riskmon.stream.decision_store import DecisionStore
 from riskmon.stream.decisions import Incoming, dead_letter
 from riskmon.stream.metrics import WorkerMetrics
-from riskmon.watch import CustomerWatch, LagWatch, TransactionAnomalyWatch
+from riskmon.watch import CustomerWatch, TransactionAnomalyWatch
 
 __all__ = ["TransactionHandler"]
 
@@ -56,7 +55,6 @@ class TransactionHandler:
         store: DecisionStore,
         send: Send,
         alerts: AlertSink,
-        topic: str,
         deadletter_topic: str,
         max_message_bytes: int,
         metrics: WorkerMetrics,
@@ -72,7 +70,6 @@ class TransactionHandler:
         self._now = wall_clock
         self._cache: OrderedDict[str, CustomerWatch] = OrderedDict()
         self._anomaly = TransactionAnomalyWatch(config.detectors)
-        self._lag = LagWatch(topic, config.detectors.lag_thresholds())
 
     async def handle(self, batch: Sequence[Incoming]) -> None:
         try:
@@ -101,7 +98,6 @@ class TransactionHandler:
                 pending.append(await self._send(self._deadletter_topic, message.key, dumps(record.to_dict())))
         watches = await self._load({tx.customer_id for tx in valid})
         version = self._config.version[:12]
-        now = time.time()
         alerts = []
         for tx in valid:
             at = epoch(tx.occurred_at)
@@ -111,8 +107,6 @@ class TransactionHandler:
             if watch.late_dropped > before:
                 self._metrics.late_events.inc()
             alerts += self._anomaly.observe(tx, at, config_version=version)
-        if valid:
-            alerts += self._lag.observe(max(epoch(tx.occurred_at) for tx in valid), now, config_version=version)
         pending += await self._alerts.publish(alerts)
         await self._save(watches)
         for future in pending:

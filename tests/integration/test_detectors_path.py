@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 import redis
+from confluent_kafka import Producer
 
 from riskmon.config import default_config_text
 from tests.integration.conftest import consume, produce, values
@@ -38,6 +39,10 @@ def fast_config(tmp_path: Path) -> str:
         "reject_rate: {direction: above, levels: {warning: {enter: 0.35, exit: 0.30, min_duration: 600}, critical: {enter: 0.50, exit: 0.45, min_duration: 300}}}",
         "reject_rate: {direction: above, levels: {warning: {enter: 0.35, exit: 0.30}, critical: {enter: 0.50, exit: 0.45}}}",
     )
+    text = text.replace(
+        "ingestion_lag_thresholds: {direction: above, levels: {warning: {enter: 30, exit: 10, min_duration: 60}, critical: {enter: 300, exit: 120, min_duration: 60}}}",
+        "ingestion_lag_thresholds: {direction: above, levels: {warning: {enter: 30, exit: 10}, critical: {enter: 300, exit: 120}}}",
+    )
     path = tmp_path / "fast.yaml"
     path.write_text(text)
     return str(path)
@@ -55,7 +60,16 @@ def test_velocity_and_portfolio_alerts_reach_the_alert_topic(make_worker, servic
     produce(services.kafka_bootstrap, worker.topic("credit.applications"),
             [(f"rj-{i}".encode(), orjson.dumps(application(i, application_id=f"rj-{i}", term_months=240))) for i in range(12)])
 
-    alerts = values(consume(services.kafka_bootstrap, worker.topic("risk.alerts"), expect=3, timeout=90, settle=5))
+    # repayments that waited ten minutes before reaching us: the pipeline is late
+    stale = Producer({"bootstrap.servers": services.kafka_bootstrap})
+    sent_ms = int((time.time() - 600) * 1000)
+    stale.produce(worker.topic("credit.repayments"), key=b"x", value=b'{"not": "a repayment"}', timestamp=sent_ms)
+    stale.flush(30)
+
+    alerts = values(consume(services.kafka_bootstrap, worker.topic("risk.alerts"), expect=4, timeout=90, settle=5))
+    lag = [a for a in alerts if a["detector"] == "ingestion_lag"]
+    assert [(a["level"], a["subject"]) for a in lag] == [("critical", {"kind": "pipeline", "id": worker.topic("credit.repayments")})]
+    assert lag[0]["value"] >= 600
     velocity = [a for a in alerts if a["detector"] == "txn_velocity"]
     assert [(a["level"], a["status"], a["subject"]) for a in velocity] == [
         ("warning", "firing", {"kind": "customer", "id": "cust-burst"}),
@@ -68,8 +82,10 @@ def test_velocity_and_portfolio_alerts_reach_the_alert_topic(make_worker, servic
     assert rejects and rejects[-1]["level"] == "critical" and rejects[-1]["subject"] == {"kind": "portfolio", "id": "all"}
     for a in alerts:
         assert a["labels"]["config_version"] and a["alert_id"].startswith("alt-")
-    letters = values(consume(services.kafka_bootstrap, worker.topic("risk.deadletter"), expect=1, timeout=30))
-    assert [d["source_topic"] for d in letters] == [worker.topic("credit.transactions")]
+    letters = values(consume(services.kafka_bootstrap, worker.topic("risk.deadletter"), expect=2, timeout=30))
+    assert sorted(d["source_topic"] for d in letters) == sorted(
+        [worker.topic("credit.transactions"), worker.topic("credit.repayments")]
+    )
 
 
 def test_a_critical_model_alert_holds_approvals_until_it_clears(make_worker, services) -> None:
