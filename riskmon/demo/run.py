@@ -11,7 +11,11 @@ worker's learner learns from them, and once the champion model has seen
 enough labels it takes over from the scorecard: the ``model`` column shows
 the switch. At the end it reports outcome rates, latency, how the outcomes
 line up with the data set's real labels and the models' prequential quality,
-then stops everything it started, and nothing else.
+Meanwhile a seeded synthetic transaction stream of the same customers, with
+labelled incidents (a velocity burst, a cash-out, an outsized withdrawal),
+runs through the customer detectors, and every graded alert from
+``risk.alerts`` is printed as it fires. Then the demo stops everything it
+started, and nothing else.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ class _Tally:
     bad_by_outcome: Counter = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     deadletters: int = 0
+    alerts: Counter = field(default_factory=Counter)
     decided: set[str] = field(default_factory=set)
     by_model: Counter = field(default_factory=Counter)
     labels_sent: int = 0
@@ -106,6 +111,7 @@ def run_demo(options: DemoOptions) -> int:
 
     from riskmon.config import load_config
     from riskmon.demo.data import load_records
+    from riskmon.demo.transactions import generate_transactions
     from riskmon.stream.decision_store import key_namespace
     from riskmon.settings import Settings
     from riskmon.stream.topics import ensure_topics, topic_names
@@ -154,9 +160,10 @@ def run_demo(options: DemoOptions) -> int:
         start_positions = {
             names.decisions: _end_offsets(info.kafka_bootstrap, names.decisions),
             names.deadletter: _end_offsets(info.kafka_bootstrap, names.deadletter),
+            names.alerts: _end_offsets(info.kafka_bootstrap, names.alerts),
         }
         consumer = Consumer({"bootstrap.servers": info.kafka_bootstrap, "group.id": f"riskmon-demo-view-{os.getpid()}", "enable.auto.commit": False})
-        consumer.assign(start_positions[names.decisions] + start_positions[names.deadletter])
+        consumer.assign([tp for parts in start_positions.values() for tp in parts])
 
         producer_done = threading.Event()
         # Two phases: the first half is decided by the scorecard while the
@@ -197,11 +204,29 @@ def run_demo(options: DemoOptions) -> int:
             producer_done.set()
 
         threading.Thread(target=produce, name="demo-producer", daemon=True).start()
+        transactions_done = threading.Event()
+        transactions = generate_transactions(sorted({r.application["customer_id"] for r in records}))
+        incidents = Counter(t.incident for t in transactions if t.incident)
+
+        def produce_transactions() -> None:
+            producer = Producer({"bootstrap.servers": info.kafka_bootstrap, "linger.ms": 5})
+            for labelled in transactions:
+                tx = labelled.transaction
+                producer.produce(names.transactions, key=tx["customer_id"].encode(), value=orjson.dumps(tx))
+                producer.poll(0)
+                time.sleep(0.004)
+            producer.flush(30)
+            transactions_done.set()
+
+        threading.Thread(target=produce_transactions, name="demo-transactions", daemon=True).start()
+        say(f"   streaming {len(transactions)} synthetic transactions with incidents: "
+            + ", ".join(f"{k} ({v} events)" for k, v in sorted(incidents.items())))
         label_producer = Producer({"bootstrap.servers": info.kafka_bootstrap, "linger.ms": 20})
         performing: deque = deque()  # approved loans whose outcome is not known yet
         say("   streaming... (decisions as they happen; a summary every 2 s)")
         say(f"   {'application':<14} {'outcome':<8} {'PD':>6} grade  {'latency':>8}  {'model':<16} top reasons")
         last_model = None
+        alerts_due = None
         waiting_said = False
         shown = 0
         last_summary = time.monotonic()
@@ -211,7 +236,13 @@ def run_demo(options: DemoOptions) -> int:
             msg = consumer.poll(0.2)
             now = time.monotonic()
             if msg is not None and not msg.error():
-                if msg.topic() == names.deadletter:
+                if msg.topic() == names.alerts:
+                    a = orjson.loads(msg.value())
+                    tally.alerts[(a["level"], a["detector"])] += 1
+                    if a["level"] != "info":  # info alerts are counted in the report, not printed one by one
+                            say(f"   ALERT {a['level'].upper():<8} {a['status']:<8} {a['detector']:<22} "
+                            f"{a['subject']['kind']}:{a['subject']['id']}  value {a['value']}")
+                elif msg.topic() == names.deadletter:
                     tally.deadletters += 1
                     err = orjson.loads(msg.value())["error"]
                     say(f"   dead letter: {err['type']}: {err['message'][:80]}")
@@ -262,8 +293,11 @@ def run_demo(options: DemoOptions) -> int:
             if worker.poll() is not None:
                 say(f"   worker exited unexpectedly with status {worker.returncode}; see {log_path}")
                 return 1
-            if len(tally.decided) >= len(records) and tally.deadletters >= len(MALFORMED_SAMPLES):
-                break
+            if len(tally.decided) >= len(records) and tally.deadletters >= len(MALFORMED_SAMPLES) and transactions_done.is_set():
+                alerts_due = alerts_due or now + 15.0  # the last incidents' alerts are on their way
+                seen = {detector for (level, detector) in tally.alerts if level != "info"}
+                if {"txn_velocity", "cash_24h", "txn_anomaly"} <= seen or now > alerts_due:
+                    break
             if producer_done.is_set():
                 deadline = deadline or now + options.decision_timeout
                 if now > deadline:
@@ -278,6 +312,8 @@ def run_demo(options: DemoOptions) -> int:
         say("   " + _summary(tally, produced["n"], len(records), elapsed))
         say(_report(tally, len(records)))
         say(_model_report(settings, tally))
+        say("== alerts by level and detector: " + (", ".join(
+            f"{level} {detector} {count}" for (level, detector), count in sorted(tally.alerts.items())) or "none"))
         return 0 if len(tally.decided) == len(records) else 1
     finally:
         if worker is not None and worker.poll() is None:

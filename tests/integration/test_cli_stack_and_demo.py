@@ -44,6 +44,9 @@ def test_stack_up_twice_then_demo_then_down(tmp_path: Path) -> None:
         assert "decisions 300/300" in demo.stdout
         assert "dead letters 5 (of 5 malformed sent)" in demo.stdout
         assert "left running" in demo.stdout  # the demo did not stop a stack it did not start
+        # the injected incidents of the synthetic transaction stream raise graded alerts
+        assert "ALERT CRITICAL firing   txn_velocity" in demo.stdout
+        assert "ALERT WARNING  firing   cash_24h" in demo.stdout
 
         state = json.loads((Path(directory) / "stack.json").read_text())
         pids = [state["kafka"]["pid"], state["redis"]["pid"]]
