@@ -9,8 +9,9 @@ around 40), and three kinds of labelled incident are injected at the end:
 * ``cash_out``: one customer withdraws 3 x 1,500 in cash within minutes;
 * ``anomaly``: one customer makes a single 9,000 cash withdrawal.
 
-Event times end at ``end`` (normally "now", so the pipeline's lag and the
-customers' windows are realistic) and span the hour before it. The same seed
+Event times end at ``end`` (normally "now", so the customers' windows are
+realistic) and span the six hours before it: a few transactions per customer,
+far below the velocity thresholds, so the incidents stand out. The same seed
 gives the same stream, so tests are exact.
 """
 
@@ -42,7 +43,7 @@ def _ts(dt: datetime) -> str:
 def generate_transactions(
     customers: Sequence[str], *, n: int = 1500, end: datetime | None = None, seed: int = 11
 ) -> list[LabelledTransaction]:
-    """``n`` everyday transactions over the hour before ``end``, then the incidents.
+    """``n`` everyday transactions over the six hours before ``end``, then the incidents.
 
     >>> stream = generate_transactions([f"c{i}" for i in range(50)], n=10, end=datetime(2026, 1, 1, tzinfo=timezone.utc))
     >>> len(stream), sorted({t.incident for t in stream if t.incident})
@@ -52,11 +53,12 @@ def generate_transactions(
         raise ValueError("need at least 4 customers: three incidents and everyday traffic")
     rng = random.Random(seed)
     end = end or datetime.now(timezone.utc)
-    start = end - timedelta(hours=1)
+    span = 6 * 3600
+    start = end - timedelta(seconds=span)
     everyday, incident_customers = list(customers[3:]), list(customers[:3])
     out: list[LabelledTransaction] = []
     for i in range(n):
-        at = start + timedelta(seconds=3600 * i / max(1, n))
+        at = start + timedelta(seconds=span * i / max(1, n))
         kind = rng.choices(("purchase", "transfer", "refund", "cash_withdrawal"), weights=(85, 8, 4, 3))[0]
         amount = round(min(5000.0, math.exp(rng.gauss(math.log(40), 0.8))), 2)
         out.append(
