@@ -147,6 +147,7 @@ class PortfolioWatch:
         self.exposure: dict[str, ExposureTracker] = {}
         self.exposure_levels: dict[str, ThresholdDetector] = {}
         self.model_critical: str | None = None
+        self.scoring_model: str | None = None  # the model family whose scores PSI compares
 
     def _indicator_alerts(self, at: float, config_version: str) -> list[Alert]:
         alerts: list[Alert] = []
@@ -172,6 +173,7 @@ class PortfolioWatch:
     def on_decision(self, event: dict, at: float, *, config_version: str) -> list[Alert]:
         self.indicators.observe(outcome=event["outcome"], at=at, latency_ms=event["latency_ms"], decision_id=event["decision_id"])
         alerts = self._indicator_alerts(at, config_version)
+        alerts += self._follow_scoring_model(event.get("model"), at, config_version)
         psi = self.psi.update(float(event["score"]))
         if psi.psi is not None:
             transition = self.psi_levels.update(psi.psi, at)
@@ -185,6 +187,30 @@ class PortfolioWatch:
             alerts += _alerts(levels.update(tracker.outstanding, at), detector="exposure",
                               subject={"kind": "customer", "id": event["customer_id"]}, config_version=config_version)
         return alerts
+
+    def _follow_scoring_model(self, model: str | None, at: float, config_version: str) -> list[Alert]:
+        """A new deciding model (the champion taking over from the scorecard, a
+        promotion) has a score distribution of its own: PSI starts a new
+        reference instead of reporting the switch as drift."""
+        if model is None or model == self.scoring_model:
+            return []
+        previous, self.scoring_model = self.scoring_model, model
+        active = self.psi_levels.level
+        self.psi, self.psi_levels, self.model_critical = self.config.psi(), self.config.psi_thresholds(), None
+        if previous is None or active is None:
+            return []
+        return [
+            build_alert(
+                detector="score_psi",
+                subject={"kind": "model", "id": "champion"},
+                level=active,
+                status="resolved",
+                summary=f"score PSI reference restarted: {model} now decides instead of {previous}",
+                started_at=at,
+                updated_at=at,
+                config_version=config_version,
+            )
+        ]
 
     def on_repayment(self, event: dict, at: float, *, config_version: str) -> list[Alert]:
         self.indicators.observe_loan(loan_id=event["application_id"], at=at, days_past_due=event["days_past_due"],

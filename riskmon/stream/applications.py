@@ -219,6 +219,7 @@ def _portfolio_event(decision_json: bytes) -> bytes:
             "score": d["score"],
             "approved_amount": d["approved_amount"],
             "latency_ms": d["latency_ms"],
+            "model": d["model_version"].split("-n")[0],  # the deciding model's family
         }
     )
 

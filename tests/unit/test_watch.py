@@ -88,3 +88,27 @@ def test_ingestion_lag_alerts_on_the_pipeline() -> None:
     for t in range(0, 200, 10):  # a steady 400 s lag for over a minute: warning, then critical
         alerts += watch.observe(1000.0 + t, 1400.0 + t, config_version="v")
     assert [str(a.level) for a in alerts] == ["critical"] and alerts[0].subject.kind == "pipeline"
+
+
+def test_a_new_deciding_model_restarts_the_psi_reference_instead_of_alerting() -> None:
+    doc = copy.deepcopy(DOC)
+    doc["detectors"]["model"]["psi"] = {"reference_size": 50, "window_size": 50, "n_bins": 5}
+    doc["detectors"]["model"]["psi_thresholds"]["levels"]["warning"]["min_count"] = 1
+    doc["detectors"]["model"]["psi_thresholds"]["levels"]["critical"]["min_count"] = 1
+    watch = PortfolioWatch(parse_config(doc).detectors)
+
+    def feed(model: str, scores: list[float], start: int) -> list:
+        out = []
+        for i, score in enumerate(scores):
+            event = {"decision_id": f"d{start + i}", "application_id": f"a{start + i}", "customer_id": "c",
+                     "outcome": "review", "score": score, "latency_ms": 1.0, "approved_amount": None, "model": model}
+            out += watch.on_decision(event, T0.timestamp() + start + i, config_version="v")
+        return [a for a in out if a.detector == "score_psi"]
+
+    scorecard = [0.08 + 0.002 * (i % 50) for i in range(100)]
+    assert feed("scorecard-v1", scorecard, 0) == []
+    calibrated = [0.02 + 0.0008 * (i % 50) for i in range(100)]  # the champion's lower, calibrated PDs
+    assert feed("logreg", calibrated, 100) == []  # a switch of model is not drift
+    shifted = [0.2 + 0.002 * (i % 50) for i in range(100)]  # the same model's scores move: drift
+    alerts = feed("logreg", shifted, 200)
+    assert alerts and str(alerts[-1].level) == "critical" and watch.model_critical
