@@ -12,7 +12,7 @@ import logging
 from typing import Any, Awaitable, Iterable
 
 from riskmon.schemas import Alert, dumps
-from riskmon.stream.applications import Send
+from riskmon.stream.batch_handler import Send
 from riskmon.stream.metrics import WorkerMetrics
 
 __all__ = ["AlertSink"]

@@ -22,19 +22,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Awaitable, Callable, Sequence
 
 import orjson
 
 from riskmon.config import RiskConfig
 from riskmon.schemas import Application, SchemaError, dumps
+from riskmon.stream.batch_handler import BatchHandler, Send, utcnow
 from riskmon.stream.decision_store import DecisionStore
 from riskmon.stream.decisions import (
     MODEL_VERSION,
     Incoming,
     build_decision,
-    dead_letter,
     fallback_decision,
     parse_application,
 )
@@ -45,15 +45,7 @@ __all__ = ["ApplicationHandler", "Send"]
 
 log = logging.getLogger(__name__)
 
-#: ``send(topic, key, value)`` queues a message and returns its delivery future.
-Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class ApplicationHandler:
+class ApplicationHandler(BatchHandler):
     """Decide a batch of consumed applications; never raises."""
 
     def __init__(
@@ -68,33 +60,17 @@ class ApplicationHandler:
         metrics: WorkerMetrics,
         scorer: ModelScorer | None = None,
         portfolio_topic: str | None = None,
-        wall_clock: Callable[[], datetime] = _utcnow,
+        wall_clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(send=send, deadletter_topic=deadletter_topic, metrics=metrics, wall_clock=wall_clock)
         self._config = config
         self._scorer = scorer
         self._portfolio_topic = portfolio_topic
         self._store = store
-        self._send = send
         self._decisions_topic = decisions_topic
-        self._deadletter_topic = deadletter_topic
         self._max_bytes = max_message_bytes
-        self._metrics = metrics
-        self._now = wall_clock
         self._mono = monotonic
-
-    async def handle(self, batch: Sequence[Incoming]) -> None:
-        """Process ``batch``; every message ends as a decision or a dead letter."""
-        try:
-            await self._handle(batch)
-        except Exception:  # a bug or a broker failure: fall back to one by one
-            log.exception("batch of %d failed; retrying its events one by one", len(batch))
-            for message in batch:
-                try:
-                    await self._handle([message])
-                except Exception as exc:
-                    log.exception("event at %s[%s]@%s failed", message.topic, message.partition, message.offset)
-                    await self._deadletter_now(message, exc)
 
     async def _handle(self, batch: Sequence[Incoming]) -> None:
         if batch:
@@ -191,18 +167,6 @@ class ApplicationHandler:
         except Exception:
             log.exception("model scoring failed for a batch of %d; the scorecard decides", len(applications))
             return [None] * len(applications)
-
-    async def _deadletter(self, message: Incoming, error: Exception) -> Awaitable[Any]:
-        record = dead_letter(message, error, received_at=self._now())
-        self._metrics.deadlettered(message.topic, record.error.get("type", "other"))
-        return await self._send(self._deadletter_topic, message.key, dumps(record.to_dict()))
-
-    async def _deadletter_now(self, message: Incoming, error: Exception) -> None:
-        try:
-            await (await self._deadletter(message, error))
-        except Exception:  # the broker itself is failing: let Faust's producer crash surface it
-            log.exception("could not dead-letter %s[%s]@%s", message.topic, message.partition, message.offset)
-            raise
 
 
 def _portfolio_event(decision_json: bytes) -> bytes:

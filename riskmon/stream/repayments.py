@@ -26,26 +26,21 @@ the dead-letter topic.
 from __future__ import annotations
 
 import logging
-import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Awaitable, Callable, Sequence
 
 import orjson
 
 from riskmon.models.labels import label_from_repayment
 from riskmon.schemas import Repayment, SchemaError, decode_object, dumps, format_timestamp
-from riskmon.stream.applications import Send
+from riskmon.stream.batch_handler import BatchHandler, Send, utcnow
 from riskmon.stream.decision_store import DecisionStore
-from riskmon.stream.decisions import Incoming, dead_letter
+from riskmon.stream.decisions import Incoming
 from riskmon.stream.metrics import WorkerMetrics
 
 __all__ = ["RepaymentHandler"]
 
 log = logging.getLogger(__name__)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _portfolio_event(repayment: Repayment) -> bytes:
@@ -64,7 +59,7 @@ def _portfolio_event(repayment: Repayment) -> bytes:
     )
 
 
-class RepaymentHandler:
+class RepaymentHandler(BatchHandler):
     """Join final repayment outcomes with decision-time features; never raises."""
 
     def __init__(
@@ -78,30 +73,14 @@ class RepaymentHandler:
         bad_days_past_due: int,
         metrics: WorkerMetrics,
         portfolio_topic: str | None = None,
-        wall_clock: Callable[[], datetime] = _utcnow,
+        wall_clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        super().__init__(send=send, deadletter_topic=deadletter_topic, metrics=metrics, wall_clock=wall_clock)
         self._portfolio_topic = portfolio_topic
         self._store = store
-        self._send = send
         self._training_topic = training_topic
-        self._deadletter_topic = deadletter_topic
         self._max_bytes = max_message_bytes
         self._bad_dpd = bad_days_past_due
-        self._metrics = metrics
-        self._now = wall_clock
-
-    async def handle(self, batch: Sequence[Incoming]) -> None:
-        try:
-            await self._handle(batch)
-        except Exception:
-            log.exception("repayment batch of %d failed; retrying one by one", len(batch))
-            for message in batch:
-                try:
-                    await self._handle([message])
-                except Exception as exc:
-                    log.exception("repayment at %s[%s]@%s failed", message.topic, message.partition, message.offset)
-                    record = dead_letter(message, exc, received_at=self._now())
-                    await (await self._send(self._deadletter_topic, message.key, dumps(record.to_dict())))
 
     async def _handle(self, batch: Sequence[Incoming]) -> None:
         if batch:
@@ -112,9 +91,7 @@ class RepaymentHandler:
             try:
                 repayment = Repayment.from_dict(decode_object(message.value, max_bytes=self._max_bytes))
             except SchemaError as exc:
-                record = dead_letter(message, exc, received_at=self._now())
-                self._metrics.deadlettered(message.topic, exc.rule)
-                pending.append(await self._send(self._deadletter_topic, message.key, dumps(record.to_dict())))
+                pending.append(await self._deadletter(message, exc))
                 continue
             if self._portfolio_topic is not None:
                 pending.append(await self._send(self._portfolio_topic, None, _portfolio_event(repayment)))

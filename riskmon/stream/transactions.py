@@ -18,18 +18,18 @@ from __future__ import annotations
 import logging
 import pickle
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Awaitable, Callable, Sequence
 
 from redis.exceptions import RedisError
 
 from riskmon.config import RiskConfig
 from riskmon.detectors import epoch
-from riskmon.schemas import SchemaError, Transaction, decode_object, dumps
+from riskmon.schemas import SchemaError, Transaction, decode_object
 from riskmon.stream.alert_sink import AlertSink
-from riskmon.stream.applications import Send
+from riskmon.stream.batch_handler import BatchHandler, Send, utcnow
 from riskmon.stream.decision_store import DecisionStore
-from riskmon.stream.decisions import Incoming, dead_letter
+from riskmon.stream.decisions import Incoming
 from riskmon.stream.metrics import WorkerMetrics
 from riskmon.watch import CustomerWatch, TransactionAnomalyWatch
 
@@ -41,11 +41,7 @@ STATE_TTL_SECONDS = 2 * 86400
 CACHE_SIZE = 50_000
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class TransactionHandler:
+class TransactionHandler(BatchHandler):
     """Watch a batch of transactions; never raises."""
 
     def __init__(
@@ -58,31 +54,15 @@ class TransactionHandler:
         deadletter_topic: str,
         max_message_bytes: int,
         metrics: WorkerMetrics,
-        wall_clock: Callable[[], datetime] = _utcnow,
+        wall_clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        super().__init__(send=send, deadletter_topic=deadletter_topic, metrics=metrics, wall_clock=wall_clock)
         self._config = config
         self._store = store
-        self._send = send
         self._alerts = alerts
-        self._deadletter_topic = deadletter_topic
         self._max_bytes = max_message_bytes
-        self._metrics = metrics
-        self._now = wall_clock
         self._cache: OrderedDict[str, CustomerWatch] = OrderedDict()
         self._anomaly = TransactionAnomalyWatch(config.detectors)
-
-    async def handle(self, batch: Sequence[Incoming]) -> None:
-        try:
-            await self._handle(batch)
-        except Exception:
-            log.exception("transaction batch of %d failed; retrying one by one", len(batch))
-            for message in batch:
-                try:
-                    await self._handle([message])
-                except Exception as exc:
-                    log.exception("transaction at %s[%s]@%s failed", message.topic, message.partition, message.offset)
-                    record = dead_letter(message, exc, received_at=self._now())
-                    await (await self._send(self._deadletter_topic, message.key, dumps(record.to_dict())))
 
     async def _handle(self, batch: Sequence[Incoming]) -> None:
         if batch:
@@ -93,9 +73,7 @@ class TransactionHandler:
             try:
                 valid.append(Transaction.from_dict(decode_object(message.value, max_bytes=self._max_bytes)))
             except SchemaError as exc:
-                record = dead_letter(message, exc, received_at=self._now())
-                self._metrics.deadlettered(message.topic, exc.rule)
-                pending.append(await self._send(self._deadletter_topic, message.key, dumps(record.to_dict())))
+                pending.append(await self._deadletter(message, exc))
         watches = await self._load({tx.customer_id for tx in valid})
         version = self._config.version[:12]
         alerts = []
