@@ -142,18 +142,21 @@ class ApplicationHandler(BatchHandler):
         stored = await self._store.reserve(to_reserve)
         values = stored if stored else [value for _, value in to_reserve]
         sent: list[tuple[str, str, bytes, bytes | None]] = []
+        summaries: list[dict] = []
         for (application, outcome, latency, snapshot), value in zip(outputs, values):
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
             self._metrics.decided(outcome)
             self._metrics.latency.observe(latency)
             features = dumps(snapshot) if snapshot is not None else None
             sent.append((application.application_id, application.customer_id, _profile(value), features))
-            if self._portfolio_topic is not None:
-                pending.append(await self._send(self._portfolio_topic, None, _portfolio_event(value)))
+            summaries.append(_portfolio_event(value))
         for application, value in resend:
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
             sent.append((application.application_id, application.customer_id, _profile(value), None))
 
+        if self._portfolio_topic is not None and summaries:
+            # one message per batch: the portfolio worker pays Faust's per-event cost once per batch
+            pending.append(await self._send(self._portfolio_topic, None, dumps({"events": summaries})))
         if pending:
             await asyncio.gather(*pending)  # one wait per batch: the broker has them all
         await self._store.confirm(sent)
@@ -169,11 +172,10 @@ class ApplicationHandler(BatchHandler):
             return [None] * len(applications)
 
 
-def _portfolio_event(decision_json: bytes) -> bytes:
+def _portfolio_event(decision_json: bytes) -> dict:
     """The decision's summary for the portfolio watch (identifiers and numbers only)."""
     d = orjson.loads(decision_json)
-    return dumps(
-        {
+    return {
             "kind": "decision",
             "at": d["decided_at"],
             "decision_id": d["decision_id"],
@@ -185,7 +187,6 @@ def _portfolio_event(decision_json: bytes) -> bytes:
             "latency_ms": d["latency_ms"],
             "model": d["model_version"].split("-n")[0],  # the deciding model's family
         }
-    )
 
 
 def _profile(decision_json: bytes) -> bytes:

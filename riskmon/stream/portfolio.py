@@ -2,8 +2,10 @@
 
 Rates such as the approval or 90+ days-past-due rate mean something only over
 the whole portfolio, but decisions and repayments are spread over partitions
-and workers. So the decision and label paths each publish a small summary
-event to the internal, single-partition ``risk.portfolio.events`` topic, and
+and workers. So the decision and label paths publish small summaries of
+their decisions and repayments, one message per batch (``{"events": [...]}``,
+so the watching worker pays Faust's per-message cost once per batch), to the
+internal, single-partition ``risk.portfolio.events`` topic, and
 whichever worker Kafka assigns it to runs :class:`riskmon.watch.PortfolioWatch`:
 portfolio indicators with their thresholds, score drift (PSI) and customer
 exposure. Its state is in memory: after a restart the windows refill within
@@ -58,14 +60,19 @@ class PortfolioHandler:
         alerts = []
         for message in batch:
             try:
-                event = orjson.loads(message.value or b"")
-                at = epoch(parse_timestamp(event["at"], "at"))
-                if event["kind"] == "decision":
-                    alerts += self._watch.on_decision(event, at, config_version=version)
-                else:
-                    alerts += self._watch.on_repayment(event, at, config_version=version)
+                events = orjson.loads(message.value or b"")["events"]
             except Exception:
-                log.exception("unusable portfolio event at offset %s", message.offset)
+                log.exception("unusable portfolio message at offset %s", message.offset)
+                continue
+            for event in events:
+                try:
+                    at = epoch(parse_timestamp(event["at"], "at"))
+                    if event["kind"] == "decision":
+                        alerts += self._watch.on_decision(event, at, config_version=version)
+                    else:
+                        alerts += self._watch.on_repayment(event, at, config_version=version)
+                except Exception:
+                    log.exception("unusable portfolio event at offset %s", message.offset)
         for future in await self._alerts.publish(alerts):
             await future
         await self._sync_model_alert()

@@ -43,10 +43,9 @@ __all__ = ["RepaymentHandler"]
 log = logging.getLogger(__name__)
 
 
-def _portfolio_event(repayment: Repayment) -> bytes:
+def _portfolio_event(repayment: Repayment) -> dict:
     """The repayment's summary for the portfolio watch (identifiers and numbers only)."""
-    return dumps(
-        {
+    return {
             "kind": "repayment",
             "at": format_timestamp(repayment.occurred_at),
             "event_id": repayment.event_id,
@@ -56,7 +55,6 @@ def _portfolio_event(repayment: Repayment) -> bytes:
             "days_past_due": repayment.days_past_due,
             "amount_paid": repayment.amount_paid,
         }
-    )
 
 
 class RepaymentHandler(BatchHandler):
@@ -87,20 +85,22 @@ class RepaymentHandler(BatchHandler):
             self._metrics.consumed_on(batch[0].topic, len(batch))
         pending: list[Awaitable[Any]] = []
         final: dict[str, tuple[Repayment, bool]] = {}
+        summaries: list[dict] = []
         for message in batch:
             try:
                 repayment = Repayment.from_dict(decode_object(message.value, max_bytes=self._max_bytes))
             except SchemaError as exc:
                 pending.append(await self._deadletter(message, exc))
                 continue
-            if self._portfolio_topic is not None:
-                pending.append(await self._send(self._portfolio_topic, None, _portfolio_event(repayment)))
+            summaries.append(_portfolio_event(repayment))
             label = label_from_repayment(repayment, bad_days_past_due=self._bad_dpd)
             if label is None:
                 self._metrics.labels.labels(result="not_final").inc()
                 continue
             final.setdefault(repayment.application_id, (repayment, label))  # first final event in the batch wins
 
+        if self._portfolio_topic is not None and summaries:  # one message per batch
+            pending.append(await self._send(self._portfolio_topic, None, dumps({"events": summaries})))
         joined = await self._store.join_labels(list(final))
         if joined is None and final:
             # Redis is down: the labels cannot be joined now. Raising makes the
