@@ -109,7 +109,10 @@ def register_http_api(app: Any, *, applications_topic: Any, watcher: DecisionWat
                 timeout = min(MAX_TIMEOUT, float(request.query.get("timeout", DEFAULT_TIMEOUT)))
             except ValueError:
                 return self.json({"error": {"type": "type", "field": "timeout", "message": "timeout: must be seconds"}}, status=400)
-            await asyncio.wait_for(watcher.ready.wait(), timeout)
+            try:
+                await asyncio.wait_for(watcher.ready.wait(), timeout)
+            except asyncio.TimeoutError:
+                return self.json({"error": {"type": "unavailable", "message": "the decision watcher is not ready yet"}}, status=503)
             app_id = application.application_id
             future = watcher.expect(app_id)
             try:
