@@ -119,7 +119,9 @@ def inclusion_proof(index: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
 def verify_inclusion(leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes) -> bool:
     """Whether ``proof`` shows ``leaf_hash`` at ``index`` of the tree with ``root`` (RFC 9162 2.1.3.2).
 
-    Never raises on a malformed proof: it answers ``False``.
+    Never raises on a malformed proof: it answers ``False``. The tree size
+    is vouched for by the root (a checkpoint), not by the proof: a proof for
+    leaf 0 of 3 leaves also passes with ``tree_size`` 4 and that same root.
     """
     if not (isinstance(index, int) and isinstance(tree_size, int)) or not 0 <= index < tree_size:
         return False

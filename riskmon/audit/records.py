@@ -52,6 +52,7 @@ __all__ = [
     "KINDS",
     "MAX_REASONS",
     "RECORD_VERSION",
+    "SCORECARD_PREFIX",
     "canonical_bytes",
     "decision_record",
     "features_hash",
