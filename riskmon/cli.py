@@ -62,6 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--reason", required=True, help="why (recorded with the evidence)")
             p.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the learner to apply it")
 
+    audit = sub.add_parser("audit", help="the tamper-evident decision trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    for name, text in (("verify", "check the whole trail (or a range) and name the first bad record"),
+                       ("show", "the full history of one application, with inclusion proofs"),
+                       ("export", "write a range of the trail for an auditor (JSON lines)")):
+        p = audit_sub.add_parser(name, help=text)
+        _add_connection_flags(p)
+        if name == "show":
+            p.add_argument("application_id")
+        if name in ("verify", "export"):
+            p.add_argument("--from", dest="start", type=int, default=None, help="first sequence number")
+            p.add_argument("--to", dest="end", type=int, default=None, help="last sequence number (inclusive)")
+        if name == "verify":
+            p.add_argument("--file", type=Path, default=None, help="verify an exported file instead of the topic")
+        if name == "export":
+            p.add_argument("--out", type=Path, required=True, help="output file (JSON lines)")
+
     config = sub.add_parser("config", help="configuration file")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = config_sub.add_parser("check", help="validate a configuration file and print its version")
@@ -201,7 +218,31 @@ def _cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"stack": _cmd_stack, "worker": _cmd_worker, "demo": _cmd_demo, "schemas": _cmd_schemas, "config": _cmd_config, "model": _cmd_model}
+def _cmd_audit(args: argparse.Namespace) -> int:
+    import json
+
+    from riskmon.settings import SettingsError, settings_from_env
+    from riskmon.stream import audit_tools
+
+    try:
+        settings = settings_from_env().with_overrides(
+            kafka_bootstrap=args.bootstrap, redis_url=args.redis_url, topic_prefix=args.topic_prefix
+        )
+        if args.audit_command == "verify":
+            result = audit_tools.verify_trail(settings, file=args.file, start=args.start, end=args.end)
+            print(json.dumps(result, indent=2))
+            return 0 if result["ok"] else 1
+        if args.audit_command == "show":
+            print(json.dumps(audit_tools.show_application(settings, args.application_id), indent=2))
+            return 0
+        count = audit_tools.export_trail(settings, args.out, start=args.start, end=args.end)
+        print(f"wrote {count} entries to {args.out}")
+        return 0
+    except (SettingsError, OSError, TimeoutError) as exc:
+        raise _UserError(str(exc)) from exc
+
+
+_COMMANDS = {"stack": _cmd_stack, "worker": _cmd_worker, "demo": _cmd_demo, "schemas": _cmd_schemas, "config": _cmd_config, "model": _cmd_model, "audit": _cmd_audit}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

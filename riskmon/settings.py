@@ -25,6 +25,10 @@ Environment variables:
 ``RISKMON_SASL_MECHANISM``   ``SCRAM-SHA-512`` (default) or ``SCRAM-SHA-256``
 ``RISKMON_SASL_USERNAME`` / ``RISKMON_SASL_PASSWORD``
 ``RISKMON_SSL_CAFILE``       CA bundle that signs the brokers' certificates
+``RISKMON_AUDIT_PSEUDONYM_KEY``   secret (>= 16 bytes) for applicants' keyed pseudonyms
+``RISKMON_AUDIT_CHECKPOINT_KEY``  secret (>= 16 bytes) for the audit checkpoints' HMAC
+                             (both default to a development key, with a warning:
+                             set them in any real deployment)
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ from dataclasses import dataclass, replace
 from typing import Literal, Mapping
 
 __all__ = ["Settings", "SettingsError", "settings_from_env"]
+
+#: Used when no audit key is configured: fine for a laptop, never for production.
+DEV_AUDIT_KEY = "riskmon-development-key-not-for-production"
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"]
 
@@ -63,6 +70,8 @@ class Settings:
     sasl_password: str | None = None
     ssl_cafile: str | None = None
     allow_insecure_sasl: bool = False
+    audit_pseudonym_key: str = DEV_AUDIT_KEY
+    audit_checkpoint_key: str = DEV_AUDIT_KEY
 
     def __post_init__(self) -> None:
         if self.security_protocol not in ("PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"):
@@ -81,6 +90,9 @@ class Settings:
         for name in ("partitions", "replication", "max_message_bytes", "decision_ttl_days"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("audit_pseudonym_key", "audit_checkpoint_key"):
+            if len(getattr(self, name).encode()) < 16:
+                raise SettingsError(f"RISKMON_{name.upper()} must be at least 16 bytes")
         if not 0 <= self.web_port <= 65535:
             raise SettingsError(f"RISKMON_WEB_PORT must be a TCP port, got {self.web_port}")
 
@@ -144,4 +156,6 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         sasl_password=env.get("RISKMON_SASL_PASSWORD") or None,
         ssl_cafile=env.get("RISKMON_SSL_CAFILE") or None,
         allow_insecure_sasl=env.get("RISKMON_ALLOW_INSECURE_SASL") == "1",
+        audit_pseudonym_key=env.get("RISKMON_AUDIT_PSEUDONYM_KEY") or DEV_AUDIT_KEY,
+        audit_checkpoint_key=env.get("RISKMON_AUDIT_CHECKPOINT_KEY") or DEV_AUDIT_KEY,
     )

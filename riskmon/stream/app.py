@@ -29,6 +29,8 @@ from riskmon.stream.decision_store import DecisionStore, key_namespace
 from riskmon.stream.decisions import Incoming
 from riskmon.stream.http_api import DecisionWatcher, register_http_api
 from riskmon.stream.alert_sink import AlertSink
+from riskmon.stream.audit_writer import AuditWriter
+from riskmon.stream.reviews import ReviewHandler
 from riskmon.stream.learning import Learner
 from riskmon.stream.pipeline_lag import PipelineLag
 from riskmon.stream.portfolio import PortfolioHandler
@@ -120,10 +122,15 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     repayments = raw_topic(names.repayments)
     transactions = raw_topic(names.transactions)
     portfolio = raw_topic(names.portfolio)
+    reviews = raw_topic(names.reviews)
+    audit_pending = raw_topic(names.audit_pending)
     training = raw_topic(names.training)
     applications_out = raw_topic(names.applications)
     outputs = {
-        name: raw_topic(name) for name in (names.decisions, names.deadletter, names.training, names.portfolio, names.alerts)
+        name: raw_topic(name)
+        for name in (
+            names.decisions, names.deadletter, names.training, names.portfolio, names.alerts, names.audit, names.audit_pending
+        )
     }
 
     async def send(topic: str, key: bytes | None, value: bytes) -> Any:
@@ -148,6 +155,24 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         metrics=metrics,
         scorer=scorer,
         portfolio_topic=names.portfolio,
+        audit_topic=names.audit_pending,
+        pseudonym_key=settings.audit_pseudonym_key.encode(),
+    )
+    review_handler = ReviewHandler(
+        store=store,
+        send=send,
+        decisions_topic=names.decisions,
+        deadletter_topic=names.deadletter,
+        audit_topic=names.audit_pending,
+        max_message_bytes=settings.max_message_bytes,
+        metrics=metrics,
+    )
+    audit_writer = AuditWriter(
+        store=store,
+        send=send,
+        audit_topic=names.audit,
+        kafka_config=settings.confluent_config(),
+        checkpoint_key_bytes=settings.audit_checkpoint_key.encode(),
     )
     repayment_handler = RepaymentHandler(
         store=store,
@@ -197,6 +222,27 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     async def watch_portfolio(stream: faust.Stream) -> None:
         async for events in stream.take_events(BATCH_MAX, within=0.1):
             await portfolio_handler.handle(_incoming(events, app.loop.time()))
+
+    @app.agent(reviews, name="apply-reviews", concurrency=1)
+    async def apply_reviews(stream: faust.Stream) -> None:
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+            batch = _incoming(events, app.loop.time())
+            await review_handler.handle(batch)
+            await lag.observe(batch)
+
+    @app.agent(audit_pending, name="write-audit-trail", concurrency=1)
+    async def write_audit_trail(stream: faust.Stream) -> None:
+        async for events in stream.take_events(BATCH_MAX, within=0.05):
+            await audit_writer.handle(_incoming(events, app.loop.time()))
+
+    @app.timer(interval=10.0)
+    async def audit_checkpoint() -> None:
+        """A checkpoint of the chain head at least every 10 s while entries arrive."""
+        try:
+            if any(tp.topic == names.audit_pending for tp in app.consumer.assignment()):
+                await audit_writer.checkpoint()
+        except Exception:
+            log.exception("audit checkpoint failed; will retry")
 
     @app.agent(training, name="learn", concurrency=1)
     async def learn(stream: faust.Stream) -> None:

@@ -27,6 +27,7 @@ from typing import Any, Awaitable, Callable, Sequence
 
 import orjson
 
+from riskmon.audit import decision_record, pseudonymize
 from riskmon.config import RiskConfig
 from riskmon.schemas import Application, SchemaError, dumps
 from riskmon.stream.batch_handler import BatchHandler, Send, utcnow
@@ -60,6 +61,8 @@ class ApplicationHandler(BatchHandler):
         metrics: WorkerMetrics,
         scorer: ModelScorer | None = None,
         portfolio_topic: str | None = None,
+        audit_topic: str | None = None,
+        pseudonym_key: bytes = b"riskmon-development-key-not-for-production",
         wall_clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -67,6 +70,8 @@ class ApplicationHandler(BatchHandler):
         self._config = config
         self._scorer = scorer
         self._portfolio_topic = portfolio_topic
+        self._audit_topic = audit_topic
+        self._pseudonym_key = pseudonym_key
         self._store = store
         self._decisions_topic = decisions_topic
         self._max_bytes = max_message_bytes
@@ -150,9 +155,11 @@ class ApplicationHandler(BatchHandler):
             features = dumps(snapshot) if snapshot is not None else None
             sent.append((application.application_id, application.customer_id, _profile(value), features))
             summaries.append(_portfolio_event(value))
+            pending += await self._audit(application, value, snapshot)
         for application, value in resend:
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
             sent.append((application.application_id, application.customer_id, _profile(value), None))
+            pending += await self._audit(application, value, None)  # the writer drops it if already chained
 
         if self._portfolio_topic is not None and summaries:
             # one message per batch: the portfolio worker pays Faust's per-event cost once per batch
@@ -160,6 +167,18 @@ class ApplicationHandler(BatchHandler):
         if pending:
             await asyncio.gather(*pending)  # one wait per batch: the broker has them all
         await self._store.confirm(sent)
+
+    async def _audit(self, application: Application, decision_json: bytes, snapshot: dict | None) -> list:
+        """Send the decision's audit record (pseudonymous) to the audit writer."""
+        if self._audit_topic is None:
+            return []
+        record = decision_record(
+            orjson.loads(decision_json),
+            applicant_ref=pseudonymize(application.applicant, self._pseudonym_key),
+            snapshot=snapshot,
+            features_retained=True,
+        )
+        return [await self._send(self._audit_topic, application.application_id.encode(), dumps(record))]
 
     async def _score(self, applications: list[Application]) -> list[Scored | None]:
         """Model scores for a batch; on any model failure the scorecard decides."""

@@ -35,6 +35,7 @@ class TopicNames:
     audit: str
     training: str  # internal: labelled examples for the learner (one partition)
     portfolio: str  # internal: decision and repayment summaries for the portfolio watch (one partition)
+    audit_pending: str  # internal: audit records waiting for the one audit writer (one partition)
 
     def all(self) -> tuple[str, ...]:
         return (
@@ -48,6 +49,7 @@ class TopicNames:
             self.audit,
             self.training,
             self.portfolio,
+            self.audit_pending,
         )
 
 
@@ -69,6 +71,7 @@ def topic_names(settings: Settings) -> TopicNames:
         audit=t("risk.audit"),
         training=t("risk.model.training"),
         portfolio=t("risk.portfolio.events"),
+        audit_pending=t("risk.audit.pending"),
     )
 
 
@@ -82,11 +85,13 @@ def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> list[str]:
         if name in existing:
             continue
         config = {"max.message.bytes": str(DEADLETTER_MAX_BYTES)} if name == names.deadletter else {}
-        if name == names.audit:
+        if name in (names.audit, names.audit_pending):
             config["retention.ms"] = "-1"  # the audit trail is never deleted by retention
+            config["cleanup.policy"] = "delete"  # and never compacted
         # The audit trail is one hash chain, so one partition keeps its total
         # order; the training topic has one partition so that one worker learns.
-        partitions = 1 if name in (names.audit, names.training, names.portfolio) else settings.partitions
+        single = (names.audit, names.training, names.portfolio, names.audit_pending)
+        partitions = 1 if name in single else settings.partitions
         wanted.append(NewTopic(name, num_partitions=partitions, replication_factor=settings.replication, config=config))
     created = []
     for name, future in admin.create_topics(wanted, request_timeout=timeout).items() if wanted else []:

@@ -45,6 +45,13 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
     from riskmon.stream.app import create_app
 
     config = prepare(settings)
+    from riskmon.settings import DEV_AUDIT_KEY
+
+    if DEV_AUDIT_KEY in (settings.audit_pseudonym_key, settings.audit_checkpoint_key):
+        log.warning(
+            "audit keys are the development default: set RISKMON_AUDIT_PSEUDONYM_KEY and "
+            "RISKMON_AUDIT_CHECKPOINT_KEY for any real deployment"
+        )
     app = create_app(settings, config)
     print(
         f"riskmon worker: kafka={settings.kafka_bootstrap} topics prefix={settings.topic_prefix!r} "

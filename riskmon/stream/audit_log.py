@@ -1,0 +1,59 @@
+"""Reading the audit trail back from Kafka, and where its checkpoints live.
+
+``risk.audit`` has one partition and no retention limit: the whole chain, in
+order. Checkpoints of the chain head (size, Merkle root, head, HMAC) are kept
+apart from the log, in Redis (``<ns>:audit:checkpoints``, a list) so that
+whoever can rewrite the topic cannot also rewrite what it was checked
+against; export them to write-once storage for long-term custody.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import orjson
+import redis
+from confluent_kafka import Consumer, TopicPartition
+
+from riskmon.client import watermark_high
+
+__all__ = ["read_audit_log", "checkpoint_key", "read_checkpoints"]
+
+
+def read_audit_log(config: dict[str, str], topic: str, *, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """Every entry of the (single-partition) audit topic, from the first, in order."""
+    consumer = Consumer(
+        {**config, "group.id": f"riskmon-audit-reader-{uuid.uuid4().hex}", "enable.auto.commit": False,
+         "auto.offset.reset": "earliest", "isolation.level": "read_committed"}
+    )
+    try:
+        tp = TopicPartition(topic, 0)
+        end = watermark_high(consumer, tp)
+        if end == 0:
+            return []
+        consumer.assign([TopicPartition(topic, 0, 0)])
+        entries: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        position = 0
+        while position < end:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"read {position} of {end} audit records from {topic} before timing out")
+            for msg in consumer.consume(1000, timeout=0.5):
+                if msg.error():
+                    continue
+                entries.append(orjson.loads(msg.value()))
+                position = msg.offset() + 1
+        return entries
+    finally:
+        consumer.close()
+
+
+def checkpoint_key(namespace: str) -> str:
+    return f"{namespace}:audit:checkpoints"
+
+
+def read_checkpoints(client: redis.Redis, namespace: str) -> list[dict[str, Any]]:
+    """All checkpoints kept for this environment, oldest first."""
+    return [orjson.loads(x) for x in client.lrange(checkpoint_key(namespace), 0, -1)]

@@ -1,0 +1,153 @@
+"""The audit writer: one worker chains every audit record onto ``risk.audit``.
+
+Decisions and reviews send their audit records to the internal,
+single-partition ``risk.audit.pending`` topic in the same batch, and the
+same wait for the broker's acknowledgement, as the decision itself: a durable
+decision implies a durable pending record. Kafka assigns that one partition
+to one worker, which is the writer:
+
+* On its first batch it reads ``risk.audit`` to the end and resumes the chain
+  (:meth:`riskmon.audit.AuditChain.resume` validates every entry; a damaged
+  log is never continued, the writer stops appending and logs critically).
+* Each record carries its pending offset (``source``). The chain, not the
+  consumer's committed offset, is the truth: a pending record whose offset the
+  chain already holds is skipped, so a crash between producing an entry and
+  committing the input neither duplicates nor skips it.
+* Upstream duplicates (a decision re-sent after a crash) are dropped by
+  ``<ns>:audited:<kind>:<id>`` in Redis, set only after the broker acked.
+* After each batch's entries are acknowledged, a checkpoint (size, root,
+  head, HMAC) is stored apart from the log when ``checkpoint_every`` more
+  entries were chained.
+
+Known window: during a rebalance the old writer may still finish a batch
+while the new one resumes; Kafka transactions with a fixed transactional id
+would fence it, and are the next step (see docs/audit.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+import orjson
+from redis.exceptions import RedisError
+
+from riskmon.audit import AuditChain, AuditChainError
+from riskmon.schemas import dumps, format_timestamp
+from riskmon.stream.audit_log import checkpoint_key, read_audit_log
+from riskmon.stream.batch_handler import Send
+from riskmon.stream.decision_store import DecisionStore
+from riskmon.stream.decisions import Incoming
+
+__all__ = ["AuditWriter"]
+
+log = logging.getLogger(__name__)
+
+
+class AuditWriter:
+    """Chains pending audit records; never raises out of :meth:`handle`."""
+
+    def __init__(
+        self,
+        *,
+        store: DecisionStore,
+        send: Send,
+        audit_topic: str,
+        kafka_config: dict[str, str],
+        checkpoint_key_bytes: bytes,
+        checkpoint_every: int = 100,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self._store = store
+        self._send = send
+        self._topic = audit_topic
+        self._kafka = kafka_config
+        self._key = checkpoint_key_bytes
+        self._every = checkpoint_every
+        self._now = wall_clock
+        self._chain: AuditChain | None = None
+        self._broken: str | None = None
+        self._last_checkpoint_size = 0
+
+    async def _resume(self) -> AuditChain | None:
+        if self._chain is not None or self._broken:
+            return self._chain
+        entries = await asyncio.get_running_loop().run_in_executor(None, read_audit_log, self._kafka, self._topic)
+        try:
+            checkpoints = [orjson.loads(x) for x in await self._store.client.lrange(checkpoint_key(self._store.namespace), 0, -1)]
+        except (RedisError, OSError):
+            checkpoints = []
+        try:
+            self._chain = AuditChain.resume(entries, checkpoints=checkpoints, key=self._key)
+        except AuditChainError as exc:
+            self._broken = str(exc)
+            log.critical("the audit trail does not verify; not appending to it: %s", exc)
+            return None
+        self._last_checkpoint_size = self._chain.size
+        log.info("audit chain resumed at size %d (head %s)", self._chain.size, self._chain.head[:12])
+        return self._chain
+
+    async def handle(self, batch: Sequence[Incoming]) -> None:
+        try:
+            await self._handle(batch)
+        except Exception:
+            # Nothing is lost: the pending records stay on their topic, and the
+            # chain is re-read from risk.audit before the next append.
+            log.exception("audit writer failed on a batch of %d; resuming from the log", len(batch))
+            self._chain = None
+
+    async def _handle(self, batch: Sequence[Incoming]) -> None:
+        chain = await self._resume()
+        if chain is None or not batch:
+            return
+        position = chain.positions.get(f"{batch[0].topic}:{batch[0].partition}", -1)
+        items = []
+        for message in batch:
+            if message.offset is not None and message.offset <= position:
+                continue  # already chained before a restart
+            record = orjson.loads(message.value or b"")
+            record["source"] = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+            items.append(record)
+        if not items:
+            return
+        marks = [f"{self._store.namespace}:audited:{r['kind']}:{r.get('decision_id')}:{r.get('reviewed_at', '')}" for r in items]
+        try:
+            seen = await self._store.client.mget(marks)
+        except (RedisError, OSError):
+            seen = [None] * len(items)
+        pending = []
+        appended = []
+        for record, mark, known in zip(items, marks, seen):
+            if known is not None:
+                continue  # the same decision or review sent twice upstream
+            entry = chain.append(record, at=format_timestamp(self._now()))
+            pending.append(await self._send(self._topic, str(record.get("decision_id", "")).encode(), dumps(entry)))
+            appended.append(mark)
+        for future in pending:
+            await future
+        if appended:
+            try:
+                pipe = self._store.client.pipeline(transaction=False)
+                for mark in appended:
+                    pipe.set(mark, b"1", ex=400 * 86400)
+                await pipe.execute()
+            except (RedisError, OSError) as exc:
+                log.warning("could not mark audited records in Redis: %s", exc)
+        if chain.size - self._last_checkpoint_size >= self._every:
+            await self.checkpoint()
+
+    async def checkpoint(self) -> dict[str, Any] | None:
+        """Store a checkpoint of the acknowledged chain head apart from the log."""
+        chain = self._chain
+        if chain is None or chain.size == self._last_checkpoint_size:
+            return None
+        cp = chain.checkpoint(at=format_timestamp(self._now()), key=self._key)
+        try:
+            await self._store.client.rpush(checkpoint_key(self._store.namespace), dumps(cp))
+        except (RedisError, OSError) as exc:
+            log.warning("could not store the audit checkpoint: %s", exc)
+            return None
+        self._last_checkpoint_size = chain.size
+        return cp
