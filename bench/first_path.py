@@ -153,13 +153,21 @@ def main() -> int:
         results.append(run_candidate("riskmon worker (decisions)", [sys.executable, "-m", "riskmon", "worker", "--loglevel", "warning"],
                                      env, f"{prefix}credit.applications", f"{prefix}credit.decisions", bootstrap, messages, args.timeout))
         print(f"  {results[-1]}", flush=True)
+        # the same worker without the audit trail, to price it (a fresh topic prefix and group)
+        prefix_na = f"bench{run}.noaudit."
+        env_na = dict(env, RISKMON_TOPIC_PREFIX=prefix_na, RISKMON_APP_ID=f"bench{run}-noaudit", RISKMON_AUDIT="0")
+        ensure_topics(settings_from_env(env_na))
+        results.append(run_candidate("riskmon worker, audit off", [sys.executable, "-m", "riskmon", "worker", "--loglevel", "warning"],
+                                     env_na, f"{prefix_na}credit.applications", f"{prefix_na}credit.decisions", bootstrap, messages, args.timeout))
+        print(f"  {results[-1]}", flush=True)
 
         print(f"\n{'candidate':<30} {'events':>7} {'events/s':>10} {'peak RSS MB':>12}")
         for r in results:
             print(f"{r['name']:<30} {r['count']:>7} {r['rate']:>10.0f} {r['rss_mb']:>12.1f}")
-        ours = results[-1]["rate"]
+        ours = results[2]["rate"]
         print(f"\nriskmon / confluent passthrough = {ours / results[0]['rate']:.2f}")
         print(f"riskmon / faust passthrough     = {ours / results[1]['rate']:.2f}")
+        print(f"riskmon with audit / without    = {ours / results[3]['rate']:.2f}")
         print(f"first_path_decisions_per_s: {ours:.0f}")
         return 0 if all(r["count"] == args.n for r in results) else 1
     finally:

@@ -25,6 +25,7 @@ Environment variables:
 ``RISKMON_SASL_MECHANISM``   ``SCRAM-SHA-512`` (default) or ``SCRAM-SHA-256``
 ``RISKMON_SASL_USERNAME`` / ``RISKMON_SASL_PASSWORD``
 ``RISKMON_SSL_CAFILE``       CA bundle that signs the brokers' certificates
+``RISKMON_AUDIT``            ``1`` (default) keeps the audit trail; ``0`` only for benchmarks
 ``RISKMON_AUDIT_PSEUDONYM_KEY``   secret (>= 16 bytes) for applicants' keyed pseudonyms
 ``RISKMON_AUDIT_CHECKPOINT_KEY``  secret (>= 16 bytes) for the audit checkpoints' HMAC
                              (both default to a development key, with a warning:
@@ -70,6 +71,7 @@ class Settings:
     sasl_password: str | None = None
     ssl_cafile: str | None = None
     allow_insecure_sasl: bool = False
+    audit_enabled: bool = True
     audit_pseudonym_key: str = DEV_AUDIT_KEY
     audit_checkpoint_key: str = DEV_AUDIT_KEY
 
@@ -156,6 +158,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         sasl_password=env.get("RISKMON_SASL_PASSWORD") or None,
         ssl_cafile=env.get("RISKMON_SSL_CAFILE") or None,
         allow_insecure_sasl=env.get("RISKMON_ALLOW_INSECURE_SASL") == "1",
+        audit_enabled=env.get("RISKMON_AUDIT", "1") != "0",
         audit_pseudonym_key=env.get("RISKMON_AUDIT_PSEUDONYM_KEY") or DEV_AUDIT_KEY,
         audit_checkpoint_key=env.get("RISKMON_AUDIT_CHECKPOINT_KEY") or DEV_AUDIT_KEY,
     )

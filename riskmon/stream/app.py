@@ -155,7 +155,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         metrics=metrics,
         scorer=scorer,
         portfolio_topic=names.portfolio,
-        audit_topic=names.audit_pending,
+        audit_topic=names.audit_pending if settings.audit_enabled else None,
         pseudonym_key=settings.audit_pseudonym_key.encode(),
     )
     review_handler = ReviewHandler(
@@ -163,7 +163,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         send=send,
         decisions_topic=names.decisions,
         deadletter_topic=names.deadletter,
-        audit_topic=names.audit_pending,
+        audit_topic=names.audit_pending if settings.audit_enabled else None,
         max_message_bytes=settings.max_message_bytes,
         metrics=metrics,
     )

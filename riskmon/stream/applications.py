@@ -148,6 +148,7 @@ class ApplicationHandler(BatchHandler):
         values = stored if stored else [value for _, value in to_reserve]
         sent: list[tuple[str, str, bytes, bytes | None]] = []
         summaries: list[dict] = []
+        audit_records: list[dict] = []
         for (application, outcome, latency, snapshot), value in zip(outputs, values):
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
             self._metrics.decided(outcome)
@@ -155,12 +156,14 @@ class ApplicationHandler(BatchHandler):
             features = dumps(snapshot) if snapshot is not None else None
             sent.append((application.application_id, application.customer_id, _profile(value), features))
             summaries.append(_portfolio_event(value))
-            pending += await self._audit(application, value, snapshot)
+            audit_records += self._audit_record(application, value, snapshot)
         for application, value in resend:
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
             sent.append((application.application_id, application.customer_id, _profile(value), None))
-            pending += await self._audit(application, value, None)  # the writer drops it if already chained
+            audit_records += self._audit_record(application, value, None)  # the writer drops it if already chained
 
+        if self._audit_topic is not None and audit_records:  # one message per batch, like the summaries
+            pending.append(await self._send(self._audit_topic, None, dumps({"records": audit_records})))
         if self._portfolio_topic is not None and summaries:
             # one message per batch: the portfolio worker pays Faust's per-event cost once per batch
             pending.append(await self._send(self._portfolio_topic, None, dumps({"events": summaries})))
@@ -168,17 +171,18 @@ class ApplicationHandler(BatchHandler):
             await asyncio.gather(*pending)  # one wait per batch: the broker has them all
         await self._store.confirm(sent)
 
-    async def _audit(self, application: Application, decision_json: bytes, snapshot: dict | None) -> list:
-        """Send the decision's audit record (pseudonymous) to the audit writer."""
+    def _audit_record(self, application: Application, decision_json: bytes, snapshot: dict | None) -> list[dict]:
+        """The decision's audit record (pseudonymous), for the audit writer."""
         if self._audit_topic is None:
             return []
-        record = decision_record(
-            orjson.loads(decision_json),
-            applicant_ref=pseudonymize(application.applicant, self._pseudonym_key),
-            snapshot=snapshot,
-            features_retained=True,
-        )
-        return [await self._send(self._audit_topic, application.application_id.encode(), dumps(record))]
+        return [
+            decision_record(
+                orjson.loads(decision_json),
+                applicant_ref=pseudonymize(application.applicant, self._pseudonym_key),
+                snapshot=snapshot,
+                features_retained=True,
+            )
+        ]
 
     async def _score(self, applications: list[Application]) -> list[Scored | None]:
         """Model scores for a batch; on any model failure the scorecard decides."""

@@ -9,8 +9,11 @@ to one worker, which is the writer:
 * On its first batch it reads ``risk.audit`` to the end and resumes the chain
   (:meth:`riskmon.audit.AuditChain.resume` validates every entry; a damaged
   log is never continued, the writer stops appending and logs critically).
-* Each record carries its pending offset (``source``). The chain, not the
-  consumer's committed offset, is the truth: a pending record whose offset the
+* Pending messages carry a batch of records (``{"records": [...]}``, one
+  message per decision batch, so the writer pays Faust's per-message cost
+  once per batch). Each chained record keeps its pending position
+  (``source``: topic, partition, offset, index in the message). The chain, not
+  the consumer's committed offset, is the truth: a record whose position the
   chain already holds is skipped, so a crash between producing an entry and
   committing the input neither duplicates nor skips it.
 * Upstream duplicates (a decision re-sent after a crash) are dropped by
@@ -70,6 +73,7 @@ class AuditWriter:
         self._chain: AuditChain | None = None
         self._broken: str | None = None
         self._last_checkpoint_size = 0
+        self._chained: dict[str, tuple[int, int]] = {}  # highest (offset, index) chained per pending partition
 
     async def _resume(self) -> AuditChain | None:
         if self._chain is not None or self._broken:
@@ -86,6 +90,12 @@ class AuditWriter:
             log.critical("the audit trail does not verify; not appending to it: %s", exc)
             return None
         self._last_checkpoint_size = self._chain.size
+        self._chained = {}
+        for entry in entries:
+            src = entry.get("record", {}).get("source") or {}
+            if isinstance(src.get("offset"), int):
+                where = f"{src.get('topic')}:{src.get('partition')}"
+                self._chained[where] = max(self._chained.get(where, (-1, -1)), (src["offset"], int(src.get("index", 0))))
         log.info("audit chain resumed at size %d (head %s)", self._chain.size, self._chain.head[:12])
         return self._chain
 
@@ -102,14 +112,20 @@ class AuditWriter:
         chain = await self._resume()
         if chain is None or not batch:
             return
-        position = chain.positions.get(f"{batch[0].topic}:{batch[0].partition}", -1)
+        where = f"{batch[0].topic}:{batch[0].partition}"
+        position = self._chained.get(where, (-1, -1))
         items = []
         for message in batch:
-            if message.offset is not None and message.offset <= position:
-                continue  # already chained before a restart
-            record = orjson.loads(message.value or b"")
-            record["source"] = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
-            items.append(record)
+            try:
+                records = orjson.loads(message.value or b"")["records"]
+            except Exception:
+                log.error("unreadable pending audit message at offset %s", message.offset)
+                continue
+            for index, record in enumerate(records):
+                if message.offset is not None and (message.offset, index) <= position:
+                    continue  # already chained before a restart
+                record["source"] = {"topic": message.topic, "partition": message.partition, "offset": message.offset, "index": index}
+                items.append(record)
         if not items:
             return
         marks = [f"{self._store.namespace}:audited:{r['kind']}:{r.get('decision_id')}:{r.get('reviewed_at', '')}" for r in items]
@@ -125,6 +141,8 @@ class AuditWriter:
             entry = chain.append(record, at=format_timestamp(self._now()))
             pending.append(await self._send(self._topic, str(record.get("decision_id", "")).encode(), dumps(entry)))
             appended.append(mark)
+            src = record["source"]
+            self._chained[where] = max(self._chained.get(where, (-1, -1)), (src["offset"], src["index"]))
         for future in pending:
             await future
         if appended:

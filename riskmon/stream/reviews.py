@@ -109,7 +109,7 @@ class ReviewHandler(BatchHandler):
         out = [await self._send(self._decisions_topic, review.application_id.encode(), value)]
         if self._audit_topic is not None:
             record = review_record(review_dict, automated)
-            out.append(await self._send(self._audit_topic, review.application_id.encode(), dumps(record)))
+            out.append(await self._send(self._audit_topic, None, dumps({"records": [record]})))
         return out
 
     def _manual_decision(self, review: Review, automated: dict, snapshot: dict | None) -> Decision:
