@@ -22,9 +22,12 @@ to one worker, which is the writer:
   head, HMAC) is stored apart from the log when ``checkpoint_every`` more
   entries were chained.
 
-Known window: during a rebalance the old writer may still finish a batch
-while the new one resumes; Kafka transactions with a fixed transactional id
-would fence it, and are the next step (see docs/audit.md).
+Before each batch the writer checks that ``risk.audit`` ends where its own
+chain ends (one metadata round trip): if another writer appended meanwhile
+(a rebalance that overlapped), it re-reads the log and resumes from there
+instead of forking. The check and the write are not atomic; Kafka
+transactions with a fixed transactional id would fence an old writer
+completely, and are the next step (see docs/audit.md).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class AuditWriter:
         self._broken: str | None = None
         self._last_checkpoint_size = 0
         self._chained: dict[str, tuple[int, int]] = {}  # highest (offset, index) chained per pending partition
+        self._probe: Any = None  # a consumer for the log's end offset
 
     async def _resume(self) -> AuditChain | None:
         if self._chain is not None or self._broken:
@@ -108,10 +112,26 @@ class AuditWriter:
             log.exception("audit writer failed on a batch of %d; resuming from the log", len(batch))
             self._chain = None
 
+    def _log_end(self) -> int:
+        from confluent_kafka import Consumer, TopicPartition
+
+        from riskmon.client import watermark_high
+
+        if self._probe is None:
+            self._probe = Consumer({**self._kafka, "group.id": "riskmon-audit-probe", "enable.auto.commit": False})
+        return watermark_high(self._probe, TopicPartition(self._topic, 0))
+
     async def _handle(self, batch: Sequence[Incoming]) -> None:
         chain = await self._resume()
         if chain is None or not batch:
             return
+        end = await asyncio.get_running_loop().run_in_executor(None, self._log_end)
+        if end != chain.size:
+            log.warning("risk.audit ends at %d but this writer's chain at %d: another writer appended; resuming", end, chain.size)
+            self._chain = None
+            chain = await self._resume()
+            if chain is None:
+                return
         where = f"{batch[0].topic}:{batch[0].partition}"
         position = self._chained.get(where, (-1, -1))
         items = []

@@ -84,6 +84,7 @@ def test_decisions_and_reviews_chain_into_a_trail_that_verifies(make_worker, ser
         "edited": (lambda ls: [ls[i].replace(b'"outcome":"reject"', b'"outcome":"approve"') if i == 10 else ls[i] for i in range(len(ls))], 10),
         "deleted": (lambda ls: ls[:20] + ls[21:], 20),
         "swapped": (lambda ls: ls[:30] + [ls[31], ls[30]] + ls[32:], 30),
+        "inserted": (lambda ls: ls[:16] + [ls[15]] + ls[16:], 15),  # a replayed copy of entry 15
         "truncated": (lambda ls: ls[:-5], None),
     }
     for case, (tamper, first_bad) in cases.items():
