@@ -8,8 +8,11 @@ Faust choices, each from a lesson in DESIGN.md:
 * Topics are consumed as raw bytes (``value_serializer="raw"``): Faust drops
   messages it cannot decode, so decoding happens in our code, where bad input
   reaches the dead-letter topic.
-* The decision agent runs with ``concurrency=1``: with more, Faust can commit
-  past an in-flight message (faust-streaming #606).
+* Every agent runs with ``concurrency=1``: with more, Faust can commit past
+  an in-flight message (faust-streaming #606).
+* Internal single-partition topics give one worker each role that must be
+  unique: the learner (``risk.model.training``), the portfolio watch
+  (``risk.portfolio.events``) and the audit writer (``risk.audit.pending``).
 * Events are taken in small batches (``take_events``, at most 500 or 20 ms):
   Python CPU is the bottleneck, so Redis and the broker are paid once per batch.
 """
@@ -197,43 +200,29 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
 
     lag = PipelineLag(config, alert_sink)
 
-    @app.agent(applications, name="decide-applications", concurrency=1)
-    async def decide_applications(stream: faust.Stream) -> None:
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-            batch = _incoming(events, app.loop.time())
-            await handler.handle(batch)
-            await lag.observe(batch)
+    def batch_agent(
+        topic: faust.TopicT, name: str, handle: Any, *, within: float = BATCH_WITHIN, watch_lag: bool = True
+    ) -> None:
+        """One agent: batches of raw events to ``handle`` (which never raises),
+        with ``concurrency=1`` so that no offset is committed past an event in
+        flight; input topics also feed the ingestion-lag watch."""
 
-    @app.agent(repayments, name="join-repayment-labels", concurrency=1)
-    async def join_repayment_labels(stream: faust.Stream) -> None:
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-            batch = _incoming(events, app.loop.time())
-            await repayment_handler.handle(batch)
-            await lag.observe(batch)
+        async def run(stream: faust.Stream) -> None:
+            async for events in stream.take_events(BATCH_MAX, within=within):
+                batch = _incoming(events, app.loop.time())
+                await handle(batch)
+                if watch_lag:
+                    await lag.observe(batch)
 
-    @app.agent(transactions, name="watch-transactions", concurrency=1)
-    async def watch_transactions(stream: faust.Stream) -> None:
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-            batch = _incoming(events, app.loop.time())
-            await transaction_handler.handle(batch)
-            await lag.observe(batch)
+        app.agent(topic, name=name, concurrency=1)(run)
 
-    @app.agent(portfolio, name="watch-portfolio", concurrency=1)
-    async def watch_portfolio(stream: faust.Stream) -> None:
-        async for events in stream.take_events(BATCH_MAX, within=0.1):
-            await portfolio_handler.handle(_incoming(events, app.loop.time()))
-
-    @app.agent(reviews, name="apply-reviews", concurrency=1)
-    async def apply_reviews(stream: faust.Stream) -> None:
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-            batch = _incoming(events, app.loop.time())
-            await review_handler.handle(batch)
-            await lag.observe(batch)
-
-    @app.agent(audit_pending, name="write-audit-trail", concurrency=1)
-    async def write_audit_trail(stream: faust.Stream) -> None:
-        async for events in stream.take_events(BATCH_MAX, within=0.05):
-            await audit_writer.handle(_incoming(events, app.loop.time()))
+    batch_agent(applications, "decide-applications", handler.handle)
+    batch_agent(repayments, "join-repayment-labels", repayment_handler.handle)
+    batch_agent(transactions, "watch-transactions", transaction_handler.handle)
+    batch_agent(reviews, "apply-reviews", review_handler.handle)
+    batch_agent(portfolio, "watch-portfolio", portfolio_handler.handle, within=0.1, watch_lag=False)
+    batch_agent(audit_pending, "write-audit-trail", audit_writer.handle, within=0.05, watch_lag=False)
+    batch_agent(training, "learn", learner.handle, within=0.2, watch_lag=False)
 
     @app.timer(interval=10.0)
     async def audit_checkpoint() -> None:
@@ -243,11 +232,6 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
                 await audit_writer.checkpoint()
         except Exception:
             log.exception("audit checkpoint failed; will retry")
-
-    @app.agent(training, name="learn", concurrency=1)
-    async def learn(stream: faust.Stream) -> None:
-        async for events in stream.take_events(BATCH_MAX, within=0.2):
-            await learner.handle(_incoming(events, app.loop.time()))
 
     @app.timer(interval=max(1.0, min(5.0, config.models.publish_every_seconds / 2)))
     async def publish_models() -> None:
