@@ -74,16 +74,16 @@ class WorkerProcess:
         return f"{self.prefix}{name}"
 
     def start(self, *, timeout: float = 90.0) -> "WorkerProcess":
-        env = dict(
-            os.environ,
-            RISKMON_KAFKA_BOOTSTRAP=self.services.kafka_bootstrap,
-            RISKMON_REDIS_URL=self.services.redis_url,
-            RISKMON_TOPIC_PREFIX=self.prefix,
-            RISKMON_APP_ID=self.app_id,
-            RISKMON_WEB_PORT=str(self.web_port),
-            RISKMON_PARTITIONS="2",
-            **self._env,
-        )
+        env = {
+            **os.environ,
+            "RISKMON_KAFKA_BOOTSTRAP": self.services.kafka_bootstrap,
+            "RISKMON_REDIS_URL": self.services.redis_url,
+            "RISKMON_TOPIC_PREFIX": self.prefix,
+            "RISKMON_APP_ID": self.app_id,
+            "RISKMON_WEB_PORT": str(self.web_port),
+            "RISKMON_PARTITIONS": "2",
+            **self._env,  # a test's own settings win (its own Redis, config...)
+        }
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "riskmon", "worker"],
