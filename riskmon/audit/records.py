@@ -44,9 +44,7 @@ import hashlib
 from datetime import datetime
 from typing import Any, Mapping
 
-import orjson
-
-from riskmon.schemas import format_timestamp
+from riskmon.schemas import dumps, format_timestamp
 
 __all__ = [
     "KINDS",
@@ -68,18 +66,6 @@ MAX_REASONS = 4
 #: ``model_version`` prefix of decisions made by the configured scorecard (no model snapshot).
 SCORECARD_PREFIX = "scorecard"
 
-_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-
-
-def _default(obj: object) -> object:
-    if isinstance(obj, datetime):
-        return format_timestamp(obj)
-    to_dict = getattr(obj, "to_dict", None)
-    if to_dict is not None:
-        return to_dict()
-    raise TypeError(f"cannot encode {type(obj).__name__} in an audit record")
-
-
 def canonical_bytes(record: Mapping) -> bytes:
     """The bytes that are hashed: sorted keys, compact, UTF-8 (orjson ``OPT_SORT_KEYS``).
 
@@ -92,7 +78,7 @@ def canonical_bytes(record: Mapping) -> bytes:
     TypeError
         For a value JSON cannot hold (or a non-string key).
     """
-    return orjson.dumps(record, default=_default, option=_OPTIONS)
+    return dumps(dict(record), sort_keys=True)
 
 
 def features_hash(inputs: Mapping | None) -> str | None:

@@ -165,18 +165,20 @@ def _default(obj: object) -> object:
 _DUMPS_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
-def dumps(obj: dict) -> bytes:
+def dumps(obj: dict, *, sort_keys: bool = False) -> bytes:
     """Encode one output message: compact UTF-8 JSON.
 
     Keys must be strings (anything else raises ``TypeError``). A datetime is
     written with :func:`format_timestamp`, and an object with ``to_dict()``
     (our event dataclasses) through it. As in orjson, a NaN or infinite float
     is written as ``null``; the output events refuse them where it matters.
+    ``sort_keys`` gives canonical bytes (the audit trail hashes them).
 
     >>> dumps({"a": 1, "at": datetime(2026, 11, 29, 14, 38, 26, tzinfo=timezone.utc)})
     b'{"a":1,"at":"2026-11-29T14:38:26.000Z"}'
     """
-    return orjson.dumps(obj, default=_default, option=_DUMPS_OPTIONS)
+    option = _DUMPS_OPTIONS | orjson.OPT_SORT_KEYS if sort_keys else _DUMPS_OPTIONS
+    return orjson.dumps(obj, default=_default, option=option)
 
 
 def format_timestamp(dt: datetime) -> str:

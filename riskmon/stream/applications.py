@@ -113,7 +113,7 @@ class ApplicationHandler(BatchHandler):
 
         scored = await self._score([a for _, a in fresh])
         to_reserve: list[tuple[str, bytes]] = []
-        outputs: list[tuple[Application, str, float, dict | None]] = []  # application, outcome, latency s, snapshot
+        outputs: list[tuple[Application, float, dict | None]] = []  # application, latency s, snapshot
         for (message, application), score in zip(fresh, scored):
             latency = self._mono() - message.received_monotonic
             try:
@@ -124,6 +124,7 @@ class ApplicationHandler(BatchHandler):
                     latency_ms=latency * 1000.0,
                     degraded=degraded,
                     model_score=score.model_score if score else None,
+                    card_score=score.card_score if score else None,
                     model_version=score.model_version if score else MODEL_VERSION,
                 )
             except Exception as exc:
@@ -136,11 +137,12 @@ class ApplicationHandler(BatchHandler):
                     latency_ms=latency * 1000.0,
                     error=type(exc).__name__,
                 )
-            to_reserve.append((application.application_id, dumps(decision.to_dict())))
+            as_dict = decision.to_dict()
+            to_reserve.append((application.application_id, dumps(as_dict)))
             snapshot = None
             if score is not None:
-                snapshot = {**score.snapshot, "decided_at": decision.to_dict()["decided_at"], "outcome": decision.outcome}
-            outputs.append((application, decision.outcome, latency, snapshot))
+                snapshot = {**score.snapshot, "decided_at": as_dict["decided_at"], "outcome": decision.outcome}
+            outputs.append((application, latency, snapshot))
             if degraded:
                 self._metrics.degraded.inc()
 
@@ -149,18 +151,21 @@ class ApplicationHandler(BatchHandler):
         sent: list[tuple[str, str, bytes, bytes | None]] = []
         summaries: list[dict] = []
         audit_records: list[dict] = []
-        for (application, outcome, latency, snapshot), value in zip(outputs, values):
+        for (application, latency, snapshot), value in zip(outputs, values):
+            # ``value`` may be an earlier attempt's stored decision: read it once, use it everywhere
+            sent_decision = orjson.loads(value)
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
-            self._metrics.decided(outcome)
+            self._metrics.decided(sent_decision["outcome"])
             self._metrics.latency.observe(latency)
             features = dumps(snapshot) if snapshot is not None else None
-            sent.append((application.application_id, application.customer_id, _profile(value), features))
-            summaries.append(_portfolio_event(value))
-            audit_records += self._audit_record(application, value, snapshot)
+            sent.append((application.application_id, application.customer_id, _profile(sent_decision), features))
+            summaries.append(_portfolio_event(sent_decision))
+            audit_records += self._audit_record(application, sent_decision, snapshot)
         for application, value in resend:
+            sent_decision = orjson.loads(value)
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
-            sent.append((application.application_id, application.customer_id, _profile(value), None))
-            audit_records += self._audit_record(application, value, None)  # the writer drops it if already chained
+            sent.append((application.application_id, application.customer_id, _profile(sent_decision), None))
+            audit_records += self._audit_record(application, sent_decision, None)  # the writer drops it if already chained
 
         if self._audit_topic is not None and audit_records:  # one message per batch, like the summaries
             pending.append(await self._send(self._audit_topic, None, dumps({"records": audit_records})))
@@ -171,13 +176,13 @@ class ApplicationHandler(BatchHandler):
             await asyncio.gather(*pending)  # one wait per batch: the broker has them all
         await self._store.confirm(sent)
 
-    def _audit_record(self, application: Application, decision_json: bytes, snapshot: dict | None) -> list[dict]:
+    def _audit_record(self, application: Application, decision: dict, snapshot: dict | None) -> list[dict]:
         """The decision's audit record (pseudonymous), for the audit writer."""
         if self._audit_topic is None:
             return []
         return [
             decision_record(
-                orjson.loads(decision_json),
+                decision,
                 applicant_ref=pseudonymize(application.applicant, self._pseudonym_key),
                 snapshot=snapshot,
                 features_retained=True,
@@ -195,9 +200,8 @@ class ApplicationHandler(BatchHandler):
             return [None] * len(applications)
 
 
-def _portfolio_event(decision_json: bytes) -> dict:
+def _portfolio_event(d: dict) -> dict:
     """The decision's summary for the portfolio watch (identifiers and numbers only)."""
-    d = orjson.loads(decision_json)
     return {
             "kind": "decision",
             "at": d["decided_at"],
@@ -212,9 +216,8 @@ def _portfolio_event(decision_json: bytes) -> dict:
         }
 
 
-def _profile(decision_json: bytes) -> bytes:
+def _profile(d: dict) -> bytes:
     """The customer's latest-decision summary kept in Redis (no personal data)."""
-    d = orjson.loads(decision_json)
     return dumps(
         {
             "decision_id": d["decision_id"],

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -100,20 +100,31 @@ class DecisionStore:
             log.warning("Redis unavailable (%s); holding approvals for review for %.0fs", self.last_error, self._backoff)
         self._down_until = self._clock() + self._backoff
 
-    async def lookup(self, application_ids: Sequence[str]) -> list[Lookup] | None:
-        """Stored decision bytes and delivery marks; None when Redis is down."""
-        if not application_ids or self.degraded:
-            return None if self.degraded else []
+    async def _pipeline(self, fill: Callable[[Any], None]) -> list[Any] | None:
+        """One round trip: ``fill`` queues commands; None when Redis is down (and
+        the store then backs off), so every caller degrades the same way."""
+        if self.degraded:
+            return None
         try:
             pipe = self._client.pipeline(transaction=False)
-            for app_id in application_ids:
-                pipe.get(f"{self._ns}:decision:{app_id}")
-                pipe.exists(f"{self._ns}:delivered:{app_id}")
-            raw = await pipe.execute()
+            fill(pipe)
+            return await pipe.execute()
         except (RedisError, OSError) as exc:
             self._failed(exc)
             return None
-        return [Lookup(raw[i], bool(raw[i + 1])) for i in range(0, len(raw), 2)]
+
+    async def lookup(self, application_ids: Sequence[str]) -> list[Lookup] | None:
+        """Stored decision bytes and delivery marks; None when Redis is down."""
+        if not application_ids:
+            return None if self.degraded else []
+
+        def fill(pipe: Any) -> None:
+            for app_id in application_ids:
+                pipe.get(f"{self._ns}:decision:{app_id}")
+                pipe.exists(f"{self._ns}:delivered:{app_id}")
+
+        raw = await self._pipeline(fill)
+        return None if raw is None else [Lookup(raw[i], bool(raw[i + 1])) for i in range(0, len(raw), 2)]
 
     async def reserve(self, entries: Sequence[tuple[str, bytes]]) -> list[bytes] | None:
         """Store each new decision unless one exists; return the bytes to send.
@@ -121,16 +132,16 @@ class DecisionStore:
         The returned bytes are the stored ones: ours when the reservation won,
         the earlier decision when another attempt got there first.
         """
-        if not entries or self.degraded:
+        if not entries:
             return None if self.degraded else []
-        try:
-            pipe = self._client.pipeline(transaction=False)
+
+        def fill(pipe: Any) -> None:
             for app_id, value in entries:
                 pipe.set(f"{self._ns}:decision:{app_id}", value, nx=True, ex=self._ttl)
                 pipe.get(f"{self._ns}:decision:{app_id}")
-            raw = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            self._failed(exc)
+
+        raw = await self._pipeline(fill)
+        if raw is None:
             return None
         return [raw[i + 1] if raw[i + 1] is not None else entries[i // 2][1] for i in range(0, len(raw), 2)]
 
@@ -141,20 +152,17 @@ class DecisionStore:
         snapshot JSON or None) tuples. The feature snapshot is what the models
         saw at decision time; the label path joins repayments with it later.
         """
-        if not delivered or self.degraded:
+        if not delivered:
             return not self.degraded
-        try:
-            pipe = self._client.pipeline(transaction=False)
+
+        def fill(pipe: Any) -> None:
             for app_id, customer_id, profile, features in delivered:
                 pipe.set(f"{self._ns}:delivered:{app_id}", b"1", ex=self._ttl)
                 pipe.set(f"{self._ns}:profile:{customer_id}", profile, ex=self._ttl)
                 if features is not None:
                     pipe.set(f"{self._ns}:features:{app_id}", features, ex=self._ttl, nx=True)
-            await pipe.execute()
-        except (RedisError, OSError) as exc:
-            self._failed(exc)
-            return False
-        return True
+
+        return await self._pipeline(fill) is not None
 
     async def join_labels(self, application_ids: Sequence[str]) -> list[tuple[bytes | None, bool]] | None:
         """For each application: its decision-time feature snapshot, and whether
@@ -165,34 +173,26 @@ class DecisionStore:
         """
         if not application_ids:
             return []
-        if self.degraded:
-            return None
-        try:
-            pipe = self._client.pipeline(transaction=False)
+
+        def fill(pipe: Any) -> None:
             for app_id in application_ids:
                 pipe.get(f"{self._ns}:features:{app_id}")
                 pipe.exists(f"{self._ns}:labelled:{app_id}")
-            raw = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            self._failed(exc)
-            return None
-        return [(raw[i], not raw[i + 1]) for i in range(0, len(raw), 2)]
+
+        raw = await self._pipeline(fill)
+        return None if raw is None else [(raw[i], not raw[i + 1]) for i in range(0, len(raw), 2)]
 
     async def claim_labels(self, application_ids: Sequence[str]) -> list[bool] | None:
         """Claim each application's label for learning (``SET NX``): True the first time only."""
         if not application_ids:
             return []
-        if self.degraded:
-            return None
-        try:
-            pipe = self._client.pipeline(transaction=False)
+
+        def fill(pipe: Any) -> None:
             for app_id in application_ids:
                 pipe.set(f"{self._ns}:labelled:{app_id}", b"1", nx=True, ex=self._ttl)
-            raw = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            self._failed(exc)
-            return None
-        return [bool(x) for x in raw]
+
+        raw = await self._pipeline(fill)
+        return None if raw is None else [bool(x) for x in raw]
 
     async def get_decision(self, application_id: str) -> bytes | None:
         """The stored decision of one application (None if unknown or Redis is down)."""

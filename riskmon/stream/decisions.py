@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Sequence
+from typing import Sequence
 
 from riskmon.config import RiskConfig
 from riskmon.decisioning import ScoredFactor, decide
@@ -28,7 +28,8 @@ __all__ = [
     "MODEL_VERSION",
 ]
 
-#: The rule-based scorecard is the first "model"; the online models replace it.
+#: ``model_version`` of decisions the configured scorecard made (the online
+#: champion replaces it once it has learned enough outcomes).
 MODEL_VERSION = "scorecard-v1"
 
 
@@ -70,15 +71,20 @@ def build_decision(
     latency_ms: float,
     degraded: str | None = None,
     model_score: tuple[float, Sequence[ScoredFactor]] | None = None,
+    card_score: tuple[float, Sequence[ScoredFactor]] | None = None,
     model_version: str = MODEL_VERSION,
 ) -> Decision:
     """The automated decision for a valid application.
 
-    ``model_score`` is the champion model's (PD, reasons); without it the
-    configured scorecard scores (``model_version`` says which decided).
+    ``model_score`` is the champion model's (PD, reasons), judged with the
+    models' cut-offs; without it the configured scorecard scores with its own
+    (``card_score`` when the caller already computed it, so it is not computed
+    twice). ``model_version`` says which decided.
     """
-    policy = config.model_policy if model_score is not None else config.policy
-    result = decide(application, policy, degraded=degraded, model_score=model_score)
+    if model_score is not None:
+        result = decide(application, config.model_policy, degraded=degraded, model_score=model_score)
+    else:
+        result = decide(application, config.policy, degraded=degraded, model_score=card_score)
     return Decision(
         decision_id=decision_id_for(application.application_id),
         application_id=application.application_id,
@@ -135,5 +141,3 @@ def dead_letter(message: Incoming, error: Exception, *, received_at: datetime) -
         received_at=received_at,
     )
 
-
-Clock = Callable[[], datetime]

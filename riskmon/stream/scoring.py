@@ -35,14 +35,14 @@ from riskmon.decisioning.policy import scorecard
 from riskmon.models.features import model_inputs
 from riskmon.models.online import OnlineCreditModel
 from riskmon.schemas import Application
+from riskmon.stream.decisions import MODEL_VERSION
 from riskmon.stream.model_registry import ModelPointer, ModelRegistry
 
 __all__ = ["ModelScorer", "Scored", "SCORECARD_VERSION"]
 
 log = logging.getLogger(__name__)
 
-#: ``model_version`` of decisions the configured scorecard made.
-SCORECARD_VERSION = "scorecard-v1"
+SCORECARD_VERSION = MODEL_VERSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,7 @@ class Scored:
     """One application's scores: what decides, and what is kept for learning."""
 
     model_score: tuple[float, tuple[ScoredFactor, ...]] | None  # None: the scorecard decides
+    card_score: tuple[float, tuple[ScoredFactor, ...]]  # the scorecard's (PD, reasons), computed once
     model_version: str
     snapshot: dict  # the feature snapshot kept for the label join
 
@@ -114,7 +115,8 @@ class ModelScorer:
         explanations = champion.explain_many(inputs) if deciding and champion is not None else []
         out = []
         for i, (application, x) in enumerate(zip(applications, inputs)):
-            card_pd, _ = scorecard(application, policy)
+            card = scorecard(application, policy)
+            card_pd = card[0]
             if deciding:
                 assert champion is not None
                 pd = shadow[champion.name][i]
@@ -126,6 +128,7 @@ class ModelScorer:
             out.append(
                 Scored(
                     model_score=model_score,
+                    card_score=card,
                     model_version=version,
                     snapshot={
                         "application_id": application.application_id,
