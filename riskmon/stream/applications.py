@@ -41,6 +41,7 @@ from riskmon.stream.decisions import (
 )
 from riskmon.stream.metrics import WorkerMetrics
 from riskmon.stream.scoring import ModelScorer, Scored
+from riskmon.stream.summaries import decision_summary
 
 __all__ = ["ApplicationHandler", "Send"]
 
@@ -159,7 +160,7 @@ class ApplicationHandler(BatchHandler):
             self._metrics.latency.observe(latency)
             features = dumps(snapshot) if snapshot is not None else None
             sent.append((application.application_id, application.customer_id, _profile(sent_decision), features))
-            summaries.append(_portfolio_event(sent_decision))
+            summaries.append(decision_summary(sent_decision))
             audit_records += self._audit_record(application, sent_decision, snapshot)
         for application, value in resend:
             sent_decision = orjson.loads(value)
@@ -198,22 +199,6 @@ class ApplicationHandler(BatchHandler):
         except Exception:
             log.exception("model scoring failed for a batch of %d; the scorecard decides", len(applications))
             return [None] * len(applications)
-
-
-def _portfolio_event(d: dict) -> dict:
-    """The decision's summary for the portfolio watch (identifiers and numbers only)."""
-    return {
-            "kind": "decision",
-            "at": d["decided_at"],
-            "decision_id": d["decision_id"],
-            "application_id": d["application_id"],
-            "customer_id": d["customer_id"],
-            "outcome": d["outcome"],
-            "score": d["score"],
-            "approved_amount": d["approved_amount"],
-            "latency_ms": d["latency_ms"],
-            "model": d["model_version"].split("-n")[0],  # the deciding model's family
-        }
 
 
 def _profile(d: dict) -> bytes:

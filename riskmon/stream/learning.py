@@ -30,11 +30,12 @@ import orjson
 from riskmon.config import ModelsConfig
 from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator, PromotionRule
 from riskmon.models.online import OnlineCreditModel
+from riskmon.schemas import Alert
 from riskmon.stream.decision_store import DecisionStore
 from riskmon.stream.decisions import Incoming
 from riskmon.stream.model_registry import ModelPointer, ModelRegistry
 
-__all__ = ["Learner", "LearnerState"]
+__all__ = ["Learner", "LearnerState", "learn_examples", "promotion_rule"]
 
 log = logging.getLogger(__name__)
 
@@ -140,60 +141,11 @@ class Learner:
         await self.maybe_publish()
 
     def _learn(self, state: LearnerState, examples: list[dict]) -> list:
-        """Judge, then learn; returns concept-drift alerts on the champion's errors."""
-        cc = state.cc
-        alerts = []
-        judged: tuple[list, list, list, list] = ([], [], [], [])
-        unjudged: tuple[list, list] = ([], [])
-        for e in examples:
-            x, y, scores = e["inputs"], bool(e["label"]), e.get("scores", {})
-            if scores.get("scorecard") is not None:
-                state.scorecard_eval.update(float(scores["scorecard"]), y)
-            champion_pd, challenger_pd = scores.get(cc.champion.name), scores.get(cc.challenger.name)
-            if champion_pd is not None and self._drift is not None:
-                alerts += self._drift_alert(abs(float(y) - float(champion_pd)), cc.champion.version)
-            if champion_pd is not None and challenger_pd is not None:
-                for column, value in zip(judged, (x, y, float(champion_pd), float(challenger_pd))):
-                    column.append(value)
-            else:  # decided before these models were published: learn, but do not judge
-                unjudged[0].append(x)
-                unjudged[1].append(y)
-        if judged[0]:
-            cc.learn_many(*judged)
-        if unjudged[0]:
-            cc.champion.learn_many(*unjudged)
-            cc.challenger.learn_many(*unjudged)
-        state.learned_since_publish += len(examples)
-        return alerts
-
-    def _drift_alert(self, error: float, version: str) -> list:
-        """Feed one error to the concept-drift detector; an alert when it fires."""
-        from riskmon.detectors import build_alert
-
-        now = self._time()
-        result = self._drift.update(error, at=now)
-        if not result.detected:
-            return []
-        return [
-            build_alert(
-                detector="error_drift",
-                subject={"kind": "model", "id": "champion"},
-                level=result.level or "warning",
-                status="firing",
-                summary=f"concept drift in the champion's errors ({version}): {result.reason}",
-                started_at=now,
-                updated_at=now,
-                config_version=self._config_version,
-                value=result.estimate,
-                threshold=result.before,
-            )
-        ]
+        return learn_examples(state, examples, drift=self._drift, clock=self._time, config_version=self._config_version)
 
     async def _maybe_promote(self, state: LearnerState) -> None:
         rule = self._config.promotion
-        verdict = state.cc.should_promote(
-            PromotionRule(min_labels=max(1, rule.min_labels), min_auc_gain=rule.min_auc_gain, max_logloss_increase=rule.max_logloss_increase)
-        )
+        verdict = state.cc.should_promote(promotion_rule(self._config))
         request = await self._registry.take_promotion_request()
         if request is None and not (rule.automatic and verdict[0]):
             return
@@ -247,3 +199,74 @@ class Learner:
             "published %s (%s) and %s", state.cc.champion.version, snapshots["champion"][1].hash[:12], state.cc.challenger.version
         )
         return True
+
+
+def promotion_rule(config: ModelsConfig) -> PromotionRule:
+    """The configured promotion rule as the champion/challenger judge reads it."""
+    rule = config.promotion
+    return PromotionRule(min_labels=max(1, rule.min_labels), min_auc_gain=rule.min_auc_gain,
+                         max_logloss_increase=rule.max_logloss_increase)
+
+
+def learn_examples(
+    state: LearnerState,
+    examples: list[dict],
+    *,
+    drift: Any = None,
+    clock: Callable[[], float],
+    config_version: str,
+) -> list[Alert]:
+    """Judge, then learn; returns concept-drift alerts on the champion's errors.
+
+    Pure apart from ``state`` (the models and evaluators it updates) and the
+    injected ``clock``, so the offline backtest learns exactly as the live
+    learner does, on event time instead of the wall clock.
+    """
+    cc = state.cc
+    alerts: list[Alert] = []
+    judged: tuple[list, list, list, list] = ([], [], [], [])
+    unjudged: tuple[list, list] = ([], [])
+    for e in examples:
+        x, y, scores = e["inputs"], bool(e["label"]), e.get("scores", {})
+        if scores.get("scorecard") is not None:
+            state.scorecard_eval.update(float(scores["scorecard"]), y)
+        champion_pd, challenger_pd = scores.get(cc.champion.name), scores.get(cc.challenger.name)
+        if champion_pd is not None and drift is not None:
+            alerts += _drift_alert(drift, abs(float(y) - float(champion_pd)), cc.champion.version,
+                                   at=clock(), config_version=config_version)
+        if champion_pd is not None and challenger_pd is not None:
+            for column, value in zip(judged, (x, y, float(champion_pd), float(challenger_pd))):
+                column.append(value)
+        else:  # decided before these models were published: learn, but do not judge
+            unjudged[0].append(x)
+            unjudged[1].append(y)
+    if judged[0]:
+        cc.learn_many(*judged)
+    if unjudged[0]:
+        cc.champion.learn_many(*unjudged)
+        cc.challenger.learn_many(*unjudged)
+    state.learned_since_publish += len(examples)
+    return alerts
+
+
+def _drift_alert(drift: Any, error: float, version: str, *, at: float, config_version: str) -> list[Alert]:
+    """Feed one error to the concept-drift detector; an alert when it fires."""
+    from riskmon.detectors import build_alert
+
+    result = drift.update(error, at=at)
+    if not result.detected:
+        return []
+    return [
+        build_alert(
+            detector="error_drift",
+            subject={"kind": "model", "id": "champion"},
+            level=result.level or "warning",
+            status="firing",
+            summary=f"concept drift in the champion's errors ({version}): {result.reason}",
+            started_at=at,
+            updated_at=at,
+            config_version=config_version,
+            value=result.estimate,
+            threshold=result.before,
+        )
+    ]

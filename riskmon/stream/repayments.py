@@ -37,24 +37,11 @@ from riskmon.stream.batch_handler import BatchHandler, Send, utcnow
 from riskmon.stream.decision_store import DecisionStore
 from riskmon.stream.decisions import Incoming
 from riskmon.stream.metrics import WorkerMetrics
+from riskmon.stream.summaries import repayment_summary
 
 __all__ = ["RepaymentHandler"]
 
 log = logging.getLogger(__name__)
-
-
-def _portfolio_event(repayment: Repayment) -> dict:
-    """The repayment's summary for the portfolio watch (identifiers and numbers only)."""
-    return {
-            "kind": "repayment",
-            "at": format_timestamp(repayment.occurred_at),
-            "event_id": repayment.event_id,
-            "application_id": repayment.application_id,
-            "customer_id": repayment.customer_id,
-            "status": repayment.status,
-            "days_past_due": repayment.days_past_due,
-            "amount_paid": repayment.amount_paid,
-        }
 
 
 class RepaymentHandler(BatchHandler):
@@ -92,7 +79,7 @@ class RepaymentHandler(BatchHandler):
             except SchemaError as exc:
                 pending.append(await self._deadletter(message, exc))
                 continue
-            summaries.append(_portfolio_event(repayment))
+            summaries.append(repayment_summary(repayment))
             label = label_from_repayment(repayment, bad_days_past_due=self._bad_dpd)
             if label is None:
                 self._metrics.labels.labels(result="not_final").inc()

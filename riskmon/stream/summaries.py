@@ -1,0 +1,49 @@
+"""The small summaries the decision and label paths send to the portfolio watch.
+
+Pure functions, shared by the live handlers (:mod:`riskmon.stream.applications`,
+:mod:`riskmon.stream.repayments`), the shadow evaluation and the offline
+backtest, so that all three feed :class:`riskmon.watch.PortfolioWatch` exactly
+the same fields. Identifiers and numbers only: no personal data.
+"""
+
+from __future__ import annotations
+
+from riskmon.schemas import Repayment, format_timestamp
+
+__all__ = ["decision_summary", "repayment_summary"]
+
+
+def decision_summary(d: dict) -> dict:
+    """A sent decision (its contract dict) as the portfolio watch reads it.
+
+    >>> decision_summary({"decided_at": "2026-01-04T09:00:00.000Z", "decision_id": "dec-1", "application_id": "a",
+    ...     "customer_id": "c", "outcome": "approve", "score": 0.04, "approved_amount": 5000.0, "latency_ms": 1.5,
+    ...     "model_version": "logreg-n600"})["model"]
+    'logreg'
+    """
+    return {
+        "kind": "decision",
+        "at": d["decided_at"],
+        "decision_id": d["decision_id"],
+        "application_id": d["application_id"],
+        "customer_id": d["customer_id"],
+        "outcome": d["outcome"],
+        "score": d["score"],
+        "approved_amount": d["approved_amount"],
+        "latency_ms": d["latency_ms"],
+        "model": d["model_version"].split("-n")[0],  # the deciding model's family
+    }
+
+
+def repayment_summary(repayment: Repayment) -> dict:
+    """A valid repayment as the portfolio watch reads it."""
+    return {
+        "kind": "repayment",
+        "at": format_timestamp(repayment.occurred_at),
+        "event_id": repayment.event_id,
+        "application_id": repayment.application_id,
+        "customer_id": repayment.customer_id,
+        "status": repayment.status,
+        "days_past_due": repayment.days_past_due,
+        "amount_paid": repayment.amount_paid,
+    }
