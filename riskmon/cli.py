@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="validate a configuration file and print its version")
     check.add_argument("path", nargs="?", default=None, help="file to check (default: $RISKMON_CONFIG or the packaged one)")
     config_sub.add_parser("show-default", help="print the packaged default configuration")
+
+    # -- backtest (issue #7): its arguments and its work live in riskmon.backtest.cli --
+    from riskmon.backtest.cli import add_backtest_parser
+
+    add_backtest_parser(sub)
     return parser
 
 
@@ -242,7 +247,24 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         raise _UserError(str(exc)) from exc
 
 
+# -- backtest (issue #7) -------------------------------------------------------
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from riskmon.backtest.cli import BacktestError, run_command
+
+    try:
+        return run_command(args)
+    except BacktestError as exc:
+        raise _UserError(str(exc)) from exc
+
+
+# -----------------------------------------------------------------------------
+
 _COMMANDS = {"stack": _cmd_stack, "worker": _cmd_worker, "demo": _cmd_demo, "schemas": _cmd_schemas, "config": _cmd_config, "model": _cmd_model, "audit": _cmd_audit}
+
+
+_COMMANDS["backtest"] = _cmd_backtest
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,11 +25,10 @@ import orjson
 from redis.exceptions import RedisError
 
 from riskmon.config import RiskConfig
-from riskmon.detectors import epoch
-from riskmon.schemas import parse_timestamp
 from riskmon.stream.alert_sink import AlertSink
 from riskmon.stream.decision_store import DecisionStore
 from riskmon.stream.decisions import Incoming
+from riskmon.stream.summaries import observe_summary
 from riskmon.watch import PortfolioWatch
 
 __all__ = ["PortfolioHandler", "MODEL_ALERT_KEY"]
@@ -66,11 +65,7 @@ class PortfolioHandler:
                 continue
             for event in events:
                 try:
-                    at = epoch(parse_timestamp(event["at"], "at"))
-                    if event["kind"] == "decision":
-                        alerts += self._watch.on_decision(event, at, config_version=version)
-                    else:
-                        alerts += self._watch.on_repayment(event, at, config_version=version)
+                    alerts += observe_summary(self._watch, event, config_version=version)
                 except Exception:
                     log.exception("unusable portfolio event at offset %s", message.offset)
         for future in await self._alerts.publish(alerts):

@@ -8,9 +8,12 @@ the same fields. Identifiers and numbers only: no personal data.
 
 from __future__ import annotations
 
-from riskmon.schemas import Repayment, format_timestamp
+from typing import Any
 
-__all__ = ["decision_summary", "repayment_summary"]
+from riskmon.detectors import epoch
+from riskmon.schemas import Alert, Repayment, format_timestamp, parse_timestamp
+
+__all__ = ["decision_summary", "repayment_summary", "observe_summary"]
 
 
 def decision_summary(d: dict) -> dict:
@@ -47,3 +50,15 @@ def repayment_summary(repayment: Repayment) -> dict:
         "days_past_due": repayment.days_past_due,
         "amount_paid": repayment.amount_paid,
     }
+
+
+def observe_summary(watch: Any, event: dict, *, config_version: str) -> list[Alert]:
+    """Feed one summary to a :class:`riskmon.watch.PortfolioWatch`, at the time it carries.
+
+    The time is read back from the summary's RFC 3339 text (millisecond
+    precision), exactly as the portfolio worker reads it off its topic.
+    """
+    at = epoch(parse_timestamp(event["at"], "at"))
+    if event["kind"] == "decision":
+        return watch.on_decision(event, at, config_version=config_version)
+    return watch.on_repayment(event, at, config_version=config_version)

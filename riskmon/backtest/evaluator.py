@@ -1,0 +1,173 @@
+"""One configuration's policy, scorer and detectors, over events handed in one by one.
+
+Why one class for two uses: the offline backtest and the live shadow mode must
+judge a configuration exactly as the worker does, or their numbers would
+describe some other system. So this module holds no rule of its own: it calls
+the live path's pure pieces in the live order,
+
+* applications: :meth:`ModelScorer.score`, then
+  :func:`~riskmon.stream.decisions.build_decision` (with the live fallback to a
+  ``review`` decision when the policy fails), then the decision's portfolio
+  summary (:mod:`riskmon.stream.summaries`) into the portfolio watch;
+* transactions: the customer's :class:`~riskmon.watch.CustomerWatch`, then the
+  :class:`~riskmon.watch.TransactionAnomalyWatch`;
+* repayments: their portfolio summary into the portfolio watch.
+
+It does no I/O and reads no clock: the caller passes the decision time and
+the latencies (event time in the backtest, the wall clock in shadow mode).
+Learning from labels is the caller's (the backtest simulates the learner, the
+shadow reads the live one's published models).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+
+import orjson
+
+from riskmon.config import RiskConfig
+from riskmon.detectors import epoch
+from riskmon.schemas import Alert, Application, Repayment, Transaction, dumps
+from riskmon.stream.decisions import MODEL_VERSION, build_decision, fallback_decision
+from riskmon.stream.scoring import ModelScorer, Scored
+from riskmon.stream.summaries import decision_summary, observe_summary, repayment_summary
+from riskmon.watch import CustomerWatch, PortfolioWatch, TransactionAnomalyWatch
+
+__all__ = ["Evaluated", "Evaluator"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """One application's decision (the contract dict, as the worker sends it).
+
+    ``snapshot`` is the feature snapshot the label join uses (None when
+    scoring failed); ``error`` names the exception when the policy failed and
+    the decision is the fallback ``review``.
+    """
+
+    decision: dict
+    snapshot: dict | None
+    error: str | None = None
+
+
+class Evaluator:
+    """The policy, scorer and detectors of one configuration (see module doc).
+
+    ``max_customers`` bounds the per-customer detector state (least recently
+    seen customers are forgotten first); ``None`` keeps every customer, which
+    the backtest wants so that no window is lost.
+    """
+
+    def __init__(self, config: RiskConfig, scorer: ModelScorer, *, max_customers: int | None = None) -> None:
+        self.config = config
+        self.scorer = scorer
+        self.config_version = config.version[:12]
+        self.max_customers = max_customers
+        self.customers: OrderedDict[str, CustomerWatch] = OrderedDict()
+        self.anomaly = TransactionAnomalyWatch(config.detectors)
+        self.portfolio = PortfolioWatch(config.detectors)
+        self.late_dropped = 0
+
+    @property
+    def model_hold(self) -> str | None:
+        """Why approvals are held (score PSI critical), or None: the live scorer's ``model_alert``."""
+        return f"model alert: {self.portfolio.model_critical}" if self.portfolio.model_critical else None
+
+    # -- applications ------------------------------------------------------------
+
+    def decide(
+        self,
+        applications: Sequence[Application],
+        *,
+        decided_at: datetime,
+        latencies_ms: Sequence[float],
+        degraded: str | None = None,
+    ) -> list[Evaluated]:
+        """Decide a batch as the worker's application handler does (one scoring call per batch)."""
+        scored = self._score(applications)
+        out = []
+        for application, score, latency in zip(applications, scored, latencies_ms):
+            error = None
+            try:
+                decision = build_decision(
+                    application,
+                    self.config,
+                    decided_at=decided_at,
+                    latency_ms=latency,
+                    degraded=degraded,
+                    model_score=score.model_score if score else None,
+                    card_score=score.card_score if score else None,
+                    model_version=score.model_version if score else MODEL_VERSION,
+                )
+            except Exception as exc:
+                log.exception("policy failed for an application; routing it to review")
+                error = type(exc).__name__
+                decision = fallback_decision(
+                    application, self.config, decided_at=decided_at, latency_ms=latency, error=error
+                )
+            as_dict = orjson.loads(dumps(decision.to_dict()))  # exactly the bytes the worker would send, read back
+            snapshot = None
+            if score is not None:
+                snapshot = {**score.snapshot, "decided_at": as_dict["decided_at"], "outcome": decision.outcome}
+            out.append(Evaluated(as_dict, snapshot, error))
+        return out
+
+    def _score(self, applications: Sequence[Application]) -> list[Scored | None]:
+        try:
+            return list(self.scorer.score(applications, self.config.policy))
+        except Exception:
+            log.exception("model scoring failed for a batch of %d; the scorecard decides", len(applications))
+            return [None] * len(applications)
+
+    def watch_decisions(self, decisions: Sequence[dict]) -> list[Alert]:
+        """The portfolio watch's alerts on these decisions (rates, score PSI, exposure)."""
+        return self._portfolio([decision_summary(d) for d in decisions])
+
+    # -- repayments and transactions ---------------------------------------------
+
+    def watch_repayment(self, repayment: Repayment) -> list[Alert]:
+        """The portfolio watch's alerts on one repayment (overdue and default rates, exposure)."""
+        return self._portfolio([repayment_summary(repayment)])
+
+    def watch_transaction(self, tx: Transaction) -> list[Alert]:
+        """Velocity, cash-out and anomaly alerts on one transaction, at its own time."""
+        at = epoch(tx.occurred_at)
+        watch = self._customer(tx.customer_id)
+        before = watch.late_dropped
+        alerts = watch.observe(tx, at, config_version=self.config_version)
+        self.late_dropped += watch.late_dropped - before
+        alerts += self.anomaly.observe(tx, at, config_version=self.config_version)
+        return alerts
+
+    def exposures(self, customers: Sequence[str]) -> tuple[dict[str, float], float]:
+        """Outstanding exposure of ``customers`` and of the whole book, for the alert manager's grading."""
+        trackers = self.portfolio.exposure
+        mine = {c: trackers[c].outstanding for c in customers if c in trackers}
+        return mine, sum(t.outstanding for t in trackers.values())
+
+    # -- internals ---------------------------------------------------------------
+
+    def _customer(self, customer_id: str) -> CustomerWatch:
+        watch = self.customers.get(customer_id)
+        if watch is None:
+            watch = self.customers[customer_id] = CustomerWatch.fresh(self.config.detectors)
+        else:
+            self.customers.move_to_end(customer_id)
+        if self.max_customers is not None and len(self.customers) > self.max_customers:
+            self.customers.popitem(last=False)
+        return watch
+
+    def _portfolio(self, summaries: list[dict]) -> list[Alert]:
+        alerts: list[Alert] = []
+        for event in summaries:
+            try:
+                alerts += observe_summary(self.portfolio, event, config_version=self.config_version)
+            except Exception:  # as on the portfolio worker: one bad summary costs nothing else
+                log.exception("unusable portfolio event %s", event.get("kind"))
+        return alerts
