@@ -11,6 +11,8 @@ Environment variables:
 ``RISKMON_REDIS_URL``        Redis URL, ``redis://[user:password@]host:port/db``
                              (``rediss://`` for TLS)
 ``RISKMON_CONFIG``           path of the thresholds/policy/routing file
+``RISKMON_SHADOW_CONFIG``    a second configuration evaluated beside it, recorded
+                             on ``risk.shadow`` only (``riskmon.stream.shadow``)
 ``RISKMON_TOPIC_PREFIX``     prefix added to every topic name (default none)
 ``RISKMON_APP_ID``           Kafka consumer group and Faust app id (``riskmon``)
 ``RISKMON_PARTITIONS``       partitions of topics the worker creates (``3``)
@@ -57,6 +59,7 @@ class Settings:
     kafka_bootstrap: str = "127.0.0.1:9092"
     redis_url: str = "redis://127.0.0.1:6379/0"
     config_path: str | None = None
+    shadow_config_path: str | None = None
     topic_prefix: str = ""
     app_id: str = "riskmon"
     partitions: int = 3
@@ -144,6 +147,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         kafka_bootstrap=env.get("RISKMON_KAFKA_BOOTSTRAP") or d.kafka_bootstrap,
         redis_url=env.get("RISKMON_REDIS_URL") or d.redis_url,
         config_path=env.get("RISKMON_CONFIG") or None,
+        shadow_config_path=env.get("RISKMON_SHADOW_CONFIG") or None,
         topic_prefix=env.get("RISKMON_TOPIC_PREFIX", ""),
         app_id=env.get("RISKMON_APP_ID") or d.app_id,
         partitions=_int(env, "RISKMON_PARTITIONS", d.partitions),

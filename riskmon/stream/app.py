@@ -268,6 +268,13 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         async def _stop_watcher(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
             await watcher.stop()
 
+    # -- shadow mode (issue #7): a second configuration on the same inputs, written to risk.shadow only;
+    # everything else about it lives in riskmon.stream.shadow
+    if settings.shadow_config_path:
+        from riskmon.stream.shadow import register_shadow
+
+        register_shadow(app, settings=settings, config=config, registry=registry, store=store)
+
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])

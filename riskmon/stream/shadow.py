@@ -1,0 +1,223 @@
+"""Shadow mode: a second configuration judged live on the same events, recorded and never acted on.
+
+``RISKMON_SHADOW_CONFIG=path`` makes the worker also evaluate that
+configuration's policy and detectors (:class:`riskmon.backtest.Evaluator`,
+the code the offline backtest runs) on every application, transaction and
+repayment it consumes, and write the would-be decisions and alert candidates
+to ``risk.shadow`` (with the topic prefix), keyed by application id or
+dedup key, each wrapped as::
+
+    {"shadow": true, "kind": "decision" | "alert", "config_version": "<12 hex>",
+     "active_policy_version": "<the live policy_version>", "record": {...}}
+
+What keeps the shadow harmless:
+
+* its handler's only output is ``risk.shadow``: it is given no other topic,
+  so nothing it computes can reach ``credit.decisions``, ``risk.alerts``, the
+  audit trail, the dead-letter topic or a receiver;
+* it writes nothing to Redis: its detector state is in worker memory (per
+  worker: exact with one worker, per-partition slices with several), and it
+  reads only the published models (the live learner's, with the shadow's own
+  ``models.min_labels_to_decide`` and cut-offs; the shadow does not train);
+* it never raises into the agent: a failure is logged and the live path
+  goes on; invalid input is left to the live path's dead-letter topic;
+* it runs as its own agents on the same topics (Faust fans each message out
+  to both), so the live agents' code is untouched. The cost: every input is
+  handled twice, and an input's offset is committed once both are done.
+
+Redelivered applications are decided again here (the live path's duplicate
+suppression lives in Redis): consumers of ``risk.shadow`` should keep the
+last record per ``decision_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Sequence
+
+from riskmon.backtest.evaluator import Evaluator
+from riskmon.config import ConfigError, RiskConfig, load_config
+from riskmon.schemas import Alert, Application, Repayment, SchemaError, Transaction, decode_object, dumps
+from riskmon.stream.batch_handler import Send, utcnow
+from riskmon.stream.decisions import Incoming
+from riskmon.stream.scoring import ModelScorer
+
+__all__ = ["SHADOW_TOPIC", "ShadowHandler", "load_shadow_config", "register_shadow"]
+
+log = logging.getLogger(__name__)
+
+#: The shadow's only output topic (the deployment's prefix goes in front).
+SHADOW_TOPIC = "risk.shadow"
+#: Customers whose detector state the shadow keeps in memory (least recently seen dropped first).
+MAX_CUSTOMERS = 50_000
+
+
+def load_shadow_config(path: str) -> RiskConfig:
+    """The shadow configuration; an error names the variable, the file and the field."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise ConfigError("RISKMON_SHADOW_CONFIG", f"{path}: {exc}") from None
+
+
+class ShadowHandler:
+    """Evaluate batches under the shadow configuration; its only output is ``topic`` (see module doc)."""
+
+    def __init__(
+        self,
+        *,
+        config: RiskConfig,
+        scorer: ModelScorer,
+        send: Send,
+        topic: str,
+        active_policy_version: str,
+        max_message_bytes: int,
+        degraded: Callable[[], str | None] = lambda: None,
+        wall_clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.evaluator = Evaluator(config, scorer, max_customers=MAX_CUSTOMERS)
+        self._scorer = scorer
+        self._send = send
+        self._topic = topic
+        self._envelope = {"shadow": True, "config_version": config.version[:12], "active_policy_version": active_policy_version}
+        self._max_bytes = max_message_bytes
+        self._degraded = degraded
+        self._now = wall_clock
+        self._mono = monotonic
+
+    async def applications(self, batch: Sequence[Incoming]) -> None:
+        await self._guard(self._applications, batch)
+
+    async def transactions(self, batch: Sequence[Incoming]) -> None:
+        await self._guard(self._transactions, batch)
+
+    async def repayments(self, batch: Sequence[Incoming]) -> None:
+        await self._guard(self._repayments, batch)
+
+    async def _guard(self, work: Callable[[Sequence[Incoming]], Awaitable[None]], batch: Sequence[Incoming]) -> None:
+        try:
+            await work(batch)
+        except Exception:  # the shadow must never cost the live path anything
+            log.exception("shadow evaluation of a batch of %d failed; the live path is not affected", len(batch))
+
+    def _valid(self, batch: Sequence[Incoming], kind: type) -> list[Any]:
+        out = []
+        for message in batch:
+            try:
+                out.append(kind.from_dict(decode_object(message.value, max_bytes=self._max_bytes)))
+            except SchemaError:
+                continue  # the live handler dead-letters it
+        return out
+
+    async def _applications(self, batch: Sequence[Incoming]) -> None:
+        fresh: list[tuple[Incoming, Application]] = []
+        seen: set[str] = set()
+        for message in batch:
+            try:
+                application = Application.from_dict(decode_object(message.value, max_bytes=self._max_bytes))
+            except SchemaError:
+                continue
+            if application.application_id not in seen:
+                seen.add(application.application_id)
+                fresh.append((message, application))
+        if not fresh:
+            return
+        await self._scorer.refresh()
+        degraded = self._degraded() or self.evaluator.model_hold
+        latencies = [(self._mono() - m.received_monotonic) * 1000.0 for m, _ in fresh]
+        evaluated = self.evaluator.decide([a for _, a in fresh], decided_at=self._now(), latencies_ms=latencies,
+                                          degraded=degraded)
+        decisions = [e.decision for e in evaluated]
+        records = [(d["application_id"], self._wrap("decision", d)) for d in decisions]
+        await self._publish(records, self.evaluator.watch_decisions(decisions))
+
+    async def _transactions(self, batch: Sequence[Incoming]) -> None:
+        alerts: list[Alert] = []
+        for tx in self._valid(batch, Transaction):
+            alerts += self.evaluator.watch_transaction(tx)
+        await self._publish([], alerts)
+
+    async def _repayments(self, batch: Sequence[Incoming]) -> None:
+        alerts: list[Alert] = []
+        for repayment in self._valid(batch, Repayment):
+            alerts += self.evaluator.watch_repayment(repayment)
+        await self._publish([], alerts)
+
+    def _wrap(self, kind: str, record: dict) -> bytes:
+        return dumps({**self._envelope, "kind": kind, "record": record})
+
+    async def _publish(self, records: list[tuple[str, bytes]], alerts: list[Alert]) -> None:
+        records = records + [(a.dedup_key, self._wrap("alert", a.to_dict())) for a in alerts]
+        futures = [await self._send(self._topic, key.encode(), value) for key, value in records]
+        for future in futures:  # one wait per batch
+            await future
+
+
+def register_shadow(app: Any, *, settings: Any, config: RiskConfig, registry: Any, store: Any) -> ShadowHandler:
+    """Wire shadow mode into a Faust app: its own agents on the input topics, ``risk.shadow`` as the only output.
+
+    Called by :func:`riskmon.stream.app.create_app` when ``settings.shadow_config_path`` is set.
+    """
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from riskmon.stream.app import BATCH_MAX, BATCH_WITHIN
+
+    shadow_config = load_shadow_config(settings.shadow_config_path)
+    topic_name = settings.topic(SHADOW_TOPIC)
+    admin = AdminClient(settings.confluent_config())
+    if topic_name not in admin.list_topics(timeout=30).topics:
+        for future in admin.create_topics([NewTopic(topic_name, num_partitions=settings.partitions,
+                                                    replication_factor=settings.replication)]).values():
+            try:
+                future.result(timeout=30)
+            except Exception as exc:  # another worker may have created it meanwhile
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    raise
+
+    def raw_topic(name: str) -> Any:
+        return app.topic(name, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw")
+
+    output = raw_topic(topic_name)
+
+    async def send(topic: str, key: bytes | None, value: bytes) -> Any:
+        assert topic == topic_name, "the shadow writes to its own topic only"
+        return await output.send(key=key, value=value)
+
+    handler = ShadowHandler(
+        config=shadow_config,
+        scorer=ModelScorer(registry, min_labels=shadow_config.models.min_labels_to_decide),
+        send=send,
+        topic=topic_name,
+        active_policy_version=config.policy_version,
+        max_message_bytes=settings.max_message_bytes,
+        degraded=lambda: store.degraded,
+    )
+    for source, name, handle in (("credit.applications", "shadow-applications", handler.applications),
+                                 ("credit.transactions", "shadow-transactions", handler.transactions),
+                                 ("credit.repayments", "shadow-repayments", handler.repayments)):
+        _agent(app, raw_topic(settings.topic(source)), name, handle, BATCH_MAX, BATCH_WITHIN)
+    log.info("shadow mode: %s (%s) evaluated beside %s, recorded on %s only",
+             shadow_config.source, shadow_config.policy_version, config.policy_version, topic_name)
+    return handler
+
+
+def _agent(app: Any, topic: Any, name: str, handle: Callable[[Sequence[Incoming]], Awaitable[None]],
+           batch_max: int, within: float) -> None:
+    """One shadow agent, wired like the live ones: batches, ``concurrency=1``, a handler that never raises."""
+
+    async def run(stream: Any) -> None:
+        async for events in stream.take_events(batch_max, within=within):
+            now = app.loop.time()
+            await handle([
+                Incoming(
+                    topic=e.message.topic, partition=e.message.partition, offset=e.message.offset,
+                    key=e.message.key, value=e.message.value, timestamp=e.message.timestamp,
+                    received_monotonic=t if isinstance(t := getattr(e.message, "time_in", None), float) and t <= now else now,
+                )
+                for e in events
+            ])
+
+    app.agent(topic, name=name, concurrency=1)(run)
