@@ -1,0 +1,115 @@
+"""Shadow mode's handler: the shadow configuration's verdicts go to risk.shadow and nowhere else (no broker).
+
+The handler's only I/O is the ``send`` it is given; here that is a list, so
+what the handler would hand the producer can be read back exactly. Its
+wiring into the worker on a real broker is in
+``tests/integration/test_backtest_equals_live.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+import pytest
+
+from riskmon.alerts.config import DEFAULTS
+from riskmon.backtest.engine import run
+from riskmon.config import ConfigError
+from riskmon.settings import settings_from_env
+from riskmon.stream.decisions import Incoming
+from riskmon.stream.scoring import ModelScorer
+from riskmon.stream.shadow import ShadowHandler, load_shadow_config
+from tests.unit.backtest_streams import PERSONAL, application, burst, config, parsed
+
+SHADOW = config(**{"id: rules-v1__": "id: rules-shadow ", "approve_below: 0.12__": "approve_below: 0.03 ",
+                   "warning: {enter: 10, exit: 6}": "warning: {enter: 5, exit: 3}"})
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def incoming(topic: str, docs: list[Any]) -> list[Incoming]:
+    return [Incoming(topic, 0, i, None, d if isinstance(d, bytes) else orjson.dumps(d), received_monotonic=10.0)
+            for i, d in enumerate(docs)]
+
+
+class Sent:
+    """What the handler handed to the producer."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.messages: list[tuple[str, bytes | None, dict]] = []
+        self.fail = fail
+
+    async def __call__(self, topic: str, key: bytes | None, value: bytes) -> Any:
+        if self.fail:
+            raise RuntimeError("broker gone")
+        self.messages.append((topic, key, orjson.loads(value)))
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+def handler(sent: Sent, **kwargs: Any) -> ShadowHandler:
+    return ShadowHandler(config=SHADOW, scorer=ModelScorer(None, min_labels=500), send=sent, topic="t.risk.shadow",
+                         active_policy_version="rules-v1+abc", max_message_bytes=262144,
+                         wall_clock=lambda: NOW, monotonic=lambda: 10.5, **kwargs)
+
+
+def test_decisions_and_alerts_go_to_the_shadow_topic_wrapped_and_equal_to_the_backtest() -> None:
+    sent = Sent()
+    shadow = handler(sent)
+    apps = [application(i, applicant=PERSONAL) for i in range(12)]
+    txs = burst("c-burst", start=0, n=6)
+    asyncio.run(shadow.applications(incoming("t.credit.applications", apps)))
+    asyncio.run(shadow.transactions(incoming("t.credit.transactions", txs)))
+    assert {topic for topic, _, _ in sent.messages} == {"t.risk.shadow"}
+    decisions = [m for _, _, m in sent.messages if m["kind"] == "decision"]
+    alerts = [m for _, _, m in sent.messages if m["kind"] == "alert"]
+    assert {(m["shadow"], m["config_version"], m["active_policy_version"]) for m in decisions + alerts} == {
+        (True, SHADOW.version[:12], "rules-v1+abc")}
+    assert [d["record"]["latency_ms"] for d in decisions] == [500.0] * 12 and decisions[0]["record"]["decided_at"].startswith("2026-12-01T12:00")
+    offline = run(SHADOW, DEFAULTS, parsed(*apps, *txs))
+    timing = ("decided_at", "latency_ms")
+    assert [{k: v for k, v in d["record"].items() if k not in timing} for d in decisions] == [
+        {k: v for k, v in d.items() if k not in timing} for d in offline.decisions]
+    assert [a["record"] for a in alerts] == [a.to_dict() for a in offline.candidates]
+    assert [(a["record"]["level"], a["record"]["value"]) for a in alerts] == [("warning", 5.0)]
+    assert [key for _, key, m in sent.messages if m["kind"] == "decision"][0] == b"app-0000"
+    assert PERSONAL["name"] not in str(sent.messages)
+
+
+def test_invalid_input_is_left_to_the_live_path() -> None:
+    sent = Sent()
+    asyncio.run(handler(sent).applications(incoming("t.credit.applications", [b"not json", b'{"application_id": "x"}'])))
+    assert sent.messages == []
+
+
+@pytest.mark.parametrize("topic, method", [("t.credit.applications", "applications"),
+                                           ("t.credit.transactions", "transactions")])
+def test_a_failure_in_the_shadow_never_reaches_the_live_agent(topic: str, method: str) -> None:
+    docs = [application(1)] if method == "applications" else burst("c", start=0, n=6)
+    asyncio.run(getattr(handler(Sent(fail=True)), method)(incoming(topic, docs)))  # does not raise
+
+
+@pytest.mark.parametrize("degraded, outcome, first_reason", [
+    (None, "approve", None),
+    ("state store (Redis) unavailable", "review", "SYS_DEGRADED"),  # as the live path holds approvals
+])
+def test_an_outage_holds_the_shadows_approvals_as_it_holds_the_live_ones(degraded, outcome, first_reason) -> None:
+    sent = Sent()
+    safe = application(3, annual_income=500_000, features={"debt_to_income": 0, "revol_util": 0})
+    asyncio.run(handler(sent, degraded=lambda: degraded).applications(incoming("t.credit.applications", [safe])))
+    (decision,) = [m["record"] for _, _, m in sent.messages]
+    assert decision["outcome"] == outcome
+    assert (decision["reasons"][0]["code"] if decision["reasons"] else None) == first_reason
+
+
+def test_the_shadow_configuration_comes_from_the_environment_and_its_errors_name_it(tmp_path) -> None:
+    assert settings_from_env({"RISKMON_SHADOW_CONFIG": "/etc/shadow.yaml"}).shadow_config_path == "/etc/shadow.yaml"
+    assert settings_from_env({}).shadow_config_path is None
+    bad = tmp_path / "shadow.yaml"
+    bad.write_text("currency: usd\n")
+    with pytest.raises(ConfigError) as err:
+        load_shadow_config(str(bad))
+    assert str(err.value).startswith(f"RISKMON_SHADOW_CONFIG: {bad}: currency: must be an ISO 4217 code")
