@@ -73,6 +73,12 @@ def test_user_mistakes_are_one_line_and_exit_2(files: dict, capsys: pytest.Captu
     assert message.format(**fill) in err
 
 
+def test_record_without_a_reachable_broker_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(["backtest", "record", "--out", str(tmp_path / "r.jsonl"), "--bootstrap", "127.0.0.1:9", "--timeout", "1"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("riskmon backtest: error: cannot reach Kafka at 127.0.0.1:9") and len(err.splitlines()) == 1
+
+
 def test_the_sample_action_writes_a_stream_the_backtest_reads(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     sample = tmp_path / "sample.jsonl"
     assert main(["backtest", "sample", "--out", str(sample), "--limit", "40"]) == 0
