@@ -66,7 +66,7 @@ def load_configs(path: str | None) -> tuple[Any, Any]:
             return load_config(None), DEFAULTS
         p = Path(path)
         if not p.is_file():
-            raise BacktestError(f"configuration file {p} does not exist")
+            raise BacktestError(f"configuration file {p} " + ("is not a file" if p.exists() else "does not exist"))
         try:
             raw = yaml.safe_load(p.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -112,6 +112,8 @@ def _backtest(args: argparse.Namespace) -> int:
         events = load_stream(args.data)
     except StreamFileError as exc:
         raise BacktestError(str(exc)) from None
+    except OSError as exc:
+        raise BacktestError(f"cannot read {args.data}: {exc.strerror}") from None
     report = build_report(args.data, events, run(current, current_alerting, events), run(new, new_alerting, events))
     print(text_report(report))
     for path, content in ((args.json, lambda: orjson.dumps(report, option=orjson.OPT_INDENT_2)),
