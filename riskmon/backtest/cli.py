@@ -51,9 +51,11 @@ def load_configs(path: str | None) -> tuple[Any, Any]:
     """The configuration at ``path`` (the packaged one for None) and its ``alerting`` section.
 
     The alert manager's settings (``alerting``: grouping, inhibition,
-    routes...) may sit in the same file; the worker does not read that
-    section yet, so it is parsed here, apart, and is not part of the
-    configuration's version.
+    routes...) sit in the same file. Where the configuration loader knows the
+    section (``RiskConfig.alerting``, with the alert manager on the stream),
+    it is taken from there, inside the configuration's version as the worker
+    computes it; where it does not yet, the section is parsed here, apart,
+    and left out of the version.
     """
     import yaml
 
@@ -63,7 +65,8 @@ def load_configs(path: str | None) -> tuple[Any, Any]:
     where = path or "the packaged configuration"
     try:
         if path is None:
-            return load_config(None), DEFAULTS
+            config = load_config(None)
+            return config, getattr(config, "alerting", None) or DEFAULTS
         p = Path(path)
         if not p.is_file():
             raise BacktestError(f"configuration file {p} " + ("is not a file" if p.exists() else "does not exist"))
@@ -71,11 +74,14 @@ def load_configs(path: str | None) -> tuple[Any, Any]:
             raw = yaml.safe_load(p.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise BacktestError(f"cannot read configuration {p}: {exc}".replace("\n", " ")) from None
-        alerting = DEFAULTS
-        if isinstance(raw, dict) and "alerting" in raw:
-            raw = dict(raw)
-            alerting = parse_alerting(raw.pop("alerting"))
-        return parse_config(raw, source=str(p)), alerting
+        try:
+            config = parse_config(raw, source=str(p))
+            return config, getattr(config, "alerting", None) or DEFAULTS
+        except ConfigError as exc:
+            if exc.field != "alerting" or not isinstance(raw, dict):  # "alerting: is not a known setting" only
+                raise
+        rest = {k: v for k, v in raw.items() if k != "alerting"}
+        return parse_config(rest, source=str(p)), parse_alerting(raw["alerting"])
     except (ConfigError, AlertingConfigError) as exc:
         raise BacktestError(f"invalid configuration {where}: {exc}") from None
 

@@ -13,7 +13,7 @@ alert:
   contribution), model and policy versions. Excluded: ``decided_at`` and
   ``latency_ms`` (the wall clock live, event time offline), which the
   backtest reports apart as measured decision times;
-* the live ``risk.alerts`` (raw detector candidates on this branch) with the
+* the live raw detector candidates (``risk.alerts`` on this branch) with the
   current run's candidates, and the shadow's alerts with the new run's: per
   ``dedup_key``, the sequence of (level, status, count), plus ``alert_id`` for
   the detectors on event time (velocity, cash-out). Exposure alerts take
@@ -43,6 +43,8 @@ import pytest
 from riskmon.backtest.recorded import read_stream
 from riskmon.cli import main
 from riskmon.config import default_config_text
+from riskmon.settings import Settings
+from riskmon.stream.topics import topic_names
 from tests.integration.conftest import consume, produce, values
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
@@ -137,7 +139,11 @@ def test_backtest_reproduces_live_and_shadow_results(make_worker, services, tmp_
     live_decisions = values(consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=34, timeout=120))
     letters = values(consume(services.kafka_bootstrap, worker.topic("risk.deadletter"), expect=1, timeout=30, settle=1))
     # 2 velocity + 1 cash-out + 1 exposure live; the shadow's velocity warning comes earlier, same count
-    live_alerts = values(consume(services.kafka_bootstrap, worker.topic("risk.alerts"), expect=4, timeout=60, settle=5))
+    # Raw detector candidates travel on risk.alerts on this branch; where the alert manager runs on the
+    # stream they move to risk.alerts.candidates (risk.alerts then carries its feed): read them where they are.
+    names = topic_names(Settings(topic_prefix=worker.prefix))
+    candidates_topic = getattr(names, "alert_candidates", names.alerts)
+    live_alerts = values(consume(services.kafka_bootstrap, candidates_topic, expect=4, timeout=60, settle=5))
     shadowed = values(consume(services.kafka_bootstrap, worker.topic("risk.shadow"), expect=34 + 4, timeout=60, settle=3))
 
     recorded = tmp_path / "recorded.jsonl"
