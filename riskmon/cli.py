@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="validate a configuration file and print its version")
     check.add_argument("path", nargs="?", default=None, help="file to check (default: $RISKMON_CONFIG or the packaged one)")
     config_sub.add_parser("show-default", help="print the packaged default configuration")
+
+    from riskmon.cli_alerts import add_alerting_commands
+
+    add_alerting_commands(sub)
     return parser
 
 
@@ -247,10 +251,12 @@ _COMMANDS = {"stack": _cmd_stack, "worker": _cmd_worker, "demo": _cmd_demo, "sch
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``riskmon`` console script."""
+    from riskmon.cli_alerts import ALERTING_COMMANDS, UserError as AlertingUserError
+
     args = build_parser().parse_args(argv)
     try:
-        return _COMMANDS[args.command](args)
-    except _UserError as exc:
+        return {**_COMMANDS, **ALERTING_COMMANDS}[args.command](args)
+    except (_UserError, AlertingUserError) as exc:
         print(f"riskmon {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian machine for riskmon: system packages, then a virtualenv.
 #
-# Installs (only when missing): redis-server, a Java 17+ runtime and Maven
+# Installs (only when missing): redis-server, a Java 17+ runtime, Maven and
+# prometheus-alertmanager
 # (Kafka is fetched from Maven Central by `riskmon stack up`, not here), then
 # creates .venv and installs the package with its test extras. Safe to re-run:
 # it does nothing that is already done.
@@ -12,6 +13,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# A real Alertmanager for the alert-delivery tests (Debian does not start it: no systemd here).
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -gt 0 ]; then
     echo "bootstrap: installing Debian packages: ${need[*]}" >&2
     SUDO=""

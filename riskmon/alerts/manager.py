@@ -177,6 +177,12 @@ class AlertManager:
             out.decisions.append((item.alert.dedup_key, item.reason, item.note))
 
     def _acknowledge(self, ctx: Context, out: Outcome, ack: Acknowledge) -> None:
+        group = ctx.groups.get(ack.dedup_key)
+        if group is not None and ack.dedup_key not in ctx.states:
+            # The pager acknowledged the incident (the group): every firing member is taken.
+            for member in sorted(group.members):
+                self._acknowledge(ctx, out, replace(ack, dedup_key=member))
+            return
         state = ctx.states.get(ack.dedup_key)
         if state is None or not state.firing:
             out.ignored.append(f"no firing alert {ack.dedup_key} to acknowledge")
