@@ -83,6 +83,19 @@ class AlertStateStore:
             log.warning("alert state not saved to Redis (%s); memory stays authoritative", exc)
             return False
 
+    async def forget(self, states: list[str], groups: list[str]) -> None:
+        """Delete pruned entries (see :meth:`AlertManager.prune`); best effort."""
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            if states:
+                pipe.hdel(self.key("alerts:state"), *states)
+            if groups:
+                pipe.hdel(self.key("alerts:groups"), *groups)
+            if states or groups:
+                await pipe.execute()
+        except _ERRORS as exc:
+            log.warning("pruned alert state not deleted from Redis (%s)", exc)
+
     async def exposures(self, customer_ids: list[str]) -> tuple[dict[str, float], float | None]:
         """Outstanding exposure of ``customer_ids`` and of the whole book (empty when unknown)."""
         if not customer_ids:

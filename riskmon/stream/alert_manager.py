@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any, Sequence
 
 import orjson
@@ -84,6 +85,7 @@ class AlertManagerHandler(BatchHandler):
         self._manager = AlertManager(config)
         self._loaded = False
         self._lock = asyncio.Lock()
+        self._pruned_at = 0.0
 
     @property
     def manager(self) -> AlertManager:
@@ -121,16 +123,21 @@ class AlertManagerHandler(BatchHandler):
                 inputs.append(item)
             customers = sorted({i.subject.id for i in inputs if isinstance(i, Alert) and i.subject.kind == "customer"})
             exposures, book = await self._store.exposures(customers)
-            outcome = self._manager.process(inputs, self._clock.now(), exposures=exposures, portfolio_exposure=book)
+            outcome = self._manager.process(inputs, self._clock.now(), exposures=exposures, portfolio_exposure=book,
+                                            wall=time.time())
             await self._emit(outcome)
 
     async def tick(self) -> None:
         """Quiet-period resolutions and grouped announcements; called by a timer on the manager's worker."""
         async with self._lock:
             await self._load()
-            outcome = self._manager.tick(self._clock.now())
+            now = self._clock.now()
+            outcome = self._manager.tick(now, wall=time.time())
             if outcome.published or outcome.notifications or outcome.states or outcome.groups:
                 await self._emit(outcome)
+            if now - self._pruned_at > 3600:
+                self._pruned_at = now
+                await self._store.forget(*self._manager.prune(now))
             self._export_open()
 
     async def _emit(self, outcome: Outcome) -> None:

@@ -144,3 +144,52 @@ def test_every_notification_delivered_once_per_incident_through_faults(make_work
         for a in feed:
             assert "applicant" not in a and set(a["labels"]) <= {"config_version", "graded_from"}
         worker.assert_alive()
+
+
+def _http(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url, data=orjson.dumps(body) if body is not None else None, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, orjson.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, orjson.loads(exc.read())
+
+
+def test_silence_and_pager_acknowledgement_over_http(make_worker, services) -> None:
+    worker = make_worker().start()
+    base = f"http://127.0.0.1:{worker.web_port}"
+    status, refused = _http("POST", f"{base}/v1/silences", {"matcher": "name=x", "duration": "1h", "author": "ops-anna", "comment": "x"})
+    assert status == 400 and "matcher field 'name'" in refused["error"]["message"]
+    status, made = _http("POST", f"{base}/v1/silences", {"matcher": "detector=cash_24h", "duration": "1h",
+                                                         "author": "ops-anna", "comment": "known ATM fault"})
+    assert status == 202
+    silence_id = made["accepted"]["silence"]["id"]
+    wait_for("the silence to be active", lambda: any(s["id"] == silence_id and s["active"]
+                                                   for s in _http("GET", f"{base}/v1/silences")[1].get("silences", [])), worker=worker)
+
+    topic = worker.topic("risk.alerts.candidates")
+    produce(services.kafka_bootstrap, topic, [candidate("c-5", T0, detector="cash_24h", level="warning"),
+                                              candidate("c-6", T0, detector="txn_velocity", level="critical")])
+    feed = values(consume(services.kafka_bootstrap, worker.topic("risk.alerts"), expect=2, timeout=60, settle=1))
+    by_detector = {a["detector"]: a for a in feed}
+    assert by_detector["cash_24h"]["suppressed_by"] == f"silence:{silence_id}"
+    assert by_detector["txn_velocity"]["notification"] == "first_notification"
+
+    # The pager acknowledges the incident (PagerDuty's dedup_key is our group key).
+    group = by_detector["txn_velocity"]["group_key"]
+    status, _ = _http("POST", f"{base}/v1/pager/acknowledge",
+                      {"event": {"event_type": "incident.acknowledged", "agent": {"summary": "Ben Ortiz"}, "data": {"incident_key": group}}})
+    assert status == 202
+    feed = values(consume(services.kafka_bootstrap, worker.topic("risk.alerts"), expect=3, timeout=60, settle=1))
+    assert [a["acknowledged_by"] for a in feed if a.get("acknowledged_by")] == ["pager:Ben_Ortiz"]
+    wait_for("the acknowledgement in GET /v1/alerts", lambda: any(
+        a.get("acknowledged_by") == "pager:Ben_Ortiz" for a in _http("GET", f"{base}/v1/alerts")[1].get("alerts", [])))
+
+    status, _ = _http("DELETE", f"{base}/v1/silences/{silence_id}?by=ops-anna")
+    assert status == 202
+    wait_for("the silence to expire", lambda: any(s["id"] == silence_id and not s["active"]
+                                                for s in _http("GET", f"{base}/v1/silences")[1]["silences"]), worker=worker)
