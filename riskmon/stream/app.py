@@ -265,7 +265,8 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         """Consumer lag and the portfolio's rates, sampled here rather than per message."""
         try:
             assignment = app.consumer.assignment()
-            metrics.set_consumer_lag(await sample_consumer_lag(app, consumed_topics))
+            sample = await sample_consumer_lag(app, consumed_topics)
+            metrics.set_consumer_lag(sample.lag, sample.end)
         except Exception as exc:  # the consumer is not started yet, or a rebalance is under way
             log.debug("consumer lag not sampled: %s", exc)
             return

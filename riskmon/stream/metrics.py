@@ -104,6 +104,12 @@ class WorkerMetrics:
             ["topic"],
             registry=r,
         )
+        self.consumer_end_offset = Gauge(
+            "riskmon_consumer_end_offset",
+            "Log end offsets of this worker's partitions of each topic, summed: their rate is the arrival rate.",
+            ["topic"],
+            registry=r,
+        )
         self.redis_degraded = Gauge(
             "riskmon_redis_degraded",
             "1 while shared state (Redis) is unavailable and the worker backs off from it, else 0.",
@@ -141,6 +147,7 @@ class WorkerMetrics:
         self._alerted: dict[tuple[str, str, str], Counter] = {}
         self._known_errors = set(RULES) | {"processing_error"}
         self._lag_topics: set[str] = set()
+        self._end_topics: set[str] = set()
         self._ratios_set: set[str] = set()
         self._psi_model: str | None = None
 
@@ -192,13 +199,16 @@ class WorkerMetrics:
         """Read ``degraded()`` (truthy while Redis is unavailable) at each scrape."""
         self.redis_degraded.set_function(lambda: 1.0 if degraded() else 0.0)
 
-    def set_consumer_lag(self, lag_by_topic: Mapping[str, int]) -> None:
-        """Replace the lag gauges: topics no longer assigned to this worker disappear."""
-        for topic in self._lag_topics - set(lag_by_topic):
-            self.consumer_lag.remove(topic)
-        for topic, lag in lag_by_topic.items():
-            self.consumer_lag.labels(topic=topic).set(lag)
-        self._lag_topics = set(lag_by_topic)
+    def set_consumer_lag(self, lag: Mapping[str, int], end: Mapping[str, int]) -> None:
+        """Replace the lag and end-offset gauges (by topic) in one step, so a scrape
+        sees one sample; topics no longer assigned to this worker disappear."""
+        for gauge, values, known in ((self.consumer_lag, lag, self._lag_topics), (self.consumer_end_offset, end, self._end_topics)):
+            for topic in known - set(values):
+                gauge.remove(topic)
+            for topic, value in values.items():
+                gauge.labels(topic=topic).set(value)
+            known.clear()
+            known.update(values)
 
     def set_portfolio(self, ratios: Mapping[str, float | None], psi: float | None, model: str | None) -> None:
         """Export the portfolio watch's current rates and the PSI of ``model``'s

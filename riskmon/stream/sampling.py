@@ -16,9 +16,10 @@ else the consumer's fetch position. It is what ``kafka-consumer-groups
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Collection, Iterable, Mapping
 
-__all__ = ["partition_lag", "lag_by_topic", "sample_consumer_lag"]
+__all__ = ["partition_lag", "sum_by_topic", "sample_consumer_lag", "ConsumerSample"]
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,10 @@ def partition_lag(highwater: int | None, read: int | None, committed: int | None
     return max(0, highwater - following)
 
 
-def lag_by_topic(partitions: Iterable[tuple[str, int | None]]) -> dict[str, int]:
-    """Sum partition lags by topic; a topic whose partitions are all unknown is left out.
+def sum_by_topic(partitions: Iterable[tuple[str, int | None]]) -> dict[str, int]:
+    """Sum per-partition numbers by topic; a topic whose partitions are all unknown is left out.
 
-    >>> lag_by_topic([("a", 3), ("a", 4), ("b", None), ("c", 0)])
+    >>> sum_by_topic([("a", 3), ("a", 4), ("b", None), ("c", 0)])
     {'a': 7, 'c': 0}
     """
     totals: dict[str, int] = {}
@@ -66,14 +67,24 @@ def lag_by_topic(partitions: Iterable[tuple[str, int | None]]) -> dict[str, int]
     return totals
 
 
-async def sample_consumer_lag(app: Any, topics: Collection[str]) -> dict[str, int]:
-    """Lag by topic of the partitions of ``topics`` that ``app``'s consumer holds
-    now (Faust's own internal topics, such as the assignor's, are left out)."""
+@dataclass(frozen=True, slots=True)
+class ConsumerSample:
+    """By topic: messages not yet read (``lag``), and the log end offsets
+    (``end``, whose rate is the topic's arrival rate on this worker's partitions)."""
+
+    lag: dict[str, int]
+    end: dict[str, int]
+
+
+async def sample_consumer_lag(app: Any, topics: Collection[str]) -> ConsumerSample:
+    """Lag and end offsets by topic of the partitions of ``topics`` that ``app``'s
+    consumer holds now (Faust's own internal topics, such as the assignor's, are left out)."""
     consumer = app.consumer
     monitor = app.monitor
     read_offsets: Mapping = monitor.tp_read_offsets or {}
     committed_offsets: Mapping = monitor.tp_committed_offsets or {}
     samples: list[tuple[str, int | None]] = []
+    ends: list[tuple[str, int | None]] = []
     for tp in consumer.assignment():
         if tp.topic not in topics:
             continue
@@ -86,4 +97,5 @@ async def sample_consumer_lag(app: Any, topics: Collection[str]) -> dict[str, in
             except Exception as exc:  # a rebalance under way: the next sample will do
                 log.debug("no position for %s: %s", tp, exc)
         samples.append((tp.topic, partition_lag(highwater, read, committed, position)))
-    return lag_by_topic(samples)
+        ends.append((tp.topic, highwater))
+    return ConsumerSample(lag=sum_by_topic(samples), end=sum_by_topic(ends))

@@ -7,7 +7,7 @@ import pytest
 from prometheus_client.metrics import MetricWrapperBase
 
 from riskmon.stream.metrics import DEGRADED_REASONS, PORTFOLIO_RATIOS, WorkerMetrics, exported_names
-from riskmon.stream.sampling import lag_by_topic, partition_lag
+from riskmon.stream.sampling import partition_lag, sum_by_topic
 
 # Labels whose values are unbounded or personal: never on a metric.
 _FORBIDDEN_LABELS = {"application_id", "customer_id", "decision_id", "applicant", "name", "email", "national_id", "phone", "dedup_key", "key"}
@@ -82,11 +82,13 @@ def test_unknown_error_types_collapse_to_other(metrics: WorkerMetrics) -> None:
 
 
 def test_lag_of_a_topic_no_longer_assigned_disappears(metrics: WorkerMetrics) -> None:
-    metrics.set_consumer_lag({"a": 5, "b": 0})
-    metrics.set_consumer_lag({"b": 7})
+    metrics.set_consumer_lag({"a": 5, "b": 0}, {"a": 50, "b": 10})
+    metrics.set_consumer_lag({"b": 7}, {"b": 17})
     get = metrics.registry.get_sample_value
     assert get("riskmon_consumer_lag_messages", {"topic": "a"}) is None
+    assert get("riskmon_consumer_end_offset", {"topic": "a"}) is None
     assert get("riskmon_consumer_lag_messages", {"topic": "b"}) == 7
+    assert get("riskmon_consumer_end_offset", {"topic": "b"}) == 17
 
 
 def test_portfolio_gauges_follow_the_watch_and_vanish_when_it_moves(metrics: WorkerMetrics) -> None:
@@ -131,6 +133,6 @@ def test_partition_lag(highwater, read, committed, position, expected) -> None:
     assert partition_lag(highwater, read, committed, position) == expected
 
 
-def test_lag_by_topic_sums_partitions_and_skips_unknown() -> None:
-    assert lag_by_topic([("x", 1), ("x", None), ("y", None), ("x", 2)]) == {"x": 3}
-    assert lag_by_topic([]) == {}
+def test_sum_by_topic_sums_partitions_and_skips_unknown() -> None:
+    assert sum_by_topic([("x", 1), ("x", None), ("y", None), ("x", 2)]) == {"x": 3}
+    assert sum_by_topic([]) == {}
