@@ -90,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_ops_commands(sub: argparse._SubParsersAction) -> None:
     """``tail`` and ``replay``: operators' views onto the topics (riskmon/ops)."""
-    tail = sub.add_parser("tail", help="follow alerts or decisions, one readable line per event")
-    tail.add_argument("stream", choices=["alerts", "decisions"], help="which topic to follow")
+    tail = sub.add_parser("tail", help="follow alerts, decisions or dead letters, one readable line per event")
+    tail.add_argument("stream", choices=["alerts", "decisions", "deadletters"], help="which topic to follow")
     tail.add_argument("--from-beginning", action="store_true", help="start at the oldest event instead of the end")
     tail.add_argument("--limit", type=int, default=None, metavar="N", help="stop after printing N events")
     tail.add_argument("--level", default=None, choices=["info", "warning", "critical"], help="alerts at this level or above")

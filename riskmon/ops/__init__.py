@@ -1,7 +1,7 @@
 """Operator tools behind ``riskmon tail`` and ``riskmon replay``.
 
-``tail`` follows ``risk.alerts`` or ``credit.decisions`` and prints one
-readable line per event; ``replay`` produces a recorded file of events
+``tail`` follows ``risk.alerts``, ``credit.decisions`` or ``risk.deadletter``
+and prints one readable line per event; ``replay`` produces a recorded file of events
 (JSON lines or CSV) back onto the topics, paced by a rate or by the recorded
 timestamps. The pure parts (rendering, filters, parsing, pacing, progress)
 live in their own modules and are tested without a broker; ``tail.py`` and

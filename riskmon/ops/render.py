@@ -1,4 +1,4 @@
-"""One line per decision or alert, for people watching a terminal.
+"""One line per decision, alert or dead letter, for people watching a terminal.
 
 Why these choices: a line must stay one line whatever the event carries
 (control characters and escape sequences in a summary are replaced, so a
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-__all__ = ["render_alert", "render_decision", "use_color", "clean"]
+__all__ = ["render_alert", "render_decision", "render_deadletter", "use_color", "clean"]
 
 _RESET = "\x1b[0m"
 _LEVEL_COLORS = {"critical": "\x1b[1;31m", "warning": "\x1b[33m", "info": "\x1b[36m"}
@@ -121,3 +121,26 @@ def render_decision(decision: Mapping[str, Any], *, color: bool = False) -> str:
     if codes:
         parts.append(",".join(codes))
     return " ".join(parts)
+
+
+def render_deadletter(record: Mapping[str, Any], *, color: bool = False) -> str:
+    """One line for a record of ``risk.deadletter``: where it came from and the rule it broke.
+
+    The original bytes (``raw``) are left out: they may hold an applicant's
+    personal data, and ``--json`` shows them to whoever needs them.
+
+    >>> render_deadletter({"received_at": "2026-11-29T14:38:27.001Z", "source_topic": "credit.applications",
+    ...                    "partition": 2, "offset": 1841, "key": "app-9", "raw": "{...}",
+    ...                    "error": {"type": "minimum", "field": "amount", "message": "amount: must be > 0 (got -5)"}})
+    '2026-11-29T14:38:27.001Z credit.applications[2]@1841 key=app-9 minimum amount: must be > 0 (got -5)'
+    """
+    error = record.get("error") if isinstance(record.get("error"), Mapping) else {}
+    return " ".join(
+        (
+            clean(record.get("received_at")),
+            f"{clean(record.get('source_topic'))}[{clean(record.get('partition'))}]@{clean(record.get('offset'))}",
+            f"key={clean(record.get('key'))}",
+            _paint(clean(error.get("type")), _LEVEL_COLORS["warning"], color),
+            clean(error.get("message")),
+        )
+    )

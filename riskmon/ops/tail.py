@@ -1,4 +1,4 @@
-"""``riskmon tail alerts|decisions``: follow a topic, one readable line per event.
+"""``riskmon tail alerts|decisions|deadletters``: follow a topic, one readable line per event.
 
 Why explicit offsets rather than a consumer group's reset policy: "from the
 end" must mean the end when the command started, so an event produced after
@@ -19,19 +19,19 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 
 from riskmon.ops.errors import OpsError
 from riskmon.ops.kafka import existing_topics, require_topic
-from riskmon.ops.render import clean, render_alert, render_decision
+from riskmon.ops.render import clean, render_alert, render_deadletter, render_decision
 from riskmon.schemas import Level
 from riskmon.settings import Settings
 
 __all__ = ["TailOptions", "accepts", "render", "run_tail", "STREAMS"]
 
 #: What ``tail`` can follow: the contract topic of each stream (without prefix).
-STREAMS: dict[str, str] = {"alerts": "risk.alerts", "decisions": "credit.decisions"}
+STREAMS: dict[str, str] = {"alerts": "risk.alerts", "decisions": "credit.decisions", "deadletters": "risk.deadletter"}
 
 
 @dataclass(frozen=True, slots=True)
 class TailOptions:
-    stream: Literal["alerts", "decisions"]
+    stream: Literal["alerts", "decisions", "deadletters"]
     from_beginning: bool = False
     limit: int | None = None
     min_level: str | None = None
@@ -42,9 +42,9 @@ class TailOptions:
 
     def __post_init__(self) -> None:
         if self.stream != "alerts" and (self.min_level or self.detectors):
-            raise OpsError("--level and --detector filter alerts; for decisions use --outcome")
+            raise OpsError(f"--level and --detector filter alerts only, not {self.stream}")
         if self.stream != "decisions" and self.outcomes:
-            raise OpsError("--outcome filters decisions; for alerts use --level and --detector")
+            raise OpsError(f"--outcome filters decisions only, not {self.stream}")
         if self.limit is not None and self.limit < 1:
             raise OpsError(f"--limit must be at least 1, got {self.limit}")
         if self.min_level is not None:
@@ -82,9 +82,8 @@ def render(options: TailOptions, event: Mapping[str, Any], raw: bytes) -> str:
     """The line printed for ``event``: its original JSON with ``--json``, else the readable form."""
     if options.json:
         return raw.decode("utf-8", errors="replace")
-    if options.stream == "alerts":
-        return render_alert(event, color=options.color)
-    return render_decision(event, color=options.color)
+    renderer = {"alerts": render_alert, "decisions": render_decision, "deadletters": render_deadletter}[options.stream]
+    return renderer(event, color=options.color)
 
 
 def _start_offsets(consumer: Consumer, topic: str, from_beginning: bool) -> list[TopicPartition]:

@@ -127,11 +127,13 @@ def test_replayed_csv_applications_are_decided_and_the_decisions_tailed(make_wor
             out.writerow([f"app-{i:03d}", f"cust-{i % 7}", f"2026-11-29T14:{i:02d}:00Z", 2000 + 500 * i, 36,
                           30000 + 2500 * i, "USD", 5 + i, i % 4, "Jane Example"])
             if i == 9:
-                out.writerow(["app-broken", "cust-x"])  # line 12: a short row
+                out.writerow(["app-broken", "cust-x"])  # line 12: a short row, never sent
+        # delivered, then dead-lettered by the worker: the amount is not a number
+        out.writerow(["app-nan", "cust-1", "2026-11-29T15:00:00Z", "lots", 36, 30000, "USD", 5, 1, "Jane Example"])
     replay = riskmon(services, worker.prefix, "replay", str(path), "--speed", "600")  # a minute apart: 0.1 s apart
     assert replay.returncode == 1, replay.stderr
     assert "replay: line 12: 2 cells, the header has 10" in replay.stderr
-    assert f"replay: {n} of {n + 1} lines delivered to {worker.prefix}credit.applications; 1 bad lines" in replay.stderr
+    assert f"replay: {n + 1} of {n + 2} lines delivered to {worker.prefix}credit.applications; 1 bad lines" in replay.stderr
 
     tail = riskmon(services, worker.prefix, "tail", "decisions", "--from-beginning", "--limit", str(n))
     assert tail.returncode == 0, tail.stderr
@@ -139,6 +141,12 @@ def test_replayed_csv_applications_are_decided_and_the_decisions_tailed(make_wor
     assert sorted(line.split()[4] for line in lines) == [f"app-{i:03d}" for i in range(n)]  # every one, once
     assert all(line.split()[1] in ("approve", "review", "reject") and " automated " in line for line in lines)
     assert "Jane" not in tail.stdout
+
+    dead = riskmon(services, worker.prefix, "tail", "deadletters", "--from-beginning", "--limit", "1")
+    assert dead.returncode == 0, dead.stderr
+    (line,) = dead.stdout.splitlines()
+    assert f" {worker.prefix}credit.applications[" in line and " key=app-nan " in line and " amount: " in line
+    assert "Jane" not in line  # the original bytes, with the applicant, stay out of the readable line
 
 
 def test_a_message_the_broker_refuses_is_counted_and_fails_the_replay(services, prefix: str, tmp_path: Path) -> None:

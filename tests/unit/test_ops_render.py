@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from riskmon.ops.errors import OpsError
-from riskmon.ops.render import render_alert, render_decision
+from riskmon.ops.render import render_alert, render_deadletter, render_decision
 from riskmon.ops.tail import TailOptions, accepts, render
 from riskmon.schemas.examples import example
 
@@ -57,6 +57,15 @@ def test_an_approved_decision_shows_the_amount_and_currency() -> None:
     assert "approved=12000 EUR" in render_decision(decision)
 
 
+def test_a_dead_letter_line_names_the_rule_but_never_shows_the_original_bytes() -> None:
+    record = example("deadletter")
+    record["raw"] = '{"applicant": {"name": "Jane Example"}}'
+    line = render_deadletter(record)
+    assert "Jane" not in line and "raw" not in line
+    assert "credit.applications[2]@1841" in line and "minimum amount: must be a finite number > 0 (got -5)" in line
+    assert render(TailOptions("deadletters"), record, b"{}") == line
+
+
 def test_json_mode_prints_the_original_bytes() -> None:
     raw = b'{"level": "info",  "odd":   "spacing"}'
     assert render(TailOptions("alerts", json=True), {"level": "info"}, raw) == raw.decode()
@@ -89,7 +98,8 @@ def test_filters(options: TailOptions, event: dict, shown: bool) -> None:
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(stream="decisions", min_level="warning"), "--level and --detector filter alerts"),
+        (dict(stream="decisions", min_level="warning"), "--level and --detector filter alerts only, not decisions"),
+        (dict(stream="deadletters", outcomes=("reject",)), "--outcome filters decisions only, not deadletters"),
         (dict(stream="decisions", detectors=("x",)), "--level and --detector filter alerts"),
         (dict(stream="alerts", outcomes=("approve",)), "--outcome filters decisions"),
         (dict(stream="alerts", limit=0), "--limit must be at least 1"),
