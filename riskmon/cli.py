@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", default=None, help="file to check (default: $RISKMON_CONFIG or the packaged one)")
     config_sub.add_parser("show-default", help="print the packaged default configuration")
     _add_ops_commands(sub)
+
+    from riskmon.cli_alerts import add_alerting_commands
+
+    add_alerting_commands(sub)
     return parser
 
 
@@ -321,10 +325,12 @@ _COMMANDS.update(tail=_cmd_tail, replay=_cmd_replay)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``riskmon`` console script."""
+    from riskmon.cli_alerts import ALERTING_COMMANDS, UserError as AlertingUserError
+
     args = build_parser().parse_args(argv)
     try:
-        return _COMMANDS[args.command](args)
-    except _UserError as exc:
+        return {**_COMMANDS, **ALERTING_COMMANDS}[args.command](args)
+    except (_UserError, AlertingUserError) as exc:
         print(f"riskmon {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -2,10 +2,10 @@
 # Prepare a fresh Debian machine for riskmon: system packages, then a virtualenv.
 #
 # Installs (only when missing): redis-server, a Java 17+ runtime, Maven
-# (Kafka is fetched from Maven Central by `riskmon stack up`, not here) and
-# Prometheus with promtool (for the metrics and rules tests), then
-# creates .venv and installs the package with its test extras. Safe to re-run:
-# it does nothing that is already done.
+# (Kafka is fetched from Maven Central by `riskmon stack up`, not here),
+# prometheus-alertmanager and Prometheus with promtool (for the alert-delivery,
+# metrics and rules tests), then creates .venv and installs the package with
+# its test extras. Safe to re-run: it does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# A real Alertmanager for the alert-delivery tests (Debian does not start it: no systemd here).
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 # Prometheus (and promtool): the tests check the rules and scrape a real worker with it.
 { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then

@@ -108,8 +108,18 @@ def _alert_schema() -> dict:
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
         "runbook_url": nullable({"type": "string", "format": "uri"}),
     }
+    required = list(props)
+    props.update(
+        {  # set by the alert manager; optional
+            "acknowledged_by": _TEXT,
+            "acknowledged_at": TIMESTAMP.schema,
+            "suppressed_by": _TEXT,
+            "group_key": _TEXT,
+            "notification": {"type": "string"},
+        }
+    )
     return _document(
-        "alert", "A graded alert on risk.alerts (key: dedup_key). No personal data.", props, list(props)
+        "alert", "A graded alert on risk.alerts (key: dedup_key). No personal data.", props, required
     )
 
 

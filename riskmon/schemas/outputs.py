@@ -190,6 +190,13 @@ class Alert:
     count: int = 1
     labels: dict[str, str] = field(default_factory=dict)
     runbook_url: str | None = None
+    # Lifecycle fields set by the alert manager (riskmon.alerts); absent from
+    # a detector's raw candidate and from the message when unset.
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    suppressed_by: str | None = None
+    group_key: str | None = None
+    notification: str | None = None
 
     def __post_init__(self) -> None:
         _as_text(self, "level")
@@ -222,10 +229,21 @@ class Alert:
             "count": self.count,
             "labels": dict(self.labels),
             "runbook_url": self.runbook_url,
+            **self._lifecycle(),
         }
+
+    def _lifecycle(self) -> dict:
+        out: dict = {}
+        for name in ("acknowledged_by", "suppressed_by", "group_key", "notification"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.acknowledged_at is not None:
+            out["acknowledged_at"] = format_timestamp(self.acknowledged_at)
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> Self:
+        acknowledged_at = d.get("acknowledged_at")
         return cls(
             alert_id=d["alert_id"],
             dedup_key=d["dedup_key"],
@@ -242,6 +260,11 @@ class Alert:
             count=d.get("count", 1),
             labels=dict(d.get("labels") or {}),
             runbook_url=d.get("runbook_url"),
+            acknowledged_by=d.get("acknowledged_by"),
+            acknowledged_at=parse_timestamp(acknowledged_at, "acknowledged_at") if acknowledged_at else None,
+            suppressed_by=d.get("suppressed_by"),
+            group_key=d.get("group_key"),
+            notification=d.get("notification"),
         )
 
 
