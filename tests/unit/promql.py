@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import re
 
+from riskmon.alerts.metrics import AlertMetrics
 from riskmon.stream.metrics import WorkerMetrics, exported_names
 
-__all__ = ["metric_names", "known_metric_names", "ALERTING_METRICS", "grafana_to_promql"]
+__all__ = ["metric_names", "known_metric_names", "grafana_to_promql"]
 
-#: Metrics the alerting pipeline (riskmon/alerts, another part of issue #7) exports;
-#: rules and dashboards may read them before it lands.
-ALERTING_METRICS = frozenset(
-    {"riskmon_alert_notifications_total", "riskmon_alert_deliveries_total", "riskmon_alert_delivery_backlog"}
-)
 #: Series Prometheus itself writes for every target.
 PROMETHEUS_METRICS = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})
 
@@ -55,8 +51,11 @@ def metric_names(expr: str) -> set[str]:
 
 
 def known_metric_names() -> set[str]:
-    """Every series a rule or panel may read: the worker's, the alerting pipeline's, Prometheus's own."""
-    return exported_names(WorkerMetrics().registry) | ALERTING_METRICS | PROMETHEUS_METRICS
+    """Every series a rule or panel may read: the worker's and its alerting
+    pipeline's (registered on the same registry, as ``create_app`` does), Prometheus's own."""
+    registry = WorkerMetrics().registry
+    AlertMetrics(registry)
+    return exported_names(registry) | PROMETHEUS_METRICS
 
 
 def grafana_to_promql(expr: str, rate_interval: str = "1m") -> str:
