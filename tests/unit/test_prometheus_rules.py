@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "rules.yml"
 RULES_TEST = Path(__file__).with_name("prometheus_rules_test.yml")
 PROMTOOL = shutil.which("promtool")
+AMTOOL = shutil.which("amtool")
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +90,39 @@ def test_the_compose_prometheus_loads_the_rules() -> None:
     rules_target = mounts["./deploy/prometheus/rules.yml"]
     patterns = [posixpath.join(posixpath.dirname(config_target), p) for p in config["rule_files"]]
     assert any(fnmatch.fnmatch(rules_target, pattern) for pattern in patterns), (rules_target, patterns)
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package prometheus; scripts/bootstrap.sh installs it)")
+def test_promtool_accepts_the_compose_prometheus_config() -> None:
+    config = ROOT / "deploy" / "prometheus.yml"
+    result = subprocess.run([PROMTOOL, "check", "config", str(config)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(AMTOOL is None, reason="amtool not installed (Debian package prometheus-alertmanager)")
+def test_amtool_accepts_the_alertmanager_config() -> None:
+    config = ROOT / "deploy" / "alertmanager.yml"
+    result = subprocess.run([AMTOOL, "check-config", str(config)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_compose_prometheus_sends_its_alerts_to_the_compose_alertmanager() -> None:
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    targets = [t for am in config["alerting"]["alertmanagers"] for group in am["static_configs"] for t in group["targets"]]
+    assert targets == ["alertmanager:9093"]
+    alertmanager = services["alertmanager"]
+    assert "9093" in [str(port) for port in alertmanager["expose"]]
+    assert "./deploy/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro" in alertmanager["volumes"]
+    assert "alertmanager" in services["prometheus"]["depends_on"]
+
+
+def test_alertmanager_inhibitions_name_alerts_that_exist(rules: list[dict[str, Any]]) -> None:
+    names = {rule["alert"] for rule in rules}
+    config = yaml.safe_load((ROOT / "deploy" / "alertmanager.yml").read_text())
+    for rule in config["inhibit_rules"]:
+        for matcher in rule["source_matchers"] + rule["target_matchers"]:
+            label, op, value = re.fullmatch(r'(\w+)(=~|=)"(.*)"', matcher).groups()
+            assert label == "alertname"
+            matching = {n for n in names if (re.fullmatch(value, n) if op == "=~" else n == value)}
+            assert matching, f"inhibition matcher {matcher} names no rule"
