@@ -50,6 +50,7 @@ from riskmon.stream.transactions import TransactionHandler
 from riskmon.stream.metrics import WorkerMetrics
 from riskmon.stream.model_registry import ModelRegistry
 from riskmon.stream.repayments import RepaymentHandler
+from riskmon.stream.sampling import sample_consumer_lag
 from riskmon.stream.scoring import ModelScorer
 from riskmon.stream.topics import DEADLETTER_MAX_BYTES, topic_names
 
@@ -59,6 +60,7 @@ log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
 BATCH_WITHIN = 0.02
+SAMPLE_INTERVAL = 5.0  # seconds between samples of the state gauges (lag, portfolio rates)
 
 
 def _broker_credentials(settings: Settings) -> Any:
@@ -312,7 +314,24 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         if evaluation:
             metrics.model_evaluation(evaluation)
         for role, pointer in scorer.pointers.items():
-            metrics.model_labels.labels(role=role).set(pointer.n_learned)
+            metrics.model_labels_learned.labels(role=role).set(pointer.n_learned)
+
+    metrics.watch_redis(lambda: store.degraded)
+
+    consumed_topics = frozenset(names.all())
+
+    @app.timer(interval=SAMPLE_INTERVAL)
+    async def sample_state_gauges() -> None:
+        """Consumer lag and the portfolio's rates, sampled here rather than per message."""
+        try:
+            assignment = app.consumer.assignment()
+            sample = await sample_consumer_lag(app, consumed_topics)
+            metrics.set_consumer_lag(sample.lag, sample.end)
+        except Exception as exc:  # the consumer is not started yet, or a rebalance is under way
+            log.debug("consumer lag not sampled: %s", exc)
+            return
+        watching = any(tp.topic == names.portfolio for tp in assignment)
+        metrics.set_portfolio(*(portfolio_handler.snapshot() if watching else ({}, None, None)))
 
     if settings.web_port > 0:
         watcher = DecisionWatcher(settings.kafka_bootstrap, names.decisions, **_aiokafka_security(settings))

@@ -97,6 +97,12 @@ class PortfolioHandler:
         except (RedisError, OSError) as exc:
             log.warning("could not share exposures in Redis: %s", exc)
 
+    def snapshot(self) -> tuple[dict[str, float | None], float | None, str | None]:
+        """The watch's current rates by indicator, the score PSI and the model
+        family it compares, for the metrics timer (cheap: no I/O)."""
+        ratios = {name: indicator.value for name, indicator in self._watch.indicators.values().items()}
+        return ratios, self._watch.psi.psi, self._watch.scoring_model
+
     async def _sync_model_alert(self) -> None:
         critical = self._watch.model_critical
         if critical == self._model_critical:
