@@ -84,12 +84,43 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="validate a configuration file and print its version")
     check.add_argument("path", nargs="?", default=None, help="file to check (default: $RISKMON_CONFIG or the packaged one)")
     config_sub.add_parser("show-default", help="print the packaged default configuration")
+    _add_ops_commands(sub)
+
+    from riskmon.cli_alerts import add_alerting_commands
+
+    add_alerting_commands(sub)
 
     # -- backtest (issue #7): its arguments and its work live in riskmon.backtest.cli --
     from riskmon.backtest.cli import add_backtest_parser
 
     add_backtest_parser(sub)
     return parser
+
+
+def _add_ops_commands(sub: argparse._SubParsersAction) -> None:
+    """``tail`` and ``replay``: operators' views onto the topics (riskmon/ops)."""
+    tail = sub.add_parser("tail", help="follow alerts, decisions or dead letters, one readable line per event")
+    tail.add_argument("stream", choices=["alerts", "decisions", "deadletters"], help="which topic to follow")
+    tail.add_argument("--from-beginning", action="store_true", help="start at the oldest event instead of the end")
+    tail.add_argument("--limit", type=int, default=None, metavar="N", help="stop after printing N events")
+    tail.add_argument("--level", default=None, choices=["info", "warning", "critical"], help="alerts at this level or above")
+    tail.add_argument("--detector", action="append", default=[], metavar="NAME", help="alerts of this detector (repeatable)")
+    tail.add_argument("--outcome", action="append", default=[], choices=["approve", "review", "reject"],
+                      help="decisions with this outcome (repeatable)")
+    tail.add_argument("--json", action="store_true", help="print each event's original JSON (input for `riskmon replay`)")
+    tail.add_argument("--no-color", action="store_true", help="never colour (default: colour when stdout is a terminal)")
+    replay = sub.add_parser("replay", help="produce a JSON-lines or CSV file of events to their topics")
+    replay.add_argument("file", type=Path, metavar="FILE")
+    replay.add_argument("--topic", default=None, help="send every event here (default: each event type's contract topic)")
+    pace = replay.add_mutually_exclusive_group()
+    pace.add_argument("--rate", type=float, default=None, help="events per second (default: as fast as possible)")
+    pace.add_argument("--speed", type=float, default=None, help="multiple of the pace of the recorded timestamps")
+    replay.add_argument("--format", dest="fmt", default=None, choices=["jsonl", "csv"], help="default: from the file name")
+    replay.add_argument("--key", dest="key_field", default=None, metavar="FIELD",
+                        help="field to key messages by (default: the contract's key of the event type)")
+    for p in (tail, replay):
+        p.add_argument("--bootstrap", default=None, help="Kafka bootstrap servers (overrides RISKMON_KAFKA_BOOTSTRAP)")
+        p.add_argument("--topic-prefix", default=None, help="prefix of every topic name (overrides RISKMON_TOPIC_PREFIX)")
 
 
 def _add_connection_flags(p: argparse.ArgumentParser) -> None:
@@ -247,6 +278,50 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         raise _UserError(str(exc)) from exc
 
 
+def _cmd_tail(args: argparse.Namespace) -> int:
+    import os
+
+    from riskmon.ops.errors import OpsError
+    from riskmon.ops.render import use_color
+    from riskmon.ops.tail import TailOptions, run_tail
+    from riskmon.settings import SettingsError, settings_from_env
+
+    try:
+        settings = settings_from_env().with_overrides(kafka_bootstrap=args.bootstrap, topic_prefix=args.topic_prefix)
+        options = TailOptions(
+            stream=args.stream,
+            from_beginning=args.from_beginning,
+            limit=args.limit,
+            min_level=args.level,
+            detectors=tuple(args.detector),
+            outcomes=tuple(args.outcome),
+            json=args.json,
+            color=use_color(args.no_color, sys.stdout.isatty(), os.environ),
+        )
+        run_tail(settings, options)
+        return 0
+    except (OpsError, SettingsError) as exc:
+        raise _UserError(str(exc)) from exc
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from riskmon.ops.errors import OpsError
+    from riskmon.ops.replay import ReplayOptions, run_replay
+    from riskmon.settings import SettingsError, settings_from_env
+
+    try:
+        settings = settings_from_env().with_overrides(kafka_bootstrap=args.bootstrap, topic_prefix=args.topic_prefix)
+        options = ReplayOptions(args.file, topic=args.topic, fmt=args.fmt, rate=args.rate, speed=args.speed,
+                                key_field=args.key_field)
+        result = run_replay(settings, options)
+    except (OpsError, SettingsError) as exc:
+        raise _UserError(str(exc)) from exc
+    where = ", ".join(sorted(result.topics or ())) or "no topic"
+    print(f"replay: {result.sent} of {result.lines} lines delivered to {where}; "
+          f"{result.bad} bad lines, {result.failed} not delivered", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
 # -- backtest (issue #7) -------------------------------------------------------
 
 
@@ -264,15 +339,18 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 _COMMANDS = {"stack": _cmd_stack, "worker": _cmd_worker, "demo": _cmd_demo, "schemas": _cmd_schemas, "config": _cmd_config, "model": _cmd_model, "audit": _cmd_audit}
 
 
+_COMMANDS.update(tail=_cmd_tail, replay=_cmd_replay)
 _COMMANDS["backtest"] = _cmd_backtest
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``riskmon`` console script."""
+    from riskmon.cli_alerts import ALERTING_COMMANDS, UserError as AlertingUserError
+
     args = build_parser().parse_args(argv)
     try:
-        return _COMMANDS[args.command](args)
-    except _UserError as exc:
+        return {**_COMMANDS, **ALERTING_COMMANDS}[args.command](args)
+    except (_UserError, AlertingUserError) as exc:
         print(f"riskmon {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -134,6 +134,7 @@ class RiskConfig:
     detectors: Any  # riskmon.detector_config.DetectorsConfig (imported lazily: River is heavy)
     version: str
     source: str
+    alerting: Any = None  # riskmon.alerts.config.AlertingConfig (the packaged defaults when the file has none)
 
     @property
     def model_policy(self) -> Policy:
@@ -384,7 +385,7 @@ def parse_config(raw: Any, *, source: str = "<memory>") -> RiskConfig:
     riskmon.config.ConfigError: currency: must be an ISO 4217 code such as USD, got 'usd'
     """
     m = _mapping(raw, "")
-    _unknown_keys(m, {"currency", "policy", "models", "detectors"}, "")
+    _unknown_keys(m, {"currency", "policy", "models", "detectors", "alerting"}, "")
     currency = m.get("currency", "USD")
     if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha() and currency.isupper()):
         raise ConfigError("currency", f"must be an ISO 4217 code such as USD, got {currency!r}")
@@ -396,8 +397,15 @@ def parse_config(raw: Any, *, source: str = "<memory>") -> RiskConfig:
         detectors = parse_detectors(_get(m, "detectors", ""))
     except DetectorSettingError as exc:
         raise ConfigError(exc.field, exc.message) from None
+    from riskmon.alerts.config import AlertingConfigError, parse_alerting
+
+    try:
+        alerting = parse_alerting(m.get("alerting"))
+    except AlertingConfigError as exc:
+        raise ConfigError(exc.field, exc.message) from None
     canonical = orjson.dumps(m, option=orjson.OPT_SORT_KEYS)
     return RiskConfig(
+        alerting=alerting,
         currency=currency,
         policy=policy,
         models=models,

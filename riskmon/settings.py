@@ -75,6 +75,7 @@ class Settings:
     ssl_cafile: str | None = None
     allow_insecure_sasl: bool = False
     audit_enabled: bool = True
+    notify_enabled: bool = True  # run the receivers' delivery threads (RISKMON_NOTIFY=0: another process delivers)
     audit_pseudonym_key: str = DEV_AUDIT_KEY
     audit_checkpoint_key: str = DEV_AUDIT_KEY
 
@@ -163,6 +164,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         ssl_cafile=env.get("RISKMON_SSL_CAFILE") or None,
         allow_insecure_sasl=env.get("RISKMON_ALLOW_INSECURE_SASL") == "1",
         audit_enabled=env.get("RISKMON_AUDIT", "1") != "0",
+        notify_enabled=env.get("RISKMON_NOTIFY", "1") != "0",
         audit_pseudonym_key=env.get("RISKMON_AUDIT_PSEUDONYM_KEY") or DEV_AUDIT_KEY,
         audit_checkpoint_key=env.get("RISKMON_AUDIT_CHECKPOINT_KEY") or DEV_AUDIT_KEY,
     )

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian machine for riskmon: system packages, then a virtualenv.
 #
-# Installs (only when missing): redis-server, a Java 17+ runtime and Maven
-# (Kafka is fetched from Maven Central by `riskmon stack up`, not here), then
-# creates .venv and installs the package with its test extras. Safe to re-run:
-# it does nothing that is already done.
+# Installs (only when missing): redis-server, a Java 17+ runtime, Maven
+# (Kafka is fetched from Maven Central by `riskmon stack up`, not here),
+# prometheus-alertmanager and Prometheus with promtool (for the alert-delivery,
+# metrics and rules tests), then creates .venv and installs the package with
+# its test extras. Safe to re-run: it does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,10 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# A real Alertmanager for the alert-delivery tests (Debian does not start it: no systemd here).
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+# Prometheus (and promtool): the tests check the rules and scrape a real worker with it.
+{ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
     echo "bootstrap: installing Debian packages: ${need[*]}" >&2
     SUDO=""
@@ -21,6 +26,11 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    # The package enables a system-wide Prometheus on :9090; the tests start their
+    # own on free loopback ports, so stop the service we just brought in.
+    if [[ " ${need[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+        $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
 fi
 
 PYTHON="${PYTHON:-python3}"

@@ -32,6 +32,13 @@ class Context:
     portfolio_exposure: float | None = None
     notifications: list[Notification] = field(default_factory=list)
     routed: int = 0  # notifications[:routed] already have their receivers
+    #: Operators' time (silences start and end on the wall clock even when a
+    #: backlog of older events is replayed); defaults to ``now``.
+    wall: float | None = None
+
+    @property
+    def wall_now(self) -> float:
+        return self.now if self.wall is None else self.wall
 
     @classmethod
     def overlay(cls, now: float, config: AlertingConfig, states: MutableMapping[str, AlertState],

@@ -10,7 +10,9 @@ receivers see (its key is PagerDuty's ``dedup_key``):
   ``grouped``: published to the feed, and announced together by the next
   ``new_alerts_in_group`` notification, which :func:`flush` sends once the
   interval has passed;
-* a level change or a repeat notifies the group again;
+* an alert whose level is above what the group was last notified at (the
+  first critical of a group of warnings) notifies at once; other level
+  changes join the next group notification; a repeat notifies again;
 * a member's resolution resolves the group's incident when it was the last
   firing member; otherwise it is told with the group's next notification;
 * an acknowledgement acknowledges the incident once every firing member is
@@ -87,7 +89,7 @@ def _notify(ctx: Any, group: GroupState, action: str, reason: Reason, trigger: A
             ctx.states[a.dedup_key] = replace(state, notified=True, last_notified_at=ctx.now, notified_level=a.level,
                                               suppressed_by=None)
     return replace(group, sequence=sequence, last_notified_at=ctx.now, pending=frozenset(),
-                   open=action != "resolve")
+                   open=action != "resolve", level=None if action == "resolve" else level)
 
 
 class GroupStage:
@@ -129,8 +131,10 @@ class GroupStage:
                 ctx.groups[key] = _notify(ctx, group, "acknowledge", Reason.ACKNOWLEDGED, a)
             return
         group = replace(group, members=group.members | {a.dedup_key})
-        if item.reason is Reason.FIRST and group.open and recent:
-            item.decide(Reason.GROUPED, f"joins group {key}, notified {ctx.now - group.last_notified_at:.0f}s ago")
+        rises = group.level is None or LEVELS.index(a.level) > LEVELS.index(group.level)
+        if item.reason in (Reason.FIRST, Reason.LEVEL_CHANGED) and group.open and recent and not rises:
+            item.decide(Reason.GROUPED, f"joins group {key} (at {group.level} already), notified "
+                                        f"{ctx.now - group.last_notified_at:.0f}s ago")
             ctx.groups[key] = replace(group, pending=group.pending | {a.dedup_key})
             return
         ctx.groups[key] = _notify(ctx, group, "trigger", item.reason, a)

@@ -105,9 +105,15 @@ class AlertManager:
         *,
         exposures: Mapping[str, float] | None = None,
         portfolio_exposure: float | None = None,
+        wall: float | None = None,
     ) -> Outcome:
-        """Run candidates and control messages, in order, through the stages."""
+        """Run candidates and control messages, in order, through the stages.
+
+        ``now`` is the manager's clock (event time, see :mod:`riskmon.alerts.clock`);
+        ``wall`` the operators' clock for silences (default: ``now``).
+        """
         ctx, out = self._context(now, exposures, portfolio_exposure)
+        ctx.wall = wall
         for message in inputs:
             if isinstance(message, Alert):
                 self._run(ctx, out, [Item(alert=message)], STAGES)
@@ -126,9 +132,10 @@ class AlertManager:
                 ctx.silences = {**ctx.silences, expired.id: expired}
         return self._finish(ctx, out)
 
-    def tick(self, now: float) -> Outcome:
+    def tick(self, now: float, wall: float | None = None) -> Outcome:
         """Time passing: resolve point-in-time alerts that did not recur, announce grouped alerts."""
         ctx, out = self._context(now, None, None)
+        ctx.wall = wall
         for key, state in list(ctx.states.items()):
             after = self.config.resolve_after.get(state.alert.detector)
             if after is None or not state.firing or now - epoch(state.alert.updated_at) < after:
@@ -145,6 +152,22 @@ class AlertManager:
         flush(ctx)
         RouteStage().exec(ctx, [])
         return self._finish(ctx, out)
+
+    def prune(self, now: float, keep: float = 7 * 86400.0) -> tuple[list[str], list[str]]:
+        """Forget alerts resolved, and incidents closed, more than ``keep`` seconds ago.
+
+        Housekeeping on committed state, so memory and Redis do not grow with
+        every customer ever alerted on. A pruned key that fires again starts a
+        new alert, as it would anyway after its resolution.
+        """
+        stale = [k for k, s in self.states.items() if not s.firing and now - epoch(s.alert.updated_at) > keep]
+        for key in stale:
+            del self.states[key]
+        closed = [k for k, g in self.groups.items()
+                  if not g.open and not g.members and (g.last_notified_at is None or now - g.last_notified_at > keep)]
+        for key in closed:
+            del self.groups[key]
+        return stale, closed
 
     def commit(self, outcome: Outcome) -> None:
         """Apply an outcome's state changes (after its messages were delivered)."""
@@ -177,6 +200,12 @@ class AlertManager:
             out.decisions.append((item.alert.dedup_key, item.reason, item.note))
 
     def _acknowledge(self, ctx: Context, out: Outcome, ack: Acknowledge) -> None:
+        group = ctx.groups.get(ack.dedup_key)
+        if group is not None and ack.dedup_key not in ctx.states:
+            # The pager acknowledged the incident (the group): every firing member is taken.
+            for member in sorted(group.members):
+                self._acknowledge(ctx, out, replace(ack, dedup_key=member))
+            return
         state = ctx.states.get(ack.dedup_key)
         if state is None or not state.firing:
             out.ignored.append(f"no firing alert {ack.dedup_key} to acknowledge")

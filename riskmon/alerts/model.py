@@ -114,9 +114,11 @@ class GroupState:
     last_notified_at: float | None = None
     sequence: int = 0
     receivers: frozenset[str] = frozenset()
+    level: str | None = None  # the level receivers were last told, None when no incident is open
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "level": self.level,
             "receivers": sorted(self.receivers),
             "group_key": self.group_key,
             "members": sorted(self.members),
@@ -136,6 +138,7 @@ class GroupState:
             last_notified_at=d.get("last_notified_at"),
             sequence=int(d.get("sequence", 0)),
             receivers=frozenset(d.get("receivers", ())),
+            level=d.get("level"),
         )
 
 

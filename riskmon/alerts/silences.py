@@ -102,7 +102,7 @@ class SilenceStage:
         for item in items:
             if item.reason is None or not item.reason.notifies or item.alert.status != "firing":
                 continue
-            silence = next((s for s in ctx.silences.values() if s.mutes(item.alert, ctx.now)), None)
+            silence = next((s for s in ctx.silences.values() if s.mutes(item.alert, ctx.wall_now)), None)
             if silence is None:
                 continue
             mark = f"silence:{silence.id}"

@@ -1,9 +1,10 @@
-"""Publishing alert candidates to ``risk.alerts``, keyed by their dedup key.
+"""Publishing detector alert candidates to the alert manager, keyed by their dedup key.
 
-The alerting stages (grading, dedup, routing, pagers) come after this topic;
-until then every detector transition is published here in the contract's
-shape. Keys are the stable ``dedup_key`` so one subject's alerts stay in
-order on one partition.
+Detectors run on every worker; their candidates go to the internal,
+single-partition ``risk.alerts.candidates`` topic, where one alert manager
+(:mod:`riskmon.stream.alert_manager`) grades, dedups, groups, silences and
+routes them, and publishes each state change to ``risk.alerts``. Keys are
+the stable ``dedup_key``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any, Awaitable, Iterable
 
 from riskmon.schemas import Alert, dumps
 from riskmon.stream.batch_handler import Send
-from riskmon.stream.metrics import WorkerMetrics
 
 __all__ = ["AlertSink"]
 
@@ -21,18 +21,15 @@ log = logging.getLogger(__name__)
 
 
 class AlertSink:
-    """Sends alerts; returns delivery futures so callers wait once per batch."""
+    """Sends candidates; returns delivery futures so callers wait once per batch."""
 
-    def __init__(self, send: Send, topic: str, metrics: WorkerMetrics) -> None:
+    def __init__(self, send: Send, topic: str) -> None:
         self._send = send
         self._topic = topic
-        self._metrics = metrics
 
     async def publish(self, alerts: Iterable[Alert]) -> list[Awaitable[Any]]:
         futures = []
         for alert in alerts:
-            record = alert.to_dict()
-            futures.append(await self._send(self._topic, alert.dedup_key.encode(), dumps(record)))
-            self._metrics.alerted(record["detector"], record["level"], record["status"])
-            log.info("alert %s %s %s: %s", record["status"], record["level"], record["dedup_key"], record["summary"])
+            futures.append(await self._send(self._topic, alert.dedup_key.encode(), dumps(alert.to_dict())))
+            log.debug("alert candidate %s %s %s", alert.status, alert.level, alert.dedup_key)
         return futures

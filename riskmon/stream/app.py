@@ -12,7 +12,11 @@ Faust choices, each from a lesson in DESIGN.md:
   an in-flight message (faust-streaming #606).
 * Internal single-partition topics give one worker each role that must be
   unique: the learner (``risk.model.training``), the portfolio watch
-  (``risk.portfolio.events``) and the audit writer (``risk.audit.pending``).
+  (``risk.portfolio.events``), the audit writer (``risk.audit.pending``) and
+  the alert manager (``risk.alerts.candidates``).
+* Receivers (pagers, webhooks) are fed by their own consumer threads
+  (:mod:`riskmon.alerts.delivery`), so a receiver that is down never blocks
+  an agent.
 * Events are taken in small batches (``take_events``, at most 500 or 20 ms):
   Python CPU is the bottleneck, so Redis and the broker are paid once per batch.
 """
@@ -25,13 +29,18 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from riskmon.alerts.delivery import start_receivers
+from riskmon.alerts.metrics import AlertMetrics
+from riskmon.alerts.state_store import AlertStateStore
 from riskmon.config import RiskConfig
 from riskmon.settings import Settings
 from riskmon.stream.applications import ApplicationHandler
 from riskmon.stream.decision_store import DecisionStore, key_namespace
 from riskmon.stream.decisions import Incoming
 from riskmon.stream.http_api import DecisionWatcher, register_http_api
+from riskmon.stream.alerts_api import register_alerts_api
 from riskmon.stream.alert_sink import AlertSink
+from riskmon.stream.alert_manager import AlertManagerHandler
 from riskmon.stream.audit_writer import AuditWriter
 from riskmon.stream.reviews import ReviewHandler
 from riskmon.stream.learning import Learner
@@ -41,6 +50,7 @@ from riskmon.stream.transactions import TransactionHandler
 from riskmon.stream.metrics import WorkerMetrics
 from riskmon.stream.model_registry import ModelRegistry
 from riskmon.stream.repayments import RepaymentHandler
+from riskmon.stream.sampling import sample_consumer_lag
 from riskmon.stream.scoring import ModelScorer
 from riskmon.stream.topics import DEADLETTER_MAX_BYTES, topic_names
 
@@ -50,6 +60,7 @@ log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
 BATCH_WITHIN = 0.02
+SAMPLE_INTERVAL = 5.0  # seconds between samples of the state gauges (lag, portfolio rates)
 
 
 def _broker_credentials(settings: Settings) -> Any:
@@ -132,14 +143,26 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     outputs = {
         name: raw_topic(name)
         for name in (
-            names.decisions, names.deadletter, names.training, names.portfolio, names.alerts, names.audit, names.audit_pending
+            names.decisions, names.deadletter, names.training, names.portfolio, names.alerts, names.audit, names.audit_pending,
+            names.alert_candidates, names.notifications,
         )
     }
 
     async def send(topic: str, key: bytes | None, value: bytes) -> Any:
         return await outputs[topic].send(key=key, value=value)
 
-    alert_sink = AlertSink(send, names.alerts, metrics)
+    alert_sink = AlertSink(send, names.alert_candidates)
+    alert_metrics = AlertMetrics(metrics.registry)
+    alert_handler = AlertManagerHandler(
+        config=config.alerting,
+        store=AlertStateStore(store.client, store.namespace),
+        send=send,
+        alerts_topic=names.alerts,
+        notifications_topic=names.notifications,
+        deadletter_topic=names.deadletter,
+        metrics=metrics,
+        alert_metrics=alert_metrics,
+    )
     learner = Learner(
         registry=registry,
         store=store,
@@ -197,6 +220,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         metrics=metrics,
     )
     portfolio_handler = PortfolioHandler(config=config, store=store, alerts=alert_sink)
+    alert_candidates = raw_topic(names.alert_candidates)
 
     lag = PipelineLag(config, alert_sink)
 
@@ -223,6 +247,44 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     batch_agent(portfolio, "watch-portfolio", portfolio_handler.handle, within=0.1, watch_lag=False)
     batch_agent(audit_pending, "write-audit-trail", audit_writer.handle, within=0.05, watch_lag=False)
     batch_agent(training, "learn", learner.handle, within=0.2, watch_lag=False)
+    batch_agent(alert_candidates, "manage-alerts", alert_handler.handle, within=0.05, watch_lag=False)
+
+    @app.timer(interval=1.0)
+    async def alert_tick() -> None:
+        """On the worker holding the candidates partition: quiet-period resolutions, grouped announcements."""
+        try:
+            if any(tp.topic == names.alert_candidates for tp in app.consumer.assignment()):
+                await alert_handler.tick()
+            else:
+                alert_handler.forget()
+        except Exception:
+            log.exception("alert manager tick failed; will retry")
+
+    receivers: list[Any] = []
+    if settings.notify_enabled and config.alerting.receivers:
+
+        @app.task
+        async def _start_receivers() -> None:
+            receivers.extend(
+                start_receivers(
+                    config.alerting,
+                    kafka_config=settings.confluent_config(),
+                    app_id=settings.app_id,
+                    notifications_topic=names.notifications,
+                    deadletter_topic=names.deadletter,
+                    metrics=alert_metrics,
+                    redis_url=settings.redis_url,
+                    namespace=store.namespace,
+                )
+            )
+            log.info("delivering notifications to %s", ", ".join(r.spec.name for r in receivers))
+
+        @app.on_before_shutdown.connect
+        async def _stop_receivers(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
+            for r in receivers:
+                r.stop()
+            for r in receivers:
+                r.join(timeout=5)
 
     @app.timer(interval=10.0)
     async def audit_checkpoint() -> None:
@@ -252,13 +314,31 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         if evaluation:
             metrics.model_evaluation(evaluation)
         for role, pointer in scorer.pointers.items():
-            metrics.model_labels.labels(role=role).set(pointer.n_learned)
+            metrics.model_labels_learned.labels(role=role).set(pointer.n_learned)
+
+    metrics.watch_redis(lambda: store.degraded)
+
+    consumed_topics = frozenset(names.all())
+
+    @app.timer(interval=SAMPLE_INTERVAL)
+    async def sample_state_gauges() -> None:
+        """Consumer lag and the portfolio's rates, sampled here rather than per message."""
+        try:
+            assignment = app.consumer.assignment()
+            sample = await sample_consumer_lag(app, consumed_topics)
+            metrics.set_consumer_lag(sample.lag, sample.end)
+        except Exception as exc:  # the consumer is not started yet, or a rebalance is under way
+            log.debug("consumer lag not sampled: %s", exc)
+            return
+        watching = any(tp.topic == names.portfolio for tp in assignment)
+        metrics.set_portfolio(*(portfolio_handler.snapshot() if watching else ({}, None, None)))
 
     if settings.web_port > 0:
         watcher = DecisionWatcher(settings.kafka_bootstrap, names.decisions, **_aiokafka_security(settings))
         register_http_api(
             app, applications_topic=applications_out, watcher=watcher, store=store, max_bytes=settings.max_message_bytes
         )
+        register_alerts_api(app, commands_topic=outputs[names.alert_candidates], client=store.client, namespace=store.namespace)
 
         @app.task
         async def _start_watcher() -> None:
@@ -289,6 +369,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         await store.close()
 
     app.riskmon_metrics = metrics  # type: ignore[attr-defined]
+    app.riskmon_alerts = alert_handler  # type: ignore[attr-defined]
     return app
 
 

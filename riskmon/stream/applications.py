@@ -100,6 +100,7 @@ class ApplicationHandler(BatchHandler):
         if self._scorer is not None and valid:
             await self._scorer.refresh()  # new snapshots and model alerts, before anything is decided
         degraded = self._store.degraded or (self._scorer.model_alert if self._scorer else None)
+        degraded_reason = "redis_unavailable" if self._store.degraded else "model_alert"
         resend: list[tuple[Application, bytes]] = []
         fresh: list[tuple[Incoming, Application]] = []
         for index, (message, application) in enumerate(valid):
@@ -115,6 +116,7 @@ class ApplicationHandler(BatchHandler):
         scored = await self._score([a for _, a in fresh])
         to_reserve: list[tuple[str, bytes]] = []
         outputs: list[tuple[Application, float, dict | None]] = []  # application, latency s, snapshot
+        produced_at: list[float | None] = []  # broker timestamps of the inputs decided, for end-to-end latency
         for (message, application), score in zip(fresh, scored):
             latency = self._mono() - message.received_monotonic
             try:
@@ -144,8 +146,9 @@ class ApplicationHandler(BatchHandler):
             if score is not None:
                 snapshot = {**score.snapshot, "decided_at": as_dict["decided_at"], "outcome": decision.outcome}
             outputs.append((application, latency, snapshot))
+            produced_at.append(message.timestamp)
             if degraded:
-                self._metrics.degraded.inc()
+                self._metrics.decided_degraded(degraded_reason)
 
         stored = await self._store.reserve(to_reserve)
         values = stored if stored else [value for _, value in to_reserve]
@@ -175,6 +178,7 @@ class ApplicationHandler(BatchHandler):
             pending.append(await self._send(self._portfolio_topic, None, dumps({"events": summaries})))
         if pending:
             await asyncio.gather(*pending)  # one wait per batch: the broker has them all
+        self._metrics.delivered_end_to_end(produced_at, self._now().timestamp())
         await self._store.confirm(sent)
 
     def _audit_record(self, application: Application, decision: dict, snapshot: dict | None) -> list[dict]:

@@ -24,6 +24,7 @@ from typing import Sequence
 import orjson
 from redis.exceptions import RedisError
 
+from riskmon.alerts.state_store import EXPOSURE_TOTAL
 from riskmon.config import RiskConfig
 from riskmon.stream.alert_sink import AlertSink
 from riskmon.stream.decision_store import DecisionStore
@@ -57,6 +58,7 @@ class PortfolioHandler:
     async def _handle(self, batch: Sequence[Incoming]) -> None:
         version = self._config.version[:12]
         alerts = []
+        touched: set[str] = set()
         for message in batch:
             try:
                 events = orjson.loads(message.value or b"")["events"]
@@ -66,11 +68,35 @@ class PortfolioHandler:
             for event in events:
                 try:
                     alerts += observe_summary(self._watch, event, config_version=version)
+                    if event.get("customer_id") in self._watch.exposure:
+                        touched.add(event["customer_id"])
                 except Exception:
                     log.exception("unusable portfolio event at offset %s", message.offset)
         for future in await self._alerts.publish(alerts):
             await future
         await self._sync_model_alert()
+        await self._share_exposure(touched)
+
+    async def _share_exposure(self, customers: set[str]) -> None:
+        """Customers' outstanding exposure (and the book's) for the alert manager's grading.
+
+        A hash keyed by customer id as a field: identifiers only, one round trip per batch.
+        """
+        if not customers:
+            return
+        exposure = self._watch.exposure
+        values: dict[str, str] = {c: repr(exposure[c].outstanding) for c in customers}
+        values[EXPOSURE_TOTAL] = repr(sum(t.outstanding for t in exposure.values()))
+        try:
+            await self._store.client.hset(f"{self._store.namespace}:exposure", mapping=values)
+        except (RedisError, OSError) as exc:
+            log.warning("could not share exposures in Redis: %s", exc)
+
+    def snapshot(self) -> tuple[dict[str, float | None], float | None, str | None]:
+        """The watch's current rates by indicator, the score PSI and the model
+        family it compares, for the metrics timer (cheap: no I/O)."""
+        ratios = {name: indicator.value for name, indicator in self._watch.indicators.values().items()}
+        return ratios, self._watch.psi.psi, self._watch.scoring_model
 
     async def _sync_model_alert(self) -> None:
         critical = self._watch.model_critical

@@ -18,9 +18,10 @@ failover is a rebalance, not code of ours; scorers on every worker hot-swap
 the snapshots it publishes. Examples are also replayable for a retrain.
 
 Repayments for loans the monitor never decided (no snapshot, for example loans
-older than the monitor) are counted in ``riskmon_labels_unmatched_total`` and
-logged at debug level; they are valid events, not errors, so they do not go to
-the dead-letter topic.
+older than the monitor) are counted in
+``riskmon_repayment_labels_total{result="unmatched"}`` and logged at debug
+level; they are valid events, not errors, so they do not go to the dead-letter
+topic.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class RepaymentHandler(BatchHandler):
             summaries.append(repayment_summary(repayment))
             label = label_from_repayment(repayment, bad_days_past_due=self._bad_dpd)
             if label is None:
-                self._metrics.labels.labels(result="not_final").inc()
+                self._metrics.label_result("not_final")
                 continue
             final.setdefault(repayment.application_id, (repayment, label))  # first final event in the batch wins
 
@@ -97,16 +98,16 @@ class RepaymentHandler(BatchHandler):
         labelled_at = format_timestamp(self._now())
         for (application_id, (repayment, label)), (snapshot, first) in zip(final.items(), joined or []):
             if snapshot is None:
-                self._metrics.labels.labels(result="unmatched").inc()
+                self._metrics.label_result("unmatched")
                 log.debug("no decision-time features for application %s", application_id)
                 continue
             if not first:
-                self._metrics.labels.labels(result="duplicate").inc()
+                self._metrics.label_result("duplicate")
                 continue
             example = orjson.loads(snapshot)
             example.update(label=label, labelled_at=labelled_at, repayment_event_id=repayment.event_id)
             pending.append(await self._send(self._training_topic, application_id.encode(), dumps(example)))
-            self._metrics.labels.labels(result="joined").inc()
+            self._metrics.label_result("joined")
         if pending:
             for future in pending:
                 await future

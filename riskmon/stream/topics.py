@@ -36,6 +36,8 @@ class TopicNames:
     training: str  # internal: labelled examples for the learner (one partition)
     portfolio: str  # internal: decision and repayment summaries for the portfolio watch (one partition)
     audit_pending: str  # internal: audit records waiting for the one audit writer (one partition)
+    alert_candidates: str  # internal: detector candidates and operators' acks/silences for the one alert manager (one partition)
+    notifications: str  # what receivers (pagers, webhooks) are sent, keyed by group; one consumer group per receiver
 
     def all(self) -> tuple[str, ...]:
         return (
@@ -50,6 +52,8 @@ class TopicNames:
             self.training,
             self.portfolio,
             self.audit_pending,
+            self.alert_candidates,
+            self.notifications,
         )
 
 
@@ -72,6 +76,8 @@ def topic_names(settings: Settings) -> TopicNames:
         training=t("risk.model.training"),
         portfolio=t("risk.portfolio.events"),
         audit_pending=t("risk.audit.pending"),
+        alert_candidates=t("risk.alerts.candidates"),
+        notifications=t("risk.notifications"),
     )
 
 
@@ -90,7 +96,7 @@ def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> list[str]:
             config["cleanup.policy"] = "delete"  # and never compacted
         # The audit trail is one hash chain, so one partition keeps its total
         # order; the training topic has one partition so that one worker learns.
-        single = (names.audit, names.training, names.portfolio, names.audit_pending)
+        single = (names.audit, names.training, names.portfolio, names.audit_pending, names.alert_candidates)
         partitions = 1 if name in single else settings.partitions
         wanted.append(NewTopic(name, num_partitions=partitions, replication_factor=settings.replication, config=config))
     created = []

@@ -277,3 +277,44 @@ def test_no_personal_data_field_can_reach_an_alert():
     with pytest.raises(ValueError, match="personal data"):
         build_alert(detector="d", subject={"kind": "customer", "id": "c"}, level="info", status="firing", summary="s",
                     started_at=0, updated_at=0, config_version="v", labels={"email": "a@b.c"})
+
+
+def test_acknowledging_the_incident_from_the_pager_takes_every_member():
+    m = manager(group_by=["detector"])
+    run(m, [alert(customer="c-1", level="critical")], T0)
+    run(m, [alert(customer="c-2", level="critical", at=T0 + 1)], T0 + 1)
+    group = next(iter(m.groups))
+    out = run(m, [Acknowledge(group, by="pagerduty:oncall-ben", at=T0 + 5)], T0 + 5)
+    assert {a.acknowledged_by for a in out.published} == {"pagerduty:oncall-ben"} and len(out.published) == 2
+    assert [n.action for n in out.notifications] == ["acknowledge"]
+
+
+def test_the_first_critical_of_a_group_pages_at_once_later_ones_wait_for_the_group():
+    m = manager(group_by=["detector"])
+    run(m, [alert(customer="c-1")], T0)
+    run(m, [alert(customer="c-2", at=T0 + 1)], T0 + 1)
+    first = run(m, [alert(customer="c-1", level="critical", at=T0 + 2, started=T0)], T0 + 2)
+    second = run(m, [alert(customer="c-2", level="critical", at=T0 + 3, started=T0 + 1)], T0 + 3)
+    assert [n.level for n in first.notifications] == ["critical"]
+    assert reasons(second) == ["grouped"] and second.notifications == []
+    later = m.tick(T0 + 400)
+    assert [(n.reason, n.level) for n in later.notifications] == [("new_alerts_in_group", "critical")]
+
+
+def test_silences_follow_the_operators_clock_when_old_events_are_replayed():
+    m = manager()
+    s = Silence.create(matcher=parse_matcher("detector=txn_velocity"), starts_at=T0 + 86400, ends_at=T0 + 90000,
+                       author="ops-anna", comment="replaying yesterday", created_at=T0 + 86400)
+    run(m, [AddSilence(s)], T0)
+    out = m.process([alert(at=T0)], now=T0, wall=T0 + 86500)  # yesterday's event, processed today
+    assert reasons(out) == ["silenced"]
+
+
+def test_resolved_alerts_are_forgotten_after_a_week_and_open_ones_kept():
+    m = manager()
+    run(m, [alert(customer="c-1"), alert(customer="c-2")], T0)
+    run(m, [alert(customer="c-1", status="resolved", at=T0 + 60, started=T0)], T0 + 60)
+    assert m.prune(T0 + 3 * 86400) == ([], [])
+    states, groups = m.prune(T0 + 8 * 86400)
+    assert states == ["txn_velocity:customer:c-1"] and groups == ["txn_velocity:customer:c-1"]
+    assert set(m.states) == {"txn_velocity:customer:c-2"}

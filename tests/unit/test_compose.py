@@ -50,7 +50,7 @@ def _container_ports(service: dict[str, Any]) -> set[int]:
 
 
 def test_services_exist(services: dict[str, Any]) -> None:
-    assert {"kafka", "redis", "worker", "prometheus"} <= set(services)
+    assert {"kafka", "redis", "worker", "prometheus", "grafana"} <= set(services)
 
 
 def test_kafka_is_single_node_kraft(services: dict[str, Any]) -> None:

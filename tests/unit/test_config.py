@@ -74,7 +74,7 @@ def test_any_change_gives_a_new_version() -> None:
 
 def test_key_order_does_not_change_the_version(tmp_path: Path) -> None:
     doc = copy.deepcopy(DEFAULT)
-    reordered = {"detectors": doc["detectors"], "models": doc["models"], "policy": dict(reversed(list(doc["policy"].items()))), "currency": doc["currency"]}
+    reordered = {"detectors": doc["detectors"], "models": doc["models"], "policy": dict(reversed(list(doc["policy"].items()))), "currency": doc["currency"], "alerting": doc["alerting"]}
     assert parse_config(reordered).version == parse_config(doc).version
 
 

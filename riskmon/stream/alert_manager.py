@@ -1,0 +1,170 @@
+"""The alert manager's agent: detector candidates and operators' controls in; feed and notifications out.
+
+Detectors on every worker send candidates to the internal, single-partition
+``risk.alerts.candidates`` topic (keyed by dedup key), where commands
+(acknowledge, silence, expire) also arrive, so one manager sees everything
+in one order. For each batch it runs :class:`riskmon.alerts.AlertManager`,
+publishes every state change to ``risk.alerts`` (the contract's feed) and
+every group notification to ``risk.notifications`` (for the receivers'
+consumers), waits for the broker's acknowledgements, and only then commits
+the new state in memory and in Redis. A crash in between replays the batch:
+same ids, and receivers dedupe by the group key.
+
+Input that is not a candidate or a command goes to the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Sequence
+
+import orjson
+
+from riskmon.alerts.clock import EventClock
+from riskmon.alerts.config import AlertingConfig
+from riskmon.alerts.manager import Acknowledge, AddSilence, AlertManager, ExpireSilence, Outcome
+from riskmon.alerts.metrics import AlertMetrics
+from riskmon.alerts.silences import Silence
+from riskmon.alerts.state_store import AlertStateStore
+from riskmon.schemas import Alert, dumps, parse_timestamp
+from riskmon.stream.batch_handler import BatchHandler, Send
+from riskmon.stream.decisions import Incoming
+from riskmon.stream.metrics import WorkerMetrics
+
+__all__ = ["AlertManagerHandler", "parse_control"]
+
+log = logging.getLogger(__name__)
+
+
+def parse_control(doc: dict) -> Acknowledge | AddSilence | ExpireSilence:
+    """A command from ``riskmon ack`` / ``riskmon silence`` / the console / a pager webhook."""
+    kind = doc["control"]
+    if kind == "ack":
+        return Acknowledge(dedup_key=str(doc["dedup_key"]), by=str(doc["by"]), at=float(doc["at"]), comment=str(doc.get("comment", "")))
+    if kind == "silence":
+        return AddSilence(Silence.from_dict(doc["silence"]))
+    if kind == "expire_silence":
+        return ExpireSilence(silence_id=str(doc["silence_id"]), by=str(doc["by"]), at=float(doc["at"]))
+    raise ValueError(f"unknown control {kind!r}")
+
+
+def _decode(message: Incoming) -> Alert | Acknowledge | AddSilence | ExpireSilence:
+    doc = orjson.loads(message.value or b"")
+    if not isinstance(doc, dict):
+        raise ValueError("an alert candidate or command must be a JSON object")
+    if "control" in doc:
+        return parse_control(doc)
+    return Alert.from_dict(doc)
+
+
+class AlertManagerHandler(BatchHandler):
+    """Runs the manager over batches and on timer ticks; state loaded lazily from Redis."""
+
+    def __init__(
+        self,
+        *,
+        config: AlertingConfig,
+        store: AlertStateStore,
+        send: Send,
+        alerts_topic: str,
+        notifications_topic: str,
+        deadletter_topic: str,
+        metrics: WorkerMetrics,
+        alert_metrics: AlertMetrics,
+        clock: EventClock | None = None,
+    ) -> None:
+        super().__init__(send=send, deadletter_topic=deadletter_topic, metrics=metrics)
+        self._config = config
+        self._store = store
+        self._alerts_topic = alerts_topic
+        self._notifications_topic = notifications_topic
+        self._alert_metrics = alert_metrics
+        self._clock = clock or EventClock()
+        self._manager = AlertManager(config)
+        self._loaded = False
+        self._lock = asyncio.Lock()
+        self._pruned_at = 0.0
+
+    @property
+    def manager(self) -> AlertManager:
+        return self._manager
+
+    def forget(self) -> None:
+        """The partition moved away: reload from Redis if it comes back (another worker may have changed it)."""
+        self._loaded = False
+
+    async def _load(self) -> None:
+        if self._loaded:
+            return
+        saved = await self._store.load()
+        self._manager = AlertManager(self._config)
+        if saved is not None:
+            states, groups, silences = saved
+            self._manager.states.update(states)
+            self._manager.groups.update(groups)
+            self._manager.silences.update(silences)
+            log.info("alert manager resumed %d alerts, %d groups, %d silences from Redis", len(states), len(groups), len(silences))
+        self._loaded = True
+
+    async def _handle(self, batch: Sequence[Incoming]) -> None:
+        async with self._lock:
+            await self._load()
+            inputs = []
+            for message in batch:
+                try:
+                    item = _decode(message)
+                except Exception as exc:  # bad input: kept with its bytes, never dropped
+                    await (await self._deadletter(message, exc))
+                    continue
+                if isinstance(item, Alert):
+                    self._clock.observe(item.updated_at.timestamp())
+                inputs.append(item)
+            customers = sorted({i.subject.id for i in inputs if isinstance(i, Alert) and i.subject.kind == "customer"})
+            exposures, book = await self._store.exposures(customers)
+            outcome = self._manager.process(inputs, self._clock.now(), exposures=exposures, portfolio_exposure=book,
+                                            wall=time.time())
+            await self._emit(outcome)
+
+    async def tick(self) -> None:
+        """Quiet-period resolutions and grouped announcements; called by a timer on the manager's worker."""
+        async with self._lock:
+            await self._load()
+            now = self._clock.now()
+            outcome = self._manager.tick(now, wall=time.time())
+            if outcome.published or outcome.notifications or outcome.states or outcome.groups:
+                await self._emit(outcome)
+            if now - self._pruned_at > 3600:
+                self._pruned_at = now
+                await self._store.forget(*self._manager.prune(now))
+            self._export_open()
+
+    async def _emit(self, outcome: Outcome) -> None:
+        futures = []
+        for alert in outcome.published:
+            record = alert.to_dict()
+            futures.append(await self._send(self._alerts_topic, alert.dedup_key.encode(), dumps(record)))
+            self._metrics.alerted(alert.detector, alert.level, alert.status)
+        for n in outcome.notifications:
+            futures.append(await self._send(self._notifications_topic, n.group_key.encode(), dumps(n.to_dict())))
+            self._alert_metrics.sent.labels(action=n.action, routed=str(bool(n.receivers)).lower()).inc()
+        for future in futures:
+            await future
+        self._manager.commit(outcome)  # only now: the broker has every message of this outcome
+        for key, reason, note in outcome.decisions:
+            self._alert_metrics.decided(reason)
+            log.info("alert %s: %s%s", key, reason.value, f" ({note})" if note else "")
+        for text in outcome.ignored:
+            log.warning("alert command ignored: %s", text)
+        for n in outcome.notifications:
+            log.info("notification %s %s %s -> %s", n.action, n.group_key, n.reason, ",".join(n.receivers) or "no receiver")
+        await self._store.save(outcome.states, outcome.groups, outcome.silences)
+
+    def _export_open(self) -> None:
+        counts = {"info": 0, "warning": 0, "critical": 0}
+        for state in self._manager.states.values():
+            if state.firing:
+                counts[state.alert.level] += 1
+        for level, n in counts.items():
+            self._alert_metrics.open_alerts.labels(level=level).set(n)

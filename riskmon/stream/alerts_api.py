@@ -1,0 +1,126 @@
+"""HTTP pages of alerting on the worker's web port: list alerts and silences, acknowledge, silence.
+
+``GET /v1/alerts[?status=firing|resolved|all&level=...]`` lists the manager's
+alerts (from Redis, where the manager saves them after every batch);
+``POST /v1/alerts/{key}/ack`` (``{"by", "comment"}``), ``POST /v1/silences``
+(``{"matcher", "duration", "author", "comment"}``), ``DELETE
+/v1/silences/{id}?by=NAME`` and ``POST /v1/pager/acknowledge`` (a pager's
+webhook) each send a command to the alert manager and answer 202 with it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from riskmon.alerts.commands import CommandError, ack_command, expire_command, pager_acknowledgement, silence_command
+from riskmon.alerts.model import AlertState
+from riskmon.alerts.silences import Silence
+from riskmon.schemas.vocab import LEVELS
+
+__all__ = ["register_alerts_api", "read_alert_states", "read_silences"]
+
+
+async def read_alert_states(client: Any, namespace: str) -> list[AlertState]:
+    raw = await client.hgetall(f"{namespace}:alerts:state")
+    return [AlertState.from_dict(orjson.loads(v)) for v in raw.values()]
+
+
+async def read_silences(client: Any, namespace: str) -> list[Silence]:
+    raw = await client.hgetall(f"{namespace}:alerts:silences")
+    return sorted((Silence.from_dict(orjson.loads(v)) for v in raw.values()), key=lambda s: s.created_at)
+
+
+def _alert_view(state: AlertState) -> dict[str, Any]:
+    return {**state.alert.to_dict(), "notified": state.notified}
+
+
+def register_alerts_api(app: Any, *, commands_topic: Any, client: Any, namespace: str) -> None:
+    """Add the alerting pages to a Faust app; commands go to ``commands_topic``."""
+    from faust import web
+
+    async def send(doc: dict[str, Any], key: str) -> None:
+        await (await commands_topic.send(key=key.encode(), value=orjson.dumps(doc)))
+
+    async def body_of(request: web.Request) -> dict[str, Any]:
+        try:
+            doc = orjson.loads(await request.read() or b"{}")
+        except orjson.JSONDecodeError:
+            raise CommandError("the body must be a JSON object") from None
+        if not isinstance(doc, dict):
+            raise CommandError("the body must be a JSON object")
+        return doc
+
+    def bad(view: Any, exc: Exception) -> Any:
+        return view.json({"error": {"type": "invalid_command", "message": str(exc)}}, status=400)
+
+    @app.page("/v1/alerts")
+    class Alerts(web.View):
+        async def get(self, request: web.Request) -> web.Response:
+            status = request.query.get("status", "firing")
+            level = request.query.get("level")
+            try:
+                states = await read_alert_states(client, namespace)
+            except Exception as exc:
+                return self.json({"error": {"type": "unavailable", "message": f"alert state unavailable: {exc}"}}, status=503)
+            out = [
+                _alert_view(s) for s in states
+                if (status == "all" or s.alert.status == status) and (level is None or s.alert.level == level)
+            ]
+            out.sort(key=lambda a: (-LEVELS.index(a["level"]), a["updated_at"]), reverse=False)
+            return self.json({"alerts": out})
+
+    @app.page("/v1/alerts/{key}/ack")
+    class Acknowledge(web.View):
+        async def post(self, request: web.Request, key: str) -> web.Response:
+            try:
+                doc = await body_of(request)
+                command = ack_command(key, by=str(doc.get("by", "")), comment=str(doc.get("comment", "")), at=time.time())
+            except CommandError as exc:
+                return bad(self, exc)
+            await send(command, key)
+            return self.json({"accepted": command}, status=202)
+
+    @app.page("/v1/silences")
+    class Silences(web.View):
+        async def get(self, request: web.Request) -> web.Response:
+            try:
+                silences = await read_silences(client, namespace)
+            except Exception as exc:
+                return self.json({"error": {"type": "unavailable", "message": f"silences unavailable: {exc}"}}, status=503)
+            now = time.time()
+            return self.json({"silences": [{**s.to_dict(), "active": s.active(now)} for s in silences]})
+
+        async def post(self, request: web.Request) -> web.Response:
+            try:
+                doc = await body_of(request)
+                command = silence_command(str(doc.get("matcher", "")), duration=doc.get("duration", ""),
+                                          author=str(doc.get("author", "")), comment=str(doc.get("comment", "")), now=time.time())
+            except CommandError as exc:
+                return bad(self, exc)
+            await send(command, command["silence"]["id"])
+            return self.json({"accepted": command}, status=202)
+
+    @app.page("/v1/silences/{silence_id}")
+    class Silence_(web.View):
+        async def delete(self, request: web.Request, silence_id: str) -> web.Response:
+            try:
+                command = expire_command(silence_id, by=request.query.get("by", ""), at=time.time())
+            except CommandError as exc:
+                return bad(self, exc)
+            await send(command, silence_id)
+            return self.json({"accepted": command}, status=202)
+
+    @app.page("/v1/pager/acknowledge")
+    class PagerAck(web.View):
+        async def post(self, request: web.Request) -> web.Response:
+            try:
+                command = pager_acknowledgement(await body_of(request), at=time.time())
+            except CommandError as exc:
+                return bad(self, exc)
+            if command is None:
+                return self.json({"ignored": "not an acknowledgement"}, status=200)
+            await send(command, command["dedup_key"])
+            return self.json({"accepted": command}, status=202)
