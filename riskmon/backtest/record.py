@@ -5,15 +5,17 @@ to their end at the moment it starts (a snapshot: later messages are left
 out), with a consumer that joins no group and commits nothing, so the
 workers' positions are untouched. Records are written in the order the
 brokers stamped them (each partition's own order is kept; across partitions
-and topics, by broker timestamp), wrapped as ``{"topic", "key", "value",
-"timestamp"}`` (see :mod:`riskmon.backtest.recorded`). Topic names are
-written without the deployment's prefix, so a file from production can be
-replayed into a test environment.
+and topics, by broker timestamp).
 
-A message that is not a JSON object is kept as its raw text (base64 when it
-is not UTF-8), so the backtest counts it as the dead letter it was. The
-whole snapshot is held in memory to be merged: record a bounded retention,
-not years of history.
+Each message whose bytes are a JSON object that replay's rule assigns to the
+topic it came from is written as it is: its original bytes, one line, the
+format ``riskmon replay`` sends back. Any other message (not JSON, not an
+object, fields that do not tell its topic) is wrapped as ``{"topic", "key",
+"value", "timestamp"}``, its value as raw text (base64 when not UTF-8), so
+the backtest counts it as the dead letter it was; replay reports such lines
+instead of sending them. Topic names are written without the deployment's
+prefix. The whole snapshot is held in memory to be merged: record a bounded
+retention, not years of history.
 """
 
 from __future__ import annotations
@@ -28,19 +30,38 @@ from typing import Any, Iterator
 import orjson
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from riskmon.backtest.recorded import TOPICS
+from riskmon.backtest.recorded import TOPICS, infer_topic
 from riskmon.schemas import DEFAULT_MAX_MESSAGE_BYTES
 from riskmon.settings import Settings
 
-__all__ = ["RecordError", "record", "wrap"]
+__all__ = ["RecordError", "line_for", "record", "wrap"]
 
 
 class RecordError(RuntimeError):
     """The topics could not be recorded; the message says why."""
 
 
+def line_for(topic: str, key: bytes | None, value: bytes | None, timestamp_ms: int | None) -> bytes:
+    """The recorded line of a consumed message, without its newline (see module doc).
+
+    >>> line_for("credit.reviews", b"a-1", b'{"application_id": "a-1", "reviewer": "r"}', 5)
+    b'{"application_id": "a-1", "reviewer": "r"}'
+    >>> line_for("credit.reviews", b"a-1", b'{"application_id": "a-1"}', 5)  # replay would send it to applications
+    b'{"topic":"credit.reviews","key":"a-1","value":{"application_id":"a-1"},"timestamp":5}'
+    """
+    raw = (value or b"").strip()
+    if b"\n" not in raw and b"\r" not in raw and len(raw) <= DEFAULT_MAX_MESSAGE_BYTES:
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            doc = None
+        if isinstance(doc, dict) and "topic" not in doc and infer_topic(doc) == topic and raw == value:
+            return raw
+    return orjson.dumps(wrap(topic, key, value, timestamp_ms))
+
+
 def wrap(topic: str, key: bytes | None, value: bytes | None, timestamp_ms: int | None) -> dict[str, Any]:
-    """One recorded line for a consumed message (see module doc).
+    """A message as a wrapped record (see module doc).
 
     >>> wrap("credit.reviews", b"a-1", b'{"application_id": "a-1"}', 5)
     {'topic': 'credit.reviews', 'key': 'a-1', 'value': {'application_id': 'a-1'}, 'timestamp': 5}
@@ -141,5 +162,5 @@ def record(settings: Settings, out: str | Path, *, timeout: float = 60.0) -> dic
         for m in _merged(parts):
             topic = m.topic()[prefix:]
             counts[topic] += 1
-            handle.write(orjson.dumps(wrap(topic, m.key(), m.value(), m.timestamp()[1])) + b"\n")
+            handle.write(line_for(topic, m.key(), m.value(), m.timestamp()[1]) + b"\n")
     return counts

@@ -3,10 +3,11 @@
 The format is the one ``riskmon replay`` reads, so one file can be replayed
 to a live worker and backtested offline. One JSON object per line, either
 
-* a contract input event exactly as produced, e.g. ``{"application_id": ...}``;
-  its topic is named by a ``topic`` field if it has one, else inferred from
-  its fields (``transaction_id``: transactions; ``reviewer``: reviews;
-  ``event_id``: repayments; ``application_id``: applications); or
+* a contract input event exactly as produced, e.g. ``{"application_id": ...}``
+  (what ``riskmon replay`` sends and ``riskmon backtest record`` writes for
+  every JSON object): its topic is named by a ``topic`` field if it has one,
+  else inferred from its fields by replay's own rule
+  (:func:`riskmon.ops.events.infer_kind`); or
 * a wrapped record ``{"topic": "credit.transactions", "key": "cust-1",
   "value": {...}}`` (optionally ``"timestamp"``, the broker's, in ms). A
   ``value`` that is a string is the raw text of a message that was not a
@@ -67,13 +68,6 @@ TOPICS: dict[str, type] = {
     "credit.repayments": Repayment,
     "credit.reviews": Review,
 }
-# Tried in order: the most specific field first (a repayment also has an application_id).
-_INFERENCE = (
-    ("transaction_id", "credit.transactions"),
-    ("reviewer", "credit.reviews"),
-    ("event_id", "credit.repayments"),
-    ("application_id", "credit.applications"),
-)
 
 Record = Union[Application, Transaction, Repayment, Review]
 
@@ -114,22 +108,25 @@ class Incident:
 
 
 def infer_topic(doc: dict) -> str | None:
-    """The contract topic of a bare event, from its ``topic`` field or its fields.
+    """The contract topic of a bare event, from its ``topic`` field or, as replay does, its fields.
+
+    None when neither tells, or when the fields are an output's (a decision,
+    an alert, a dead letter): those are not inputs to replay.
 
     >>> infer_topic({"event_id": "e", "application_id": "a", "status": "late"})
     'credit.repayments'
     >>> infer_topic({"topic": "prod.credit.transactions", "transaction_id": "t"})
     'credit.transactions'
-    >>> infer_topic({"name": "x"}) is None
-    True
+    >>> infer_topic({"name": "x"}), infer_topic({"decision_id": "d", "application_id": "a"})
+    (None, None)
     """
+    from riskmon.ops.events import infer_kind
+
     named = doc.get("topic")
     if isinstance(named, str):
         return _canonical(named)
-    for field, topic in _INFERENCE:
-        if field in doc:
-            return topic
-    return None
+    kind = infer_kind(doc)
+    return kind.topic if kind is not None and kind.topic in TOPICS else None
 
 
 def _canonical(name: str) -> str | None:
@@ -176,8 +173,8 @@ def _event(line_no: int, text: bytes, where: str) -> RecordedEvent:
     topic = infer_topic(doc)
     if topic is None:
         raise StreamFileError(
-            f"{where}: cannot tell the event's topic: give it a topic field or wrap it as "
-            '{"topic": ..., "value": {...}}'
+            f"{where}: not an input event (application, transaction, repayment or review): give it a topic "
+            'field or wrap it as {"topic": ..., "value": {...}}'
         )
     return RecordedEvent(line_no, topic, text)
 

@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from riskmon.backtest.recorded import StreamFileError, incidents, load_stream, read_stream
-from riskmon.backtest.record import wrap
+from riskmon.ops.events import infer_kind
+from riskmon.backtest.record import line_for, wrap
 from tests.unit.backtest_streams import application, parsed, repayment, transaction
 
 APP = application(1)
@@ -48,7 +49,8 @@ def test_each_line_format_gives_its_topic_and_bytes(tmp_path: Path, doc: dict, t
 BAD_LINES = [
     (b"this is not json", "not JSON"),
     (b'["an", "array"]', "must be a JSON object, got list"),
-    (b'{"name": "no id"}', "cannot tell the event's topic"),
+    (b'{"name": "no id"}', "not an input event"),
+    (b'{"decision_id": "d", "application_id": "a"}', "not an input event"),  # an output, as replay tells it
     (b'{"topic": "risk.alerts", "value": {}}', "'risk.alerts' is not an input topic"),
     (b'{"topic": "credit.reviews", "value": 5}', "value must be an object or a string"),
     (b'{"topic": "credit.reviews", "value": "@@", "value_encoding": "base64"}', "not valid base64"),
@@ -79,11 +81,33 @@ def test_a_contract_breaking_event_is_a_dead_letter_not_a_file_error(value: byte
     assert event.record is None and event.error is not None and event.error.rule == rule
 
 
-def test_what_the_recorder_writes_the_reader_reads_back(tmp_path: Path) -> None:
-    raws = [orjson.dumps(APP), b'["an", "array"]', b"\xff\xfe not utf-8", b"plain text"]
+RECORDED = [
+    # (message on credit.applications, written bare as its own bytes?)
+    (orjson.dumps(APP), True),  # what replay sends back as it is
+    (b'{"application_id": "x", "amount": -5}', True),  # breaks the contract, still an application: bare
+    (orjson.dumps(RP), False),  # replay's rule says repayment: wrapped, so it stays on applications
+    (b'{"amount": 5}', False),  # fields that tell no topic
+    (orjson.dumps({**APP, "topic": "credit.reviews"}), False),  # a topic field would mislead the reader
+    (b'{\n "application_id": "multi-line"\n}', False),  # not one line
+    (b' {"application_id": "padded"}', False),  # bare would lose the exact bytes
+    (b'["an", "array"]', False),
+    (b"\xff\xfe not utf-8", False),
+    (b"plain text", False),
+    (b"", False),
+]
+
+
+@pytest.mark.parametrize("raw, bare", RECORDED)
+def test_what_the_recorder_writes_the_reader_reads_back_as_the_same_message(tmp_path: Path, raw: bytes, bare: bool) -> None:
+    line = line_for("credit.applications", b"k", raw, 1)
+    assert (line == raw) is bare
     path = tmp_path / "rec.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(wrap("credit.applications", b"k", raw, 1)) + b"\n" for raw in raws))
-    assert [e.value for e in read_stream(path)] == raws
+    path.write_bytes(line + b"\n")
+    (event,) = list(read_stream(path))
+    assert event.topic == "credit.applications"
+    assert event.value == raw or orjson.loads(event.value) == orjson.loads(raw)  # a wrapped object is re-encoded
+    if bare:
+        assert infer_kind(orjson.loads(line)).topic == "credit.applications", "riskmon replay sends it to the same topic"
     assert wrap("credit.applications", None, b"\xff", None)["value"] == base64.b64encode(b"\xff").decode()
 
 
