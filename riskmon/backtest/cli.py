@@ -50,40 +50,19 @@ def add_backtest_parser(sub: Any) -> argparse.ArgumentParser:
 def load_configs(path: str | None) -> tuple[Any, Any]:
     """The configuration at ``path`` (the packaged one for None) and its ``alerting`` section.
 
-    The alert manager's settings (``alerting``: grouping, inhibition,
-    routes...) sit in the same file. Where the configuration loader knows the
-    section (``RiskConfig.alerting``, with the alert manager on the stream),
-    it is taken from there, inside the configuration's version as the worker
-    computes it; where it does not yet, the section is parsed here, apart,
-    and left out of the version.
+    Read exactly as the worker reads it (``load_config``), so the version, and
+    each decision's ``policy_version``, are the ones the worker would give.
     """
-    import yaml
+    from riskmon.alerts.config import DEFAULTS
+    from riskmon.config import ConfigError, load_config
 
-    from riskmon.alerts.config import DEFAULTS, AlertingConfigError, parse_alerting
-    from riskmon.config import ConfigError, load_config, parse_config
-
-    where = path or "the packaged configuration"
+    if path is not None and not Path(path).is_file():
+        raise BacktestError(f"configuration file {path} " + ("is not a file" if Path(path).exists() else "does not exist"))
     try:
-        if path is None:
-            config = load_config(None)
-            return config, getattr(config, "alerting", None) or DEFAULTS
-        p = Path(path)
-        if not p.is_file():
-            raise BacktestError(f"configuration file {p} " + ("is not a file" if p.exists() else "does not exist"))
-        try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise BacktestError(f"cannot read configuration {p}: {exc}".replace("\n", " ")) from None
-        try:
-            config = parse_config(raw, source=str(p))
-            return config, getattr(config, "alerting", None) or DEFAULTS
-        except ConfigError as exc:
-            if exc.field != "alerting" or not isinstance(raw, dict):  # "alerting: is not a known setting" only
-                raise
-        rest = {k: v for k, v in raw.items() if k != "alerting"}
-        return parse_config(rest, source=str(p)), parse_alerting(raw["alerting"])
-    except (ConfigError, AlertingConfigError) as exc:
-        raise BacktestError(f"invalid configuration {where}: {exc}") from None
+        config = load_config(path)
+    except ConfigError as exc:
+        raise BacktestError(f"invalid configuration {path or 'the packaged configuration'}: {exc}".replace("\n", " ")) from None
+    return config, config.alerting or DEFAULTS
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -53,7 +53,7 @@ ERRORS = [
      "invalid configuration {dir}/bad.yaml: policy.cutoffs.approve_below: must be a probability"),
     (["--config", "{dir}/bad.yaml", "--data", "{data}"], ("bad.yaml", default_config_text() + "alerting: {group_by: []}\n"),
      "alerting.group_by: must name at least one field"),
-    (["--config", "{dir}/bad.yaml", "--data", "{data}"], ("bad.yaml", "policy: [unclosed\n"), "cannot read configuration"),
+    (["--config", "{dir}/bad.yaml", "--data", "{data}"], ("bad.yaml", "policy: [unclosed\n"), "{dir}/bad.yaml is not valid YAML"),
     (["--config", "{new}", "--data", "{dir}/bad.jsonl"], ("bad.jsonl", '{"application_id": "a"}\n{nope\n'),
      "{dir}/bad.jsonl:2: not JSON"),
     (["--data", "{data}"], None, "needs --config NEW and --data FILE"),
