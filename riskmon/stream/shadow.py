@@ -3,21 +3,29 @@
 ``RISKMON_SHADOW_CONFIG=path`` makes the worker also evaluate that
 configuration's policy and detectors (:class:`riskmon.backtest.Evaluator`,
 the code the offline backtest runs) on every application, transaction and
-repayment it consumes, and write the would-be decisions and alert candidates
-to ``risk.shadow`` (with the topic prefix), keyed by application id or
-dedup key, each wrapped as::
+repayment it consumes, run its alerting section through an alert manager of
+its own (in memory, on the same event-time clock as the live one), and write
+what it would have done to ``risk.shadow`` (with the topic prefix), keyed by
+application id, dedup key or group key, each wrapped as::
 
-    {"shadow": true, "kind": "decision" | "alert", "config_version": "<12 hex>",
-     "active_policy_version": "<the live policy_version>", "record": {...}}
+    {"shadow": true, "kind": "decision" | "candidate" | "alert" | "notification",
+     "config_version": "<12 hex>", "active_policy_version": "<the live policy_version>",
+     "record": {...}}
+
+``decision`` is a ``credit.decisions`` event, ``candidate`` a detector's raw
+candidate, ``alert`` what the manager would publish on ``risk.alerts`` and
+``notification`` what it would send receivers on ``risk.notifications``.
 
 What keeps the shadow harmless:
 
 * its handler's only output is ``risk.shadow``: it is given no other topic,
-  so nothing it computes can reach ``credit.decisions``, ``risk.alerts``, the
-  audit trail, the dead-letter topic or a receiver;
-* it writes nothing to Redis: its detector state is in worker memory (per
-  worker: exact with one worker, per-partition slices with several), and it
-  reads only the published models (the live learner's, with the shadow's own
+  so nothing it computes can reach ``credit.decisions``, the alert topics
+  (candidates, feed, notifications, hence no receiver), the audit trail or
+  the dead-letter topic;
+* it writes nothing to Redis: its detector and alert-manager state is in
+  worker memory (per worker: exact with one worker, per-partition slices
+  with several; a restart starts afresh), and it reads only the published
+  models (the live learner's, with the shadow's own
   ``models.min_labels_to_decide`` and cut-offs; the shadow does not train);
 * it never raises into the agent: a failure is logged and the live path
   goes on; invalid input is left to the live path's dead-letter topic;
@@ -32,11 +40,15 @@ last record per ``decision_id``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Sequence
 
+from riskmon.alerts.clock import EventClock
+from riskmon.alerts.config import DEFAULTS
+from riskmon.alerts.manager import AlertManager, Outcome
 from riskmon.backtest.evaluator import Evaluator
 from riskmon.config import ConfigError, RiskConfig, load_config
 from riskmon.schemas import Alert, Application, Repayment, SchemaError, Transaction, decode_object, dumps
@@ -52,6 +64,8 @@ log = logging.getLogger(__name__)
 SHADOW_TOPIC = "risk.shadow"
 #: Customers whose detector state the shadow keeps in memory (least recently seen dropped first).
 MAX_CUSTOMERS = 50_000
+#: Seconds between two runs of the shadow alert manager's timer.
+SHADOW_TICK_SECONDS = 5.0
 
 
 def load_shadow_config(path: str) -> RiskConfig:
@@ -79,6 +93,9 @@ class ShadowHandler:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.evaluator = Evaluator(config, scorer, max_customers=MAX_CUSTOMERS)
+        self.manager = AlertManager(config.alerting or DEFAULTS)
+        self._clock = EventClock(wall=lambda: self._now().timestamp())
+        self._lock = asyncio.Lock()
         self._scorer = scorer
         self._send = send
         self._topic = topic
@@ -146,14 +163,35 @@ class ShadowHandler:
             alerts += self.evaluator.watch_repayment(repayment)
         await self._publish([], alerts)
 
+    async def tick(self) -> None:
+        """The shadow manager's timer: quiet-period resolutions and grouped announcements."""
+        await self._guard(lambda _: self._publish([], [], timer=True), [])
+
     def _wrap(self, kind: str, record: dict) -> bytes:
         return dumps({**self._envelope, "kind": kind, "record": record})
 
-    async def _publish(self, records: list[tuple[str, bytes]], alerts: list[Alert]) -> None:
-        records = records + [(a.dedup_key, self._wrap("alert", a.to_dict())) for a in alerts]
-        futures = [await self._send(self._topic, key.encode(), value) for key, value in records]
-        for future in futures:  # one wait per batch
-            await future
+    def _manage(self, candidates: list[Alert], timer: bool) -> Outcome:
+        if timer:
+            return self.manager.tick(self._clock.now())
+        for a in candidates:
+            self._clock.observe(a.updated_at.timestamp())
+        exposures, book = self.evaluator.exposures([a.subject.id for a in candidates if a.subject.kind == "customer"])
+        return self.manager.process(candidates, self._clock.now(), exposures=exposures, portfolio_exposure=book)
+
+    async def _publish(self, records: list[tuple[str, bytes]], candidates: list[Alert], *, timer: bool = False) -> None:
+        # One outcome at a time: three agents and the timer share the manager, and an outcome is
+        # computed on the committed state, so the next must wait for this one's commit.
+        async with self._lock:
+            records = records + [(a.dedup_key, self._wrap("candidate", a.to_dict())) for a in candidates]
+            outcome = self._manage(candidates, timer) if candidates or timer else None
+            if outcome is not None:
+                records += [(a.dedup_key, self._wrap("alert", a.to_dict())) for a in outcome.published]
+                records += [(n.group_key, self._wrap("notification", n.to_dict())) for n in outcome.notifications]
+            futures = [await self._send(self._topic, key.encode(), value) for key, value in records]
+            for future in futures:  # one wait per batch
+                await future
+            if outcome is not None:
+                self.manager.commit(outcome)  # as live: state moves on once the broker has the messages
 
 
 def register_shadow(app: Any, *, settings: Any, config: RiskConfig, registry: Any, store: Any) -> ShadowHandler:
@@ -199,6 +237,7 @@ def register_shadow(app: Any, *, settings: Any, config: RiskConfig, registry: An
                                  ("credit.transactions", "shadow-transactions", handler.transactions),
                                  ("credit.repayments", "shadow-repayments", handler.repayments)):
         _agent(app, raw_topic(settings.topic(source)), name, handle, BATCH_MAX, BATCH_WITHIN)
+    app.timer(interval=SHADOW_TICK_SECONDS)(handler.tick)
     log.info("shadow mode: %s (%s) evaluated beside %s, recorded on %s only",
              shadow_config.source, shadow_config.policy_version, config.policy_version, topic_name)
     return handler

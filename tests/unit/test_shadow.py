@@ -9,7 +9,7 @@ wiring into the worker on a real broker is in
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -50,13 +50,13 @@ class Sent:
         return done
 
 
-def handler(sent: Sent, **kwargs: Any) -> ShadowHandler:
-    return ShadowHandler(config=SHADOW, scorer=ModelScorer(None, min_labels=500), send=sent, topic="t.risk.shadow",
+def handler(sent: Sent, *, shadow_config: Any = SHADOW, wall_clock: Any = lambda: NOW, **kwargs: Any) -> ShadowHandler:
+    return ShadowHandler(config=shadow_config, scorer=ModelScorer(None, min_labels=500), send=sent, topic="t.risk.shadow",
                          active_policy_version="rules-v1+abc", max_message_bytes=262144,
-                         wall_clock=lambda: NOW, monotonic=lambda: 10.5, **kwargs)
+                         wall_clock=wall_clock, monotonic=lambda: 10.5, **kwargs)
 
 
-def test_decisions_and_alerts_go_to_the_shadow_topic_wrapped_and_equal_to_the_backtest() -> None:
+def test_decisions_candidates_alerts_and_notifications_go_to_the_shadow_topic_and_equal_the_backtest() -> None:
     sent = Sent()
     shadow = handler(sent)
     apps = [application(i, applicant=PERSONAL) for i in range(12)]
@@ -64,17 +64,23 @@ def test_decisions_and_alerts_go_to_the_shadow_topic_wrapped_and_equal_to_the_ba
     asyncio.run(shadow.applications(incoming("t.credit.applications", apps)))
     asyncio.run(shadow.transactions(incoming("t.credit.transactions", txs)))
     assert {topic for topic, _, _ in sent.messages} == {"t.risk.shadow"}
-    decisions = [m for _, _, m in sent.messages if m["kind"] == "decision"]
-    alerts = [m for _, _, m in sent.messages if m["kind"] == "alert"]
-    assert {(m["shadow"], m["config_version"], m["active_policy_version"]) for m in decisions + alerts} == {
+    kinds = {kind: [m for _, _, m in sent.messages if m["kind"] == kind] for kind in ("decision", "candidate", "alert", "notification")}
+    decisions, candidates, alerts = kinds["decision"], kinds["candidate"], kinds["alert"]
+    assert len(sent.messages) == sum(map(len, kinds.values())), "nothing else is written"
+    assert {(m["shadow"], m["config_version"], m["active_policy_version"]) for _, _, m in sent.messages} == {
         (True, SHADOW.version[:12], "rules-v1+abc")}
     assert [d["record"]["latency_ms"] for d in decisions] == [500.0] * 12 and decisions[0]["record"]["decided_at"].startswith("2026-12-01T12:00")
     offline = run(SHADOW, DEFAULTS, parsed(*apps, *txs))
     timing = ("decided_at", "latency_ms")
     assert [{k: v for k, v in d["record"].items() if k not in timing} for d in decisions] == [
         {k: v for k, v in d.items() if k not in timing} for d in offline.decisions]
-    assert [a["record"] for a in alerts] == [a.to_dict() for a in offline.candidates]
-    assert [(a["record"]["level"], a["record"]["value"]) for a in alerts] == [("warning", 5.0)]
+    assert [a["record"] for a in candidates] == [a.to_dict() for a in offline.candidates]
+    assert [(a["record"]["level"], a["record"]["value"]) for a in candidates] == [("warning", 5.0)]
+    # the shadow's own alert manager: what it would publish on risk.alerts, and notify
+    assert [a["record"] for a in alerts] == [a.to_dict() for a in offline.published]
+    assert [a["record"]["notification"] for a in alerts] == ["first_notification"]
+    assert alerts[0]["record"]["group_key"].startswith("grp-txn_velocity-")
+    assert [(n["record"]["action"], n["record"]["level"]) for n in kinds["notification"]] == [("trigger", "warning")]
     assert [key for _, key, m in sent.messages if m["kind"] == "decision"][0] == b"app-0000"
     assert PERSONAL["name"] not in str(sent.messages)
 
@@ -113,3 +119,16 @@ def test_the_shadow_configuration_comes_from_the_environment_and_its_errors_name
     with pytest.raises(ConfigError) as err:
         load_shadow_config(str(bad))
     assert str(err.value).startswith(f"RISKMON_SHADOW_CONFIG: {bad}: currency: must be an ISO 4217 code")
+
+
+def test_the_shadow_managers_timer_resolves_on_its_own_clock() -> None:
+    sent, wall = Sent(), [NOW]
+    quick = config(lambda doc: doc.update(alerting={"resolve_after": {"txn_velocity": "1m"}}),
+                   **{"warning: {enter: 10, exit: 6}": "warning: {enter: 5, exit: 3}"})
+    shadow = handler(sent, shadow_config=quick, wall_clock=lambda: wall[0])
+    asyncio.run(shadow.transactions(incoming("t.credit.transactions", burst("c-burst", start=0, n=6))))
+    asyncio.run(shadow.tick())  # no time has passed: nothing to resolve
+    wall[0] = NOW + timedelta(minutes=5)  # five minutes of wall time after the burst was seen, no new event
+    asyncio.run(shadow.tick())
+    feed = [(m["record"]["status"], m["record"]["dedup_key"]) for _, _, m in sent.messages if m["kind"] == "alert"]
+    assert feed == [("firing", "txn_velocity:customer:c-burst"), ("resolved", "txn_velocity:customer:c-burst")]
