@@ -56,7 +56,7 @@ class RunResult:
     config: RiskConfig
     decisions: list[dict] = field(default_factory=list)
     decision_seconds: list[float] = field(default_factory=list)  # measured compute time of each decision
-    candidates: list[Alert] = field(default_factory=list)  # raw detector candidates (what risk.alerts carries today)
+    candidates: list[Alert] = field(default_factory=list)  # raw detector candidates (what risk.alerts.candidates carries)
     published: list[Alert] = field(default_factory=list)  # the alert manager's feed
     notifications: list[Notification] = field(default_factory=list)
     manager_reasons: Counter = field(default_factory=Counter)  # why each candidate was (not) published

@@ -96,7 +96,7 @@ def html_report(report: dict[str, Any]) -> str:
         "except the measured decision times.</li>",
         "<li>Bad rates count only loans whose outcome is in the stream: a recorded stream has outcomes for loans "
         "the live policy approved, so an approval the live policy refused has none (see the counts).</li>",
-        "<li>Raw candidates are every detector transition; the feed is the alert manager's output after dedup "
+        "<li>Raw candidates are every detector transition (risk.alerts.candidates); the feed is the alert manager's output after dedup "
         "(muted alerts left out); notifications are what receivers would get after grouping.</li>",
         "</ul></body></html>",
     ]
