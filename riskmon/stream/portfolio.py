@@ -72,10 +72,11 @@ class PortfolioHandler:
                         touched.add(event["customer_id"])
                 except Exception:
                     log.exception("unusable portfolio event at offset %s", message.offset)
+        # Exposures first: the alert manager grades these very candidates by them.
+        await self._share_exposure(touched)
         for future in await self._alerts.publish(alerts):
             await future
         await self._sync_model_alert()
-        await self._share_exposure(touched)
 
     async def _share_exposure(self, customers: set[str]) -> None:
         """Customers' outstanding exposure (and the book's) for the alert manager's grading.
