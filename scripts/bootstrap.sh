@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian machine for riskmon: system packages, then a virtualenv.
 #
-# Installs (only when missing): redis-server, a Java 17+ runtime, Maven and
-# prometheus-alertmanager
+# Installs (only when missing): redis-server, a Java 17+ runtime, Maven,
+# prometheus-alertmanager and chromium (the console's browser tests)
 # (Kafka is fetched from Maven Central by `riskmon stack up`, not here), then
 # creates .venv and installs the package with its test extras. Safe to re-run:
 # it does nothing that is already done.
@@ -15,6 +15,8 @@ command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 # A real Alertmanager for the alert-delivery tests (Debian does not start it: no systemd here).
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+# Debian's headless-capable Chromium for the console's browser tests and screenshots (driven over DevTools).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
     echo "bootstrap: installing Debian packages: ${need[*]}" >&2
     SUDO=""
