@@ -69,8 +69,10 @@ def row(key: str) -> str:
     return f"#alerts-body tr[data-key={json.dumps(key)}]"
 
 
-def visible_keys(page: Page) -> list[str]:
-    return page.evaluate("[...document.querySelectorAll('#alerts-body tr')].map(r => r.dataset.key)")
+def wait_keys(page: Page, keys: list[str], what: str) -> None:
+    """Wait until the alert table lists exactly ``keys``, in that order (the page renders on the next frame)."""
+    page.wait_for("JSON.stringify([...document.querySelectorAll('#alerts-body tr')].map(r => r.dataset.key)) === "
+                  + json.dumps(json.dumps(keys, separators=(",", ":"))), what=what)
 
 
 def set_filter(page: Page, selector: str, value: str) -> None:
@@ -90,28 +92,26 @@ def test_alerts_appear_filter_acknowledge_resolve_and_silence_from_the_page(make
     ])
 
     # Live: the three alerts appear without a reload, coloured and counted by level.
-    page.wait_for(f"document.querySelectorAll('#alerts-body tr').length === 3", what="three alerts on the page")
-    assert visible_keys(page) == [velocity, cash, anomaly], "firing alerts, most severe first"
+    wait_keys(page, [velocity, cash, anomaly], "three alerts on the page, most severe first")
     assert page.evaluate(f"document.querySelector({json.dumps(row(velocity) + ' .level')}).className") == "level critical"
     assert page.evaluate("['critical', 'warning', 'info'].map(l => document.getElementById('open-' + l).textContent)") == ["1", "1", "1"]
     page.screenshot(shots / "1-alerts-firing.png", full_page=False)
 
     # Filters: level, subject, detector.
     page.click("#alert-filters label.chip.critical")
-    page.wait_for(f"!document.querySelector({json.dumps(row(velocity))})", what="the critical alert filtered out")
-    assert visible_keys(page) == [cash, anomaly]
+    wait_keys(page, [cash, anomaly], "the critical alert filtered out")
     page.click("#alert-filters label.chip.critical")
+    wait_keys(page, [velocity, cash, anomaly], "the critical alert back")
     set_filter(page, "#filter-subject", "c-2")
-    page.wait_for("document.querySelectorAll('#alerts-body tr').length === 1", what="the subject filter")
-    assert visible_keys(page) == [cash]
+    wait_keys(page, [cash], "the subject filter")
     set_filter(page, "#filter-subject", "")
+    wait_keys(page, [velocity, cash, anomaly], "the subject filter cleared")
     page.evaluate("(() => { const s = document.getElementById('filter-detector'); s.value = 'txn_anomaly';"
                   " s.dispatchEvent(new Event('change', {bubbles: true})); })()")
-    page.wait_for("document.querySelectorAll('#alerts-body tr').length === 1", what="the detector filter")
-    assert visible_keys(page) == [anomaly]
+    wait_keys(page, [anomaly], "the detector filter")
     page.evaluate("(() => { const s = document.getElementById('filter-detector'); s.value = '';"
                   " s.dispatchEvent(new Event('change', {bubbles: true})); })()")
-    page.wait_for("document.querySelectorAll('#alerts-body tr').length === 3", what="filters cleared")
+    wait_keys(page, [velocity, cash, anomaly], "the detector filter cleared")
 
     # Acknowledge: a reason is asked for, a bad name is refused with the worker's own message, then it goes through.
     page.click(row(velocity) + " button.ack")
@@ -143,8 +143,7 @@ def test_alerts_appear_filter_acknowledge_resolve_and_silence_from_the_page(make
     assert page.evaluate("document.getElementById('open-warning').textContent") == "0"
     page.evaluate("(() => { const s = document.getElementById('filter-status'); s.value = 'firing';"
                   " s.dispatchEvent(new Event('change', {bubbles: true})); })()")
-    page.wait_for("document.querySelectorAll('#alerts-body tr').length === 2", what="the status filter")
-    assert visible_keys(page) == [velocity, anomaly]
+    wait_keys(page, [velocity, anomaly], "the status filter")
     page.screenshot(shots / "3-acknowledged-and-resolved.png", full_page=False)
 
     # Silence from the page, see it listed, expire it from the page.
