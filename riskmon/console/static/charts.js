@@ -14,7 +14,7 @@
 (function () {
   "use strict";
   var NS = "http://www.w3.org/2000/svg";
-  var HEIGHT = 168, PAD = {left: 44, right: 10, top: 10, bottom: 22}, MIN_SPAN = 600;
+  var HEIGHT = 168, PAD = {left: 44, right: 10, top: 10, bottom: 22}, MIN_SPAN = 120;
 
   function node(name, attrs, parent) {
     var el = document.createElementNS(NS, name);
@@ -31,9 +31,11 @@
     return (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * mag;
   }
 
-  function timeLabel(t) {
-    var d = new Date(t * 1000);
-    return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  var TIME_STEPS = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+
+  function timeLabel(t, seconds) {
+    var d = new Date(t * 1000), two = function (n) { return String(n).padStart(2, "0"); };
+    return two(d.getHours()) + ":" + two(d.getMinutes()) + (seconds ? ":" + two(d.getSeconds()) : "");
   }
 
   function frame(el, opts, yLo, yHi) {
@@ -44,7 +46,7 @@
     svg.setAttribute("height", HEIGHT);
     var t = opts.t || [];
     var t0 = t.length ? t[0] : 0, t1 = t.length ? t[t.length - 1] : 1;
-    t0 = Math.min(t0, t1 - MIN_SPAN);  // at least ten minutes, so early points sit at the right, at "now"
+    t0 = Math.min(t0, t1 - MIN_SPAN);  // at least two minutes, so early points sit at the right, at "now"
     var plotW = width - PAD.left - PAD.right, plotH = HEIGHT - PAD.top - PAD.bottom;
     var x = function (v) { return PAD.left + (v - t0) / (t1 - t0) * plotW; };
     var y = function (v) { return PAD.top + (1 - (v - yLo) / (yHi - yLo)) * plotH; };
@@ -54,9 +56,9 @@
       node("line", {x1: PAD.left, x2: width - PAD.right, y1: y(v), y2: y(v)}, grid);
       node("text", {x: PAD.left - 4, y: y(v) + 4, "text-anchor": "end"}, grid).textContent = (opts.format || String)(v);
     }
-    var tStep = niceStep((t1 - t0) / 60, 4) * 60;
+    var tStep = TIME_STEPS.filter(function (s) { return (t1 - t0) / s <= 4; })[0] || 14400;
     for (var s = Math.ceil(t0 / tStep) * tStep; s <= t1; s += tStep) {
-      node("text", {x: x(s), y: HEIGHT - 6, "text-anchor": "middle"}, grid).textContent = timeLabel(s);
+      node("text", {x: x(s), y: HEIGHT - 6, "text-anchor": "middle"}, grid).textContent = timeLabel(s, tStep < 60);
     }
     node("line", {x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: PAD.top + plotH, "class": "axis"}, svg);
     node("line", {x1: PAD.left, x2: width - PAD.right, y1: PAD.top + plotH, y2: PAD.top + plotH, "class": "axis"}, svg);
@@ -144,7 +146,7 @@
         var top = f.y(base + v), bottom = f.y(base);
         var rect = node("rect", {x: f.x(ti) - bw / 2, y: top, width: bw, height: Math.max(1, bottom - top), fill: s.color,
                                  "data-series": s.key}, f.svg);
-        node("title", {}, rect).textContent = timeLabel(ti) + " " + s.label + ": " + v;
+        node("title", {}, rect).textContent = timeLabel(ti, true) + " " + s.label + ": " + v;
         base += v;
       });
     });
