@@ -55,8 +55,8 @@ def alert_view(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The allow-listed copy of an alert message for the page."""
     out = {k: doc[k] for k in ALERT_FIELDS if k in doc}
     subject = doc.get("subject")
-    if isinstance(subject, Mapping):
-        out["subject"] = {"kind": subject.get("kind"), "id": subject.get("id")}
+    subject = subject if isinstance(subject, Mapping) else {}
+    out["subject"] = {"kind": str(subject.get("kind", "")), "id": str(subject.get("id", ""))}
     labels = doc.get("labels")
     out["labels"] = {str(k): str(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {}
     return out

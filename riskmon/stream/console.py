@@ -35,7 +35,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from riskmon.config import RiskConfig
-from riskmon.console import AlertBoard, DecisionRing, IndicatorCentre, decision_view, model_auc
+from riskmon.console import AlertBoard, DecisionRing, IndicatorCentre, model_auc
 from riskmon.settings import Settings
 from riskmon.stream.alerts_api import read_alert_states
 from riskmon.stream.topics import topic_names
@@ -231,7 +231,10 @@ class ConsoleFeed:
                 if alerts:
                     self._broadcast("alerts", alerts)
                 if decisions and self._subscribers:
-                    self._broadcast("decisions", [decision_view(orjson.loads(raw)) for raw in decisions[-DECISIONS_REPLAY:]])
+                    ring = DecisionRing(DECISIONS_REPLAY)
+                    for raw in decisions[-DECISIONS_REPLAY:]:
+                        ring.add(raw)
+                    self._broadcast("decisions", ring.views(orjson.loads)[::-1])  # oldest first, as they came
             if now >= next_auc:
                 next_auc = now + AUC_SECONDS
                 self.centre.on_auc(model_auc(self._registry), time.time())

@@ -6,10 +6,11 @@ import re
 import tomllib
 from pathlib import Path
 
+import orjson
 import pytest
 
 from riskmon.config import load_config
-from riskmon.console import AlertBoard, Buckets, IndicatorCentre, alert_view, decision_view, model_auc
+from riskmon.console import AlertBoard, Buckets, DecisionRing, IndicatorCentre, alert_view, decision_view, model_auc
 from riskmon.console.metric_values import MODEL_AUC
 from riskmon.detectors import PortfolioIndicators
 from riskmon.stream.console import _ASSETS
@@ -51,6 +52,7 @@ def test_an_alert_keeps_contract_and_lifecycle_fields_only() -> None:
                             subject={"kind": "customer", "id": "c-1", "name": "Jane"}))
     assert view["acknowledged_by"] == "ops-anna" and view["labels"] == {"config_version": "abc"}
     assert "applicant" not in view and view["subject"] == {"kind": "customer", "id": "c-1"}
+    assert alert_view({"dedup_key": "k", "subject": "c-1"})["subject"] == {"kind": "", "id": ""}  # the page can rely on it
 
 
 # -- the alert board -----------------------------------------------------------
@@ -160,6 +162,13 @@ def test_alerts_are_counted_once_per_episode_and_level() -> None:
     centre.on_alert(alert(level="warning", started="2026-01-01T01:00:00Z"), 104.0)  # a new episode
     series = centre.snapshot(104.0)["series"]
     assert series["alerts_warning"][-1] == 2 and series["alerts_critical"][-1] == 1 and series["alerts_info"][-1] == 0
+
+
+def test_undecodable_decisions_are_skipped() -> None:
+    ring = DecisionRing(size=3)
+    for raw in (b'{"application_id": "a-1", "outcome": "approve"}', b"not json", b"[1]", b'{"application_id": "a-2"}'):
+        ring.add(raw)
+    assert [v["application_id"] for v in ring.views(orjson.loads)] == ["a-2"]  # newest first; a-1 fell out (size 3)
 
 
 def test_unreadable_portfolio_events_are_skipped_not_fatal() -> None:
