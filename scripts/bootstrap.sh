@@ -3,9 +3,10 @@
 #
 # Installs (only when missing): redis-server, a Java 17+ runtime, Maven
 # (Kafka is fetched from Maven Central by `riskmon stack up`, not here),
-# prometheus-alertmanager and Prometheus with promtool (for the alert-delivery,
-# metrics and rules tests), then creates .venv and installs the package with
-# its test extras. Safe to re-run: it does nothing that is already done.
+# prometheus-alertmanager, Prometheus with promtool and chromium (for the
+# alert-delivery, metrics, rules and console browser tests), then creates
+# .venv and installs the package with its test extras. Safe to re-run: it
+# does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,8 @@ command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 # Prometheus (and promtool): the tests check the rules and scrape a real worker with it.
 { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || need+=(prometheus)
+# Debian's headless-capable Chromium for the console's browser tests and screenshots (driven over DevTools).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
     echo "bootstrap: installing Debian packages: ${need[*]}" >&2
     SUDO=""

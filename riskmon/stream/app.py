@@ -39,6 +39,7 @@ from riskmon.stream.decision_store import DecisionStore, key_namespace
 from riskmon.stream.decisions import Incoming
 from riskmon.stream.http_api import DecisionWatcher, register_http_api
 from riskmon.stream.alerts_api import register_alerts_api
+from riskmon.stream.console import register_console
 from riskmon.stream.alert_sink import AlertSink
 from riskmon.stream.alert_manager import AlertManagerHandler
 from riskmon.stream.audit_writer import AuditWriter
@@ -339,6 +340,8 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
             app, applications_topic=applications_out, watcher=watcher, store=store, max_bytes=settings.max_message_bytes
         )
         register_alerts_api(app, commands_topic=outputs[names.alert_candidates], client=store.client, namespace=store.namespace)
+        register_console(app, settings=settings, config=config, client=store.client, namespace=store.namespace,
+                         registry=metrics.registry, consumer_kwargs=_aiokafka_security(settings))
 
         @app.task
         async def _start_watcher() -> None:
