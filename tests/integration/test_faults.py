@@ -204,12 +204,12 @@ def test_the_broker_down_for_30_s_loses_nothing_it_acknowledged(own_stack, tmp_p
         expected = feeder.expected()
         assert len(expected.valid) > 1000  # the feeder's retries carried it through the outage
         reader = reader_for(worker)
-        reader.wait_until(lambda r: r.accounted_for(expected), timeout=180,
-                          what="processing to resume and account for every acknowledged input")
+        reader.wait_until(lambda r: r.accounted_for(expected) and audit_caught_up(r), timeout=180,
+                          what="processing to resume and account for every acknowledged input, audited")
         worker.assert_alive()  # rode out the outage: no restart needed
         assert worker.stop() == 0, worker.log_tail()
         reader.read_to_end()
-        report = verify(reader, expected)
+        report = verify(reader, expected, audit=True)
         print(f"broker down 30 s: {report}, producer failures {feeder.failed}")
     finally:
         worker.stop()
