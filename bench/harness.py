@@ -23,7 +23,8 @@ Phases:
    (baselines: first to last output record; riskmon on applications: first to
    last decision; riskmon on transactions or the mix: its
    ``riskmon_messages_consumed_total`` counter, polled every 0.2 s). Each of
-   applications only, transactions only and the mix.
+   applications only, transactions only and the mix; then applications with
+   two riskmon workers sharing the partitions (scale-out).
 2. **latency**: the mix offered at ``--rate`` events/s for ``--seconds``
    (after 5 s of warm-up); latency is the producer's send time to this
    process's receipt of the decision (riskmon; an anomaly alert names its
@@ -287,6 +288,22 @@ def measure_drain(c: Candidate, mix: Mix, kind: str, n: int, timeout: float) -> 
         c.stop()
 
 
+def measure_scale(c: Candidate, mix: Mix, n: int, timeout: float) -> float:
+    """Applications/s draining ``n`` applications with two riskmon workers in one group."""
+    c.prepare("scale")
+    produce_all(c.bootstrap, c.inputs, mix.events(n, "applications"))
+    twin = Candidate(c.name, c.bootstrap, c.redis_url, c.run, web_port=_free_port())
+    twin.prefix, twin.inputs, twin.output = c.prefix, c.inputs, c.output
+    c.start()
+    twin.start()
+    try:
+        count, span = drain(c.bootstrap, c.output, n, timeout, alive=lambda: c.alive() and twin.alive())
+        return (count - 1) / span if count == n and span > 0 else float("nan")
+    finally:
+        c.stop()
+        twin.stop()
+
+
 def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float = 5.0) -> dict:
     """Send the mix at ``rate`` events/s; latency from send to receipt of each output."""
     c.prepare("latency")
@@ -419,7 +436,7 @@ def main() -> int:
     parser.add_argument("--long", type=int, default=0, help="events in the long run (1000000 is the target; 0 skips)")
     parser.add_argument("--dir", type=Path, default=None, help="stack directory (default: a temporary one)")
     parser.add_argument("--timeout", type=float, default=600.0)
-    parser.add_argument("--skip", default="", help="comma-separated phases to skip: drain,latency")
+    parser.add_argument("--skip", default="", help="comma-separated phases to skip: drain,scale,latency")
     parser.add_argument("--candidates", default="confluent,faust,riskmon",
                         help="which to run (ratios need all three; fewer is for profiling)")
     args = parser.parse_args()
@@ -446,6 +463,10 @@ def main() -> int:
                 for n in names:
                     drains[(n, kind)] = measure_drain(cands[n], mix, kind, args.drain, args.timeout)
                     print(f"  drain {kind:<12} {n:<9} {drains[(n, kind)]:>10.0f} events/s", flush=True)
+        scale = float("nan")
+        if "scale" not in skip and "riskmon" in names:
+            scale = measure_scale(cands["riskmon"], mix, args.drain, args.timeout)
+            print(f"  drain applications riskmon x2 {scale:>7.0f} events/s", flush=True)
         latency: dict[str, dict] = {}
         if "latency" not in skip:
             for n in names:
@@ -465,6 +486,9 @@ def main() -> int:
             for kind in ("applications", "transactions", "mix"):
                 c, f, r = (drains[(n, kind)] for n in names)
                 print(f"{kind:<16} {c:>10.0f} {f:>10.0f} {r:>10.0f} {r / c:>11.3f} {r / f:>8.2f}")
+            one = drains[("riskmon", "applications")]
+            print(f"two riskmon workers, applications: {scale:.0f}/s = {scale / one:.2f} x one worker "
+                  f"({PARTITIONS} partitions, {os.cpu_count()} CPUs shared with the broker)")
         if latency:
             print(f"\nlatency at {args.rate:.0f}/s  {'offered/s':>9} {'samples':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'RSS MB':>7}")
             for n in names:
