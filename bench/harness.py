@@ -419,7 +419,8 @@ def measure_long(c: Candidate, mix: Mix, n: int, timeout: float) -> dict:
     elapsed = samples[-1][0] if samples else float("nan")
     after_warmup = next((s for s in samples if s[1] >= n * 0.1), samples[0] if samples else (0, 0, float("nan")))
     rss = [s[2] for s in samples]
-    return {"events": done, "seconds": elapsed, "events_per_s": done / elapsed if elapsed else float("nan"),
+    deciles = [next((round(x[2]) for x in samples if x[1] >= n * k / 10), None) for k in range(1, 11)]
+    return {"events": done, "seconds": elapsed, "rss_by_decile_mb": deciles, "events_per_s": done / elapsed if elapsed else float("nan"),
             "rss_at_10pct_mb": after_warmup[2], "rss_end_mb": rss[-1] if rss else float("nan"),
             "rss_max_mb": max(rss) if rss else float("nan"),
             "growth": (rss[-1] / after_warmup[2]) if rss and after_warmup[2] else float("nan")}
