@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from riskmon.stack import kafka, redis_server
 from riskmon.stack.ports import free_ports, port_is_free
@@ -220,18 +220,30 @@ def up(dir: Path, *, kafka_version: str = kafka.DEFAULT_KAFKA_VERSION, timeout: 
         return _info(dir, state, started=bool(started))
 
 
-def down(dir: Path, *, timeout: float = 30.0) -> list[str]:
+Service = Literal["kafka", "redis"]
+
+
+def down(dir: Path, *, timeout: float = 30.0, only: Service | None = None) -> list[str]:
     """Stop the servers `up` started in ``dir``; describe each one stopped.
 
     Only a recorded pid whose command line still names our config file is
     signalled (SIGTERM, then SIGKILL after ``timeout``). Data, logs and ports
     are kept for the next `up`. Returns [] when nothing of ours was running.
+
+    ``only`` stops one server and leaves the other running: fault tests take
+    the broker (or Redis) away for a while, and the next `up` brings it back
+    on the same port with the same data (Redis comes back empty: it keeps
+    nothing on disk).
     """
+    if only is not None and only not in ("kafka", "redis"):
+        raise ValueError(f"only must be 'kafka' or 'redis', not {only!r}")
     dir = _resolve(dir)
     if not (dir / "stack.json").is_file():
         return []
     layout = _Layout(dir)
     names = {"kafka": ("Kafka", str(layout.kafka_props)), "redis": ("Redis", str(layout.redis_conf))}
+    if only is not None:
+        names = {only: names[only]}
     with _locked(dir):
         state = load_state(dir)
         targets = {name: state[name]["pid"] for name, (_, marker) in names.items()

@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 import orjson
 from redis.exceptions import RedisError
@@ -51,9 +51,12 @@ __all__ = ["AuditWriter"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds between attempts at a batch that failed (then every 5 s until it succeeds).
+RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0)
+
 
 class AuditWriter:
-    """Chains pending audit records; never raises out of :meth:`handle`."""
+    """Chains pending audit records; never raises out of :meth:`handle`, never skips a batch."""
 
     def __init__(
         self,
@@ -65,7 +68,9 @@ class AuditWriter:
         checkpoint_key_bytes: bytes,
         checkpoint_every: int = 100,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        self._sleep = sleep
         self._store = store
         self._send = send
         self._topic = audit_topic
@@ -104,13 +109,27 @@ class AuditWriter:
         return self._chain
 
     async def handle(self, batch: Sequence[Incoming]) -> None:
-        try:
-            await self._handle(batch)
-        except Exception:
-            # Nothing is lost: the pending records stay on their topic, and the
-            # chain is re-read from risk.audit before the next append.
-            log.exception("audit writer failed on a batch of %d; resuming from the log", len(batch))
-            self._chain = None
+        """Chain ``batch``; on failure re-read the log and try the same batch again.
+
+        Why retry rather than move on: when this returns, Faust acknowledges the
+        batch, and its pending records are never read again. Giving up on a
+        failed batch (the broker down for a while) left decisions out of the
+        trail. Retrying is safe: the chain is re-read from ``risk.audit`` first,
+        and records it already holds are skipped by their pending position.
+        """
+        attempt = 0
+        while True:
+            try:
+                await self._handle(batch)
+                return
+            except Exception:
+                delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+                log.exception(
+                    "audit writer failed on a batch of %d; re-reading the log and retrying in %.1f s", len(batch), delay
+                )
+                self._chain = None
+                attempt += 1
+                await self._sleep(delay)
 
     def _log_end(self) -> int:
         from confluent_kafka import Consumer, TopicPartition

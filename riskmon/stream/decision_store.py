@@ -119,12 +119,15 @@ class DecisionStore:
             return None if self.degraded else []
 
         def fill(pipe: Any) -> None:
-            for app_id in application_ids:
-                pipe.get(f"{self._ns}:decision:{app_id}")
-                pipe.exists(f"{self._ns}:delivered:{app_id}")
+            # two MGETs, not two commands per application: redis-py's cost is per command
+            pipe.mget([f"{self._ns}:decision:{app_id}" for app_id in application_ids])
+            pipe.mget([f"{self._ns}:delivered:{app_id}" for app_id in application_ids])
 
         raw = await self._pipeline(fill)
-        return None if raw is None else [Lookup(raw[i], bool(raw[i + 1])) for i in range(0, len(raw), 2)]
+        if raw is None:
+            return None
+        stored, delivered = raw
+        return [Lookup(value, mark is not None) for value, mark in zip(stored, delivered)]
 
     async def reserve(self, entries: Sequence[tuple[str, bytes]]) -> list[bytes] | None:
         """Store each new decision unless one exists; return the bytes to send.
@@ -135,15 +138,17 @@ class DecisionStore:
         if not entries:
             return None if self.degraded else []
 
+        keys = [f"{self._ns}:decision:{app_id}" for app_id, _ in entries]
+
         def fill(pipe: Any) -> None:
-            for app_id, value in entries:
-                pipe.set(f"{self._ns}:decision:{app_id}", value, nx=True, ex=self._ttl)
-                pipe.get(f"{self._ns}:decision:{app_id}")
+            for key, (_, value) in zip(keys, entries):
+                pipe.set(key, value, nx=True, ex=self._ttl)
+            pipe.mget(keys)  # after every SET NX in the pipeline: the bytes that won
 
         raw = await self._pipeline(fill)
         if raw is None:
             return None
-        return [raw[i + 1] if raw[i + 1] is not None else entries[i // 2][1] for i in range(0, len(raw), 2)]
+        return [stored if stored is not None else value for stored, (_, value) in zip(raw[-1], entries)]
 
     async def confirm(self, delivered: Sequence[tuple[str, str, bytes, bytes | None]]) -> bool:
         """Mark decisions delivered, update customer profiles, keep feature snapshots.

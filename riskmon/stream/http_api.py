@@ -65,11 +65,12 @@ class DecisionWatcher:
         assert self._consumer is not None
         while True:
             batches = await self._consumer.getmany(timeout_ms=200, max_records=1000)
+            if not self._waiting:
+                continue  # nobody waits: every decision passes through here, so skip the work
             for records in batches.values():
                 for record in records:
-                    try:
-                        application_id = orjson.loads(record.value)["application_id"]
-                    except (orjson.JSONDecodeError, KeyError, TypeError):
+                    application_id = _application_id(record)
+                    if application_id is None:
                         continue
                     future = self._waiting.pop(application_id, None)
                     if future is not None and not future.done():
@@ -135,3 +136,25 @@ def register_http_api(app: Any, *, applications_topic: Any, watcher: DecisionWat
             if stored is None:
                 return self.json({"error": {"type": "not_found", "message": f"no decision for {application_id}"}}, status=404)
             return self.bytes(stored, content_type="application/json")
+
+
+def _application_id(record: Any) -> str | None:
+    """The application a decision record is for: its key (decisions are keyed by
+    ``application_id``), else its body; None for a record that names none.
+
+    >>> class R: key, value = b"app-1", b"{}"
+    >>> _application_id(R())
+    'app-1'
+    >>> R.key, R.value = None, b'{"application_id": "app-2"}'
+    >>> _application_id(R()), _application_id(type("E", (), {"key": None, "value": b"x"})())
+    ('app-2', None)
+    """
+    if record.key:
+        try:
+            return record.key.decode()
+        except UnicodeDecodeError:
+            return None
+    try:
+        return orjson.loads(record.value)["application_id"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None

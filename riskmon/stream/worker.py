@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from riskmon.config import RiskConfig, load_config
 from riskmon.settings import Settings
 from riskmon.stream.topics import ensure_topics
 
-__all__ = ["run_worker", "WorkerStartError"]
+__all__ = ["run_worker", "faust_worker", "WorkerStartError"]
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,23 @@ def prepare(settings: Settings) -> RiskConfig:
     return config
 
 
-def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
-    """Run until SIGTERM/SIGINT; returns the process exit code."""
+def faust_worker(app: Any, loglevel: str) -> Any:
+    """Faust's Worker for ``app``, without its terminal spinner.
+
+    Why: at ``--loglevel warning`` or above Faust animates a spinner on every
+    log record, so it sets the root logger to DEBUG and every debug call in
+    aiokafka and Faust builds a record: about 6% of the worker's CPU in a
+    profile of the application path, spent on a spinner nobody sees in a log file.
+    """
     from faust.worker import Worker
 
+    worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.spinner = None
+    return worker
+
+
+def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code."""
     from riskmon.stream.app import create_app
 
     config = prepare(settings)
@@ -59,7 +73,7 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
         file=sys.stderr,
         flush=True,
     )
-    worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker = faust_worker(app, loglevel)
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import subprocess
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import orjson
 import pytest
 import redis
+from confluent_kafka import Producer
 
-from tests.integration.conftest import Services, consume, free_port, produce, values
+from tests.integration.conftest import free_port
 from tests.integration.test_application_path import application
+from tests.integration.verifier import Expected, OutputReader, verify
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -35,34 +38,78 @@ def start_redis(port: int, directory: Path) -> subprocess.Popen:
     raise AssertionError("redis-server did not start")
 
 
-def decision_of(services: Services, worker, app_id: str, expect: int) -> dict:
-    found = [d for d in values(consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=expect, timeout=60))
-             if d["application_id"] == app_id]
-    assert found, f"no decision for {app_id}"
-    return found[0]
+def transaction(i: int, customer: str, at: datetime) -> bytes:
+    return orjson.dumps({"transaction_id": f"tx-{customer}-{i}", "customer_id": customer,
+                         "occurred_at": at.isoformat().replace("+00:00", "Z"), "amount": 19.99, "type": "purchase"})
 
 
-def test_redis_outage_holds_approvals_and_recovers(make_worker, services, tmp_path: Path) -> None:
+def test_redis_down_for_a_minute_holds_approvals_and_comes_back_empty(make_worker, services, tmp_path: Path) -> None:
+    """Redis stopped for 60 s while applications and transactions flow, then back empty.
+
+    While it is down: no crash (the same process throughout), every approval
+    held for review, and a customer's velocity alert raised once per level
+    however many batches see the customer over the threshold (the detector
+    state lives in memory too). When it returns, empty: approvals resume, and an
+    application decided before the outage and sent again is decided with the
+    same deterministic ``decision_id`` (Redis forgot it; consumers dedupe on the id).
+    """
     port = free_port()
     own = start_redis(port, tmp_path)
+    worker = make_worker(RISKMON_REDIS_URL=f"redis://127.0.0.1:{port}/0").start()
+    pid = worker.proc.pid
+    reader = OutputReader(services.kafka_bootstrap, worker.prefix)
+    producer = Producer({"bootstrap.servers": services.kafka_bootstrap, "linger.ms": 5})
+    apps, txs = worker.topic("credit.applications"), worker.topic("credit.transactions")
+    expected = Expected()
+
+    def send_application(app_id: str, i: int) -> None:
+        producer.produce(apps, key=app_id.encode(), value=orjson.dumps(application(i, application_id=app_id, **SAFE)))
+        producer.poll(0)
+        expected.valid.add(app_id)
+
     try:
-        worker = make_worker(RISKMON_REDIS_URL=f"redis://127.0.0.1:{port}/0").start()
-        topic = worker.topic("credit.applications")
-        produce(services.kafka_bootstrap, topic, [(b"up-1", orjson.dumps(application(1, application_id="up-1", **SAFE)))])
-        assert decision_of(services, worker, "up-1", 1)["outcome"] == "approve"
+        send_application("up-1", 1)
+        producer.flush(30)
+        reader.wait_until(lambda r: "up-1" in r.decided(), timeout=60, what="the first decision")
 
         own.terminate()
         own.wait(10)
-        produce(services.kafka_bootstrap, topic, [(b"down-1", orjson.dumps(application(2, application_id="down-1", **SAFE)))])
-        held = decision_of(services, worker, "down-1", 2)
-        assert held["outcome"] == "review" and held["reasons"][0]["code"] == "SYS_DEGRADED"
+        now = datetime.now(timezone.utc)
+        for second in range(55):  # one application a second, and a customer's burst spread over ten seconds
+            send_application(f"down-{second}", 100 + second)
+            if 10 <= second < 20:
+                for k in range(4):
+                    n = 4 * (second - 10) + k
+                    producer.produce(txs, key=b"cust-burst", value=transaction(n, "cust-burst", now - timedelta(seconds=60 - n)))
+            producer.flush(30)
+            time.sleep(1)
+        time.sleep(5)
         worker.assert_alive()
-
         own = start_redis(port, tmp_path)  # back, and empty
         time.sleep(6)  # the store backs off from Redis for 5 s after a failure
-        produce(services.kafka_bootstrap, topic, [(b"up-2", orjson.dumps(application(3, application_id="up-2", **SAFE)))])
-        assert decision_of(services, worker, "up-2", 3)["outcome"] == "approve"
+        send_application("up-2", 2)
+        send_application("up-1", 1)  # decided before the outage; Redis no longer knows it
+        producer.flush(30)
+        reader.wait_until(lambda r: r.accounted_for(expected) and len(r.messages["credit.decisions"]) >= 58,
+                          timeout=120, what="decisions before, during and after the outage")
         worker.assert_alive()
+        assert worker.proc.pid == pid  # never restarted
+        assert worker.stop() == 0, worker.log_tail()
+        reader.read_to_end()
     finally:
         own.kill()
         own.wait(10)
+        reader.close()
+
+    verify(reader, expected, redis_lost=True)
+    by_app: dict[str, list[dict]] = {}
+    for d in reader.docs("credit.decisions"):
+        by_app.setdefault(d["application_id"], []).append(d)
+    held = [by_app[f"down-{s}"][0] for s in range(55)]
+    assert all(d["outcome"] == "review" and d["reasons"][0]["code"] == "SYS_DEGRADED" for d in held)
+    assert by_app["up-2"][0]["outcome"] == "approve"  # approvals resume
+    assert [d["outcome"] for d in by_app["up-1"]] == ["approve", "approve"]
+    assert len({d["decision_id"] for d in by_app["up-1"]}) == 1  # decided again, with the same id
+
+    velocity = [(a["level"], a["status"]) for a in reader.docs("risk.alerts") if a["dedup_key"] == "txn_velocity:customer:cust-burst"]
+    assert velocity == [("warning", "firing"), ("critical", "firing")], "one alert per level, not one per batch"

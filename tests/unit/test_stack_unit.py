@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -222,3 +223,36 @@ def test_default_directories_follow_the_environment(monkeypatch, tmp_path):
     assert kafka_cache_dir() == Path.home() / ".cache/riskmon"
     # The jar cache never lands inside the repository.
     assert Path(sys.modules["riskmon"].__file__).parent.parent not in kafka_cache_dir().parents
+
+
+def _stand_in(marker: Path) -> subprocess.Popen:
+    """A harmless process whose command line names ``marker``, as our servers' do."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", str(marker)])
+
+
+def test_down_can_stop_one_server_and_leave_the_other_running(tmp_path):
+    # Fault tests take only the broker away; Redis (and its port) must stay.
+    stack_dir = tmp_path.resolve()
+    kafka_proc = _stand_in(stack_dir / "kafka" / "server.properties")
+    redis_proc = _stand_in(stack_dir / "redis" / "redis.conf")
+    try:
+        state = {
+            "kafka": {"pid": kafka_proc.pid, "port": 1, "controller_port": 2, "version": "4.1.1"},
+            "redis": {"pid": redis_proc.pid, "port": 3},
+        }
+        (stack_dir / "stack.json").write_text(json.dumps(state))
+        stopped = down(stack_dir, only="kafka", timeout=5)
+        assert stopped == [f"Kafka (pid {kafka_proc.pid}, 127.0.0.1:1)"]
+        assert kafka_proc.wait(5) is not None
+        assert redis_proc.poll() is None, "Redis must keep running"
+        after = json.loads((stack_dir / "stack.json").read_text())
+        assert after["kafka"]["pid"] is None and after["kafka"]["port"] == 1  # the port is kept for `up`
+        assert after["redis"]["pid"] == redis_proc.pid
+        assert down(stack_dir, only="kafka") == []  # nothing left to stop
+        with pytest.raises(ValueError, match="only must be"):
+            down(stack_dir, only="zookeeper")  # type: ignore[arg-type]
+        assert down(stack_dir, only="redis", timeout=5) == [f"Redis (pid {redis_proc.pid}, 127.0.0.1:3)"]
+    finally:
+        for proc in (kafka_proc, redis_proc):
+            proc.kill()
+            proc.wait()

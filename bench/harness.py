@@ -1,0 +1,526 @@
+"""The speed benchmark: drain throughput, latency at a fixed load, and memory over a long run.
+
+    python -m bench.harness [--drain 20000] [--rate 1000] [--seconds 30] [--long 0] [--dir DIR]
+
+Every figure comes from separate processes on the real broker and Redis (a
+stack started with ``riskmon.stack`` in ``--dir``, or a temporary one), each
+candidate measured on the same generated data in the same run:
+
+* ``confluent``: a bare confluent-kafka consume -> produce passthrough;
+* ``faust``: a plain Faust agent forwarding each event (``bench.baselines``);
+* ``riskmon``: the real ``riskmon worker``, with its web port (as deployed).
+
+The data is a realistic mix built from the demo's sources: in every ten
+events two Lending Club applications (``riskmon.demo.data``), seven card
+transactions (``riskmon.demo.transactions``, customers from a pool of 50,000,
+event time advancing 25 ms per event so no customer is unusually busy), and one
+repayment of an earlier application.
+
+Phases:
+
+1. **drain**: ``--drain`` events pre-produced, then the candidate started;
+   events/s over the span of the work, start-up and group join excluded
+   (baselines: first to last output record; riskmon on applications: first to
+   last decision; riskmon on transactions or the mix: its
+   ``riskmon_messages_consumed_total`` counter, polled every 0.2 s). Each of
+   applications only, transactions only and the mix; then applications with
+   two riskmon workers sharing the partitions (scale-out).
+2. **latency**: the mix offered at ``--rate`` events/s for ``--seconds``
+   (after 5 s of warm-up); latency is the producer's send time to this
+   process's receipt of the decision (riskmon; an anomaly alert names its
+   transaction and counts too) or of the forwarded event (baselines).
+3. **long run** (``--long N``, 0 skips it): N mix events produced as fast as
+   the broker takes them while the candidate drains them; RSS sampled every
+   2 s from /proc. Growth = RSS at the end / RSS after the first 10%.
+
+Prints the environment, the absolute figures, the ratios to the baselines and
+a last ``name: value`` line. A benchmark, not a test: nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Iterator
+
+import orjson
+from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from bench.first_path import PARTITIONS, create, drain
+
+KINDS = ("applications", "transactions", "repayments")
+CUSTOMERS = 50_000
+EVENT_STEP_S = 0.025
+
+
+# --- the data -------------------------------------------------------------------
+
+
+class Mix:
+    """Events of the three input kinds, unique ids, generated on demand (1M never sits in memory)."""
+
+    def __init__(self, seed: int = 8) -> None:
+        from riskmon.demo.data import load_records, repayment_for
+        from riskmon.demo.transactions import generate_transactions
+
+        self._records = load_records("lending_club")
+        self._repayment_for = repayment_for
+        customers = [f"bc-{i:05d}" for i in range(200)]
+        self._transactions = [t.transaction for t in generate_transactions(customers, n=5000, seed=seed)]
+        self._start = datetime.now(timezone.utc) - timedelta(hours=8)
+
+    def application(self, i: int) -> tuple[bytes, bytes]:
+        record = self._records[i % len(self._records)]
+        doc = dict(record.application, application_id=f"{record.application['application_id']}-{i}")
+        return doc["application_id"].encode(), orjson.dumps(doc)
+
+    def repayment(self, i: int) -> tuple[bytes, bytes]:
+        record = self._records[i % len(self._records)]
+        doc = self._repayment_for(record)
+        doc["application_id"] = f"{record.application['application_id']}-{i}"
+        doc["event_id"] = f"{doc['event_id']}-{i}"
+        return doc["application_id"].encode(), orjson.dumps(doc)
+
+    def transaction(self, i: int) -> tuple[bytes, bytes]:
+        template = self._transactions[i % len(self._transactions)]
+        at = self._start + timedelta(seconds=i * EVENT_STEP_S)
+        doc = dict(template, transaction_id=f"bt-{i}", customer_id=f"bc-{(i * 7919) % CUSTOMERS:05d}",
+                   occurred_at=at.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+        return doc["customer_id"].encode(), orjson.dumps(doc)
+
+    def event(self, i: int) -> tuple[str, bytes, bytes]:
+        """The i-th event of the mix: 2 applications, 7 transactions, 1 repayment in every 10."""
+        slot = i % 10
+        if slot in (0, 5):
+            return ("applications", *self.application(i))
+        if slot == 9:
+            return ("repayments", *self.repayment(i - 9))  # the application sent nine events earlier
+        return ("transactions", *self.transaction(i))
+
+    def events(self, n: int, kind: str = "mix", start: int = 0) -> Iterator[tuple[str, bytes, bytes]]:
+        for i in range(start, start + n):
+            if kind == "mix":
+                yield self.event(i)
+            elif kind == "applications":
+                yield ("applications", *self.application(i))
+            else:
+                yield ("transactions", *self.transaction(i))
+
+
+def produce_all(bootstrap: str, topics: dict[str, str], events: Iterator[tuple[str, bytes, bytes]]) -> int:
+    """Produce as fast as the broker takes them; returns how many were acknowledged."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.num.messages": 5000,
+                         "queue.buffering.max.messages": 200_000})
+    failed = [0]
+
+    def report(err, msg) -> None:  # type: ignore[no-untyped-def]
+        if err is not None:
+            failed[0] += 1
+
+    count = 0
+    for kind, key, value in events:
+        while True:
+            try:
+                producer.produce(topics[kind], key=key, value=value, on_delivery=report)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        count += 1
+        if count % 1000 == 0:
+            producer.poll(0)
+    producer.flush(120)
+    return count - failed[0]
+
+
+# --- the candidates -------------------------------------------------------------
+
+
+@dataclass
+class Candidate:
+    """One process under test, with its own topics and consumer group."""
+
+    name: str
+    bootstrap: str
+    redis_url: str
+    run: str
+    web_port: int = 0
+    proc: subprocess.Popen | None = None
+    log_path: Path | None = None
+    prefix: str = ""
+    inputs: dict[str, str] = field(default_factory=dict)
+    output: str = ""
+
+    def prepare(self, phase: str) -> None:
+        """Fresh topics for ``phase``: the candidate reads from the first offset."""
+        self.prefix = f"bench{self.run}.{self.name}.{phase}."
+        self.inputs = {kind: f"{self.prefix}credit.{kind}" for kind in KINDS}
+        if self.name == "riskmon":
+            from riskmon.settings import settings_from_env
+            from riskmon.stream.topics import ensure_topics
+
+            ensure_topics(settings_from_env(self._env()))
+            self.output = f"{self.prefix}credit.decisions"
+        else:
+            self.output = f"{self.prefix}out"
+            create(self.bootstrap, [*self.inputs.values(), self.output])
+
+    def _env(self) -> dict[str, str]:
+        return dict(os.environ, RISKMON_KAFKA_BOOTSTRAP=self.bootstrap, RISKMON_REDIS_URL=self.redis_url,
+                    RISKMON_TOPIC_PREFIX=self.prefix, RISKMON_APP_ID=f"{self.prefix}riskmon",
+                    RISKMON_WEB_PORT=str(self.web_port), RISKMON_PARTITIONS=str(PARTITIONS))
+
+    @property
+    def group(self) -> str:
+        return f"{self.prefix}riskmon" if self.name == "riskmon" else f"{self.prefix}group"
+
+    def start(self) -> None:
+        if self.name == "riskmon":
+            cmd = [sys.executable, "-m", "riskmon", "worker", "--loglevel", "warning"]
+        else:
+            cmd = [sys.executable, "-m", "bench.baselines", self.name, ",".join(self.inputs.values()), self.output,
+                   self.bootstrap, self.group]
+        self.log_path = Path(tempfile.gettempdir()) / f"riskmon-harness-{self.run}-{self.name}.log"
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def rss_mb(self) -> float:
+        return _status_mb(self.proc.pid, "VmRSS:") if self.proc else float("nan")
+
+    def consumed(self) -> int | None:
+        """riskmon's own count of input messages consumed, from its /metrics page."""
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=2).read().decode()
+        except OSError:
+            return None
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith("riskmon_messages_consumed_total{") and any(f'"{t}"' in line for t in self.inputs.values()):
+                total += float(line.rsplit(" ", 1)[1])
+        return int(total)
+
+    def wait_assigned(self, timeout: float = 120.0) -> None:
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.alive():
+            try:
+                desc = admin.describe_consumer_groups([self.group])[self.group].result(timeout=5)
+                topics = {tp.topic for m in desc.members for tp in (m.assignment.topic_partitions if m.assignment else [])}
+                if str(desc.state).endswith("STABLE") and set(self.inputs.values()) <= topics:
+                    return
+            except Exception:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"{self.name} never got its partitions; see {self.log_path}")
+
+
+def _status_mb(pid: int, field_name: str) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- the phases -----------------------------------------------------------------
+
+
+def measure_drain(c: Candidate, mix: Mix, kind: str, n: int, timeout: float) -> float:
+    """Events/s draining a backlog of ``n`` events of ``kind``."""
+    c.prepare(f"drain-{kind}")
+    produce_all(c.bootstrap, c.inputs, mix.events(n, kind))
+    c.start()
+    try:
+        if c.name != "riskmon" or kind == "applications":
+            expect = n
+            count, span = drain(c.bootstrap, c.output, expect, timeout, alive=c.alive)
+            return (count - 1) / span if count == expect and span > 0 else float("nan")
+        first: tuple[float, int] | None = None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and c.alive():
+            seen = c.consumed()
+            now = time.monotonic()
+            if seen and first is None:
+                first = (now, seen)
+            if seen is not None and seen >= n and first is not None:
+                return (seen - first[1]) / (now - first[0]) if now > first[0] else float("nan")
+            time.sleep(0.2)
+        return float("nan")
+    finally:
+        c.stop()
+
+
+def measure_scale(c: Candidate, mix: Mix, n: int, timeout: float) -> float:
+    """Applications/s draining ``n`` applications with two riskmon workers in one group."""
+    c.prepare("scale")
+    produce_all(c.bootstrap, c.inputs, mix.events(n, "applications"))
+    twin = Candidate(c.name, c.bootstrap, c.redis_url, c.run, web_port=_free_port())
+    twin.prefix, twin.inputs, twin.output = c.prefix, c.inputs, c.output
+    c.start()
+    twin.start()
+    try:
+        count, span = drain(c.bootstrap, c.output, n, timeout, alive=lambda: c.alive() and twin.alive())
+        return (count - 1) / span if count == n and span > 0 else float("nan")
+    finally:
+        c.stop()
+        twin.stop()
+
+
+def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float = 5.0) -> dict:
+    """Send the mix at ``rate`` events/s; latency from send to receipt of each output."""
+    c.prepare("latency")
+    c.start()
+    c.wait_assigned()
+    outputs = [c.output] + ([f"{c.prefix}risk.alerts"] if c.name == "riskmon" else [])
+    consumer = Consumer({"bootstrap.servers": c.bootstrap, "group.id": f"lat-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "fetch.wait.max.ms": 5})
+    parts = []
+    for topic in outputs:
+        md = consumer.list_topics(topic, timeout=10).topics[topic]
+        parts += [TopicPartition(topic, p, OFFSET_END) for p in md.partitions]
+    consumer.assign(parts)
+    consumer.consume(1, timeout=1.0)  # settle the assignment before anything is sent
+    sent: dict[bytes, float] = {}  # identity -> send time (wall clock)
+    received: list[float] = []
+    inside: list[float] = []  # riskmon's latency_ms: its consumer's receipt to the decision
+    measure_from = [float("inf")]
+    done = threading.Event()
+
+    def identity(kind: str, key: bytes, value: bytes) -> bytes | None:
+        if c.name != "riskmon":
+            return value  # forwarded unchanged
+        if kind == "applications":
+            return key
+        if kind == "transactions":
+            return orjson.loads(value)["transaction_id"].encode()
+        return None
+
+    def receive() -> None:
+        while not done.is_set():
+            for msg in consumer.consume(500, timeout=0.005):  # consume() waits for 500 or the timeout
+                now = time.time()
+                if msg.error():
+                    continue
+                if c.name != "riskmon":
+                    ident = msg.value()
+                elif msg.topic() == c.output:
+                    ident = msg.key()
+                    inside.append(orjson.loads(msg.value())["latency_ms"])  # the worker's own view
+                else:
+                    ident = (orjson.loads(msg.value()).get("labels") or {}).get("transaction_id", "").encode() or None
+                started = sent.pop(ident, None) if ident is not None else None
+                if started is not None and started >= measure_from[0]:
+                    received.append(now - started)
+
+    reader = threading.Thread(target=receive, daemon=True)
+    reader.start()
+    producer = Producer({"bootstrap.servers": c.bootstrap, "linger.ms": 1})
+    total = int(rate * (seconds + warmup))
+    begin = time.monotonic()
+    wall0 = time.time()
+    measure_from[0] = wall0 + warmup
+    offered = 0
+    for i, (kind, key, value) in enumerate(mix.events(total, "mix", start=10_000_000)):
+        pause = begin + i / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        ident = identity(kind, key, value)
+        if ident is not None:
+            sent[ident] = time.time()
+        producer.produce(c.inputs[kind], key=key, value=value)
+        producer.poll(0)
+        offered += 1
+    achieved = offered / (time.monotonic() - begin)
+    producer.flush(30)
+    time.sleep(3)  # the last outputs arrive
+    done.set()
+    reader.join(5)
+    consumer.close()
+    rss = c.rss_mb()
+    c.stop()
+    received.sort()
+
+    def q(p: float) -> float:
+        return received[min(len(received) - 1, int(p * len(received)))] * 1000 if received else float("nan")
+
+    inside.sort()
+    in_worker = {"worker_p50_ms": inside[len(inside) // 2], "worker_p99_ms": inside[int(0.99 * len(inside))]} if inside else {}
+    return {"offered_per_s": achieved, "samples": len(received), "p50_ms": q(0.50), "p95_ms": q(0.95),
+            "p99_ms": q(0.99), "max_ms": q(1.0), "rss_mb": rss, **in_worker}
+
+
+def measure_long(c: Candidate, mix: Mix, n: int, timeout: float) -> dict:
+    """Drain ``n`` mix events produced alongside; RSS sampled every 2 s."""
+    c.prepare("long")
+    c.start()
+    c.wait_assigned()
+    began = time.monotonic()
+    producer = threading.Thread(target=produce_all, args=(c.bootstrap, c.inputs, mix.events(n, "mix", start=20_000_000)))
+    producer.start()
+    samples: list[tuple[float, int, float]] = []  # (seconds, events done, RSS MB)
+    progress: Callable[[], int | None]
+    if c.name == "riskmon":
+        progress = c.consumed
+    else:
+        out = Consumer({"bootstrap.servers": c.bootstrap, "group.id": f"long-{uuid.uuid4().hex}"})
+
+        def progress() -> int | None:
+            md = out.list_topics(c.output, timeout=10).topics[c.output]
+            return sum(out.get_watermark_offsets(TopicPartition(c.output, p), timeout=10)[1] for p in md.partitions)
+
+    deadline = began + timeout
+    done = 0
+    while time.monotonic() < deadline and c.alive():
+        done = progress() or done
+        samples.append((time.monotonic() - began, done, c.rss_mb()))
+        if done >= n:
+            break
+        time.sleep(2)
+    producer.join()
+    c.stop()
+    elapsed = samples[-1][0] if samples else float("nan")
+    after_warmup = next((s for s in samples if s[1] >= n * 0.1), samples[0] if samples else (0, 0, float("nan")))
+    rss = [s[2] for s in samples]
+    deciles = [next((round(x[2]) for x in samples if x[1] >= n * k / 10), None) for k in range(1, 11)]
+    return {"events": done, "seconds": elapsed, "rss_by_decile_mb": deciles, "events_per_s": done / elapsed if elapsed else float("nan"),
+            "rss_at_10pct_mb": after_warmup[2], "rss_end_mb": rss[-1] if rss else float("nan"),
+            "rss_max_mb": max(rss) if rss else float("nan"),
+            "growth": (rss[-1] / after_warmup[2]) if rss and after_warmup[2] else float("nan")}
+
+
+# --- the report -----------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--drain", type=int, default=20_000, help="events per drain (default 20000)")
+    parser.add_argument("--rate", type=float, default=1000.0, help="offered load for latency, events/s")
+    parser.add_argument("--seconds", type=float, default=30.0, help="latency measurement length after 5 s warm-up")
+    parser.add_argument("--long", type=int, default=0, help="events in the long run (1000000 is the target; 0 skips)")
+    parser.add_argument("--dir", type=Path, default=None, help="stack directory (default: a temporary one)")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--skip", default="", help="comma-separated phases to skip: drain,scale,latency")
+    parser.add_argument("--candidates", default="confluent,faust,riskmon",
+                        help="which to run (ratios need all three; fewer is for profiling)")
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+
+    from riskmon import stack
+
+    directory = args.dir or Path(tempfile.mkdtemp(prefix="riskmon-harness-"))
+    was_running = stack.status(directory) is not None
+    info = stack.up(directory)
+    try:
+        print(f"cpus={os.cpu_count()} python={platform.python_version()} " + " ".join(
+            f"{p}={metadata.version(p)}" for p in ("faust-streaming", "aiokafka", "confluent-kafka", "redis", "orjson", "river")))
+        print(f"kafka={info.kafka_bootstrap} redis={info.redis_url} partitions={PARTITIONS} load={os.getloadavg()[0]:.2f}")
+        print(f"drain={args.drain} rate={args.rate:.0f}/s seconds={args.seconds:.0f} long={args.long}", flush=True)
+        mix = Mix()
+        run = uuid.uuid4().hex[:6]
+        names = tuple(args.candidates.split(","))
+        cands = {n: Candidate(n, info.kafka_bootstrap, info.redis_url, run,
+                              web_port=_free_port() if n == "riskmon" else 0) for n in names}
+        drains: dict[tuple[str, str], float] = {}
+        if "drain" not in skip:
+            for kind in ("applications", "transactions", "mix"):
+                for n in names:
+                    drains[(n, kind)] = measure_drain(cands[n], mix, kind, args.drain, args.timeout)
+                    print(f"  drain {kind:<12} {n:<9} {drains[(n, kind)]:>10.0f} events/s", flush=True)
+        scale = float("nan")
+        if "scale" not in skip and "riskmon" in names:
+            scale = measure_scale(cands["riskmon"], mix, args.drain, args.timeout)
+            print(f"  drain applications riskmon x2 {scale:>7.0f} events/s", flush=True)
+        latency: dict[str, dict] = {}
+        if "latency" not in skip:
+            for n in names:
+                latency[n] = measure_latency(cands[n], mix, args.rate, args.seconds)
+                print(f"  latency {n:<9} {latency[n]}", flush=True)
+        long: dict[str, dict] = {}
+        if args.long:
+            for n in names:
+                long[n] = measure_long(cands[n], mix, args.long, args.timeout * 10)
+                print(f"  long {n:<9} {long[n]}", flush=True)
+
+        if names != ("confluent", "faust", "riskmon"):
+            return 0  # a partial run (profiling): the lines above are its figures, no ratios
+        print()
+        if drains:
+            print(f"{'drain events/s':<16} {'confluent':>10} {'faust':>10} {'riskmon':>10} {'/confluent':>11} {'/faust':>8}")
+            for kind in ("applications", "transactions", "mix"):
+                c, f, r = (drains[(n, kind)] for n in names)
+                print(f"{kind:<16} {c:>10.0f} {f:>10.0f} {r:>10.0f} {r / c:>11.3f} {r / f:>8.2f}")
+            one = drains[("riskmon", "applications")]
+            print(f"two riskmon workers, applications: {scale:.0f}/s = {scale / one:.2f} x one worker "
+                  f"({PARTITIONS} partitions, {os.cpu_count()} CPUs shared with the broker)")
+        if latency:
+            print(f"\nlatency at {args.rate:.0f}/s  {'offered/s':>9} {'samples':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'RSS MB':>7}")
+            for n in names:
+                x = latency[n]
+                print(f"{n:<18} {x['offered_per_s']:>9.0f} {x['samples']:>8} {x['p50_ms']:>8.1f} {x['p95_ms']:>8.1f} "
+                      f"{x['p99_ms']:>8.1f} {x['max_ms']:>8.1f} {x['rss_mb']:>7.0f}")
+            print(f"riskmon p99 / faust p99 = {latency['riskmon']['p99_ms'] / latency['faust']['p99_ms']:.2f}")
+        if long:
+            print(f"\nlong run of {args.long} {'seconds':>8} {'events/s':>9} {'RSS@10% MB':>11} {'RSS end':>8} {'RSS max':>8} {'growth':>7}")
+            for n in names:
+                x = long[n]
+                print(f"{n:<18} {x['seconds']:>8.0f} {x['events_per_s']:>9.0f} {x['rss_at_10pct_mb']:>11.0f} "
+                      f"{x['rss_end_mb']:>8.0f} {x['rss_max_mb']:>8.0f} {x['growth']:>7.3f}")
+        summary = []
+        if drains:
+            summary.append(f"harness_app_vs_faust: {drains[('riskmon', 'applications')] / drains[('faust', 'applications')]:.3f}")
+            summary.append(f"harness_txn_vs_faust: {drains[('riskmon', 'transactions')] / drains[('faust', 'transactions')]:.3f}")
+        if latency:
+            summary.append(f"harness_p99_ms: {latency['riskmon']['p99_ms']:.1f}")
+        if long:
+            summary.append(f"harness_rss_growth: {long['riskmon']['growth']:.3f}")
+        print()
+        for line in reversed(summary):  # the application ratio last: the one a script reads
+            print(line)
+        return 0
+    finally:
+        for c in locals().get("cands", {}).values():
+            c.stop()
+        if not was_running:
+            stack.down(directory)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
