@@ -157,6 +157,9 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
     """Turn the errors a user can fix into the CLI's one-line errors."""
 
     def run(args: argparse.Namespace) -> int:
+        from confluent_kafka import KafkaException
+        from redis.exceptions import RedisError
+
         from riskmon.alerts.commands import CommandError
         from riskmon.settings import SettingsError
 
@@ -164,11 +167,8 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
             return fn(args)
         except (CommandError, SettingsError) as exc:
             raise UserError(str(exc)) from exc
-        except Exception as exc:
-            name = type(exc).__name__
-            if name in ("KafkaException", "ConnectionError", "TimeoutError", "RedisError") or "redis" in type(exc).__module__:
-                raise UserError(f"{name}: {exc}") from exc
-            raise
+        except (KafkaException, RedisError, OSError) as exc:  # the broker or Redis is unreachable
+            raise UserError(f"{type(exc).__name__}: {exc}") from exc
 
     return run
 

@@ -83,6 +83,7 @@ class ReceiverWorker(threading.Thread):
             self._redis = redis.Redis.from_url(redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self._mark_prefix = f"{namespace}:alerts:delivered:{spec.name}:"
         self.delivered = 0
+        self._producer: Producer | None = None  # created by run(), in the delivery thread
 
     def stop(self) -> None:
         self._stopping.set()
@@ -92,7 +93,7 @@ class ReceiverWorker(threading.Thread):
     def run(self) -> None:
         consumer = Consumer({**self._kafka, "group.id": self._group_id, "enable.auto.commit": False,
                              "auto.offset.reset": "earliest", "enable.partition.eof": False})
-        producer = Producer({**self._kafka, "acks": "all", "enable.idempotence": True})
+        self._producer = producer = Producer({**self._kafka, "acks": "all", "enable.idempotence": True})
         consumer.subscribe([self._topic])
         last_backlog = 0.0
         try:
@@ -107,7 +108,7 @@ class ReceiverWorker(threading.Thread):
                     if msg.error().code() != KafkaError._PARTITION_EOF:
                         log.warning("receiver %s: consumer error %s", self.spec.name, msg.error())
                     continue
-                if self._handle(msg, producer):
+                if self._handle(msg):
                     consumer.commit(message=msg, asynchronous=False)
         except Exception:
             log.exception("receiver %s stopped on an unexpected error", self.spec.name)
@@ -126,13 +127,14 @@ class ReceiverWorker(threading.Thread):
         except Exception:  # metrics only
             pass
 
-    def _handle(self, msg: Any, producer: Producer) -> bool:
+    def _handle(self, msg: Any) -> bool:
         """Deliver one message; True when its offset may be committed (False only when stopping)."""
         raw = msg.value() or b""
         try:
             n = Notification.from_dict(orjson.loads(raw))
         except Exception as exc:
-            self._dead_letter(producer, msg, "invalid_notification", f"{type(exc).__name__}: {exc}")
+            self._dead_letter(msg.topic(), msg.partition(), msg.offset(), msg.key(), raw, "invalid_notification",
+                              f"{type(exc).__name__}: {exc}")
             return True
         if self.spec.name not in n.receivers:
             return True
@@ -203,20 +205,16 @@ class ReceiverWorker(threading.Thread):
             pass
 
     def _dead_letter_request(self, request: Request, n: Notification, kind: str, message: str) -> None:
-        producer = Producer({**self._kafka, "acks": "all"})
-        self._produce_dead_letter(producer, self._topic, None, None, n.group_key.encode(), request.body, kind, message)
-        producer.flush(10)
+        self._dead_letter(self._topic, None, None, n.group_key.encode(), request.body, kind, message)
 
-    def _dead_letter(self, producer: Producer, msg: Any, kind: str, message: str) -> None:
-        self._produce_dead_letter(producer, msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(), kind, message)
-        producer.flush(10)
-
-    def _produce_dead_letter(self, producer: Producer, source: str, partition: int | None, offset: int | None,
-                             key: bytes | None, raw: bytes | None, kind: str, message: str) -> None:
+    def _dead_letter(self, source: str, partition: int | None, offset: int | None, key: bytes | None,
+                     raw: bytes | None, kind: str, message: str) -> None:
+        """Send a dead letter on the loop's producer and wait for it: its offset is committed next."""
         record = DeadLetter(source_topic=source, partition=partition, offset=offset, key=key,
                             received_at=datetime.now(timezone.utc), error={"type": kind, "message": message[:1000], "field": None},
                             raw=raw)
-        producer.produce(self._deadletter_topic, key=key, value=dumps(record.to_dict()))
+        self._producer.produce(self._deadletter_topic, key=key, value=dumps(record.to_dict()))
+        self._producer.flush(10)
 
 
 def start_receivers(config: AlertingConfig, *, kafka_config: Mapping[str, str], app_id: str, notifications_topic: str,

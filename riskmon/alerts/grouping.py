@@ -103,7 +103,7 @@ class GroupStage:
             item.alert = replace(item.alert, group_key=key)
             state = ctx.states.get(item.alert.dedup_key)
             if state is not None:
-                ctx.states[item.alert.dedup_key] = replace(state, alert=item.alert, group_key=key)
+                ctx.states[item.alert.dedup_key] = replace(state, alert=item.alert)
             if item.reason.notifies or item.reason is Reason.UNNOTIFIED_RESOLVED:
                 self._one(ctx, item, key)
         return items

@@ -215,7 +215,7 @@ class AlertManager:
             return
         acked = replace(state.alert, acknowledged_by=ack.by, acknowledged_at=utc(ack.at), notification=Reason.ACKNOWLEDGED.value)
         acked = replace(acked, alert_id=published_id(acked, Reason.ACKNOWLEDGED))
-        ctx.states[ack.dedup_key] = replace(state, alert=acked, acknowledged_by=ack.by, acknowledged_at=ack.at)
+        ctx.states[ack.dedup_key] = replace(state, alert=acked)
         item = Item(alert=acked, reason=Reason.ACKNOWLEDGED, note=f"by {ack.by}" + (f": {ack.comment}" if ack.comment else ""))
         AlertManager._run(ctx, out, [item], _AFTER_DEDUP)
 

@@ -52,8 +52,8 @@ class Reason(str, Enum):
 class AlertState:
     """What the manager knows about one ``dedup_key``: the open (or last) alert and its notifications.
 
-    ``alert`` is the last published alert (contract fields); the other fields
-    are the notification log of this key. Frozen: stages replace, never mutate,
+    ``alert`` is the open alert (contract fields, with its acknowledgement and
+    group key); the other fields are the notification log of this key. Frozen: stages replace, never mutate,
     so a batch's changes can be dropped if its sends fail.
     """
 
@@ -62,10 +62,7 @@ class AlertState:
     notified: bool = False
     last_notified_at: float | None = None
     notified_level: str | None = None
-    suppressed_by: str | None = None
-    acknowledged_by: str | None = None
-    acknowledged_at: float | None = None
-    group_key: str | None = None
+    suppressed_by: str | None = None  # the mute last published; the alert's own field is per message
 
     @property
     def firing(self) -> bool:
@@ -79,9 +76,6 @@ class AlertState:
             "last_notified_at": self.last_notified_at,
             "notified_level": self.notified_level,
             "suppressed_by": self.suppressed_by,
-            "acknowledged_by": self.acknowledged_by,
-            "acknowledged_at": self.acknowledged_at,
-            "group_key": self.group_key,
         }
 
     @classmethod
@@ -93,9 +87,6 @@ class AlertState:
             last_notified_at=d.get("last_notified_at"),
             notified_level=d.get("notified_level"),
             suppressed_by=d.get("suppressed_by"),
-            acknowledged_by=d.get("acknowledged_by"),
-            acknowledged_at=d.get("acknowledged_at"),
-            group_key=d.get("group_key"),
         )
 
 
