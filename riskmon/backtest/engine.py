@@ -120,7 +120,7 @@ class _Run:
         if alerts:
             self.result.candidates += alerts
             customers = [a.subject.id for a in alerts if a.subject.kind == "customer"]
-            exposures, book = self.evaluator.exposures(customers) if customers else ({}, None)
+            exposures, book = self.evaluator.exposures(customers)
             self._apply(self.manager.process(alerts, self.watermark, exposures=exposures, portfolio_exposure=book))
 
     def _application(self, application: Application) -> list[Alert]:

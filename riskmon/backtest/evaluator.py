@@ -145,8 +145,13 @@ class Evaluator:
         alerts += self.anomaly.observe(tx, at, config_version=self.config_version)
         return alerts
 
-    def exposures(self, customers: Sequence[str]) -> tuple[dict[str, float], float]:
-        """Outstanding exposure of ``customers`` and of the whole book, for the alert manager's grading."""
+    def exposures(self, customers: Sequence[str]) -> tuple[dict[str, float], float | None]:
+        """Outstanding exposure of ``customers`` and of the whole book, for the alert manager's grading.
+
+        No customer, nothing to grade: the live store answers ``({}, None)`` then, and so does this.
+        """
+        if not customers:
+            return {}, None
         trackers = self.portfolio.exposure
         mine = {c: trackers[c].outstanding for c in customers if c in trackers}
         return mine, sum(t.outstanding for t in trackers.values())

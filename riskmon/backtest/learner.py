@@ -20,6 +20,7 @@ take over from the scorecard and what it would then decide:
 from __future__ import annotations
 
 from riskmon.config import RiskConfig
+from riskmon.models.snapshots import digest
 from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator
 from riskmon.models.online import OnlineCreditModel
 from riskmon.schemas import Alert
@@ -62,15 +63,13 @@ class OfflineLearner:
             self.publish(at)
         return alerts
 
-    def maybe_publish(self, now: float) -> bool:
+    def maybe_publish(self, now: float) -> None:
         """Publish when labels wait and ``publish_every_seconds`` passed since the last publication."""
         if self._last_publish is None:
             self._last_publish = now
         due = now - self._last_publish >= self._config.models.publish_every_seconds
         if self.state.learned_since_publish > 0 and due:
             self.publish(now)
-            return True
-        return False
 
     def publish(self, now: float) -> None:
         """Promote if the automatic rule says so, then do what a scorer does with a
@@ -79,9 +78,9 @@ class OfflineLearner:
             self.state.cc.promote()
             self.promotions += 1
         for role, model in (("champion", self.state.cc.champion), ("challenger", self.state.cc.challenger)):
-            self._scorer.models[role] = OnlineCreditModel.restore(model.snapshot())
-            self._scorer.pointers[role] = ModelPointer(role, model.name, model.version, model.snapshot_hash,
-                                                       model.n_learned, now)
+            data = model.snapshot()  # one pickle for the copy and its hash
+            self._scorer.models[role] = OnlineCreditModel.restore(data)
+            self._scorer.pointers[role] = ModelPointer(role, model.name, model.version, digest(data), model.n_learned, now)
         self.state.learned_since_publish = 0
         self._last_publish = now
         self.publications += 1

@@ -34,6 +34,7 @@ from typing import Any, Iterable, Sequence
 
 from riskmon.backtest.engine import RunResult
 from riskmon.backtest.recorded import Incident
+from riskmon.stream.summaries import model_family
 from riskmon.schemas import Alert
 from riskmon.schemas.vocab import LEVELS, OUTCOMES
 
@@ -79,8 +80,9 @@ def detect(incident: Incident, alerts: Iterable[Alert]) -> dict[str, Any]:
     }
 
 
-def _levels(alerts: Iterable[Alert]) -> dict[str, int]:
-    counts = Counter(a.level for a in alerts)
+def _levels(items: Iterable[Any]) -> dict[str, int]:
+    """Counts by level of alerts or notifications (anything with ``.level``)."""
+    counts = Counter(a.level for a in items)
     return {level: counts.get(level, 0) for level in LEVELS}
 
 
@@ -92,7 +94,7 @@ def _decisions(r: RunResult) -> dict[str, Any]:
         "n": n,
         "counts": {o: counts.get(o, 0) for o in OUTCOMES},
         "rates": {o: _rate(counts.get(o, 0), n) for o in OUTCOMES},
-        "by_model": dict(Counter(d["model_version"].split("-n")[0] for d in r.decisions).most_common()),
+        "by_model": dict(Counter(model_family(d["model_version"]) for d in r.decisions).most_common()),
         "held_by_model_alert": held,
         "policy_failures": r.failed_decisions,
     }
@@ -119,18 +121,13 @@ def _alerts(r: RunResult, incidents: Sequence[Incident]) -> dict[str, Any]:
                        "by_detector": dict(sorted(Counter(a.detector for a in firing).items()))},
         "feed": {"firing": _levels(feed), "messages": len(r.published),
                  "muted": sum(1 for a in r.published if a.suppressed_by is not None)},
-        "notifications": {"trigger": _levels_of(triggers),
+        "notifications": {"trigger": _levels(triggers),
                           "by_action": dict(sorted(Counter(n.action for n in r.notifications).items())),
                           "groups": len({n.group_key for n in r.notifications})},
         "manager_reasons": dict(sorted(r.manager_reasons.items())),
         # customers alerted (warning or above) that carry no incident label: only meaningful when the stream is labelled
         "unlabelled_customers_alerted": len(alarms - labelled) if incidents else None,
     }
-
-
-def _levels_of(notifications: Iterable[Any]) -> dict[str, int]:
-    counts = Counter(n.level for n in notifications)
-    return {level: counts.get(level, 0) for level in LEVELS}
 
 
 def summarise(r: RunResult, incidents: Sequence[Incident]) -> dict[str, Any]:

@@ -8,9 +8,9 @@ system, not one partition.
 
 How it is used (pure code here; :mod:`riskmon.stream.console` is the I/O shell)::
 
-    risk.alerts ─────────────► AlertBoard.apply_feed(doc)       ─► alert feed (SSE "alert")
+    risk.alerts ─────────────► AlertBoard.apply_feed(doc)       ─► alert feed (SSE "alerts")
     Redis <ns>:alerts:state ─► AlertBoard.reconcile(docs)         (start, and every minute)
-    credit.decisions ────────► decision_view(doc)               ─► decision feed (SSE "decision")
+    credit.decisions ────────► decision_view(doc)               ─► decision feed (SSE "decisions")
     risk.portfolio.events ───► IndicatorCentre.on_portfolio(doc) ┐
     risk.alerts ─────────────► IndicatorCentre.on_alert(doc)     ├► GET /console/api/indicators
     /metrics registry ───────► model_auc(registry) ─► on_auc()   ┘

@@ -36,6 +36,7 @@ import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from riskmon.client import watermark_high
+from riskmon.stream import summaries
 
 __all__ = ["DemoOptions", "run_demo", "MALFORMED_SAMPLES"]
 
@@ -262,7 +263,7 @@ def run_demo(options: DemoOptions) -> int:
                         tally.decided.add(d["application_id"])
                         tally.outcomes[d["outcome"]] += 1
                         tally.latencies.append(d["latency_ms"])
-                        model_family = d["model_version"].split("-n")[0]
+                        model_family = summaries.model_family(d["model_version"])
                         tally.by_model[model_family] += 1
                         if labels[d["application_id"]]:
                             tally.bad_by_outcome[d["outcome"]] += 1

@@ -17,6 +17,7 @@ from typing import Any, Literal, Mapping, TextIO
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
+from riskmon.client import watermark_high
 from riskmon.ops.errors import OpsError
 from riskmon.ops.kafka import existing_topics, require_topic
 from riskmon.ops.render import clean, render_alert, render_deadletter, render_decision
@@ -91,7 +92,8 @@ def _start_offsets(consumer: Consumer, topic: str, from_beginning: bool) -> list
     partitions = sorted(metadata.topics[topic].partitions)
     if from_beginning:
         return [TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions]
-    return [TopicPartition(topic, p, consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]) for p in partitions]
+    # watermark_high retries while a new topic's leader is still being elected
+    return [TopicPartition(topic, p, watermark_high(consumer, TopicPartition(topic, p))) for p in partitions]
 
 
 def run_tail(settings: Settings, options: TailOptions, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

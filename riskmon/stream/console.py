@@ -213,11 +213,12 @@ class ConsoleFeed:
                 for record in records:
                     if tp.topic == self._decisions:
                         self.decisions.add(record.value)
-                        decisions.append(record.value)
+                        if self._subscribers:  # only a connected page wants them as they come
+                            decisions.append(record.value)
                     else:
                         self._record(tp.topic, record, alerts)
             now = time.monotonic()
-            if not self.ready and all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+            if not self.ready and await self._caught_up(consumer, ends):
                 await self._reconcile()
                 next_reconcile = now + RECONCILE_SECONDS
                 self.ready = True
@@ -238,6 +239,14 @@ class ConsoleFeed:
             if now >= next_auc:
                 next_auc = now + AUC_SECONDS
                 self.centre.on_auc(model_auc(self._registry), time.time())
+
+    @staticmethod
+    async def _caught_up(consumer: Any, ends: dict[Any, int]) -> bool:
+        """Whether every partition reached the end it had at start (stops at the first one behind)."""
+        for tp, end in ends.items():
+            if await consumer.position(tp) < end:
+                return False
+        return True
 
     def _record(self, topic: str, record: Any, changed: list[dict[str, Any]]) -> None:
         """One alert or portfolio message; a message the console cannot read is skipped (the worker keeps it)."""
@@ -274,22 +283,12 @@ def _asset(name: str) -> bytes:
     return resources.files("riskmon.console").joinpath("static", name).read_bytes()
 
 
-def register_console(
-    app: Any,
-    *,
-    settings: Settings,
-    config: RiskConfig,
-    client: Any,
-    namespace: str,
-    registry: CollectorRegistry,
-    consumer_kwargs: dict[str, Any] | None = None,
-) -> ConsoleFeed:
-    """Add the console's pages to a Faust app and run its feed while the worker runs."""
+def register_console(app: Any, **feed_kwargs: Any) -> ConsoleFeed:
+    """Add the console's pages to a Faust app and run its feed (``ConsoleFeed(**feed_kwargs)``) while the worker runs."""
     from aiohttp import web as aioweb
     from faust import web
 
-    feed = ConsoleFeed(settings=settings, config=config, client=client, namespace=namespace, registry=registry,
-                       consumer_kwargs=consumer_kwargs)
+    feed = ConsoleFeed(**feed_kwargs)
     page = _asset("index.html")
     assets = {name: _asset(name) for name in _ASSETS}
 

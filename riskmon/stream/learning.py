@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 import orjson
 
 from riskmon.config import ModelsConfig
+from riskmon.models.snapshots import digest
 from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator, PromotionRule
 from riskmon.models.online import OnlineCreditModel
 from riskmon.schemas import Alert
@@ -184,7 +185,7 @@ class Learner:
             data = model.snapshot()
             snapshots[role] = (
                 data,
-                ModelPointer(role, model.name, model.version, model.snapshot_hash, model.n_learned, now),
+                ModelPointer(role, model.name, model.version, digest(data), model.n_learned, now),  # one pickle, not two
             )
         evaluation = {
             "published_at": now,

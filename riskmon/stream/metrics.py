@@ -9,7 +9,7 @@ lock that costs a few microseconds per call) so the hot path only increments.
 Gauges that describe a state (consumer lag, portfolio rates, PSI) are set by
 a timer (:mod:`riskmon.stream.sampling`), never per message.
 
-``METRIC_NAMES`` lists every series name the worker can export (histograms
+``exported_names(registry)`` lists every series name the worker can export (histograms
 with their ``_bucket``/``_sum``/``_count`` series): the dashboard and rules
 tests check their PromQL against it.
 """

@@ -13,7 +13,16 @@ from typing import Any
 from riskmon.detectors import epoch
 from riskmon.schemas import Alert, Repayment, format_timestamp, parse_timestamp
 
-__all__ = ["decision_summary", "repayment_summary", "observe_summary"]
+__all__ = ["decision_summary", "repayment_summary", "observe_summary", "model_family"]
+
+
+def model_family(model_version: str) -> str:
+    """The deciding model's family: its version without the ``-n<labels>`` count.
+
+    >>> model_family("logreg-n1520"), model_family("scorecard-v1")
+    ('logreg', 'scorecard-v1')
+    """
+    return model_version.split("-n")[0]
 
 
 def decision_summary(d: dict) -> dict:
@@ -34,7 +43,7 @@ def decision_summary(d: dict) -> dict:
         "score": d["score"],
         "approved_amount": d["approved_amount"],
         "latency_ms": d["latency_ms"],
-        "model": d["model_version"].split("-n")[0],  # the deciding model's family
+        "model": model_family(d["model_version"]),
     }
 
 
