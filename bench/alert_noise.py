@@ -60,12 +60,15 @@ def candidates(n_customers: int, seed: int) -> list:
     victims = rng.sample(everyone[3:], n_customers)
     stream = sorted(everyday, key=lambda t: t["occurred_at"]) + attack(victims, start=END - timedelta(minutes=12), rng=rng)
     watches: dict[str, CustomerWatch] = {}
+    fresh = CustomerWatch.factory(config.detectors)
     anomaly = TransactionAnomalyWatch(config.detectors)
     out = []
     for raw in stream:
         tx = Transaction.from_dict(raw)
         at = epoch(tx.occurred_at)
-        watch = watches.setdefault(tx.customer_id, CustomerWatch.fresh(config.detectors))
+        watch = watches.get(tx.customer_id)
+        if watch is None:
+            watch = watches[tx.customer_id] = fresh()
         out += watch.observe(tx, at, config_version="bench")
         out += anomaly.observe(tx, at, config_version="bench")
     return [a for a in out if a.updated_at >= END - timedelta(minutes=12)]  # the incident's alerts

@@ -83,10 +83,11 @@ def drain(bootstrap: str, topic: str, n: int, timeout: float, alive=lambda: True
     return count, (last - first) if first is not None and last is not None else float("nan")
 
 
-def peak_rss_mb(pid: int) -> float:
+def peak_rss_mb(pid: int, field: str = "VmHWM:") -> float:
+    """A memory figure of ``pid`` from /proc in MB: the peak (VmHWM) by default, or e.g. ``VmRSS:`` now."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass

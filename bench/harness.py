@@ -61,7 +61,8 @@ import orjson
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from bench.first_path import PARTITIONS, create, drain
+from bench.first_path import PARTITIONS, create, drain, peak_rss_mb
+from riskmon.stack.ports import free_ports
 
 KINDS = ("applications", "transactions", "repayments")
 CUSTOMERS = 50_000
@@ -213,7 +214,7 @@ class Candidate:
             self.proc.wait()
 
     def rss_mb(self) -> float:
-        return _status_mb(self.proc.pid, "VmRSS:") if self.proc else float("nan")
+        return peak_rss_mb(self.proc.pid, "VmRSS:") if self.proc else float("nan")
 
     def consumed(self) -> int | None:
         """riskmon's own count of input messages consumed, from its /metrics page."""
@@ -242,22 +243,8 @@ class Candidate:
         raise RuntimeError(f"{self.name} never got its partitions; see {self.log_path}")
 
 
-def _status_mb(pid: int, field_name: str) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field_name):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
 def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 # --- the phases -----------------------------------------------------------------

@@ -70,6 +70,7 @@ class Evaluator:
         self.config_version = config.version[:12]
         self.max_customers = max_customers
         self.customers: OrderedDict[str, CustomerWatch] = OrderedDict()
+        self._fresh_watch = CustomerWatch.factory(config.detectors)
         self.anomaly = TransactionAnomalyWatch(config.detectors)
         self.portfolio = PortfolioWatch(config.detectors)
         self.late_dropped = 0
@@ -161,7 +162,7 @@ class Evaluator:
     def _customer(self, customer_id: str) -> CustomerWatch:
         watch = self.customers.get(customer_id)
         if watch is None:
-            watch = self.customers[customer_id] = CustomerWatch.fresh(self.config.detectors)
+            watch = self.customers[customer_id] = self._fresh_watch()
         else:
             self.customers.move_to_end(customer_id)
         if self.max_customers is not None and len(self.customers) > self.max_customers:

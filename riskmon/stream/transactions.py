@@ -63,10 +63,7 @@ class TransactionHandler(BatchHandler):
         self._max_bytes = max_message_bytes
         self._cache: OrderedDict[str, CustomerWatch] = OrderedDict()
         self._anomaly = TransactionAnomalyWatch(config.detectors)
-        # A new customer's watch is a copy of this one. Building it from the
-        # configuration validates every threshold again (~75 us); unpickling a
-        # fresh one is half that, and most customers in a batch are new ones.
-        self._fresh = pickle.dumps(CustomerWatch.fresh(config.detectors), protocol=pickle.HIGHEST_PROTOCOL)
+        self._fresh = CustomerWatch.factory(config.detectors)
 
     async def _handle(self, batch: Sequence[Incoming]) -> None:
         if batch:
@@ -113,7 +110,7 @@ class TransactionHandler(BatchHandler):
                 log.warning("customer state unavailable in Redis (%s); starting from memory", exc)
         for customer in customers:
             if customer not in found:
-                found[customer] = pickle.loads(self._fresh)
+                found[customer] = self._fresh()
         return found
 
     async def _save(self, watches: dict[str, CustomerWatch]) -> None:

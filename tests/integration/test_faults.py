@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 from riskmon.schemas import SchemaError
 from riskmon.stream.decisions import Incoming, parse_application
-from tests.integration.conftest import Services, WorkerProcess
+from tests.integration.conftest import Services, WorkerProcess, produce
 from tests.integration.test_application_path import application
 from tests.integration.verifier import Expected, OutputReader, verify
 
@@ -281,7 +281,6 @@ def test_a_storm_of_malformed_input_is_dead_lettered_and_the_worker_never_restar
     hostile = storm_inputs(3000)
     assert len(hostile) == 3000 and len(set(hostile)) > 2500
     worker = make_worker().start()
-    pid = worker.proc.pid
     messages: list[tuple[bytes, bytes]] = []
     expected = Expected()
     for i, raw in enumerate(hostile):
@@ -298,14 +297,11 @@ def test_a_storm_of_malformed_input_is_dead_lettered_and_the_worker_never_restar
             expected.valid.add(good["application_id"])
             messages.append((good["application_id"].encode(), orjson.dumps(good)))
     assert len(expected.bad) > 2000 and len(expected.valid) > 1000
-    from tests.integration.conftest import produce
-
     produce(services.kafka_bootstrap, worker.topic("credit.applications"), messages)
     reader = reader_for(worker)
     reader.wait_until(lambda r: r.accounted_for(expected), timeout=180,
                       what="every good input decided and every bad one dead-lettered")
-    worker.assert_alive()
-    assert worker.proc.pid == pid  # the same process all along: nothing crashed it
+    worker.assert_alive()  # the process started above never exited: nothing crashed it
     assert worker.stop() == 0, worker.log_tail()
     reader.read_to_end()
     report = verify(reader, expected, max_repeats=0)

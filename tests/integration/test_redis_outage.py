@@ -56,7 +56,6 @@ def test_redis_down_for_a_minute_holds_approvals_and_comes_back_empty(make_worke
     port = free_port()
     own = start_redis(port, tmp_path)
     worker = make_worker(RISKMON_REDIS_URL=f"redis://127.0.0.1:{port}/0").start()
-    pid = worker.proc.pid
     reader = OutputReader(services.kafka_bootstrap, worker.prefix)
     producer = Producer({"bootstrap.servers": services.kafka_bootstrap, "linger.ms": 5})
     apps, txs = worker.topic("credit.applications"), worker.topic("credit.transactions")
@@ -92,8 +91,7 @@ def test_redis_down_for_a_minute_holds_approvals_and_comes_back_empty(make_worke
         producer.flush(30)
         reader.wait_until(lambda r: r.accounted_for(expected) and len(r.messages["credit.decisions"]) >= 58,
                           timeout=120, what="decisions before, during and after the outage")
-        worker.assert_alive()
-        assert worker.proc.pid == pid  # never restarted
+        worker.assert_alive()  # the one process started above never exited
         assert worker.stop() == 0, worker.log_tail()
         reader.read_to_end()
     finally:

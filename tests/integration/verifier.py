@@ -32,6 +32,7 @@ import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from riskmon.stream.decisions import decision_id_for
+from tests.integration.conftest import values
 
 __all__ = ["Expected", "OutputReader", "Report", "verify", "original_bytes"]
 
@@ -137,7 +138,7 @@ class OutputReader:
             self.poll(0.2)
 
     def docs(self, name: str) -> list[dict]:
-        return [orjson.loads(m.value()) for m in self.messages[name]]
+        return values(self.messages[name])
 
     def decided(self) -> set[str]:
         """Application ids with at least one automated decision so far."""
