@@ -6,7 +6,7 @@ describe some other system. So this module holds no rule of its own: it calls
 the live path's pure pieces in the live order,
 
 * applications: :meth:`ModelScorer.score`, then
-  :func:`~riskmon.stream.decisions.build_decision` (with the live fallback to a
+  :func:`~riskmon.stream.decisions.decide_scored` (with the live fallback to a
   ``review`` decision when the policy fails), then the decision's portfolio
   summary (:mod:`riskmon.stream.summaries`) into the portfolio watch;
 * transactions: the customer's :class:`~riskmon.watch.CustomerWatch`, then the
@@ -32,7 +32,7 @@ import orjson
 from riskmon.config import RiskConfig
 from riskmon.detectors import epoch
 from riskmon.schemas import Alert, Application, Repayment, Transaction, dumps
-from riskmon.stream.decisions import MODEL_VERSION, build_decision, fallback_decision
+from riskmon.stream.decisions import decide_scored, decision_snapshot
 from riskmon.stream.scoring import ModelScorer, Scored
 from riskmon.stream.summaries import decision_summary, observe_summary, repayment_summary
 from riskmon.watch import CustomerWatch, PortfolioWatch, TransactionAnomalyWatch
@@ -94,37 +94,20 @@ class Evaluator:
         scored = self._score(applications)
         out = []
         for application, score, latency in zip(applications, scored, latencies_ms):
+            decision, exc = decide_scored(
+                application, self.config, score, decided_at=decided_at, latency_ms=latency, degraded=degraded
+            )
             error = None
-            try:
-                decision = build_decision(
-                    application,
-                    self.config,
-                    decided_at=decided_at,
-                    latency_ms=latency,
-                    degraded=degraded,
-                    model_score=score.model_score if score else None,
-                    card_score=score.card_score if score else None,
-                    model_version=score.model_version if score else MODEL_VERSION,
-                )
-            except Exception as exc:
-                log.exception("policy failed for an application; routing it to review")
+            if exc is not None:
+                log.error("policy failed for an application; routing it to review", exc_info=exc)
                 error = type(exc).__name__
-                decision = fallback_decision(
-                    application, self.config, decided_at=decided_at, latency_ms=latency, error=error
-                )
             as_dict = orjson.loads(dumps(decision.to_dict()))  # exactly the bytes the worker would send, read back
-            snapshot = None
-            if score is not None:
-                snapshot = {**score.snapshot, "decided_at": as_dict["decided_at"], "outcome": decision.outcome}
+            snapshot = decision_snapshot(score, as_dict["decided_at"], decision.outcome)
             out.append(Evaluated(as_dict, snapshot, error))
         return out
 
     def _score(self, applications: Sequence[Application]) -> list[Scored | None]:
-        try:
-            return list(self.scorer.score(applications, self.config.policy))
-        except Exception:
-            log.exception("model scoring failed for a batch of %d; the scorecard decides", len(applications))
-            return [None] * len(applications)
+        return self.scorer.score_or_none(applications, self.config.policy)
 
     def watch_decisions(self, decisions: Sequence[dict]) -> list[Alert]:
         """The portfolio watch's alerts on these decisions (rates, score PSI, exposure)."""

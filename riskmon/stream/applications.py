@@ -32,13 +32,7 @@ from riskmon.config import RiskConfig
 from riskmon.schemas import Application, SchemaError, dumps
 from riskmon.stream.batch_handler import BatchHandler, Send, utcnow
 from riskmon.stream.decision_store import DecisionStore
-from riskmon.stream.decisions import (
-    MODEL_VERSION,
-    Incoming,
-    build_decision,
-    fallback_decision,
-    parse_application,
-)
+from riskmon.stream.decisions import Incoming, decide_scored, decision_snapshot, parse_application
 from riskmon.stream.metrics import WorkerMetrics
 from riskmon.stream.scoring import ModelScorer, Scored
 from riskmon.stream.summaries import decision_summary
@@ -119,32 +113,15 @@ class ApplicationHandler(BatchHandler):
         produced_at: list[float | None] = []  # broker timestamps of the inputs decided, for end-to-end latency
         for (message, application), score in zip(fresh, scored):
             latency = self._mono() - message.received_monotonic
-            try:
-                decision = build_decision(
-                    application,
-                    self._config,
-                    decided_at=self._now(),
-                    latency_ms=latency * 1000.0,
-                    degraded=degraded,
-                    model_score=score.model_score if score else None,
-                    card_score=score.card_score if score else None,
-                    model_version=score.model_version if score else MODEL_VERSION,
-                )
-            except Exception as exc:
-                log.exception("policy failed for an application; routing it to review")
-                pending.append(await self._deadletter(message, exc))
-                decision = fallback_decision(
-                    application,
-                    self._config,
-                    decided_at=self._now(),
-                    latency_ms=latency * 1000.0,
-                    error=type(exc).__name__,
-                )
+            decision, error = decide_scored(
+                application, self._config, score, decided_at=self._now(), latency_ms=latency * 1000.0, degraded=degraded
+            )
+            if error is not None:
+                log.error("policy failed for an application; routing it to review", exc_info=error)
+                pending.append(await self._deadletter(message, error))
             as_dict = decision.to_dict()
             to_reserve.append((application.application_id, dumps(as_dict)))
-            snapshot = None
-            if score is not None:
-                snapshot = {**score.snapshot, "decided_at": as_dict["decided_at"], "outcome": decision.outcome}
+            snapshot = decision_snapshot(score, as_dict["decided_at"], decision.outcome)
             outputs.append((application, latency, snapshot))
             produced_at.append(message.timestamp)
             if degraded:
@@ -198,11 +175,7 @@ class ApplicationHandler(BatchHandler):
         """Model scores for a batch; on any model failure the scorecard decides."""
         if self._scorer is None or not applications:
             return [None] * len(applications)
-        try:
-            return list(self._scorer.score(applications, self._config.policy))
-        except Exception:
-            log.exception("model scoring failed for a batch of %d; the scorecard decides", len(applications))
-            return [None] * len(applications)
+        return self._scorer.score_or_none(applications, self._config.policy)
 
 
 def _profile(d: dict) -> bytes:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from riskmon.config import RiskConfig
 from riskmon.decisioning import ScoredFactor, decide
 from riskmon.schemas import Application, DeadLetter, Decision, Reason, decode_object
+
+if TYPE_CHECKING:  # scoring imports this module
+    from riskmon.stream.scoring import Scored
 
 __all__ = [
     "Incoming",
@@ -24,6 +27,8 @@ __all__ = [
     "parse_application",
     "build_decision",
     "fallback_decision",
+    "decide_scored",
+    "decision_snapshot",
     "dead_letter",
     "MODEL_VERSION",
 ]
@@ -101,6 +106,42 @@ def build_decision(
         policy_version=config.policy_version,
         latency_ms=round(latency_ms, 3),
     )
+
+
+def decide_scored(
+    application: Application,
+    config: RiskConfig,
+    score: "Scored | None",
+    *,
+    decided_at: datetime,
+    latency_ms: float,
+    degraded: str | None = None,
+) -> tuple[Decision, Exception | None]:
+    """The decision for ``application`` with its batch's ``score`` (None: the scorecard decides).
+
+    If the policy fails, a ``review`` decision and the error (the caller
+    dead-letters it). One function for the worker and the backtest, so the
+    backtest decides exactly as the worker does.
+    """
+    try:
+        return build_decision(
+            application,
+            config,
+            decided_at=decided_at,
+            latency_ms=latency_ms,
+            degraded=degraded,
+            model_score=score.model_score if score else None,
+            card_score=score.card_score if score else None,
+            model_version=score.model_version if score else MODEL_VERSION,
+        ), None
+    except Exception as exc:
+        error = type(exc).__name__
+        return fallback_decision(application, config, decided_at=decided_at, latency_ms=latency_ms, error=error), exc
+
+
+def decision_snapshot(score: "Scored | None", decided_at: str, outcome: str) -> dict | None:
+    """The feature snapshot kept for the label join: the score's, stamped with the decision."""
+    return None if score is None else {**score.snapshot, "decided_at": decided_at, "outcome": outcome}
 
 
 def fallback_decision(

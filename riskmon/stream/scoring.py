@@ -140,3 +140,11 @@ class ModelScorer:
                 )
             )
         return out
+
+    def score_or_none(self, applications: Sequence[Application], policy: Policy) -> list[Scored | None]:
+        """:meth:`score`, or None for each application when the models fail: the scorecard decides then."""
+        try:
+            return list(self.score(applications, policy))
+        except Exception:
+            log.exception("model scoring failed for a batch of %d; the scorecard decides", len(applications))
+            return [None] * len(applications)
