@@ -20,6 +20,10 @@ Environment variables:
 ``RISKMON_WEB_PORT``         the worker's HTTP port (``6066``)
 ``RISKMON_MAX_MESSAGE_BYTES`` largest input message accepted (``262144``)
 ``RISKMON_DECISION_TTL_DAYS`` how long Redis remembers a decision (``400``)
+``RISKMON_FETCH_MAX_WAIT_MS`` longest wait of one Kafka fetch for partitions
+                             without new records (``100``; Faust hard-codes 1500,
+                             which holds back records that arrive meanwhile:
+                             :mod:`riskmon.stream.consumer`)
 ``RISKMON_SECURITY_PROTOCOL`` ``PLAINTEXT`` (default), ``SSL``, ``SASL_SSL``;
                              ``SASL_PLAINTEXT`` is refused unless
                              ``RISKMON_ALLOW_INSECURE_SASL=1`` (never send
@@ -45,6 +49,9 @@ __all__ = ["Settings", "SettingsError", "settings_from_env"]
 #: Used when no audit key is configured: fine for a laptop, never for production.
 DEV_AUDIT_KEY = "riskmon-development-key-not-for-production"
 
+#: Longest fetch wait accepted: well under the consumer's request timeout, and far past any useful value.
+MAX_FETCH_WAIT_MS = 30_000
+
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"]
 
 
@@ -68,6 +75,7 @@ class Settings:
     web_host: str = "127.0.0.1"
     max_message_bytes: int = 256 * 1024
     decision_ttl_days: int = 400
+    fetch_max_wait_ms: int = 100
     security_protocol: SecurityProtocol = "PLAINTEXT"
     sasl_mechanism: str = "SCRAM-SHA-512"
     sasl_username: str | None = None
@@ -99,6 +107,11 @@ class Settings:
         for name in ("audit_pseudonym_key", "audit_checkpoint_key"):
             if len(getattr(self, name).encode()) < 16:
                 raise SettingsError(f"RISKMON_{name.upper()} must be at least 16 bytes")
+        if not 1 <= self.fetch_max_wait_ms <= MAX_FETCH_WAIT_MS:
+            raise SettingsError(
+                f"RISKMON_FETCH_MAX_WAIT_MS must be between 1 and {MAX_FETCH_WAIT_MS} ms "
+                f"(0 would poll the broker in a busy loop), got {self.fetch_max_wait_ms}"
+            )
         if not 0 <= self.web_port <= 65535:
             raise SettingsError(f"RISKMON_WEB_PORT must be a TCP port, got {self.web_port}")
 
@@ -157,6 +170,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         web_host=env.get("RISKMON_WEB_HOST") or d.web_host,
         max_message_bytes=_int(env, "RISKMON_MAX_MESSAGE_BYTES", d.max_message_bytes),
         decision_ttl_days=_int(env, "RISKMON_DECISION_TTL_DAYS", d.decision_ttl_days),
+        fetch_max_wait_ms=_int(env, "RISKMON_FETCH_MAX_WAIT_MS", d.fetch_max_wait_ms),
         security_protocol=(env.get("RISKMON_SECURITY_PROTOCOL") or d.security_protocol).upper(),  # type: ignore[arg-type]
         sasl_mechanism=env.get("RISKMON_SASL_MECHANISM") or d.sasl_mechanism,
         sasl_username=env.get("RISKMON_SASL_USERNAME") or None,

@@ -19,6 +19,8 @@ Faust choices, each from a lesson in DESIGN.md:
   an agent.
 * Events are taken in small batches (``take_events``, at most 500 or 20 ms):
   Python CPU is the bottleneck, so Redis and the broker are paid once per batch.
+* The consumer waits at most ``RISKMON_FETCH_MAX_WAIT_MS`` per fetch instead
+  of Faust's hard-coded 1,500 ms (:mod:`riskmon.stream.consumer`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from riskmon.config import RiskConfig
 from riskmon.settings import Settings
 from riskmon.stream.applications import ApplicationHandler
 from riskmon.stream.decision_store import DecisionStore, key_namespace
+from riskmon.stream.consumer import use_fetch_wait
 from riskmon.stream.decisions import Incoming
 from riskmon.stream.http_api import DecisionWatcher, register_http_api
 from riskmon.stream.alerts_api import register_alerts_api
@@ -119,6 +122,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         web_host=settings.web_host,
         web_in_thread=False,
     )
+    use_fetch_wait(app, settings.fetch_max_wait_ms)
     metrics = WorkerMetrics()
     store = DecisionStore(
         settings.redis_url,
