@@ -3,9 +3,13 @@
 ``confluent``: a bare confluent-kafka consume -> produce loop in Python (what
 the broker and client allow one Python process).
 ``faust``: a plain Faust agent that forwards each event unchanged (what Faust
-itself costs).
+itself costs), as shipped: its consumer waits up to 1,500 ms per fetch.
+``faust-tuned``: the same agent with the consumer's fetch wait riskmon uses
+(``RISKMON_FETCH_MAX_WAIT_MS``, default 100 ms, set through the same
+:mod:`riskmon.stream.consumer`): latency is compared with this one, so that a
+ratio measures riskmon's work and not a Faust setting.
 
-Run as ``python -m bench.baselines confluent|faust SRC DST BOOTSTRAP GROUP``;
+Run as ``python -m bench.baselines confluent|faust|faust-tuned SRC DST BOOTSTRAP GROUP``;
 ``SRC`` may list several topics separated by commas (the harness's mix of
 applications, transactions and repayments); both stop on SIGTERM.
 """
@@ -41,7 +45,7 @@ def confluent_passthrough(src: str, dst: str, bootstrap: str, group: str) -> Non
     consumer.close()
 
 
-def faust_passthrough(src: str, dst: str, bootstrap: str, group: str) -> None:
+def faust_passthrough(src: str, dst: str, bootstrap: str, group: str, *, tuned: bool = False) -> None:
     import faust
 
     app = faust.App(
@@ -54,6 +58,11 @@ def faust_passthrough(src: str, dst: str, bootstrap: str, group: str) -> None:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
     )
+    if tuned:
+        from riskmon.settings import settings_from_env
+        from riskmon.stream.consumer import use_fetch_wait
+
+        use_fetch_wait(app, settings_from_env().fetch_max_wait_ms)
     source = app.topic(*src.split(","), value_serializer="raw", key_serializer="raw")
     sink = app.topic(dst, value_serializer="raw", key_serializer="raw")
 
@@ -69,4 +78,9 @@ def faust_passthrough(src: str, dst: str, bootstrap: str, group: str) -> None:
 
 if __name__ == "__main__":
     kind, src, dst, bootstrap, group = sys.argv[1:6]
-    {"confluent": confluent_passthrough, "faust": faust_passthrough}[kind](src, dst, bootstrap, group)
+    runs = {
+        "confluent": confluent_passthrough,
+        "faust": faust_passthrough,
+        "faust-tuned": lambda *a: faust_passthrough(*a, tuned=True),
+    }
+    runs[kind](src, dst, bootstrap, group)
