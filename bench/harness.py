@@ -232,6 +232,24 @@ class Candidate:
                 total += float(line.rsplit(" ", 1)[1])
         return int(total)
 
+    def gc_pauses(self) -> dict[str, float]:
+        """riskmon's garbage-collector pauses since it started (``riskmon_gc_pause_seconds``):
+        count and total seconds of each generation, as ``gc{g}_count`` / ``gc{g}_seconds``
+        (empty for the baselines, which have no such metric)."""
+        if self.name != "riskmon":
+            return {}
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=5).read().decode()
+        except OSError:
+            return {}
+        found: dict[str, float] = {}
+        for line in text.splitlines():
+            for series, key in (("riskmon_gc_pause_seconds_count{", "count"), ("riskmon_gc_pause_seconds_sum{", "seconds")):
+                if line.startswith(series):
+                    generation = line.split('generation="', 1)[1].split('"', 1)[0]
+                    found[f"gc{generation}_{key}"] = float(line.rsplit(" ", 1)[1])
+        return found
+
     def wait_assigned(self, timeout: float = 120.0) -> None:
         admin = AdminClient({"bootstrap.servers": self.bootstrap})
         deadline = time.monotonic() + timeout
@@ -349,7 +367,10 @@ def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup:
     wall0 = time.time()
     measure_from[0] = wall0 + warmup
     offered = 0
+    gc_before: dict[str, float] = {}
     for i, (kind, key, value) in enumerate(mix.events(total, "mix", start=10_000_000)):
+        if i == int(rate * warmup):
+            gc_before = c.gc_pauses()  # the pauses of the measured span only, not start-up's
         pause = begin + i / rate - time.monotonic()
         if pause > 0:
             time.sleep(pause)
@@ -366,6 +387,7 @@ def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup:
     reader.join(5)
     consumer.close()
     rss = c.rss_mb()
+    gc_pauses = {k: v - gc_before.get(k, 0.0) for k, v in c.gc_pauses().items()}
     c.stop()
     received.sort()
 
@@ -375,7 +397,7 @@ def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup:
     inside.sort()
     in_worker = {"worker_p50_ms": inside[len(inside) // 2], "worker_p99_ms": inside[int(0.99 * len(inside))]} if inside else {}
     return {"offered_per_s": achieved, "samples": len(received), "p50_ms": q(0.50), "p95_ms": q(0.95),
-            "p99_ms": q(0.99), "max_ms": q(1.0), "rss_mb": rss, **in_worker}
+            "p99_ms": q(0.99), "max_ms": q(1.0), "rss_mb": rss, **in_worker, **gc_pauses}
 
 
 def measure_long(c: Candidate, mix: Mix, n: int, timeout: float) -> dict:

@@ -21,6 +21,9 @@ Faust choices, each from a lesson in DESIGN.md:
   Python CPU is the bottleneck, so Redis and the broker are paid once per batch.
 * The consumer waits at most ``RISKMON_FETCH_MAX_WAIT_MS`` per fetch instead
   of Faust's hard-coded 1,500 ms (:mod:`riskmon.stream.consumer`).
+* Garbage-collector pauses are timed, and the start-up heap is frozen at the
+  first partition assignment so full collections stop traversing it
+  (:mod:`riskmon.stream.gc_tuning`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from riskmon.stream.applications import ApplicationHandler
 from riskmon.stream.decision_store import DecisionStore, key_namespace
 from riskmon.stream.consumer import use_fetch_wait
 from riskmon.stream.decisions import Incoming
+from riskmon.stream.gc_tuning import GcPauseRecorder, freeze_startup_heap
 from riskmon.stream.http_api import DecisionWatcher, register_http_api
 from riskmon.stream.alerts_api import register_alerts_api
 from riskmon.stream.console import register_console
@@ -124,6 +128,19 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     )
     use_fetch_wait(app, settings.fetch_max_wait_ms)
     metrics = WorkerMetrics()
+    gc_pauses = GcPauseRecorder(metrics.gc_pause).install()
+    heap_frozen: list[int] = []
+
+    @app.on_partitions_assigned.connect
+    async def _freeze_startup_heap(app: faust.App, *args: Any, **kwargs: Any) -> None:
+        """Once, at the first assignment: everything is imported and connected, no state yet."""
+        if not heap_frozen:
+            heap_frozen.append(freeze_startup_heap())
+
+    @app.on_before_shutdown.connect
+    async def _stop_timing_gc(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
+        gc_pauses.uninstall()
+
     store = DecisionStore(
         settings.redis_url,
         ttl_seconds=settings.decision_ttl_days * 86400,
@@ -376,6 +393,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         await store.close()
 
     app.riskmon_metrics = metrics  # type: ignore[attr-defined]
+    app.riskmon_gc_pauses = gc_pauses  # type: ignore[attr-defined]  # a process-wide callback: in-process tests remove it
     app.riskmon_alerts = alert_handler  # type: ignore[attr-defined]
     return app
 

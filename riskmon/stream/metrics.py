@@ -30,6 +30,9 @@ _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 # time spent waiting in the topic, so the buckets reach minutes (a backlog).
 _END_TO_END_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
+# A generation-0 collection takes tens of microseconds; a full one over a large heap, hundreds of ms.
+_GC_PAUSE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
 #: Portfolio indicators exported as ``riskmon_portfolio_ratio{indicator}`` (every rate, not the mean latency).
 PORTFOLIO_RATIOS = tuple(name for name in INDICATORS if name.endswith("_rate"))
 #: Why a decision was made in degraded mode: shared state (Redis) unreachable, or a critical model alert.
@@ -95,6 +98,14 @@ class WorkerMetrics:
             "Time from the application's broker timestamp (when it was produced) to the broker's "
             "acknowledgement of its decision.",
             buckets=_END_TO_END_BUCKETS,
+            registry=r,
+        )
+        self.gc_pause = Histogram(
+            "riskmon_gc_pause_seconds",
+            "Time the garbage collector stopped the worker, by generation collected "
+            "(riskmon.stream.gc_tuning).",
+            ["generation"],
+            buckets=_GC_PAUSE_BUCKETS,
             registry=r,
         )
         # -- state, sampled by a timer ---------------------------------------------

@@ -61,6 +61,7 @@ async def _held_back_seconds(settings: Settings, topic: str) -> float:
         return time.monotonic() - began
     finally:
         await consumer.stop()
+        app.riskmon_gc_pauses.uninstall()
 
 
 def test_a_drained_partition_waits_no_longer_than_the_configured_fetch_wait(services) -> None:

@@ -1,0 +1,97 @@
+"""Garbage-collector pauses: time them, and stop the start-up heap from causing them.
+
+Why: CPython's cyclic collector stops the worker for as long as it takes to
+traverse the generation it collects. A full (generation 2) collection
+traverses every tracked object: at 1,000 events/s the worker ran 15 of them
+in 40 s, 265-460 ms each, all finding nothing (``collected=0``). About 240k of
+those objects are the start-up heap (River, scipy, numpy, Faust and our own
+modules and their functions, classes and constants) that lives as long as the
+process and never becomes garbage.
+
+:func:`freeze_startup_heap` collects once and then ``gc.freeze()`` moves
+every tracked object to the permanent generation, which later collections
+skip. Why it is safe (CPython docs, ``gc.freeze``, and ``Modules/gcmodule.c``):
+
+* frozen objects are still freed by reference counting when their last
+  reference goes; only a reference *cycle* made of frozen objects that becomes
+  unreachable later is never reclaimed (until ``gc.unfreeze()``). The start-up
+  heap is modules and their contents, which live until exit; the collection
+  just before the freeze reclaims the start-up's own cyclic garbage first;
+* a young object referenced from a frozen one is treated as reachable from
+  outside its generation, so it is kept, which is right: it is reachable;
+* nothing in riskmon relies on finalizers of cyclic garbage.
+
+The one cost is that start-up objects that turn into cyclic garbage later
+(say, connection objects replaced after a reconnect) stay in memory: a bounded
+leak, once per process, which :func:`freeze_startup_heap` logs the size of.
+
+:class:`GcPauseRecorder` feeds ``riskmon_gc_pause_seconds{generation}``
+from ``gc.callbacks``, so pauses are seen on ``/metrics`` rather than inferred
+from a latency tail. The callback runs inside every collection (about a
+hundred gen-0 collections a second under load): it does one clock read and,
+at the end, one observation on a pre-bound child.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from typing import Any
+
+from prometheus_client import Histogram
+
+__all__ = ["GcPauseRecorder", "freeze_startup_heap"]
+
+log = logging.getLogger(__name__)
+
+
+class GcPauseRecorder:
+    """Observes each collection's duration in ``histogram``, labelled by generation.
+
+    ``histogram`` must have exactly one label, ``generation``; its children
+    for generations 0, 1 and 2 are bound here, once."""
+
+    def __init__(self, histogram: Histogram, clock: Any = time.perf_counter) -> None:
+        self._children = tuple(histogram.labels(generation=str(g)) for g in range(3))
+        self._clock = clock
+        self._started: float | None = None
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = self._clock()
+        elif self._started is not None:
+            self._children[info["generation"]].observe(self._clock() - self._started)
+            self._started = None
+
+    def install(self) -> "GcPauseRecorder":
+        """Start timing collections (idempotent)."""
+        if self not in gc.callbacks:
+            gc.callbacks.append(self)
+        return self
+
+    def uninstall(self) -> None:
+        """Stop timing collections."""
+        while self in gc.callbacks:
+            gc.callbacks.remove(self)
+
+
+def freeze_startup_heap() -> int:
+    """Collect, then move every object now tracked to the permanent generation.
+
+    Call it once, when the worker has started (imports done, app built,
+    partitions assigned) and before state accumulates. Returns how many
+    objects were frozen."""
+    began = time.perf_counter()
+    unreachable = gc.collect()
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    log.info(
+        "froze the start-up heap: %d objects no longer traversed by the garbage collector "
+        "(%d unreachable collected first, %.0f ms)",
+        frozen,
+        unreachable,
+        (time.perf_counter() - began) * 1000,
+    )
+    return frozen
+

@@ -1,0 +1,75 @@
+"""Garbage-collector pauses reach ``riskmon_gc_pause_seconds`` by generation, and freezing keeps what it freezes."""
+
+from __future__ import annotations
+
+import gc
+from typing import Iterator
+
+import pytest
+
+from riskmon.stream.gc_tuning import GcPauseRecorder, freeze_startup_heap
+from riskmon.stream.metrics import WorkerMetrics
+
+
+@pytest.fixture
+def metrics() -> Iterator[WorkerMetrics]:
+    yield WorkerMetrics()
+
+
+def _pauses(metrics: WorkerMetrics, generation: str) -> tuple[float, float]:
+    """(count, sum) of the pause histogram's child for ``generation``."""
+    registry = metrics.registry
+    labels = {"generation": generation}
+    count = registry.get_sample_value("riskmon_gc_pause_seconds_count", labels)
+    total = registry.get_sample_value("riskmon_gc_pause_seconds_sum", labels)
+    return count or 0.0, total or 0.0
+
+
+def test_a_forced_full_collection_is_one_generation_2_pause(metrics: WorkerMetrics) -> None:
+    recorder = GcPauseRecorder(metrics.gc_pause).install()
+    try:
+        gc.collect()  # generation 2: a full collection, as the collector runs it itself
+    finally:
+        recorder.uninstall()
+    count, seconds = _pauses(metrics, "2")
+    assert count == 1
+    assert 0 < seconds < 10
+    assert recorder not in gc.callbacks
+
+
+def test_each_generation_is_its_own_series_and_all_exist_from_the_start(metrics: WorkerMetrics) -> None:
+    recorder = GcPauseRecorder(metrics.gc_pause)
+    assert [_pauses(metrics, g) for g in "012"] == [(0.0, 0.0)] * 3  # pre-bound: exported as 0 before any pause
+    ticks = iter([10.0, 10.25, 20.0, 20.5])  # a controlled clock: 250 ms, then 500 ms
+    recorder._clock = lambda: next(ticks)
+    recorder("start", {"generation": 0})
+    recorder("stop", {"generation": 0, "collected": 0, "uncollectable": 0})
+    recorder("start", {"generation": 1})
+    recorder("stop", {"generation": 1, "collected": 3, "uncollectable": 0})
+    assert _pauses(metrics, "0") == (1.0, 0.25)
+    assert _pauses(metrics, "1") == (1.0, 0.5)
+    assert _pauses(metrics, "2") == (0.0, 0.0)
+
+
+def test_install_twice_times_each_collection_once(metrics: WorkerMetrics) -> None:
+    recorder = GcPauseRecorder(metrics.gc_pause).install().install()
+    try:
+        gc.collect()
+    finally:
+        recorder.uninstall()
+    assert _pauses(metrics, "2")[0] == 1
+
+
+def test_frozen_objects_are_skipped_by_collections_but_still_alive() -> None:
+    kept = [[i] for i in range(1000)]  # tracked containers that outlive the freeze
+    try:
+        frozen = freeze_startup_heap()
+        assert frozen >= len(kept)
+        assert gc.get_freeze_count() == frozen
+        assert gc.is_tracked(kept[0])
+        assert not any(o is kept[0] for o in gc.get_objects())  # in no generation a collection traverses
+        gc.collect()
+        assert kept[999] == [999]
+    finally:
+        gc.unfreeze()  # the rest of the test session collects as usual
+
