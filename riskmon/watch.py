@@ -10,9 +10,10 @@ version, so an alert can always be traced to the thresholds that raised it.
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+import orjson
 
 from riskmon.detector_config import DetectorsConfig
 from riskmon.detectors import (
@@ -28,7 +29,7 @@ from riskmon.detectors import (
 )
 from riskmon.schemas import Alert, Transaction
 
-__all__ = ["CustomerWatch", "TransactionAnomalyWatch", "LagWatch", "PortfolioWatch"]
+__all__ = ["CustomerWatch", "CustomerStates", "TransactionAnomalyWatch", "LagWatch", "PortfolioWatch"]
 
 
 def _alerts(transition: Transition | None, **kwargs: Any) -> list[Alert]:
@@ -56,14 +57,12 @@ class CustomerWatch:
 
     @classmethod
     def factory(cls, config: DetectorsConfig) -> Callable[[], "CustomerWatch"]:
-        """A maker of fresh watches for many new customers.
+        """A maker of fresh watches for many new customers (see :class:`CustomerStates`).
 
         Building one from the configuration validates every threshold again
-        (~75 us); unpickling a ready-made fresh one costs half that, and most
-        customers in a stream are new ones (py-spy: 19% of the transaction path).
+        (~75 us); most customers in a stream are new ones.
         """
-        template = pickle.dumps(cls.fresh(config), protocol=pickle.HIGHEST_PROTOCOL)
-        return lambda: pickle.loads(template)
+        return CustomerStates(config).fresh
 
     def observe(self, tx: Transaction, at: float, *, config_version: str) -> list[Alert]:
         subject = {"kind": "customer", "id": tx.customer_id}
@@ -90,6 +89,92 @@ class CustomerWatch:
                 window=format_duration(self.cash.size),
             )
         return alerts
+
+
+def _exact(data: bytes) -> bytes:
+    """``data`` in a bytes object allocated at its own size (see :meth:`CustomerStates.encode`)."""
+    return bytes(memoryview(data))
+
+
+#: Bumped whenever the layout of :meth:`CustomerStates.encode` changes.
+CUSTOMER_STATE_FORMAT = 1
+
+
+class CustomerStates:
+    """Customer watches to and from compact bytes, under one configuration.
+
+    Why: a worker watches tens of thousands of customers. Kept as objects,
+    each watch is about 22 objects (3.6 KiB) that Python's garbage collector
+    walks on every full collection: at 50,000 customers those walks took
+    265-460 ms each, several times a minute, and were the latency tail. As
+    bytes (JSON of the state alone, a few hundred bytes) a cached customer
+    costs the collector nothing, and the same bytes go to Redis.
+
+    Only state is encoded, never thresholds: a customer's watch always runs
+    under the configuration the worker was started with, so a changed
+    threshold applies to every customer at once. The windows' shape (size and
+    step) is recorded beside the state; state kept under another shape, in
+    another format or unreadable raises ``ValueError`` and the caller starts
+    that customer afresh. JSON, not pickle: bytes read back from a shared
+    Redis are data, never code.
+
+    >>> from riskmon.config import load_config
+    >>> states = CustomerStates(load_config(None).detectors)
+    >>> watch = states.fresh()
+    >>> _ = watch.velocity.update(1_000.0)
+    >>> states.decode(states.encode(watch)).velocity.current.count
+    1
+    """
+
+    def __init__(self, config: DetectorsConfig) -> None:
+        self._template = CustomerWatch.fresh(config)
+        t = self._template
+        self._shape = [t.velocity.size, t.velocity.step, t.cash.size, t.cash.step]
+        self._fresh = self.encode(t)
+
+    def fresh(self) -> CustomerWatch:
+        """A new customer's watch: the configuration's thresholds, empty windows."""
+        return self.decode(self._fresh)
+
+    def encode(self, watch: CustomerWatch) -> bytes:
+        """``watch``'s state as JSON bytes (deterministic: equal states, equal bytes).
+
+        Copied to an object of its own size: orjson returns its 4 KiB working
+        buffer as the bytes object (measured with tracemalloc: 4,089 bytes
+        held per 215-byte state), which 50,000 cached customers would turn
+        into 200 MB.
+        """
+        return _exact(orjson.dumps([
+            CUSTOMER_STATE_FORMAT,
+            self._shape,
+            watch.velocity.state(),
+            watch.velocity_levels.state(),
+            watch.cash.state(),
+            watch.cash_levels.state(),
+            watch.late_dropped,
+        ]))
+
+    def decode(self, data: bytes) -> CustomerWatch:
+        """The watch ``data`` (from :meth:`encode`) holds; ``ValueError`` if it cannot be used."""
+        try:
+            version, shape, velocity, velocity_levels, cash, cash_levels, late = orjson.loads(data)
+        except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
+            raise ValueError(f"customer state is not in format {CUSTOMER_STATE_FORMAT}: {exc}") from None
+        if version != CUSTOMER_STATE_FORMAT:
+            raise ValueError(f"customer state in format {version!r}, expected {CUSTOMER_STATE_FORMAT}")
+        if shape != self._shape:
+            raise ValueError(f"customer state kept under window shape {shape}, now {self._shape}")
+        t = self._template
+        try:
+            return CustomerWatch(
+                velocity=t.velocity.with_state(velocity),
+                velocity_levels=t.velocity_levels.with_state(velocity_levels),
+                cash=t.cash.with_state(cash),
+                cash_levels=t.cash_levels.with_state(cash_levels),
+                late_dropped=int(late),
+            )
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"customer state malformed: {exc}") from None
 
 
 @dataclass
@@ -158,6 +243,9 @@ class PortfolioWatch:
         self.psi_levels = config.psi_thresholds()
         self.exposure: dict[str, ExposureTracker] = {}
         self.exposure_levels: dict[str, ThresholdDetector] = {}
+        # every customer's exposure levels share one set of thresholds (built and validated once)
+        self._exposure_template = config.customer_thresholds("exposure")
+        self._exposure_fresh = self._exposure_template.state()
         self.model_critical: str | None = None
         self.scoring_model: str | None = None  # the model family whose scores PSI compares
 
@@ -179,7 +267,7 @@ class PortfolioWatch:
     def _exposure(self, customer_id: str) -> tuple[ExposureTracker, ThresholdDetector]:
         if customer_id not in self.exposure:
             self.exposure[customer_id] = ExposureTracker()
-            self.exposure_levels[customer_id] = self.config.customer_thresholds("exposure")
+            self.exposure_levels[customer_id] = self._exposure_template.with_state(self._exposure_fresh)
         return self.exposure[customer_id], self.exposure_levels[customer_id]
 
     def on_decision(self, event: dict, at: float, *, config_version: str) -> list[Alert]:

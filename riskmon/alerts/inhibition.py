@@ -18,18 +18,27 @@ __all__ = ["InhibitStage"]
 
 
 class InhibitStage:
-    """Mute alerts that a firing alert of a higher level inhibits (see module doc)."""
+    """Mute alerts that a firing alert of a higher level inhibits (see module doc).
+
+    The firing sources are indexed once per batch and rule (by the values of
+    the rule's ``equal`` fields), not scanned per candidate: a book of tens of
+    thousands of open alerts made that scan 3% of the transaction path.
+    """
 
     def exec(self, ctx: Any, items: list[Item]) -> list[Item]:
         rules = ctx.config.inhibit
         candidates = [i for i in items if i.reason is not None and i.reason.notifies and i.alert.status == "firing"]
         if not rules or not candidates:
             return items
+        sources: dict[int, dict[tuple, list[str]]] = {}  # rule index -> equal-field values -> firing source keys
         for item in candidates:
-            for rule in rules:
+            for n, rule in enumerate(rules):
                 if item.alert.level not in rule.target_levels:
                     continue
-                source = self._source(ctx, item, rule)
+                if n not in sources:
+                    sources[n] = self._index(ctx, rule)
+                wanted = tuple(field_value(item.alert, name) for name in rule.equal)
+                source = next((k for k in sources[n].get(wanted, ()) if k != item.alert.dedup_key), None)
                 if source is None:
                     continue
                 mark = f"inhibited:{source}"
@@ -43,12 +52,11 @@ class InhibitStage:
         return items
 
     @staticmethod
-    def _source(ctx: Any, item: Item, rule: Any) -> str | None:
-        wanted = [(name, field_value(item.alert, name)) for name in rule.equal]
+    def _index(ctx: Any, rule: Any) -> dict[tuple, list[str]]:
+        """Firing alerts at the rule's source level, by the values of its ``equal`` fields, in state order."""
+        index: dict[tuple, list[str]] = {}
         for key, state in ctx.states.items():
             a = state.alert
-            if key == item.alert.dedup_key or a.status != "firing" or a.level != rule.source_level:
-                continue
-            if all(field_value(a, name) == value for name, value in wanted):
-                return key
-        return None
+            if a.status == "firing" and a.level == rule.source_level:
+                index.setdefault(tuple(field_value(a, name) for name in rule.equal), []).append(key)
+        return index

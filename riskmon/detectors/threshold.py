@@ -38,7 +38,7 @@ resolution; transitions carry its start and their rank in it, which
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, Sequence
 
 from riskmon.detectors.base import (
     DetectorConfigError,
@@ -307,6 +307,49 @@ class ThresholdDetector:
         if new is None:
             self._started_at, self._seq = None, 0
         return Transition(previous, new, v, threshold, at, started_at, seq, reason)
+
+    # -- state apart from thresholds -----------------------------------------
+
+    def state(self) -> list[Any]:
+        """This subject's state as plain numbers, without the thresholds.
+
+        ``[level, started_at, seq, [level, run start, observations, ...], value, at]``
+        with levels as their integers. Why: one detector per customer shares
+        its thresholds with every other; see :meth:`with_state`.
+        """
+        runs: list[Any] = []
+        for level, (start, n) in self._runs.items():
+            runs += (int(level), start, n)
+        level = None if self._level is None else int(self._level)
+        return [level, self._started_at, self._seq, runs, self._value, self._at]
+
+    def with_state(self, state: Sequence[Any]) -> ThresholdDetector:
+        """A detector with this one's thresholds holding ``state`` (from :meth:`state`).
+
+        The thresholds are this detector's (the running configuration's). A
+        level that is no longer configured is forgotten: a current level that
+        vanished ends the episode without a transition, a run towards one is
+        dropped. Malformed state raises ``ValueError`` or ``TypeError``.
+        """
+        level, started_at, seq, runs, value, at = state
+        if len(runs) % 3:
+            raise ValueError("threshold state: runs must come in (level, start, observations) triples")
+        configured = {lvl for lvl, _ in self.levels}
+        detector = object.__new__(ThresholdDetector)
+        detector.direction, detector.levels = self.direction, self.levels
+        detector._reset()
+        detector._runs = {
+            Level(lvl): (float(start), int(n))
+            for lvl, start, n in zip(runs[0::3], runs[1::3], runs[2::3])
+            if Level(lvl) in configured
+        }
+        detector._value = None if value is None else float(value)
+        detector._at = None if at is None else float(at)
+        if level is not None and Level(level) in configured:
+            detector._level = Level(level)
+            detector._started_at = None if started_at is None else float(started_at)
+            detector._seq = int(seq)
+        return detector
 
     # -- read-only state ---------------------------------------------------
 

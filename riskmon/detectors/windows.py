@@ -39,6 +39,7 @@ import bisect
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any, Sequence, TypeVar
 
 from riskmon.detectors.base import (
     DetectorConfigError,
@@ -63,6 +64,8 @@ __all__ = [
 
 #: Refuse window shapes that would keep more buckets than this per key.
 MAX_BUCKETS = 100_000
+
+_B = TypeVar("_B", bound="_Buckets")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +158,53 @@ class _Buckets:
         out = [(k, self._buckets.pop(k)) for k in self._keys[:n]]
         del self._keys[:n]
         return out
+
+    # -- state apart from shape ---------------------------------------------
+
+    def state(self) -> list[Any]:
+        """This key's state as plain numbers, without the window's shape.
+
+        Why: a stream keeps one window per customer, and the shape (size,
+        step, lateness) is the configuration's, the same for all of them.
+        Kept apart, a customer's state is a few numbers that serialise to
+        JSON and cost the garbage collector nothing while cached as bytes
+        (:class:`riskmon.watch.CustomerStates`, which also records the shape
+        the state was kept under). ``[watermark, dropped, [k, count, sum, ...], *totals]``.
+        """
+        flat: list[Any] = []
+        for k in self._keys:
+            count, total = self._buckets[k]
+            flat += (k, count, total)
+        return [self._watermark, self._dropped, flat, *self._totals()]
+
+    def with_state(self: _B, state: Sequence[Any]) -> _B:
+        """A window of this one's shape holding ``state`` (from :meth:`state`).
+
+        Shares nothing mutable with ``self``, so one fresh window serves as the
+        template for every key. Malformed state raises ``ValueError`` or
+        ``TypeError``: callers start that key afresh.
+        """
+        watermark, dropped, flat, *totals = state
+        if len(flat) % 3:
+            raise ValueError("window state: buckets must come in (k, count, sum) triples")
+        window = object.__new__(type(self))
+        window.__dict__.update(self.__dict__)
+        window._watermark = None if watermark is None else float(watermark)
+        window._dropped = int(dropped)
+        window._keys = [int(k) for k in flat[0::3]]
+        window._buckets = {k: [int(c), float(s)] for k, c, s in zip(window._keys, flat[1::3], flat[2::3])}
+        if window._keys != sorted(set(window._keys)):
+            raise ValueError("window state: bucket indices must be unique and increasing")
+        window._restore_totals(totals)
+        return window
+
+    def _totals(self) -> list[Any]:
+        """Running totals kept beside the buckets (none here)."""
+        return []
+
+    def _restore_totals(self, totals: Sequence[Any]) -> None:
+        if totals:
+            raise ValueError("window state: unexpected running totals")
 
     @property
     def watermark(self) -> float | None:
@@ -272,6 +322,15 @@ class SlidingWindow(_Buckets):
         super()._reset()
         self._count = 0
         self._sum = 0.0
+
+    def _totals(self) -> list[Any]:
+        # kept as they are (not re-summed from the buckets): a restored window
+        # then reports exactly what the original would have, to the last bit
+        return [self._count, self._sum]
+
+    def _restore_totals(self, totals: Sequence[Any]) -> None:
+        count, total = totals
+        self._count, self._sum = int(count), float(total)
 
     def update(self, t: float, value: float = 1.0) -> WindowUpdate:
         """Count an event at event time ``t`` with ``value`` (summed); see :class:`WindowUpdate`."""

@@ -80,6 +80,11 @@ class WorkerMetrics:
             "Events older than their window's allowed lateness, left out of the windows.",
             registry=r,
         )
+        self.customer_state_resets = Counter(
+            "riskmon_customer_state_reset_total",
+            "Customers whose stored detector state could not be used (another format or window shape) and started afresh.",
+            registry=r,
+        )
         self.alerts = Counter(
             "riskmon_alerts_total",
             "Alert state changes published to risk.alerts, by detector, level and status.",
