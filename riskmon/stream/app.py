@@ -21,9 +21,8 @@ Faust choices, each from a lesson in DESIGN.md:
   Python CPU is the bottleneck, so Redis and the broker are paid once per batch.
 * The consumer waits at most ``RISKMON_FETCH_MAX_WAIT_MS`` per fetch instead
   of Faust's hard-coded 1,500 ms (:mod:`riskmon.stream.consumer`).
-* Garbage-collector pauses are timed; at the first partition assignment the
-  start-up heap is frozen, so full collections stop traversing it, and young
-  collections are made ten times rarer, so full ones become rare
+* Garbage-collector pauses are timed, and the start-up heap is frozen at the
+  first partition assignment so full collections stop traversing it
   (:mod:`riskmon.stream.gc_tuning`).
 """
 
@@ -44,7 +43,7 @@ from riskmon.stream.applications import ApplicationHandler
 from riskmon.stream.decision_store import DecisionStore, key_namespace
 from riskmon.stream.consumer import use_fetch_wait
 from riskmon.stream.decisions import Incoming
-from riskmon.stream.gc_tuning import GcPauseRecorder, freeze_startup_heap, raise_young_threshold
+from riskmon.stream.gc_tuning import GcPauseRecorder, freeze_startup_heap
 from riskmon.stream.http_api import DecisionWatcher, register_http_api
 from riskmon.stream.alerts_api import register_alerts_api
 from riskmon.stream.console import register_console
@@ -137,7 +136,6 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         """Once, at the first assignment: everything is imported and connected, no state yet."""
         if not heap_frozen:
             heap_frozen.append(freeze_startup_heap())
-            raise_young_threshold()
 
     @app.on_before_shutdown.connect
     async def _stop_timing_gc(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path

@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from riskmon.stream.gc_tuning import GcPauseRecorder, freeze_startup_heap, raise_young_threshold
+from riskmon.stream.gc_tuning import GcPauseRecorder, freeze_startup_heap
 from riskmon.stream.metrics import WorkerMetrics
 
 
@@ -73,11 +73,3 @@ def test_frozen_objects_are_skipped_by_collections_but_still_alive() -> None:
     finally:
         gc.unfreeze()  # the rest of the test session collects as usual
 
-
-def test_the_young_threshold_is_raised_and_the_older_ones_kept() -> None:
-    before = gc.get_threshold()
-    try:
-        raise_young_threshold(12_345)
-        assert gc.get_threshold() == (12_345, before[1], before[2])
-    finally:
-        gc.set_threshold(*before)
