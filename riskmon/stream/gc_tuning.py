@@ -3,10 +3,11 @@
 Why: CPython's cyclic collector stops the worker for as long as it takes to
 traverse the generation it collects. A full (generation 2) collection
 traverses every tracked object: at 1,000 events/s the worker ran 15 of them
-in 40 s, 265-460 ms each, all finding nothing (``collected=0``). About 240k of
-those objects are the start-up heap (River, scipy, numpy, Faust and our own
-modules and their functions, classes and constants) that lives as long as the
-process and never becomes garbage.
+in 40 s, 265-460 ms each, all finding nothing (``collected=0``). A large part
+of those objects is the start-up heap (River, scipy, numpy, Faust and our own
+modules and their functions, classes and constants: 155k objects at a
+worker's first assignment) that lives as long as the process and never
+becomes garbage.
 
 :func:`freeze_startup_heap` collects once and then ``gc.freeze()`` moves
 every tracked object to the permanent generation, which later collections
@@ -23,7 +24,8 @@ skip. Why it is safe (CPython docs, ``gc.freeze``, and ``Modules/gcmodule.c``):
 
 The one cost is that start-up objects that turn into cyclic garbage later
 (say, connection objects replaced after a reconnect) stay in memory: a bounded
-leak, once per process, which :func:`freeze_startup_heap` logs the size of.
+leak, once per process, at most the number of objects
+:func:`freeze_startup_heap` logs as frozen.
 
 Freezing makes each full collection cheaper, not rarer (CPython runs one
 when the objects promoted since the last exceed a quarter of those that
@@ -36,9 +38,9 @@ latency figure measurably (e2e p99 280 / 420 ms against 268 / 266 ms).
 
 :class:`GcPauseRecorder` feeds ``riskmon_gc_pause_seconds{generation}``
 from ``gc.callbacks``, so pauses are seen on ``/metrics`` rather than inferred
-from a latency tail. The callback runs inside every collection (about a
-hundred gen-0 collections a second under load): it does one clock read and,
-at the end, one observation on a pre-bound child.
+from a latency tail. The callback runs inside every collection (about forty
+a second at 1,000 events/s): it does one clock read and, at the end, one
+observation on a pre-bound child.
 """
 
 from __future__ import annotations
