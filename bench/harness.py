@@ -330,6 +330,11 @@ def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup:
     sent: dict[bytes, float] = {}  # identity -> send time (wall clock)
     received: list[float] = []
     inside: list[float] = []  # riskmon's latency_ms: its consumer's receipt to the decision
+    # riskmon's measured decisions, where the time went (ms): (end to end, before the worker's consumer
+    # had it, inside the worker, after: the decision's producer timestamp to this process's receipt)
+    spans: list[tuple[float, float, float, float]] = []
+    decided: list[float] = []  # riskmon: seconds to each decision, and to each anomaly alert
+    alerted: list[float] = []
     measure_from = [float("inf")]
     done = threading.Event()
 
@@ -348,16 +353,24 @@ def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup:
                 now = time.time()
                 if msg.error():
                     continue
+                worker_ms = None
                 if c.name != "riskmon":
                     ident = msg.value()
                 elif msg.topic() == c.output:
                     ident = msg.key()
-                    inside.append(orjson.loads(msg.value())["latency_ms"])  # the worker's own view
+                    worker_ms = orjson.loads(msg.value())["latency_ms"]  # the worker's own view
                 else:
                     ident = (orjson.loads(msg.value()).get("labels") or {}).get("transaction_id", "").encode() or None
                 started = sent.pop(ident, None) if ident is not None else None
                 if started is not None and started >= measure_from[0]:
                     received.append(now - started)
+                    if c.name == "riskmon":
+                        (decided if worker_ms is not None else alerted).append(now - started)
+                    if worker_ms is not None:
+                        inside.append(worker_ms)
+                        total_ms = (now - started) * 1000
+                        after_ms = now * 1000 - msg.timestamp()[1]  # the worker's producer stamps the decision
+                        spans.append((total_ms, total_ms - worker_ms - after_ms, worker_ms, after_ms))
 
     reader = threading.Thread(target=receive, daemon=True)
     reader.start()
@@ -396,8 +409,35 @@ def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup:
 
     inside.sort()
     in_worker = {"worker_p50_ms": inside[len(inside) // 2], "worker_p99_ms": inside[int(0.99 * len(inside))]} if inside else {}
+    by_kind = {}
+    for kind, values in (("decision", decided), ("alert", alerted)):
+        if values:
+            values.sort()
+            by_kind.update({f"{kind}_samples": len(values), f"{kind}_p50_ms": round(values[len(values) // 2] * 1000, 1),
+                            f"{kind}_p99_ms": round(values[min(len(values) - 1, int(0.99 * len(values)))] * 1000, 1)})
     return {"offered_per_s": achieved, "samples": len(received), "p50_ms": q(0.50), "p95_ms": q(0.95),
-            "p99_ms": q(0.99), "max_ms": q(1.0), "rss_mb": rss, **in_worker, **gc_pauses}
+            "p99_ms": q(0.99), "max_ms": q(1.0), "rss_mb": rss, **in_worker, **by_kind, **gc_pauses, **breakdown(spans)}
+
+
+def breakdown(spans: list[tuple[float, float, float, float]]) -> dict[str, float]:
+    """Where a decision's time went: medians, and the mean of each part over the slowest 1%.
+
+    Parts: ``to_worker`` (producer, broker, the worker's fetch and Faust's
+    hand-over), ``in_worker`` (its ``latency_ms``: batch window and
+    handling), ``from_worker`` (the decision's send, the broker and this
+    process's fetch). Clocks: one machine, so wall clocks agree.
+    """
+    if not spans:
+        return {}
+    names = ("to_worker", "in_worker", "from_worker")
+    out: dict[str, float] = {}
+    for n, name in enumerate(names, start=1):
+        values = sorted(s[n] for s in spans)
+        out[f"{name}_p50_ms"] = round(values[len(values) // 2], 1)
+    slowest = sorted(spans)[-max(1, len(spans) // 100):]
+    for n, name in enumerate(names, start=1):
+        out[f"{name}_slowest1pct_ms"] = round(statistics.fmean(s[n] for s in slowest), 1)
+    return out
 
 
 def measure_long(c: Candidate, mix: Mix, n: int, timeout: float) -> dict:
