@@ -9,10 +9,12 @@ the fields that must be equal (``subject`` by default).
 
 from __future__ import annotations
 
+from collections import ChainMap
 from typing import Any
 
 from riskmon.alerts.matchers import field_value
 from riskmon.alerts.model import Item, Reason
+from riskmon.alerts.state_index import IndexedStates
 
 __all__ = ["InhibitStage"]
 
@@ -20,9 +22,10 @@ __all__ = ["InhibitStage"]
 class InhibitStage:
     """Mute alerts that a firing alert of a higher level inhibits (see module doc).
 
-    The firing sources are indexed once per batch and rule (by the values of
-    the rule's ``equal`` fields), not scanned per candidate: a book of tens of
-    thousands of open alerts made that scan 3% of the transaction path.
+    The sources are looked up among the firing alerts at the rule's source
+    level (:class:`~riskmon.alerts.state_index.IndexedStates`), not by
+    scanning every alert state per candidate: with thousands of open customer
+    alerts that scan was a third of a loaded worker's time.
     """
 
     def exec(self, ctx: Any, items: list[Item]) -> list[Item]:
@@ -30,15 +33,11 @@ class InhibitStage:
         candidates = [i for i in items if i.reason is not None and i.reason.notifies and i.alert.status == "firing"]
         if not rules or not candidates:
             return items
-        sources: dict[int, dict[tuple, list[str]]] = {}  # rule index -> equal-field values -> firing source keys
         for item in candidates:
-            for n, rule in enumerate(rules):
+            for rule in rules:
                 if item.alert.level not in rule.target_levels:
                     continue
-                if n not in sources:
-                    sources[n] = self._index(ctx, rule)
-                wanted = tuple(field_value(item.alert, name) for name in rule.equal)
-                source = next((k for k in sources[n].get(wanted, ()) if k != item.alert.dedup_key), None)
+                source = self._source(ctx, item, rule)
                 if source is None:
                     continue
                 mark = f"inhibited:{source}"
@@ -52,11 +51,29 @@ class InhibitStage:
         return items
 
     @staticmethod
-    def _index(ctx: Any, rule: Any) -> dict[tuple, list[str]]:
-        """Firing alerts at the rule's source level, by the values of its ``equal`` fields, in state order."""
-        index: dict[tuple, list[str]] = {}
-        for key, state in ctx.states.items():
+    def _source(ctx: Any, item: Item, rule: Any) -> str | None:
+        """The first firing alert at the rule's source level that agrees on the ``equal`` fields."""
+        wanted = [(name, field_value(item.alert, name)) for name in rule.equal]
+        for key in _firing_keys(ctx.states, rule.source_level):
+            state = ctx.states.get(key)
+            if state is None or key == item.alert.dedup_key:
+                continue
             a = state.alert
-            if a.status == "firing" and a.level == rule.source_level:
-                index.setdefault(tuple(field_value(a, name) for name in rule.equal), []).append(key)
-        return index
+            if a.status != "firing" or a.level != rule.source_level:
+                continue
+            if all(field_value(a, name) == value for name, value in wanted):
+                return key
+        return None
+
+
+def _firing_keys(states: Any, level: str) -> list[str]:
+    """Keys that may hold a firing alert at ``level``: the index of the committed
+    states, then whatever this batch wrote on top (callers re-check each state)."""
+    maps = states.maps if isinstance(states, ChainMap) else [states]
+    keys: dict[str, None] = {}
+    for m in reversed(maps):
+        if isinstance(m, IndexedStates):
+            keys.update(dict.fromkeys(m.firing(level)))
+        else:
+            keys.update(dict.fromkeys(m))
+    return list(keys)

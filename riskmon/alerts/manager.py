@@ -29,6 +29,7 @@ from riskmon.alerts.dedup import DedupStage, published_id
 from riskmon.alerts.grading import GradeStage
 from riskmon.alerts.grouping import GroupStage, flush
 from riskmon.alerts.inhibition import InhibitStage
+from riskmon.alerts.state_index import IndexedStates
 from riskmon.alerts.model import AlertState, GroupState, Item, Notification, Reason
 from riskmon.alerts.routing import RouteStage
 from riskmon.alerts.silences import Silence, SilenceStage
@@ -92,7 +93,7 @@ class AlertManager:
         silences: MutableMapping[str, Silence] | None = None,
     ) -> None:
         self.config = config
-        self.states: MutableMapping[str, AlertState] = states if states is not None else {}
+        self.states: IndexedStates = IndexedStates(states or {})
         self.groups: MutableMapping[str, GroupState] = groups if groups is not None else {}
         self.silences: MutableMapping[str, Silence] = silences if silences is not None else {}
 
@@ -136,7 +137,8 @@ class AlertManager:
         """Time passing: resolve point-in-time alerts that did not recur, announce grouped alerts."""
         ctx, out = self._context(now, None, None)
         ctx.wall = wall
-        for key, state in list(ctx.states.items()):
+        for key in self.states.firing():  # committed firing alerts only: nothing has been written in ctx yet
+            state = ctx.states[key]
             after = self.config.resolve_after.get(state.alert.detector)
             if after is None or not state.firing or now - epoch(state.alert.updated_at) < after:
                 continue
