@@ -220,11 +220,17 @@ class Candidate:
     def rss_mb(self) -> float:
         return peak_rss_mb(self.proc.pid, "VmRSS:") if self.proc else float("nan")
 
+    def _metrics(self, timeout: float) -> str | None:
+        """riskmon's /metrics page, or None when it does not answer."""
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=timeout).read().decode()
+        except OSError:
+            return None
+
     def consumed(self) -> int | None:
         """riskmon's own count of input messages consumed, from its /metrics page."""
-        try:
-            text = urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=2).read().decode()
-        except OSError:
+        text = self._metrics(timeout=2)
+        if text is None:
             return None
         total = 0.0
         for line in text.splitlines():
@@ -236,11 +242,8 @@ class Candidate:
         """riskmon's garbage-collector pauses since it started (``riskmon_gc_pause_seconds``):
         count and total seconds of each generation, as ``gc{g}_count`` / ``gc{g}_seconds``
         (empty for the baselines, which have no such metric)."""
-        if self.name != "riskmon":
-            return {}
-        try:
-            text = urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=5).read().decode()
-        except OSError:
+        text = self._metrics(timeout=5) if self.name == "riskmon" else None
+        if text is None:
             return {}
         found: dict[str, float] = {}
         for line in text.splitlines():
@@ -329,12 +332,10 @@ def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup:
     consumer.consume(1, timeout=1.0)  # settle the assignment before anything is sent
     sent: dict[bytes, float] = {}  # identity -> send time (wall clock)
     received: list[float] = []
-    inside: list[float] = []  # riskmon's latency_ms: its consumer's receipt to the decision
     # riskmon's measured decisions, where the time went (ms): (end to end, before the worker's consumer
-    # had it, inside the worker, after: the decision's producer timestamp to this process's receipt)
+    # had it, inside the worker (its latency_ms), after: the decision's producer timestamp to this receipt)
     spans: list[tuple[float, float, float, float]] = []
-    decided: list[float] = []  # riskmon: seconds to each decision, and to each anomaly alert
-    alerted: list[float] = []
+    alerted: list[float] = []  # riskmon: ms to each anomaly alert
     measure_from = [float("inf")]
     done = threading.Event()
 
@@ -364,13 +365,12 @@ def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup:
                 started = sent.pop(ident, None) if ident is not None else None
                 if started is not None and started >= measure_from[0]:
                     received.append(now - started)
-                    if c.name == "riskmon":
-                        (decided if worker_ms is not None else alerted).append(now - started)
+                    total_ms = (now - started) * 1000
                     if worker_ms is not None:
-                        inside.append(worker_ms)
-                        total_ms = (now - started) * 1000
                         after_ms = now * 1000 - msg.timestamp()[1]  # the worker's producer stamps the decision
                         spans.append((total_ms, total_ms - worker_ms - after_ms, worker_ms, after_ms))
+                    elif c.name == "riskmon":
+                        alerted.append(total_ms)
 
     reader = threading.Thread(target=receive, daemon=True)
     reader.start()
@@ -402,21 +402,22 @@ def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup:
     rss = c.rss_mb()
     gc_pauses = {k: v - gc_before.get(k, 0.0) for k, v in c.gc_pauses().items()}
     c.stop()
-    received.sort()
-
-    def q(p: float) -> float:
-        return received[min(len(received) - 1, int(p * len(received)))] * 1000 if received else float("nan")
-
-    inside.sort()
-    in_worker = {"worker_p50_ms": inside[len(inside) // 2], "worker_p99_ms": inside[int(0.99 * len(inside))]} if inside else {}
+    total = sorted(x * 1000 for x in received)
+    inside = sorted(s[2] for s in spans)
+    in_worker = {"worker_p50_ms": pct(inside, 0.50), "worker_p99_ms": pct(inside, 0.99)} if inside else {}
     by_kind = {}
-    for kind, values in (("decision", decided), ("alert", alerted)):
+    for kind, values in (("decision", sorted(s[0] for s in spans)), ("alert", sorted(alerted))):
         if values:
-            values.sort()
-            by_kind.update({f"{kind}_samples": len(values), f"{kind}_p50_ms": round(values[len(values) // 2] * 1000, 1),
-                            f"{kind}_p99_ms": round(values[min(len(values) - 1, int(0.99 * len(values)))] * 1000, 1)})
-    return {"offered_per_s": achieved, "samples": len(received), "p50_ms": q(0.50), "p95_ms": q(0.95),
-            "p99_ms": q(0.99), "max_ms": q(1.0), "rss_mb": rss, **in_worker, **by_kind, **gc_pauses, **breakdown(spans)}
+            by_kind.update({f"{kind}_samples": len(values), f"{kind}_p50_ms": round(pct(values, 0.50), 1),
+                            f"{kind}_p99_ms": round(pct(values, 0.99), 1)})
+    return {"offered_per_s": achieved, "samples": len(received), "p50_ms": pct(total, 0.50), "p95_ms": pct(total, 0.95),
+            "p99_ms": pct(total, 0.99), "max_ms": pct(total, 1.0), "rss_mb": rss, **in_worker, **by_kind, **gc_pauses,
+            **breakdown(spans)}
+
+
+def pct(ordered: list[float], p: float) -> float:
+    """The ``p`` quantile of an ascending list (nearest rank below; NaN when empty)."""
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else float("nan")
 
 
 def breakdown(spans: list[tuple[float, float, float, float]]) -> dict[str, float]:
@@ -432,8 +433,7 @@ def breakdown(spans: list[tuple[float, float, float, float]]) -> dict[str, float
     names = ("to_worker", "in_worker", "from_worker")
     out: dict[str, float] = {}
     for n, name in enumerate(names, start=1):
-        values = sorted(s[n] for s in spans)
-        out[f"{name}_p50_ms"] = round(values[len(values) // 2], 1)
+        out[f"{name}_p50_ms"] = round(pct(sorted(s[n] for s in spans), 0.50), 1)
     slowest = sorted(spans)[-max(1, len(spans) // 100):]
     for n, name in enumerate(names, start=1):
         out[f"{name}_slowest1pct_ms"] = round(statistics.fmean(s[n] for s in slowest), 1)

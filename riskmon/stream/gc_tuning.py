@@ -38,9 +38,9 @@ latency figure measurably (e2e p99 280 / 420 ms against 268 / 266 ms).
 
 :class:`GcPauseRecorder` feeds ``riskmon_gc_pause_seconds{generation}``
 from ``gc.callbacks``, so pauses are seen on ``/metrics`` rather than inferred
-from a latency tail. The callback runs inside every collection (about forty
-a second at 1,000 events/s): it does one clock read and, at the end, one
-observation on a pre-bound child.
+from a latency tail. The callback runs inside every collection (13 to 40 a
+second at 1,000 events/s, measured after and before the compact customer
+state): one clock read and, at the end, one observation on a pre-bound child.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ windows and threshold levels) crosses restarts and rebalances in Redis,
 :class:`riskmon.watch.CustomerStates`, expiring after two days of silence),
 read and written with one pipeline per batch. An in-memory LRU of the same
 bytes serves repeat customers and keeps the detectors running, from memory,
-while Redis is unreachable; cached as bytes, 50,000 customers are about
-50,000 objects for the garbage collector instead of a million. State that
+while Redis is unreachable; bytes are not tracked by the garbage collector,
+so 50,000 cached customers cost its full collections nothing, where watches
+kept as objects were about a million tracked objects. State that
 cannot be read (another format or window shape) starts that customer afresh,
 counted in ``riskmon_customer_state_reset_total``. Keys hold identifiers,
 never personal data.
