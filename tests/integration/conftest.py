@@ -84,6 +84,8 @@ class WorkerProcess:
             "RISKMON_PARTITIONS": "2",
             **self._env,  # a test's own settings win (its own Redis, config...)
         }
+        admin = AdminClient({"bootstrap.servers": self.services.kafka_bootstrap})
+        earlier = self._members(admin)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "riskmon", "worker"],
@@ -93,22 +95,35 @@ class WorkerProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.wait_until_assigned(timeout)
+        self.wait_until_assigned(timeout, admin, earlier)
         return self
 
-    def wait_until_assigned(self, timeout: float) -> None:
-        """Wait until the consumer group is stable with partitions assigned."""
-        admin = AdminClient({"bootstrap.servers": self.services.kafka_bootstrap})
+    def _members(self, admin: AdminClient) -> dict[str, list[str]]:
+        """Member id -> assigned topics of this worker's consumer group (empty if none yet)."""
+        try:
+            desc = admin.describe_consumer_groups([self.app_id])[self.app_id].result(timeout=5)
+        except Exception:
+            return {}
+        if not str(desc.state).endswith("STABLE"):
+            return {}
+        return {m.member_id: [tp.topic for tp in (m.assignment.topic_partitions if m.assignment else [])]
+                for m in desc.members}
+
+    def wait_until_assigned(self, timeout: float, admin: AdminClient, earlier: dict[str, list[str]]) -> None:
+        """Wait until a member that joined after this process started holds input partitions.
+
+        Why not "any member holds them": a worker just killed with SIGKILL stays
+        a member until its session times out, so the group looks stable and
+        assigned while this process is still importing; a test that went on
+        would signal a worker that has not installed its handlers yet.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.assert_alive()
-            try:
-                desc = admin.describe_consumer_groups([self.app_id])[self.app_id].result(timeout=5)
-                assigned = [tp.topic for m in desc.members for tp in (m.assignment.topic_partitions if m.assignment else [])]
-                if str(desc.state).endswith("STABLE") and self.topic("credit.applications") in assigned:
-                    return
-            except Exception:
-                pass
+            members = self._members(admin)
+            if any(self.topic("credit.applications") in topics
+                   for member, topics in members.items() if member not in earlier):
+                return
             time.sleep(0.5)
         raise AssertionError(f"worker never got its partitions; log:\n{self.log_tail()}")
 
