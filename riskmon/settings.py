@@ -76,6 +76,7 @@ class Settings:
     max_message_bytes: int = 256 * 1024
     decision_ttl_days: int = 400
     fetch_max_wait_ms: int = 100
+    event_loop: str = "uvloop"  # or "asyncio" (riskmon.stream.event_loop)
     security_protocol: SecurityProtocol = "PLAINTEXT"
     sasl_mechanism: str = "SCRAM-SHA-512"
     sasl_username: str | None = None
@@ -112,6 +113,8 @@ class Settings:
                 f"RISKMON_FETCH_MAX_WAIT_MS must be between 1 and {MAX_FETCH_WAIT_MS} ms "
                 f"(0 would poll the broker in a busy loop), got {self.fetch_max_wait_ms}"
             )
+        if self.event_loop not in ("uvloop", "asyncio"):
+            raise SettingsError(f"RISKMON_EVENT_LOOP must be uvloop or asyncio, got {self.event_loop!r}")
         if not 0 <= self.web_port <= 65535:
             raise SettingsError(f"RISKMON_WEB_PORT must be a TCP port, got {self.web_port}")
 
@@ -171,6 +174,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_message_bytes=_int(env, "RISKMON_MAX_MESSAGE_BYTES", d.max_message_bytes),
         decision_ttl_days=_int(env, "RISKMON_DECISION_TTL_DAYS", d.decision_ttl_days),
         fetch_max_wait_ms=_int(env, "RISKMON_FETCH_MAX_WAIT_MS", d.fetch_max_wait_ms),
+        event_loop=(env.get("RISKMON_EVENT_LOOP") or d.event_loop).strip().lower(),
         security_protocol=(env.get("RISKMON_SECURITY_PROTOCOL") or d.security_protocol).upper(),  # type: ignore[arg-type]
         sasl_mechanism=env.get("RISKMON_SASL_MECHANISM") or d.sasl_mechanism,
         sasl_username=env.get("RISKMON_SASL_USERNAME") or None,

@@ -57,8 +57,10 @@ def faust_worker(app: Any, loglevel: str) -> Any:
 def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
     from riskmon.stream.app import create_app
+    from riskmon.stream.event_loop import install_event_loop
 
     config = prepare(settings)
+    loop = install_event_loop(settings.event_loop)  # before Faust creates its loop
     from riskmon.settings import DEV_AUDIT_KEY
 
     if DEV_AUDIT_KEY in (settings.audit_pseudonym_key, settings.audit_checkpoint_key):
@@ -69,7 +71,7 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
     app = create_app(settings, config)
     print(
         f"riskmon worker: kafka={settings.kafka_bootstrap} topics prefix={settings.topic_prefix!r} "
-        f"policy={config.policy_version} config={config.source}",
+        f"policy={config.policy_version} config={config.source} loop={loop}",
         file=sys.stderr,
         flush=True,
     )
