@@ -120,6 +120,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_max_request_size=DEADLETTER_MAX_BYTES + 64 * 1024,
         producer_acks=-1,
+        producer_max_batch_size=256 * 1024,
         web_enabled=settings.web_port > 0,
         web_port=settings.web_port or 6066,  # Faust rejects 0 even when the web server is off
         web_bind=settings.web_host,

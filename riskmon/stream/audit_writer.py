@@ -54,6 +54,18 @@ log = logging.getLogger(__name__)
 #: Seconds between attempts at a batch that failed (then every 5 s until it succeeds).
 RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0)
 
+#: How long a record's "already chained" mark is kept (a duplicate upstream
+#: record arriving later than this would be chained twice, each entry valid).
+AUDITED_TTL_SECONDS = 400 * 86400
+
+#: Mark every KEY with ``1`` for ARGV[1] seconds: one command per batch.
+MARK_LUA = """
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, '1', 'EX', ARGV[1])
+end
+return #KEYS
+"""
+
 
 class AuditWriter:
     """Chains pending audit records; never raises out of :meth:`handle`, never skips a batch."""
@@ -72,6 +84,7 @@ class AuditWriter:
     ) -> None:
         self._sleep = sleep
         self._store = store
+        self._mark = store.client.register_script(MARK_LUA)
         self._send = send
         self._topic = audit_topic
         self._kafka = kafka_config
@@ -174,10 +187,11 @@ class AuditWriter:
             seen = [None] * len(items)
         pending = []
         appended = []
+        at = format_timestamp(self._now())  # one chaining time per batch: the batch is chained at once
         for record, mark, known in zip(items, marks, seen):
             if known is not None:
                 continue  # the same decision or review sent twice upstream
-            entry = chain.append(record, at=format_timestamp(self._now()))
+            entry = chain.append(record, at=at)
             pending.append(await self._send(self._topic, str(record.get("decision_id", "")).encode(), dumps(entry)))
             appended.append(mark)
             src = record["source"]
@@ -186,10 +200,7 @@ class AuditWriter:
             await future
         if appended:
             try:
-                pipe = self._store.client.pipeline(transaction=False)
-                for mark in appended:
-                    pipe.set(mark, b"1", ex=400 * 86400)
-                await pipe.execute()
+                await self._mark(keys=appended, args=[AUDITED_TTL_SECONDS])  # one command, not one per record
             except (RedisError, OSError) as exc:
                 log.warning("could not mark audited records in Redis: %s", exc)
         if chain.size - self._last_checkpoint_size >= self._every:
