@@ -62,8 +62,9 @@ def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> 
     producer.flush(60)
 
 
-def drain(bootstrap: str, topic: str, n: int, timeout: float, alive=lambda: True) -> tuple[int, float]:
-    """Consume ``n`` records of ``topic``; return (count, span in seconds)."""
+def drain(bootstrap: str, topic: str, n: int, timeout: float, alive=lambda: True, with_start: bool = False):  # type: ignore[no-untyped-def]
+    """Consume ``n`` records of ``topic``; return (count, span in seconds), and with
+    ``with_start`` the first record's timestamp (epoch seconds) as a third item."""
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"}
     )
@@ -80,7 +81,10 @@ def drain(bootstrap: str, topic: str, n: int, timeout: float, alive=lambda: True
             last = ts if last is None else max(last, ts)
             count += 1
     consumer.close()
-    return count, (last - first) if first is not None and last is not None else float("nan")
+    span = (last - first) if first is not None and last is not None else float("nan")
+    if with_start:
+        return count, span, first if first is not None else float("nan")
+    return count, span
 
 
 def peak_rss_mb(pid: int, field: str = "VmHWM:") -> float:

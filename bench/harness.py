@@ -69,6 +69,7 @@ from riskmon.stack.ports import free_ports
 
 KINDS = ("applications", "transactions", "repayments")
 CANDIDATES = ("confluent", "faust", "faust-tuned", "riskmon")
+KINDS_DRAINED = ("applications", "transactions", "mix")  # the drains, in the order they run
 CUSTOMERS = 50_000
 EVENT_STEP_S = 0.025
 
@@ -275,28 +276,86 @@ def _free_port() -> int:
 # --- the phases -----------------------------------------------------------------
 
 
-def measure_drain(c: Candidate, mix: Mix, kind: str, n: int, timeout: float) -> float:
-    """Events/s draining a backlog of ``n`` events of ``kind``."""
+class CpuSampler(threading.Thread):
+    """The CPU seconds a process has used (all its threads), sampled with the wall
+    clock every 0.1 s, so the CPU spent inside a drain's span can be read back.
+
+    Why: drain throughput on two cores shared with the broker varies by a third
+    from run to run; CPU per event varies far less, so it is the figure to
+    compare an optimisation against.
+    """
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self._stat = Path(f"/proc/{pid}/stat")
+        self._tick = os.sysconf("SC_CLK_TCK")
+        self._done = threading.Event()
+        self.samples: list[tuple[float, float]] = []
+
+    def _cpu(self) -> float | None:
+        try:
+            fields = self._stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
+
+    def run(self) -> None:
+        while not self._done.wait(0.1):
+            cpu = self._cpu()
+            if cpu is not None:
+                self.samples.append((time.time(), cpu))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join(2)
+
+    def between(self, start: float, end: float) -> float:
+        """CPU seconds used from wall-clock ``start`` to ``end`` (nearest samples)."""
+        if not self.samples:
+            return float("nan")
+        at = lambda t: min(self.samples, key=lambda s: abs(s[0] - t))[1]  # noqa: E731
+        return at(end) - at(start)
+
+
+@dataclass
+class Drain:
+    """One drain's figures: events/s over its span, and CPU microseconds per event."""
+
+    rate: float
+    cpu_us: float
+
+
+def measure_drain(c: Candidate, mix: Mix, kind: str, n: int, timeout: float) -> Drain:
+    """Events/s draining a backlog of ``n`` events of ``kind``, and the CPU each cost."""
     c.prepare(f"drain-{kind}")
     produce_all(c.bootstrap, c.inputs, mix.events(n, kind))
     c.start()
+    assert c.proc is not None
+    cpu = CpuSampler(c.proc.pid)
+    cpu.start()
     try:
         if c.name != "riskmon" or kind == "applications":
             expect = n
-            count, span = drain(c.bootstrap, c.output, expect, timeout, alive=c.alive)
-            return (count - 1) / span if count == expect and span > 0 else float("nan")
+            count, span, first_ts = drain(c.bootstrap, c.output, expect, timeout, alive=c.alive, with_start=True)
+            if count != expect or not span > 0:
+                return Drain(float("nan"), float("nan"))
+            return Drain((count - 1) / span, cpu.between(first_ts, first_ts + span) / (count - 1) * 1e6)
         first: tuple[float, int] | None = None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and c.alive():
             seen = c.consumed()
-            now = time.monotonic()
+            now = time.time()
             if seen and first is None:
                 first = (now, seen)
             if seen is not None and seen >= n and first is not None:
-                return (seen - first[1]) / (now - first[0]) if now > first[0] else float("nan")
+                if now <= first[0]:
+                    return Drain(float("nan"), float("nan"))
+                done = seen - first[1]
+                return Drain(done / (now - first[0]), cpu.between(first[0], now) / done * 1e6)
             time.sleep(0.2)
-        return float("nan")
+        return Drain(float("nan"), float("nan"))
     finally:
+        cpu.stop()
         c.stop()
 
 
@@ -490,6 +549,8 @@ def main() -> int:
     parser.add_argument("--long", type=int, default=0, help="events in the long run (1000000 is the target; 0 skips)")
     parser.add_argument("--dir", type=Path, default=None, help="stack directory (default: a temporary one)")
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--kinds", default=",".join(KINDS_DRAINED),
+                        help="comma-separated drains to run: applications,transactions,mix (default all)")
     parser.add_argument("--skip", default="", help="comma-separated phases to skip: drain,scale,latency")
     parser.add_argument("--candidates", default=",".join(CANDIDATES),
                         help="which to run (ratios need all four; fewer is for profiling)")
@@ -512,11 +573,14 @@ def main() -> int:
         cands = {n: Candidate(n, info.kafka_bootstrap, info.redis_url, run,
                               web_port=_free_port() if n == "riskmon" else 0) for n in names}
         drains: dict[tuple[str, str], float] = {}
+        cpu_us: dict[tuple[str, str], float] = {}
+        kinds = tuple(args.kinds.split(","))
         if "drain" not in skip:
-            for kind in ("applications", "transactions", "mix"):
+            for kind in kinds:
                 for n in names:
-                    drains[(n, kind)] = measure_drain(cands[n], mix, kind, args.drain, args.timeout)
-                    print(f"  drain {kind:<12} {n:<9} {drains[(n, kind)]:>10.0f} events/s", flush=True)
+                    d = measure_drain(cands[n], mix, kind, args.drain, args.timeout)
+                    drains[(n, kind)], cpu_us[(n, kind)] = d.rate, d.cpu_us
+                    print(f"  drain {kind:<12} {n:<11} {d.rate:>8.0f} events/s {d.cpu_us:>7.0f} us CPU/event", flush=True)
         scale = float("nan")
         if "scale" not in skip and "riskmon" in names:
             scale = measure_scale(cands["riskmon"], mix, args.drain, args.timeout)
@@ -532,7 +596,7 @@ def main() -> int:
                 long[n] = measure_long(cands[n], mix, args.long, args.timeout * 10)
                 print(f"  long {n:<9} {long[n]}", flush=True)
 
-        if names != CANDIDATES:
+        if names != CANDIDATES or kinds != KINDS_DRAINED:
             return 0  # a partial run (profiling): the lines above are its figures, no ratios
         print()
         if drains:
@@ -541,6 +605,10 @@ def main() -> int:
             for kind in ("applications", "transactions", "mix"):
                 c, f, t, r = (drains[(n, kind)] for n in names)
                 print(f"{kind:<16} {c:>10.0f} {f:>10.0f} {t:>12.0f} {r:>10.0f} {r / c:>11.3f} {r / f:>8.2f} {r / t:>8.2f}")
+            print(f"\n{'CPU us/event':<16} {'confluent':>10} {'faust':>10} {'faust-tuned':>12} {'riskmon':>10} {'/faust':>8}")
+            for kind in KINDS_DRAINED:
+                c, f, t, r = (cpu_us[(n, kind)] for n in names)
+                print(f"{kind:<16} {c:>10.0f} {f:>10.0f} {t:>12.0f} {r:>10.0f} {r / f:>8.2f}")
             one = drains[("riskmon", "applications")]
             print(f"two riskmon workers, applications: {scale:.0f}/s = {scale / one:.2f} x one worker "
                   f"({PARTITIONS} partitions, {os.cpu_count()} CPUs shared with the broker)")
