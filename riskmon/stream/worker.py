@@ -58,9 +58,11 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
     from riskmon.stream.app import create_app
     from riskmon.stream.event_loop import install_event_loop
+    from riskmon.stream.malloc_tuning import pin_mmap_threshold
 
     config = prepare(settings)
     loop = install_event_loop(settings.event_loop)  # before Faust creates its loop
+    pin_mmap_threshold()  # before the large buffers come and go
     from riskmon.settings import DEV_AUDIT_KEY
 
     if DEV_AUDIT_KEY in (settings.audit_pseudonym_key, settings.audit_checkpoint_key):
