@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -643,6 +644,8 @@ def main() -> int:
             c.stop()
         if not was_running:
             stack.down(directory)
+        if args.dir is None:
+            shutil.rmtree(directory, ignore_errors=True)  # a temporary stack: its broker's data goes too
 
 
 if __name__ == "__main__":

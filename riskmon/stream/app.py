@@ -68,6 +68,9 @@ log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
 BATCH_WITHIN = 0.02
+#: The alert manager's batch window: a second window every alert waits, after
+#: its input batch's and a hop through ``risk.alert.candidates``.
+ALERT_WITHIN = 0.05
 SAMPLE_INTERVAL = 5.0  # seconds between samples of the state gauges (lag, portfolio rates)
 
 
@@ -270,7 +273,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     batch_agent(portfolio, "watch-portfolio", portfolio_handler.handle, within=0.1, watch_lag=False)
     batch_agent(audit_pending, "write-audit-trail", audit_writer.handle, within=0.05, watch_lag=False)
     batch_agent(training, "learn", learner.handle, within=0.2, watch_lag=False)
-    batch_agent(alert_candidates, "manage-alerts", alert_handler.handle, within=0.05, watch_lag=False)
+    batch_agent(alert_candidates, "manage-alerts", alert_handler.handle, within=ALERT_WITHIN, watch_lag=False)
 
     @app.timer(interval=1.0)
     async def alert_tick() -> None:
