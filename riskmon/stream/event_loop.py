@@ -2,11 +2,12 @@
 
 Why: the worker is one event loop doing everything (consuming, deciding,
 producing, Redis round trips), so the loop's own cost is paid on every event.
-With uvloop (libuv, written in C) the application path drained 1,610 events/s
-against 1,315 with asyncio's own loop, in the same stack and data
-(``python -m bench.harness --candidates riskmon --skip latency,scale``;
-docs/benchmarks.md). ``RISKMON_EVENT_LOOP=asyncio`` goes back to the standard
-loop, to rule uvloop out when debugging or where it does not install.
+In py-spy profiles of the application drain, time spent in asyncio's own
+Python code fell from 28.5% of the worker's main thread to 17% with uvloop;
+drain throughput on this 2-core machine varied more from run to run than
+between the two loops (docs/benchmarks.md, third pass).
+``RISKMON_EVENT_LOOP=asyncio`` goes back to the standard loop, to rule uvloop
+out when debugging or where it does not install.
 """
 
 from __future__ import annotations
