@@ -19,6 +19,9 @@ Faust choices, each from a lesson in DESIGN.md:
   an agent.
 * Events are taken in small batches (``take_events``, at most 500 or 20 ms):
   Python CPU is the bottleneck, so Redis and the broker are paid once per batch.
+* Handlers' outputs are produced through librdkafka, not Faust's per-message
+  ``Topic.send`` (:mod:`riskmon.stream.output_producer`); a handler still
+  awaits its batch's acknowledgements before its inputs can be committed.
 * The consumer waits at most ``RISKMON_FETCH_MAX_WAIT_MS`` per fetch instead
   of Faust's hard-coded 1,500 ms (:mod:`riskmon.stream.consumer`).
 * Garbage-collector pauses are timed, and the start-up heap is frozen at the
@@ -29,6 +32,8 @@ Faust choices, each from a lesson in DESIGN.md:
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -56,6 +61,7 @@ from riskmon.stream.pipeline_lag import PipelineLag
 from riskmon.stream.portfolio import PortfolioHandler
 from riskmon.stream.transactions import TransactionHandler
 from riskmon.stream.metrics import WorkerMetrics
+from riskmon.stream.output_producer import OutputProducer
 from riskmon.stream.model_registry import ModelRegistry
 from riskmon.stream.repayments import RepaymentHandler
 from riskmon.stream.sampling import sample_consumer_lag
@@ -116,6 +122,8 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         broker=f"kafka://{settings.kafka_bootstrap.replace(',', ';kafka://')}",
         broker_credentials=_broker_credentials(settings),
         store="memory://",
+        # nothing is stored there with in-memory tables, but Faust makes the directory: not in the caller's cwd
+        datadir=str(Path(tempfile.gettempdir()) / "riskmon-faust-{conf.id}"),  # Faust makes one level only
         value_serializer="raw",
         key_serializer="raw",
         topic_partitions=settings.partitions,
@@ -166,16 +174,17 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     audit_pending = raw_topic(names.audit_pending)
     training = raw_topic(names.training)
     applications_out = raw_topic(names.applications)
-    outputs = {
-        name: raw_topic(name)
-        for name in (
-            names.decisions, names.deadletter, names.training, names.portfolio, names.alerts, names.audit, names.audit_pending,
-            names.alert_candidates, names.notifications,
-        )
-    }
 
-    async def send(topic: str, key: bytes | None, value: bytes) -> Any:
-        return await outputs[topic].send(key=key, value=value)
+    # every handler's outputs go through librdkafka (riskmon.stream.output_producer says why);
+    # Faust's own producer still serves the HTTP API and the alert commands
+    output_producer = OutputProducer(
+        settings.confluent_config(), max_message_bytes=DEADLETTER_MAX_BYTES + 64 * 1024, client_id=settings.app_id
+    )
+    send = output_producer.send
+
+    @app.on_before_shutdown.connect
+    async def _close_output_producer(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
+        output_producer.close()
 
     alert_sink = AlertSink(send, names.alert_candidates)
     alert_metrics = AlertMetrics(metrics.registry)
@@ -364,7 +373,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         register_http_api(
             app, applications_topic=applications_out, watcher=watcher, store=store, max_bytes=settings.max_message_bytes
         )
-        register_alerts_api(app, commands_topic=outputs[names.alert_candidates], client=store.client, namespace=store.namespace)
+        register_alerts_api(app, commands_topic=alert_candidates, client=store.client, namespace=store.namespace)
         register_console(app, settings=settings, config=config, client=store.client, namespace=store.namespace,
                          registry=metrics.registry, consumer_kwargs=_aiokafka_security(settings))
 
