@@ -17,7 +17,10 @@ to one worker, which is the writer:
   chain already holds is skipped, so a crash between producing an entry and
   committing the input neither duplicates nor skips it.
 * Upstream duplicates (a decision re-sent after a crash) are dropped by
-  ``<ns>:audited:<kind>:<id>`` in Redis, set only after the broker acked.
+  ``<ns>:audited:<kind>:<id>`` in Redis, set only after the broker acked,
+  and within a batch by the same key. A writer killed between the ack and
+  the mark leaves the log's last batch unmarked: on resuming, the writer
+  marks that tail again before it chains anything.
 * After each batch's entries are acknowledged, a checkpoint (size, root,
   head, HMAC) is stored apart from the log when ``checkpoint_every`` more
   entries were chained.
@@ -58,6 +61,9 @@ RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0)
 #: record arriving later than this would be chained twice, each entry valid).
 AUDITED_TTL_SECONDS = 400 * 86400
 
+#: On resuming, at least this many of the log's last entries are marked again (see ``_mark_tail``).
+TAIL_REMARK = 1000
+
 #: Mark every KEY with ``1`` for ARGV[1] seconds: one command per batch.
 MARK_LUA = """
 for _, key in ipairs(KEYS) do
@@ -96,6 +102,7 @@ class AuditWriter:
         self._last_checkpoint_size = 0
         self._chained: dict[str, tuple[int, int]] = {}  # highest (offset, index) chained per pending partition
         self._probe: Any = None  # a consumer for the log's end offset
+        self._unacknowledged = False  # entries chained in memory, not yet acknowledged by the broker
 
     async def _resume(self) -> AuditChain | None:
         if self._chain is not None or self._broken:
@@ -112,6 +119,7 @@ class AuditWriter:
             log.critical("the audit trail does not verify; not appending to it: %s", exc)
             return None
         self._last_checkpoint_size = self._chain.size
+        await self._mark_tail(entries)
         self._chained = {}
         for entry in entries:
             src = entry.get("record", {}).get("source") or {}
@@ -120,6 +128,35 @@ class AuditWriter:
                 self._chained[where] = max(self._chained.get(where, (-1, -1)), (src["offset"], int(src.get("index", 0))))
         log.info("audit chain resumed at size %d (head %s)", self._chain.size, self._chain.head[:12])
         return self._chain
+
+    def _mark_key(self, record: dict) -> str:
+        """The Redis key that says ``record`` (a decision or a review) is in the trail."""
+        return f"{self._store.namespace}:audited:{record['kind']}:{record.get('decision_id')}:{record.get('reviewed_at', '')}"
+
+    async def _mark_tail(self, entries: Sequence[dict]) -> None:
+        """Mark again the records of the log's last batch (and at least the last ``TAIL_REMARK`` entries).
+
+        Why: a writer marks a batch only after the broker acknowledged its
+        entries. Killed in between, it leaves entries in the log with no mark,
+        and the same decision re-sent upstream (its worker was killed before
+        it recorded the delivery) would be chained a second time. Batches are
+        chained one at a time and share one chaining time (``at``), so the
+        unmarked entries can only be the tail with the last ``at``. Marking is
+        idempotent: marking more than needed costs nothing but a longer script.
+        """
+        if not entries:
+            return
+        last_at = entries[-1].get("at")
+        start = max(0, len(entries) - TAIL_REMARK)
+        while start > 0 and entries[start - 1].get("at") == last_at:
+            start -= 1
+        keys = [self._mark_key(e["record"]) for e in entries[start:] if isinstance(e.get("record"), dict) and "kind" in e["record"]]
+        if not keys:
+            return
+        try:
+            await self._mark(keys=keys, args=[AUDITED_TTL_SECONDS])
+        except (RedisError, OSError) as exc:
+            log.warning("could not mark the audit log's last %d records in Redis: %s", len(keys), exc)
 
     async def handle(self, batch: Sequence[Incoming]) -> None:
         """Chain ``batch``; on failure re-read the log and try the same batch again.
@@ -180,7 +217,7 @@ class AuditWriter:
                 items.append(record)
         if not items:
             return
-        marks = [f"{self._store.namespace}:audited:{r['kind']}:{r.get('decision_id')}:{r.get('reviewed_at', '')}" for r in items]
+        marks = [self._mark_key(r) for r in items]
         try:
             seen = await self._store.client.mget(marks)
         except (RedisError, OSError):
@@ -188,16 +225,22 @@ class AuditWriter:
         pending = []
         appended = []
         at = format_timestamp(self._now())  # one chaining time per batch: the batch is chained at once
-        for record, mark, known in zip(items, marks, seen):
-            if known is not None:
-                continue  # the same decision or review sent twice upstream
-            entry = chain.append(record, at=at)
-            pending.append(await self._send(self._topic, str(record.get("decision_id", "")).encode(), dumps(entry)))
-            appended.append(mark)
-            src = record["source"]
-            self._chained[where] = max(self._chained.get(where, (-1, -1)), (src["offset"], src["index"]))
-        for future in pending:
-            await future
+        in_batch: set[str] = set()
+        self._unacknowledged = True  # until every entry below is acknowledged: no checkpoint (handle() re-reads on failure)
+        try:
+            for record, mark, known in zip(items, marks, seen):
+                if known is not None or mark in in_batch:
+                    continue  # the same decision or review sent twice upstream (in an earlier batch, or in this one)
+                in_batch.add(mark)
+                entry = chain.append(record, at=at)
+                pending.append(await self._send(self._topic, str(record.get("decision_id", "")).encode(), dumps(entry)))
+                appended.append(mark)
+                src = record["source"]
+                self._chained[where] = max(self._chained.get(where, (-1, -1)), (src["offset"], src["index"]))
+            for future in pending:
+                await future
+        finally:
+            self._unacknowledged = False
         if appended:
             try:
                 await self._mark(keys=appended, args=[AUDITED_TTL_SECONDS])  # one command, not one per record
@@ -209,8 +252,8 @@ class AuditWriter:
     async def checkpoint(self) -> dict[str, Any] | None:
         """Store a checkpoint of the acknowledged chain head apart from the log."""
         chain = self._chain
-        if chain is None or chain.size == self._last_checkpoint_size:
-            return None
+        if chain is None or chain.size == self._last_checkpoint_size or self._unacknowledged:
+            return None  # nothing new, or the timer came while a batch waits for the broker's acks
         cp = chain.checkpoint(at=format_timestamp(self._now()), key=self._key)
         try:
             await self._store.client.rpush(checkpoint_key(self._store.namespace), dumps(cp))
