@@ -243,6 +243,9 @@ class PortfolioWatch:
         self.psi_levels = config.psi_thresholds()
         self.exposure: dict[str, ExposureTracker] = {}
         self.exposure_levels: dict[str, ThresholdDetector] = {}
+        #: the book's outstanding total, kept as approvals and repayments change it (summing
+        #: every customer's tracker per batch cost time in proportion to the customers)
+        self.total_outstanding = 0.0
         # every customer's exposure levels share one set of thresholds (built and validated once)
         self._exposure_template = config.customer_thresholds("exposure")
         self._exposure_fresh = self._exposure_template.state()
@@ -283,7 +286,9 @@ class PortfolioWatch:
             self.model_critical = f"score PSI {psi.psi:.3f} is critical" if level is not None and str(level) == "critical" else None
         if event["outcome"] == "approve" and event.get("approved_amount"):
             tracker, levels = self._exposure(event["customer_id"])
+            before = tracker.outstanding
             tracker.approve(event["application_id"], float(event["approved_amount"]))
+            self.total_outstanding += tracker.outstanding - before
             alerts += _alerts(levels.update(tracker.outstanding, at), detector="exposure",
                               subject={"kind": "customer", "id": event["customer_id"]}, config_version=config_version)
         return alerts
@@ -318,8 +323,10 @@ class PortfolioWatch:
         alerts = self._indicator_alerts(at, config_version)
         if event["customer_id"] in self.exposure:
             tracker, levels = self._exposure(event["customer_id"])
+            before = tracker.outstanding
             tracker.repay(event["application_id"], event.get("amount_paid"), paid_off=event["status"] == "paid_off",
                           event_id=event.get("event_id"))
+            self.total_outstanding += tracker.outstanding - before
             alerts += _alerts(levels.update(tracker.outstanding, at), detector="exposure",
                               subject={"kind": "customer", "id": event["customer_id"]}, config_version=config_version)
         return alerts

@@ -84,7 +84,14 @@ class Indicator:
     min_samples: int
     window: str
     at: float | None
-    reason: str
+    unit: str  # what ``n`` counts: "decisions" or "loans"
+
+    @property
+    def reason(self) -> str:
+        """Why the value is what it is; written only when read (every event computes every indicator)."""
+        if self.value is None:
+            return f"insufficient sample: {self.n} < {self.min_samples} {self.unit} in {self.window}"
+        return f"{self.name} {fmt(self.value)} over {self.n} {self.unit} in {self.window}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +154,8 @@ class PortfolioIndicators:
         self.min_decisions = integer(min_decisions, "min_decisions", minimum=1)
         self.min_loans = integer(min_loans, "min_loans", minimum=1)
         self.dedup_capacity = integer(dedup_capacity, "dedup_capacity", minimum=1)
+        self._decision_label = format_duration(self.decision_window)
+        self._loan_label = format_duration(self.loan_window)
         self._reset()
 
     def _reset(self) -> None:
@@ -272,40 +281,40 @@ class PortfolioIndicators:
     def value(self, name: str) -> Indicator:
         """The indicator ``name`` (one of :data:`INDICATORS`)."""
         if name in _DECISION_INDICATORS:
-            return self._decision_indicator(name)
+            return self._decision_indicator(name, self._decision_counts())
         if name in _LOAN_INDICATORS:
             return self._loan_indicator(name)
         raise KeyError(f"unknown indicator {name!r}: expected one of {', '.join(INDICATORS)}")
 
     def values(self) -> dict[str, Indicator]:
-        """Every indicator, by name."""
-        return {name: self.value(name) for name in INDICATORS}
+        """Every indicator, by name (the decision windows are read once for all of them)."""
+        counts = self._decision_counts()
+        out = {name: self._decision_indicator(name, counts) for name in _DECISION_INDICATORS}
+        for name in _LOAN_INDICATORS:
+            out[name] = self._loan_indicator(name)
+        return out
 
-    def _decision_indicator(self, name: str) -> Indicator:
-        currents = {o: w.current for o, w in self._decisions.items()}
-        n = sum(c.count for c in currents.values() if c is not None)
-        label = format_duration(self.decision_window)
+    def _decision_counts(self) -> tuple[dict[str, int], int, float]:
+        """Decisions per outcome in the window, their total, and their latencies' sum."""
+        currents = [(o, w.current) for o, w in self._decisions.items()]
+        counts = {o: (c.count if c is not None else 0) for o, c in currents}
+        return counts, sum(counts.values()), sum(c.sum for _, c in currents if c is not None)
+
+    def _decision_indicator(self, name: str, counts: tuple[dict[str, int], int, float]) -> Indicator:
+        by_outcome, n, latency_sum = counts
         at = self._decisions["approve"].watermark
         if n < self.min_decisions:
-            reason = f"insufficient sample: {n} < {self.min_decisions} decisions in {label}"
-            return Indicator(name, None, n, self.min_decisions, label, at, reason)
-        if name == "decision_latency_ms":
-            value = sum(c.sum for c in currents.values() if c is not None) / n
+            value = None
+        elif name == "decision_latency_ms":
+            value = latency_sum / n
         else:
-            current = currents[_RATE_OF[name]]
-            value = (current.count if current is not None else 0) / n
-        reason = f"{name} {fmt(value)} over {n} decisions in {label}"
-        return Indicator(name, value, n, self.min_decisions, label, at, reason)
+            value = by_outcome[_RATE_OF[name]] / n
+        return Indicator(name, value, n, self.min_decisions, self._decision_label, at, "decisions")
 
     def _loan_indicator(self, name: str) -> Indicator:
         n = len(self._loans)
-        label = format_duration(self.loan_window)
-        if n < self.min_loans:
-            reason = f"insufficient sample: {n} < {self.min_loans} loans in {label}"
-            return Indicator(name, None, n, self.min_loans, label, self._loan_wm, reason)
-        value = self._loan_counts[name.removesuffix("_rate")] / n
-        reason = f"{name} {fmt(value)} over {n} loans in {label}"
-        return Indicator(name, value, n, self.min_loans, label, self._loan_wm, reason)
+        value = self._loan_counts[name.removesuffix("_rate")] / n if n >= self.min_loans else None
+        return Indicator(name, value, n, self.min_loans, self._loan_label, self._loan_wm, "loans")
 
     @property
     def loans_observed(self) -> int:

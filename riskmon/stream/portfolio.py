@@ -87,7 +87,7 @@ class PortfolioHandler:
             return
         exposure = self._watch.exposure
         values: dict[str, str] = {c: repr(exposure[c].outstanding) for c in customers}
-        values[EXPOSURE_TOTAL] = repr(sum(t.outstanding for t in exposure.values()))
+        values[EXPOSURE_TOTAL] = repr(max(0.0, self._watch.total_outstanding))
         try:
             await self._store.client.hset(f"{self._store.namespace}:exposure", mapping=values)
         except (RedisError, OSError) as exc:

@@ -112,3 +112,31 @@ def test_a_new_deciding_model_restarts_the_psi_reference_instead_of_alerting() -
     shifted = [0.2 + 0.002 * (i % 50) for i in range(100)]  # the same model's scores move: drift
     alerts = feed("logreg", shifted, 200)
     assert alerts and str(alerts[-1].level) == "critical" and watch.model_critical
+
+
+def test_the_books_total_follows_every_approval_repayment_and_duplicate() -> None:
+    """The running total the alert manager grades by must equal the sum of customers' exposures."""
+    import random
+
+    rng = random.Random(7)
+    watch = PortfolioWatch(CONFIG.detectors)
+    approved: list[tuple[str, str]] = []
+    for i in range(2_000):
+        customer = f"c{rng.randrange(40)}"
+        if approved and rng.random() < 0.4:
+            loan, owner = rng.choice(approved)
+            status = rng.choice(["current", "current", "paid_off", "default"])
+            event_id = f"r{rng.randrange(1_500)}"  # some repayment events arrive twice
+            watch.on_repayment({"application_id": loan, "customer_id": owner, "status": status, "days_past_due": 0,
+                                "amount_paid": round(rng.uniform(10, 900), 2), "event_id": event_id}, T0.timestamp() + i,
+                               config_version="v")
+        else:
+            loan = f"a{rng.randrange(1_800)}"  # some approvals are re-delivered
+            watch.on_decision({"decision_id": f"d-{loan}", "application_id": loan, "customer_id": customer,
+                               "outcome": "approve", "score": 0.2, "latency_ms": 3.0,
+                               "approved_amount": round(rng.uniform(500, 20_000), 2)}, T0.timestamp() + i,
+                              config_version="v")
+            approved.append((loan, customer))
+    exact = sum(t.outstanding for t in watch.exposure.values())
+    assert exact > 0
+    assert abs(watch.total_outstanding - exact) < 1e-6 * exact
