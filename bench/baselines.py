@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import tempfile
 
 
 def confluent_passthrough(src: str, dst: str, bootstrap: str, group: str) -> None:
@@ -54,6 +55,7 @@ def faust_passthrough(src: str, dst: str, bootstrap: str, group: str, *, tuned: 
         value_serializer="raw",
         key_serializer="raw",
         store="memory://",
+        datadir=f"{tempfile.gettempdir()}/riskmon-bench-faust-{{conf.id}}",  # not in the caller's cwd
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
