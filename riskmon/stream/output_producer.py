@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 #: Seconds the poll thread waits for delivery reports per poll.
 POLL_SECONDS = 0.05
 
+#: librdkafka's linger: a handler queues its whole batch before it waits, so batches form without lingering.
+LINGER_MS = 1
+
 #: Seconds ``send`` waits before retrying when librdkafka's local queue is full.
 QUEUE_FULL_BACKOFF = 0.01
 
@@ -62,7 +65,6 @@ class OutputProducer:
         kafka_config: Mapping[str, str],
         *,
         max_message_bytes: int,
-        linger_ms: float = 1.0,
         client_id: str = "riskmon-worker",
     ) -> None:
         self._config: dict[str, Any] = {
@@ -71,7 +73,7 @@ class OutputProducer:
             "acks": "all",
             "enable.idempotence": True,
             "partitioner": "murmur2_random",
-            "linger.ms": linger_ms,
+            "linger.ms": LINGER_MS,
             "message.max.bytes": max_message_bytes,
             "error_cb": _log_client_error,
         }
@@ -79,7 +81,7 @@ class OutputProducer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._reports: list[tuple[asyncio.Future, KafkaError | None]] = []  # touched by the poll thread only
+        self._reports: list[tuple[asyncio.Future, KafkaError | None]] = []  # the poll thread's, until close() has joined it
 
     def start(self) -> None:
         """Create the producer and its poll thread, bound to the running loop."""
@@ -94,7 +96,7 @@ class OutputProducer:
         """Queue one message; the returned future completes when the broker acknowledged it.
 
         Raises at once what librdkafka refuses at once (a message larger than
-        ``max_message_bytes``, an unknown topic in the local metadata).
+        ``max_message_bytes``); anything the broker refuses fails the future.
         """
         if self._producer is None:
             self.start()
