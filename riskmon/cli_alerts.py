@@ -66,10 +66,12 @@ def _send(settings: Any, key: str, doc: dict[str, Any]) -> None:
     import orjson
     from confluent_kafka import KafkaException, Producer
 
+    from riskmon.settings import PRODUCER_DEFAULTS
+
     from riskmon.stream.topics import ensure_topics, topic_names
 
     ensure_topics(settings)
-    producer = Producer({**settings.confluent_config(), "acks": "all"})
+    producer = Producer({**settings.confluent_config(), **PRODUCER_DEFAULTS})
     errors: list[str] = []
     producer.produce(topic_names(settings).alert_candidates, key=key.encode(), value=orjson.dumps(doc),
                      on_delivery=lambda err, msg: errors.append(str(err)) if err else None)

@@ -23,6 +23,8 @@ from typing import Any, Mapping
 import orjson
 from confluent_kafka import OFFSET_END, Consumer, KafkaException, Producer, TopicPartition
 
+from riskmon.settings import PRODUCER_DEFAULTS
+
 __all__ = ["DecisionClient", "DecisionTimeout", "ApplicationRefused", "watermark_high"]
 
 
@@ -58,7 +60,7 @@ class DecisionClient:
         self._applications = f"{topic_prefix}credit.applications"
         self._decisions = f"{topic_prefix}credit.decisions"
         self._deadletter = f"{topic_prefix}risk.deadletter"
-        self._producer = Producer({**conf, "linger.ms": 0, "acks": "all", "enable.idempotence": True})
+        self._producer = Producer({**conf, **PRODUCER_DEFAULTS, "linger.ms": 0})
         self._consumer = Consumer({**conf, "group.id": "riskmon-client-unused", "enable.auto.commit": False})
         self._waiting: dict[str, Future] = {}
         self._lock = threading.Lock()

@@ -142,6 +142,13 @@ class Settings:
         return conf
 
 
+#: Settings every riskmon producer shares. ``murmur2_random`` is the Java
+#: client's and aiokafka's (Faust's) partitioner: librdkafka's default (CRC32)
+#: would put the same key on a different partition than the HTTP API or the
+#: worker's own outputs, and per-key ordering across paths would be lost.
+PRODUCER_DEFAULTS: dict[str, object] = {"acks": "all", "enable.idempotence": True, "partitioner": "murmur2_random"}
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":

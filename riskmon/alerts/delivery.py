@@ -31,6 +31,7 @@ from riskmon.alerts.model import Notification
 from riskmon.alerts.receivers import build_request
 from riskmon.alerts.receivers.http import Request, Response, backoff, classify, post
 from riskmon.schemas import DeadLetter, dumps
+from riskmon.settings import PRODUCER_DEFAULTS
 
 __all__ = ["ReceiverWorker", "start_receivers"]
 
@@ -93,7 +94,7 @@ class ReceiverWorker(threading.Thread):
     def run(self) -> None:
         consumer = Consumer({**self._kafka, "group.id": self._group_id, "enable.auto.commit": False,
                              "auto.offset.reset": "earliest", "enable.partition.eof": False})
-        self._producer = producer = Producer({**self._kafka, "acks": "all", "enable.idempotence": True})
+        self._producer = producer = Producer({**self._kafka, **PRODUCER_DEFAULTS})
         consumer.subscribe([self._topic])
         last_backlog = 0.0
         try:

@@ -36,6 +36,7 @@ import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from riskmon.client import watermark_high
+from riskmon.settings import PRODUCER_DEFAULTS
 from riskmon.stream import summaries
 
 __all__ = ["DemoOptions", "run_demo", "MALFORMED_SAMPLES"]
@@ -179,7 +180,7 @@ def run_demo(options: DemoOptions) -> int:
         produced = {"n": 0}
 
         def produce() -> None:
-            producer = Producer({"bootstrap.servers": info.kafka_bootstrap, "linger.ms": 5})
+            producer = Producer({"bootstrap.servers": info.kafka_bootstrap, **PRODUCER_DEFAULTS, "linger.ms": 5})
             interval = 1.0 / options.rate if options.rate > 0 else 0.0
             next_at = time.monotonic()
             bad_every = max(1, len(records) // (len(MALFORMED_SAMPLES) + 1))
@@ -217,7 +218,7 @@ def run_demo(options: DemoOptions) -> int:
         raised: set[tuple[str, str]] = set()
 
         def produce_transactions() -> None:
-            producer = Producer({"bootstrap.servers": info.kafka_bootstrap, "linger.ms": 5})
+            producer = Producer({"bootstrap.servers": info.kafka_bootstrap, **PRODUCER_DEFAULTS, "linger.ms": 5})
             for labelled in transactions:
                 tx = labelled.transaction
                 producer.produce(names.transactions, key=tx["customer_id"].encode(), value=orjson.dumps(tx))
@@ -229,7 +230,7 @@ def run_demo(options: DemoOptions) -> int:
         threading.Thread(target=produce_transactions, name="demo-transactions", daemon=True).start()
         say(f"   streaming {len(transactions)} synthetic transactions with incidents: "
             + ", ".join(f"{k} ({v} events)" for k, v in sorted(incidents.items())))
-        label_producer = Producer({"bootstrap.servers": info.kafka_bootstrap, "linger.ms": 20})
+        label_producer = Producer({"bootstrap.servers": info.kafka_bootstrap, **PRODUCER_DEFAULTS, "linger.ms": 20})
         performing: deque = deque()  # approved loans whose outcome is not known yet
         say("   streaming... (decisions as they happen; a summary every 2 s)")
         say(f"   {'application':<14} {'outcome':<8} {'PD':>6} grade  {'latency':>8}  {'model':<16} top reasons")

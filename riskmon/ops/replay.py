@@ -28,7 +28,7 @@ from riskmon.ops.events import BadLine, Event, EventKind, Format, detect_format,
 from riskmon.ops.kafka import existing_topics, require_topic
 from riskmon.ops.pacing import Pacer, Progress, progress_bar, progress_line
 from riskmon.schemas import SchemaError, parse_timestamp
-from riskmon.settings import Settings
+from riskmon.settings import PRODUCER_DEFAULTS, Settings
 
 __all__ = ["ReplayOptions", "ReplayResult", "run_replay"]
 
@@ -123,7 +123,7 @@ def run_replay(
     if options.topic is not None:
         require_topic(options.topic, topics)
     total = _count_lines(path) - (1 if fmt == "csv" else 0)
-    producer = Producer({**config, "acks": "all", "enable.idempotence": True, "linger.ms": 10,
+    producer = Producer({**config, **PRODUCER_DEFAULTS, "linger.ms": 10,
                          "message.max.bytes": _MAX_MESSAGE_BYTES})
     result = ReplayResult(topics=set())
     report = _Reporter(err)

@@ -35,6 +35,8 @@ from typing import Any, Mapping
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from riskmon.settings import PRODUCER_DEFAULTS
+
 __all__ = ["OutputProducer", "DeliveryError"]
 
 log = logging.getLogger(__name__)
@@ -70,9 +72,7 @@ class OutputProducer:
         self._config: dict[str, Any] = {
             **kafka_config,
             "client.id": client_id,
-            "acks": "all",
-            "enable.idempotence": True,
-            "partitioner": "murmur2_random",
+            **PRODUCER_DEFAULTS,
             "linger.ms": LINGER_MS,
             "message.max.bytes": max_message_bytes,
             "error_cb": _log_client_error,
