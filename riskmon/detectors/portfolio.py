@@ -164,7 +164,10 @@ class PortfolioIndicators:
         }
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._loans: dict[str, tuple[float, int, str]] = {}  # loan -> latest (t, dpd, status)
-        self._heap: list[tuple[float, str]] = []  # (t, loan), stale entries skipped on eviction
+        # One (t, loan) per loan, t at most the loan's latest event: a loan's entry
+        # is moved forward when it comes up for eviction, not on every event, so
+        # the heap holds one entry per loan however many events each one has.
+        self._heap: list[tuple[float, str]] = []
         self._loan_counts: dict[str, int] = dict.fromkeys(("overdue", "default", *(b for b, _, _ in DPD_BUCKETS)), 0)
         self._loan_wm: float | None = None
         self._loans_dropped = 0
@@ -239,7 +242,8 @@ class PortfolioIndicators:
         self._loans[loan_id] = (at, days_past_due, status)
         for cat in self._categories(days_past_due, status):
             self._loan_counts[cat] += 1
-        heapq.heappush(self._heap, (at, loan_id))
+        if old is None:
+            heapq.heappush(self._heap, (at, loan_id))
         if wm is None or at > wm:
             self._loan_wm = at
         self._evict_loans()
@@ -268,13 +272,17 @@ class PortfolioIndicators:
     def _evict_loans(self) -> None:
         assert self._loan_wm is not None
         horizon = self._loan_wm - self.loan_window
-        while self._heap and self._heap[0][0] <= horizon:
-            t, loan = heapq.heappop(self._heap)
-            state = self._loans.get(loan)
-            if state is not None and state[0] == t:
-                del self._loans[loan]
-                for cat in self._categories(state[1], state[2]):
-                    self._loan_counts[cat] -= 1
+        heap = self._heap
+        while heap and heap[0][0] <= horizon:
+            _, loan = heap[0]
+            state = self._loans[loan]
+            if state[0] > horizon:  # seen since its entry was pushed: move the entry to its latest event
+                heapq.heapreplace(heap, (state[0], loan))
+                continue
+            heapq.heappop(heap)
+            del self._loans[loan]
+            for cat in self._categories(state[1], state[2]):
+                self._loan_counts[cat] -= 1
 
     # -- values -----------------------------------------------------------------
 

@@ -158,3 +158,36 @@ def test_config_errors_name_the_field(kwargs, field) -> None:
     with pytest.raises(DetectorConfigError) as info:
         PortfolioIndicators(**kwargs)
     assert info.value.field == field
+
+
+def test_loan_window_matches_a_recount_and_keeps_one_heap_entry_per_loan() -> None:
+    """Many events per loan, some out of order or late: after each one the rates
+    equal a recount of every loan's latest event inside the window, and the
+    eviction heap never holds more entries than there are loans in it."""
+    import random
+
+    rng = random.Random(11)
+    window, lateness = 50.0, 5.0
+    p = PortfolioIndicators(loan_window=window, loan_lateness=lateness, min_loans=1)
+    latest: dict[str, tuple[float, int, str]] = {}
+    wm = None
+    t = 0.0
+    for _ in range(3000):
+        t += rng.random()
+        at = t - rng.random() * 8  # up to 8 s late: some within lateness, some dropped
+        loan = f"L{rng.randrange(120)}"
+        dpd, status = rng.choice([(0, "current"), (3, "current"), (45, "current"), (95, "default")])
+        p.observe_loan(loan_id=loan, at=at, days_past_due=dpd, status=status)
+        if wm is not None and at < wm - lateness:
+            continue
+        if loan not in latest or at >= latest[loan][0]:
+            latest[loan] = (at, dpd, status)
+        wm = at if wm is None or at > wm else wm
+        live = {k: v for k, v in latest.items() if v[0] > wm - window}
+        assert p.loans_observed == len(live)
+        assert len(p._heap) <= len(live)
+        overdue = sum(1 for _, d, _ in live.values() if d >= 1) / len(live)
+        default = sum(1 for _, _, s in live.values() if s == "default") / len(live)
+        assert p.value("overdue_rate").value == pytest.approx(overdue)
+        assert p.value("default_rate").value == pytest.approx(default)
+    assert p.dropped > 0  # the lateness rule was exercised
