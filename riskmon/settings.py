@@ -36,6 +36,9 @@ Environment variables:
 ``RISKMON_AUDIT_CHECKPOINT_KEY``  secret (>= 16 bytes) for the audit checkpoints' HMAC
                              (both default to a development key, with a warning:
                              set them in any real deployment)
+``RISKMON_TRACEMALLOC``      frames per allocation to trace (``0``, off); the
+                             largest allocation sites are dumped every 30 s
+                             (:mod:`riskmon.stream.memory_probe`; diagnosis only)
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ class Settings:
     decision_ttl_days: int = 400
     fetch_max_wait_ms: int = 100
     event_loop: str = "uvloop"  # or "asyncio" (riskmon.stream.event_loop)
+    tracemalloc_frames: int = 0  # riskmon.stream.memory_probe; 0 is off
     security_protocol: SecurityProtocol = "PLAINTEXT"
     sasl_mechanism: str = "SCRAM-SHA-512"
     sasl_username: str | None = None
@@ -113,6 +117,8 @@ class Settings:
                 f"RISKMON_FETCH_MAX_WAIT_MS must be between 1 and {MAX_FETCH_WAIT_MS} ms "
                 f"(0 would poll the broker in a busy loop), got {self.fetch_max_wait_ms}"
             )
+        if not 0 <= self.tracemalloc_frames <= 100:
+            raise SettingsError(f"RISKMON_TRACEMALLOC must be 0 (off) to 100 frames, got {self.tracemalloc_frames}")
         if self.event_loop not in ("uvloop", "asyncio"):
             raise SettingsError(f"RISKMON_EVENT_LOOP must be uvloop or asyncio, got {self.event_loop!r}")
         if not 0 <= self.web_port <= 65535:
@@ -182,6 +188,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         decision_ttl_days=_int(env, "RISKMON_DECISION_TTL_DAYS", d.decision_ttl_days),
         fetch_max_wait_ms=_int(env, "RISKMON_FETCH_MAX_WAIT_MS", d.fetch_max_wait_ms),
         event_loop=(env.get("RISKMON_EVENT_LOOP") or d.event_loop).strip().lower(),
+        tracemalloc_frames=_int(env, "RISKMON_TRACEMALLOC", d.tracemalloc_frames),
         security_protocol=(env.get("RISKMON_SECURITY_PROTOCOL") or d.security_protocol).upper(),  # type: ignore[arg-type]
         sasl_mechanism=env.get("RISKMON_SASL_MECHANISM") or d.sasl_mechanism,
         sasl_username=env.get("RISKMON_SASL_USERNAME") or None,

@@ -8,6 +8,7 @@ that says what to fix, instead of a stack trace from deep inside Faust.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any
 
@@ -59,10 +60,15 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
     from riskmon.stream.app import create_app
     from riskmon.stream.event_loop import install_event_loop
     from riskmon.stream.malloc_tuning import pin_mmap_threshold
+    from riskmon.stream.memory_probe import install_memory_probe
 
     config = prepare(settings)
     loop = install_event_loop(settings.event_loop)  # before Faust creates its loop
     pin_mmap_threshold()  # before the large buffers come and go
+    probe = install_memory_probe(settings.tracemalloc_frames)
+    if probe is not None:
+        print(f"riskmon worker: tracemalloc on (diagnosis only, slower): dumps go to {probe}",
+              file=sys.stderr, flush=True)
     from riskmon.settings import DEV_AUDIT_KEY
 
     if DEV_AUDIT_KEY in (settings.audit_pseudonym_key, settings.audit_checkpoint_key):
