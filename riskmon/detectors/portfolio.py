@@ -163,7 +163,12 @@ class PortfolioIndicators:
             o: SlidingWindow(self.decision_window, self.decision_step, self.decision_lateness) for o in _OUTCOMES
         }
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self._loans: dict[str, tuple[float, int, str]] = {}  # loan -> latest (t, dpd, status)
+        # loan -> (t, categories) of its latest event. The categories tuple is
+        # shared by every loan in the same state (see _categories), so a loan
+        # costs its key, one small tuple and its time: the window holds a
+        # month of loans, twice per worker (the watch and the console).
+        self._loans: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._category_cache: dict[tuple[bool, str | None, bool], tuple[str, ...]] = {}
         # One (t, loan) per loan, t at most the loan's latest event: a loan's entry
         # is moved forward when it comes up for eviction, not on every event, so
         # the heap holds one entry per loan however many events each one has.
@@ -208,16 +213,15 @@ class PortfolioIndicators:
 
     # -- loans -----------------------------------------------------------------
 
-    def _categories(self, dpd: int, status: str) -> list[str]:
-        cats = []
-        if dpd >= 1:
-            cats.append("overdue")
-        bucket = _bucket(dpd)
-        if bucket:
-            cats.append(bucket)
-        if status == "default":
-            cats.append("default")
-        return cats
+    def _categories(self, dpd: int, status: str) -> tuple[str, ...]:
+        key = (dpd >= 1, _bucket(dpd), status == "default")  # a handful of values, whatever the input
+        known = self._category_cache.get(key)
+        if known is None:
+            overdue, bucket, default = key
+            known = self._category_cache[key] = (
+                *(("overdue",) if overdue else ()), *((bucket,) if bucket else ()), *(("default",) if default else ())
+            )
+        return known
 
     def observe_loan(self, *, loan_id: str, at: float, days_past_due: int, status: str) -> Observation:
         """Record a loan's performance event (its days past due and status) at event time ``at``."""
@@ -237,10 +241,11 @@ class PortfolioIndicators:
         if old is not None and at < old[0]:
             return Observation(True, late, f"{loan_id}: older than its latest event ({fmt(old[0])}), state kept")
         if old is not None:
-            for cat in self._categories(old[1], old[2]):
+            for cat in old[1]:
                 self._loan_counts[cat] -= 1
-        self._loans[loan_id] = (at, days_past_due, status)
-        for cat in self._categories(days_past_due, status):
+        cats = self._categories(days_past_due, status)
+        self._loans[loan_id] = (at, cats)
+        for cat in cats:
             self._loan_counts[cat] += 1
         if old is None:
             heapq.heappush(self._heap, (at, loan_id))
@@ -281,7 +286,7 @@ class PortfolioIndicators:
                 continue
             heapq.heappop(heap)
             del self._loans[loan]
-            for cat in self._categories(state[1], state[2]):
+            for cat in state[1]:
                 self._loan_counts[cat] -= 1
 
     # -- values -----------------------------------------------------------------
