@@ -67,7 +67,6 @@ def _send(settings: Any, key: str, doc: dict[str, Any]) -> None:
     from confluent_kafka import KafkaException, Producer
 
     from riskmon.settings import PRODUCER_DEFAULTS
-
     from riskmon.stream.topics import ensure_topics, topic_names
 
     ensure_topics(settings)
