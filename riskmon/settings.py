@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Literal, Mapping
 
 __all__ = ["Settings", "SettingsError", "settings_from_env"]
@@ -152,7 +153,9 @@ class Settings:
 #: client's and aiokafka's (Faust's) partitioner: librdkafka's default (CRC32)
 #: would put the same key on a different partition than the HTTP API or the
 #: worker's own outputs, and per-key ordering across paths would be lost.
-PRODUCER_DEFAULTS: dict[str, object] = {"acks": "all", "enable.idempotence": True, "partitioner": "murmur2_random"}
+PRODUCER_DEFAULTS: Mapping[str, object] = MappingProxyType(
+    {"acks": "all", "enable.idempotence": True, "partitioner": "murmur2_random"}
+)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict
+from functools import cache
 from dataclasses import dataclass
 
 from riskmon.detectors.base import (
@@ -110,6 +111,12 @@ def _bucket(dpd: int) -> str | None:
     return None
 
 
+@cache  # a handful of argument values, whatever the input: one shared tuple per loan state
+def _categories(overdue: bool, bucket: str | None, default: bool) -> tuple[str, ...]:
+    """The loan counts a loan in this state adds to."""
+    return (*(("overdue",) if overdue else ()), *((bucket,) if bucket else ()), *(("default",) if default else ()))
+
+
 class PortfolioIndicators:
     """Approval, review and reject rates, decision latency, overdue and default rates.
 
@@ -168,7 +175,6 @@ class PortfolioIndicators:
         # costs its key, one small tuple and its time: the window holds a
         # month of loans, twice per worker (the watch and the console).
         self._loans: dict[str, tuple[float, tuple[str, ...]]] = {}
-        self._category_cache: dict[tuple[bool, str | None, bool], tuple[str, ...]] = {}
         # One (t, loan) per loan, t at most the loan's latest event: a loan's entry
         # is moved forward when it comes up for eviction, not on every event, so
         # the heap holds one entry per loan however many events each one has.
@@ -213,16 +219,6 @@ class PortfolioIndicators:
 
     # -- loans -----------------------------------------------------------------
 
-    def _categories(self, dpd: int, status: str) -> tuple[str, ...]:
-        key = (dpd >= 1, _bucket(dpd), status == "default")  # a handful of values, whatever the input
-        known = self._category_cache.get(key)
-        if known is None:
-            overdue, bucket, default = key
-            known = self._category_cache[key] = (
-                *(("overdue",) if overdue else ()), *((bucket,) if bucket else ()), *(("default",) if default else ())
-            )
-        return known
-
     def observe_loan(self, *, loan_id: str, at: float, days_past_due: int, status: str) -> Observation:
         """Record a loan's performance event (its days past due and status) at event time ``at``."""
         at = finite_value(at, "at")
@@ -243,7 +239,7 @@ class PortfolioIndicators:
         if old is not None:
             for cat in old[1]:
                 self._loan_counts[cat] -= 1
-        cats = self._categories(days_past_due, status)
+        cats = _categories(days_past_due >= 1, _bucket(days_past_due), status == "default")
         self._loans[loan_id] = (at, cats)
         for cat in cats:
             self._loan_counts[cat] += 1

@@ -15,20 +15,21 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from riskmon.client import DecisionClient, DecisionTimeout
 from riskmon.ops.replay import ReplayOptions, run_replay
 from riskmon.settings import Settings
+from riskmon.stream.topics import ensure_topics
 from tests.integration.conftest import consume
 
 PARTITIONS = 6
 
 
-def _create(bootstrap: str, *names: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics([NewTopic(n, num_partitions=PARTITIONS, replication_factor=1) for n in names]).values():
-        future.result(30)
+def _contract_topics(bootstrap: str) -> Settings:
+    """Settings for a fresh prefix whose contract topics exist, with PARTITIONS partitions each."""
+    settings = Settings(kafka_bootstrap=bootstrap, topic_prefix=f"part-{uuid.uuid4().hex[:8]}.", partitions=PARTITIONS)
+    ensure_topics(settings)
+    return settings
 
 
 def _assert_java_partitions(messages: list, keys: list[bytes]) -> None:
@@ -41,24 +42,22 @@ def _assert_java_partitions(messages: list, keys: list[bytes]) -> None:
 
 
 def test_the_python_client_submits_on_the_java_clients_partition(services) -> None:
-    prefix = f"part-{uuid.uuid4().hex[:8]}."
-    _create(services.kafka_bootstrap, *(prefix + t for t in ("credit.applications", "credit.decisions", "risk.deadletter")))
+    settings = _contract_topics(services.kafka_bootstrap)
     keys = [f"APP-C-{i:03d}" for i in range(24)]
-    with DecisionClient(services.kafka_bootstrap, topic_prefix=prefix) as client:
+    with DecisionClient(services.kafka_bootstrap, topic_prefix=settings.topic_prefix) as client:
         for key in keys:
             with pytest.raises(DecisionTimeout):  # no worker: the application is sent, never decided
                 client.submit({"application_id": key}, timeout=0.05)
-    messages = consume(services.kafka_bootstrap, prefix + "credit.applications", expect=len(keys), settle=0.5)
+    messages = consume(services.kafka_bootstrap, settings.topic("credit.applications"), expect=len(keys), settle=0.5)
     _assert_java_partitions(messages, [k.encode() for k in keys])
 
 
 def test_replay_sends_keys_to_the_java_clients_partition(services, tmp_path: Path) -> None:
-    topic = f"part-replay-{uuid.uuid4().hex[:8]}"
-    _create(services.kafka_bootstrap, topic)
+    settings = _contract_topics(services.kafka_bootstrap)
+    topic = settings.topic("credit.applications")
     keys = [f"APP-R-{i:03d}" for i in range(60)]
     path = tmp_path / "applications.jsonl"
     path.write_bytes(b"".join(orjson.dumps({"application_id": k, "amount": 1000}) + b"\n" for k in keys))
-    settings = Settings(kafka_bootstrap=services.kafka_bootstrap)
     result = run_replay(settings, ReplayOptions(path=path, topic=topic, key_field="application_id"))
     assert result.ok and result.sent == len(keys)
     messages = consume(services.kafka_bootstrap, topic, expect=len(keys), settle=0.5)
