@@ -32,9 +32,15 @@ Phases:
    (after 5 s of warm-up); latency is the producer's send time to this
    process's receipt of the decision (riskmon; an anomaly alert names its
    transaction and counts too) or of the forwarded event (baselines).
+   ``--workers 2`` runs riskmon's latency with two workers in one group (the
+   scale-out deployment); its RSS and GC figures are then the first worker's.
 3. **long run** (``--long N``, 0 skips it): N mix events produced as fast as
    the broker takes them while the candidate drains them; RSS sampled every
-   2 s from /proc. Growth = RSS at the end / RSS after the first 10%.
+   2 s from /proc. Growth = RSS at the end / RSS after the first 10%; second-half
+   growth = RSS at the end / RSS at 50%. Its events are ``--long-step`` seconds
+   apart in event time (default 8: 1M events span 93 days, three of the
+   portfolio's 30-day loan windows), so the bounded state fills in the first
+   third and the rest of the run shows whether anything else grows.
 
 Prints the environment, the absolute figures, the ratios to the baselines and
 a last ``name: value`` line. A benchmark, not a test: nothing here asserts.
@@ -81,7 +87,10 @@ EVENT_STEP_S = 0.025
 class Mix:
     """Events of the three input kinds, unique ids, generated on demand (1M never sits in memory)."""
 
-    def __init__(self, seed: int = 8) -> None:
+    def __init__(self, seed: int = 8, *, step: float = EVENT_STEP_S, start: datetime | None = None) -> None:
+        """``step``: event-time seconds between consecutive events of a phase, from ``start``
+        (default 8 h ago). Transactions and repayments carry these times, so the detectors'
+        event-time windows advance with the stream as in production."""
         from riskmon.demo.data import load_records, repayment_for
         from riskmon.demo.transactions import generate_transactions
 
@@ -89,44 +98,57 @@ class Mix:
         self._repayment_for = repayment_for
         customers = [f"bc-{i:05d}" for i in range(200)]
         self._transactions = [t.transaction for t in generate_transactions(customers, n=5000, seed=seed)]
-        self._start = datetime.now(timezone.utc) - timedelta(hours=8)
+        self._start = start if start is not None else datetime.now(timezone.utc) - timedelta(hours=8)
+        self._step = step
+
+    def _at(self, t: int) -> str:
+        at = self._start + timedelta(seconds=t * self._step)
+        return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def application(self, i: int) -> tuple[bytes, bytes]:
         record = self._records[i % len(self._records)]
         doc = dict(record.application, application_id=f"{record.application['application_id']}-{i}")
         return doc["application_id"].encode(), orjson.dumps(doc)
 
-    def repayment(self, i: int) -> tuple[bytes, bytes]:
+    def repayment(self, i: int, t: int) -> tuple[bytes, bytes]:
+        """The repayment of application ``i``, at event time ``t`` steps.
+
+        Its time is the stream's, not the record's (submission + 3 months): the
+        records repeat every few thousand events, so their historical times would
+        put every repeat's new loan into the same 30 days, and the portfolio's
+        loan window would grow without end, as no production stream does.
+        """
         record = self._records[i % len(self._records)]
         doc = self._repayment_for(record)
         doc["application_id"] = f"{record.application['application_id']}-{i}"
         doc["event_id"] = f"{doc['event_id']}-{i}"
+        doc["occurred_at"] = self._at(t)
         return doc["application_id"].encode(), orjson.dumps(doc)
 
-    def transaction(self, i: int) -> tuple[bytes, bytes]:
+    def transaction(self, i: int, t: int) -> tuple[bytes, bytes]:
         template = self._transactions[i % len(self._transactions)]
-        at = self._start + timedelta(seconds=i * EVENT_STEP_S)
         doc = dict(template, transaction_id=f"bt-{i}", customer_id=f"bc-{(i * 7919) % CUSTOMERS:05d}",
-                   occurred_at=at.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+                   occurred_at=self._at(t))
         return doc["customer_id"].encode(), orjson.dumps(doc)
 
-    def event(self, i: int) -> tuple[str, bytes, bytes]:
-        """The i-th event of the mix: 2 applications, 7 transactions, 1 repayment in every 10."""
+    def event(self, i: int, t: int) -> tuple[str, bytes, bytes]:
+        """The i-th event of the mix (``t`` steps into its phase): 2 applications, 7 transactions,
+        1 repayment in every 10."""
         slot = i % 10
         if slot in (0, 5):
             return ("applications", *self.application(i))
         if slot == 9:
-            return ("repayments", *self.repayment(i - 9))  # the application sent nine events earlier
-        return ("transactions", *self.transaction(i))
+            return ("repayments", *self.repayment(i - 9, t))  # the application sent nine events earlier
+        return ("transactions", *self.transaction(i, t))
 
     def events(self, n: int, kind: str = "mix", start: int = 0) -> Iterator[tuple[str, bytes, bytes]]:
-        for i in range(start, start + n):
+        for t, i in enumerate(range(start, start + n)):
             if kind == "mix":
-                yield self.event(i)
+                yield self.event(i, t)
             elif kind == "applications":
                 yield ("applications", *self.application(i))
             else:
-                yield ("transactions", *self.transaction(i))
+                yield ("transactions", *self.transaction(i, t))
 
 
 def produce_all(bootstrap: str, topics: dict[str, str], events: Iterator[tuple[str, bytes, bytes]]) -> int:
@@ -255,14 +277,15 @@ class Candidate:
                     found[f"gc{generation}_{key}"] = float(line.rsplit(" ", 1)[1])
         return found
 
-    def wait_assigned(self, timeout: float = 120.0) -> None:
+    def wait_assigned(self, timeout: float = 120.0, members: int = 1) -> None:
         admin = AdminClient({"bootstrap.servers": self.bootstrap})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.alive():
             try:
                 desc = admin.describe_consumer_groups([self.group])[self.group].result(timeout=5)
                 topics = {tp.topic for m in desc.members for tp in (m.assignment.topic_partitions if m.assignment else [])}
-                if str(desc.state).endswith("STABLE") and set(self.inputs.values()) <= topics:
+                if (str(desc.state).endswith("STABLE") and set(self.inputs.values()) <= topics
+                        and len(desc.members) >= members):
                     return
             except Exception:
                 pass
@@ -366,8 +389,7 @@ def measure_scale(c: Candidate, mix: Mix, n: int, timeout: float) -> float:
     """Applications/s draining ``n`` applications with two riskmon workers in one group."""
     c.prepare("scale")
     produce_all(c.bootstrap, c.inputs, mix.events(n, "applications"))
-    twin = Candidate(c.name, c.bootstrap, c.redis_url, c.run, web_port=_free_port())
-    twin.prefix, twin.inputs, twin.output = c.prefix, c.inputs, c.output
+    (twin,) = _twins(c, 2)
     c.start()
     twin.start()
     try:
@@ -378,11 +400,31 @@ def measure_scale(c: Candidate, mix: Mix, n: int, timeout: float) -> float:
         twin.stop()
 
 
-def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float = 5.0) -> dict:
+def _twins(c: Candidate, workers: int) -> list[Candidate]:
+    """``workers - 1`` more riskmon processes in ``c``'s group, on its topics (not started)."""
+    twins = [Candidate(c.name, c.bootstrap, c.redis_url, c.run, web_port=_free_port()) for _ in range(workers - 1)]
+    for twin in twins:
+        twin.prefix, twin.inputs, twin.output = c.prefix, c.inputs, c.output
+    return twins
+
+
+def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float = 5.0, workers: int = 1) -> dict:
     """Send the mix at ``rate`` events/s; latency from send to receipt of each output."""
     c.prepare("latency")
+    twins = _twins(c, workers) if c.name == "riskmon" else []
     c.start()
-    c.wait_assigned()
+    for twin in twins:
+        twin.start()
+    try:
+        c.wait_assigned(members=1 + len(twins))
+        return _offer(c, mix, rate, seconds, warmup)
+    finally:
+        for twin in twins:
+            twin.stop()
+
+
+def _offer(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float) -> dict:
+    """The latency phase's load and measurement, once ``c`` holds its partitions; stops ``c``."""
     outputs = [c.output] + ([f"{c.prefix}risk.alerts"] if c.name == "riskmon" else [])
     consumer = Consumer({"bootstrap.servers": c.bootstrap, "group.id": f"lat-{uuid.uuid4().hex}",
                          "enable.auto.commit": False, "fetch.wait.max.ms": 5})
@@ -538,7 +580,8 @@ def measure_long(c: Candidate, mix: Mix, n: int, timeout: float) -> dict:
     return {"events": done, "seconds": elapsed, "rss_by_decile_mb": deciles, "events_per_s": done / elapsed if elapsed else float("nan"),
             "rss_at_10pct_mb": after_warmup[2], "rss_end_mb": rss[-1] if rss else float("nan"),
             "rss_max_mb": max(rss) if rss else float("nan"),
-            "growth": (rss[-1] / after_warmup[2]) if rss and after_warmup[2] else float("nan")}
+            "growth": (rss[-1] / after_warmup[2]) if rss and after_warmup[2] else float("nan"),
+            "growth_second_half": (rss[-1] / deciles[4]) if rss and deciles[4] else float("nan")}
 
 
 # --- the report -----------------------------------------------------------------
@@ -550,6 +593,10 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=1000.0, help="offered load for latency, events/s")
     parser.add_argument("--seconds", type=float, default=30.0, help="latency measurement length after 5 s warm-up")
     parser.add_argument("--long", type=int, default=0, help="events in the long run (1000000 is the target; 0 skips)")
+    parser.add_argument("--long-step", type=float, default=8.0,
+                        help="event-time seconds between long-run events (default 8: 1M events span 93 days, "
+                             "three 30-day loan windows, so bounded state fills early in the run)")
+    parser.add_argument("--workers", type=int, default=1, help="riskmon workers in the latency phase (default 1)")
     parser.add_argument("--dir", type=Path, default=None, help="stack directory (default: a temporary one)")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--kinds", default=",".join(KINDS_DRAINED),
@@ -591,12 +638,14 @@ def main() -> int:
         latency: dict[str, dict] = {}
         if "latency" not in skip:
             for n in names:
-                latency[n] = measure_latency(cands[n], mix, args.rate, args.seconds)
+                latency[n] = measure_latency(cands[n], mix, args.rate, args.seconds, workers=args.workers)
                 print(f"  latency {n:<9} {latency[n]}", flush=True)
         long: dict[str, dict] = {}
         if args.long:
             for n in names:
-                long[n] = measure_long(cands[n], mix, args.long, args.timeout * 10)
+                span = timedelta(seconds=args.long * args.long_step)
+                long_mix = Mix(step=args.long_step, start=datetime.now(timezone.utc) - span)  # ends now
+                long[n] = measure_long(cands[n], long_mix, args.long, args.timeout * 10)
                 print(f"  long {n:<9} {long[n]}", flush=True)
 
         if names != CANDIDATES or kinds != KINDS_DRAINED:

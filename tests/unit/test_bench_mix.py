@@ -1,0 +1,33 @@
+"""The harness's data: event time advances with the stream for every kind that carries one.
+
+Why it matters: the long run judges whether memory stays flat. If repayments
+repeated their records' historical times, every repeat of the records would add
+new loans inside the same 30 days and the portfolio's loan window would grow
+without end, a growth of the data, not of the worker.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import orjson
+
+from bench.harness import Mix
+from riskmon.schemas import parse_timestamp
+
+
+def test_transactions_and_repayments_carry_the_streams_time_from_the_phases_start() -> None:
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    mix = Mix(step=8.0, start=start)
+    n = 3_000  # more repayments than the demo has distinct records would repeat times if they were the records'
+    times: dict[str, list[datetime]] = {"transactions": [], "repayments": []}
+    for kind, _, value in mix.events(n, "mix", start=20_000_000):
+        at = orjson.loads(value).get("occurred_at")
+        if at is not None:
+            times[kind].append(parse_timestamp(at, "occurred_at"))
+    assert len(times["repayments"]) == n // 10
+    for kind, seen in times.items():
+        assert seen == sorted(seen), kind
+        assert start <= seen[0] < start + timedelta(seconds=8.0 * 10)
+        assert seen[-1] >= start + timedelta(seconds=8.0 * (n - 10)), kind
+    assert len(set(times["repayments"])) == len(times["repayments"])
