@@ -11,7 +11,7 @@ webhook) each send a command to the alert manager and answer 202 with it.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, AsyncIterator
 
 import orjson
 
@@ -20,12 +20,43 @@ from riskmon.alerts.model import AlertState
 from riskmon.alerts.silences import Silence
 from riskmon.schemas.vocab import LEVELS
 
-__all__ = ["register_alerts_api", "read_alert_states", "read_silences"]
+__all__ = ["register_alerts_api", "read_alert_states", "read_silences", "scan_alert_docs"]
+
+#: Alert states asked of Redis per HSCAN call by :func:`scan_alert_docs`.
+SCAN_COUNT = 1000
 
 
 async def read_alert_states(client: Any, namespace: str) -> list[AlertState]:
     raw = await client.hgetall(f"{namespace}:alerts:state")
     return [AlertState.from_dict(orjson.loads(v)) for v in raw.values()]
+
+
+async def scan_alert_docs(client: Any, namespace: str, *, count: int = SCAN_COUNT) -> AsyncIterator[list[dict[str, Any]]]:
+    """The saved alerts (each state's ``alert`` as stored), in chunks of about ``count``.
+
+    Why not :func:`read_alert_states`: the console reconciles against every
+    saved alert each minute on every worker, and the manager keeps one state
+    per customer and alert kind for a week after it resolves. One HGETALL and
+    a dataclass per state was a peak of every state at once in memory, and a
+    pause of the event loop that grew with the book. HSCAN returns a chunk per
+    round trip (the loop runs between them), and the console needs only the
+    alert's own fields. A state changed during the scan may be missed or seen
+    twice; the console's next reconcile, or the feed, brings it.
+    """
+    cursor = 0
+    while True:
+        cursor, raw = await client.hscan(f"{namespace}:alerts:state", cursor, count=count)
+        docs = []
+        for value in raw.values():
+            try:
+                doc = orjson.loads(value).get("alert")
+            except (orjson.JSONDecodeError, AttributeError):
+                continue
+            if isinstance(doc, dict):
+                docs.append(doc)
+        yield docs
+        if not cursor:
+            return
 
 
 async def read_silences(client: Any, namespace: str) -> list[Silence]:

@@ -37,7 +37,7 @@ from prometheus_client import CollectorRegistry
 from riskmon.config import RiskConfig
 from riskmon.console import AlertBoard, DecisionRing, IndicatorCentre, model_auc
 from riskmon.settings import Settings
-from riskmon.stream.alerts_api import read_alert_states
+from riskmon.stream.alerts_api import scan_alert_docs
 from riskmon.stream.topics import topic_names
 
 __all__ = ["ConsoleFeed", "register_console"]
@@ -267,12 +267,13 @@ class ConsoleFeed:
 
     async def _reconcile(self) -> list[dict[str, Any]]:
         """Bring in what the manager saved in Redis and the feed has not shown (older than the replay)."""
+        changed: list[dict[str, Any]] = []
         try:
-            states = await read_alert_states(self._client, self._namespace)
+            async for docs in scan_alert_docs(self._client, self._namespace):
+                changed += self.board.reconcile(docs)
         except Exception as exc:
             log.warning("console could not read the alert state from Redis (%s); showing the feed only", exc)
-            return []
-        return self.board.reconcile(s.alert.to_dict() for s in states)
+        return [view for view in changed if self.board.get(view["dedup_key"]) is view]  # not trimmed since
 
 
 def _sse(event: str, data: Any) -> bytes:

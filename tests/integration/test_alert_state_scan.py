@@ -1,0 +1,49 @@
+"""The console's reconcile reads the manager's saved alerts in chunks (HSCAN) from a real Redis.
+
+What a user relies on: every alert the manager saved reaches the console, as
+the manager saved it, however many there are; a value nobody can read is
+skipped rather than ending the reconcile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import redis.asyncio as aioredis
+
+from riskmon.alerts.config import parse_alerting
+from riskmon.alerts.manager import AlertManager
+from riskmon.alerts.state_store import AlertStateStore
+from riskmon.detectors import build_alert
+from riskmon.stream.alerts_api import scan_alert_docs
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_saved_alert_comes_back_in_chunks_and_a_corrupt_state_is_skipped(services) -> None:
+    namespace = f"riskmon:t{uuid.uuid4().hex[:8]}"
+    n = 250
+
+    async def scenario() -> tuple[list[list[dict]], dict[str, dict]]:
+        client = aioredis.Redis.from_url(services.redis_url)
+        try:
+            manager = AlertManager(parse_alerting({}))
+            alerts = [build_alert(detector="cash_24h", subject={"kind": "customer", "id": f"c-{i}"}, level="warning",
+                                  status="firing", summary="s", started_at=i, updated_at=i, config_version="v")
+                      for i in range(n)]
+            out = manager.process(alerts, 0.0)
+            manager.commit(out)
+            assert await AlertStateStore(client, namespace).save(out.states, out.groups, out.silences)
+            await client.hset(f"{namespace}:alerts:state", "corrupt", b"{not json")
+            chunks = [docs async for docs in scan_alert_docs(client, namespace, count=20)]
+            return chunks, {k: s.alert.to_dict() for k, s in manager.states.items()}
+        finally:
+            await client.delete(*[f"{namespace}:alerts:{name}" for name in ("state", "groups", "silences")])
+            await client.aclose()
+
+    chunks, saved = asyncio.run(scenario())
+    assert len(chunks) > 1  # a chunk per round trip, not the whole hash at once
+    got = {doc["dedup_key"]: doc for docs in chunks for doc in docs}
+    assert len(saved) == n and got == saved  # each alert as the manager has it; the corrupt value left out
