@@ -37,8 +37,9 @@ async def scan_alert_docs(client: Any, namespace: str, *, count: int = SCAN_COUN
     Why not :func:`read_alert_states`: the console reconciles against every
     saved alert each minute on every worker, and the manager keeps one state
     per customer and alert kind for a week after it resolves. One HGETALL and
-    a dataclass per state was a peak of every state at once in memory, and a
-    pause of the event loop that grew with the book. HSCAN returns a chunk per
+    a dataclass per state was a peak of every state at once in memory, and
+    work in one step of the event loop that grew with the number of saved
+    alerts (6 MB of reply alone in a 400,000-event run). HSCAN returns a chunk per
     round trip (the loop runs between them), and the console needs only the
     alert's own fields. A state changed during the scan may be missed or seen
     twice; the console's next reconcile, or the feed, brings it.
