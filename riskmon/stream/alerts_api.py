@@ -26,8 +26,13 @@ __all__ = ["register_alerts_api", "read_alert_states", "read_silences", "scan_al
 SCAN_COUNT = 1000
 
 
+def _states_key(namespace: str) -> str:
+    """The hash the alert manager saves its states in (:class:`~riskmon.alerts.state_store.AlertStateStore`)."""
+    return f"{namespace}:alerts:state"
+
+
 async def read_alert_states(client: Any, namespace: str) -> list[AlertState]:
-    raw = await client.hgetall(f"{namespace}:alerts:state")
+    raw = await client.hgetall(_states_key(namespace))
     return [AlertState.from_dict(orjson.loads(v)) for v in raw.values()]
 
 
@@ -46,7 +51,7 @@ async def scan_alert_docs(client: Any, namespace: str, *, count: int = SCAN_COUN
     """
     cursor = 0
     while True:
-        cursor, raw = await client.hscan(f"{namespace}:alerts:state", cursor, count=count)
+        cursor, raw = await client.hscan(_states_key(namespace), cursor, count=count)
         docs = []
         for value in raw.values():
             try:

@@ -19,7 +19,9 @@ from riskmon.schemas import parse_timestamp
 def test_transactions_and_repayments_carry_the_streams_time_from_the_phases_start() -> None:
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     mix = Mix(step=8.0, start=start)
-    n = 3_000  # more repayments than the demo has distinct records would repeat times if they were the records'
+    # The records' own times (submission + 3 months) are ordered here too, but years before ``start``: the
+    # bounds below are what pin the stream's time. (They repeat only after 9,857 applications, ~99k events.)
+    n = 3_000
     times: dict[str, list[datetime]] = {"transactions": [], "repayments": []}
     for kind, _, value in mix.events(n, "mix", start=20_000_000):
         at = orjson.loads(value).get("occurred_at")
