@@ -40,7 +40,11 @@ Phases:
    growth = RSS at the end / RSS at 50%. Its events are ``--long-step`` seconds
    apart in event time (default 8: 1M events span 93 days, three of the
    portfolio's 30-day loan windows), so the bounded state fills in the first
-   third and the rest of the run shows whether anything else grows.
+   third and the rest of the run shows whether anything else grows. The long
+   run uses the *closing* mix: two applications, six transactions and two
+   repayments in every ten, each application's repayment final (``paid_off``
+   or ``charged_off``), so loans end and the exposure book reaches a steady
+   size as a real one does (``--long-open-loans``: the latency mix instead).
 
 Prints the environment, the absolute figures, the ratios to the baselines and
 a last ``name: value`` line. A benchmark, not a test: nothing here asserts.
@@ -87,10 +91,19 @@ EVENT_STEP_S = 0.025
 class Mix:
     """Events of the three input kinds, unique ids, generated on demand (1M never sits in memory)."""
 
-    def __init__(self, seed: int = 8, *, step: float = EVENT_STEP_S, start: datetime | None = None) -> None:
+    def __init__(self, seed: int = 8, *, step: float = EVENT_STEP_S, start: datetime | None = None,
+                 closing: bool = False) -> None:
         """``step``: event-time seconds between consecutive events of a phase, from ``start``
         (default 8 h ago). Transactions and repayments carry these times, so the detectors'
-        event-time windows advance with the stream as in production."""
+        event-time windows advance with the stream as in production.
+
+        ``closing``: every application gets a final repayment four events later (good
+        loans ``paid_off``, bad ones ``charged_off``): two applications, six
+        transactions and two repayments in every ten events. Loans then end as
+        they do in a real book, so the exposure book reaches a steady size and a
+        long run can judge whether memory is flat. (In the default mix one
+        application in two is never repaid and good loans stay ``current``, so
+        the book grows with every approval.)"""
         from riskmon.demo.data import load_records, repayment_for
         from riskmon.demo.transactions import generate_transactions
 
@@ -100,6 +113,7 @@ class Mix:
         self._transactions = [t.transaction for t in generate_transactions(customers, n=5000, seed=seed)]
         self._start = start if start is not None else datetime.now(timezone.utc) - timedelta(hours=8)
         self._step = step
+        self.closing = closing
 
     def _at(self, t: int) -> str:
         at = self._start + timedelta(seconds=t * self._step)
@@ -110,8 +124,9 @@ class Mix:
         doc = dict(record.application, application_id=f"{record.application['application_id']}-{i}")
         return doc["application_id"].encode(), orjson.dumps(doc)
 
-    def repayment(self, i: int, t: int) -> tuple[bytes, bytes]:
-        """The repayment of application ``i``, at event time ``t`` steps.
+    def repayment(self, i: int, t: int, *, final: bool = False) -> tuple[bytes, bytes]:
+        """The repayment of application ``i``, at event time ``t`` steps (``final``: the loan's
+        last, ``paid_off`` or ``charged_off``).
 
         Its time is the stream's, not the record's (submission + 3 months): the
         records repeat every few thousand events, so their historical times would
@@ -119,7 +134,8 @@ class Mix:
         loan window would grow without end, as no production stream does.
         """
         record = self._records[i % len(self._records)]
-        doc = self._repayment_for(record)
+        doc = (self._repayment_for(record, good_status="paid_off", bad_status="charged_off") if final
+               else self._repayment_for(record))
         doc["application_id"] = f"{record.application['application_id']}-{i}"
         doc["event_id"] = f"{doc['event_id']}-{i}"
         doc["occurred_at"] = self._at(t)
@@ -133,10 +149,12 @@ class Mix:
 
     def event(self, i: int, t: int) -> tuple[str, bytes, bytes]:
         """The i-th event of the mix (``t`` steps into its phase): 2 applications, 7 transactions,
-        1 repayment in every 10."""
+        1 repayment in every 10 (closing: 2 applications, 6 transactions, 2 final repayments)."""
         slot = i % 10
         if slot in (0, 5):
             return ("applications", *self.application(i))
+        if self.closing and slot in (4, 9):
+            return ("repayments", *self.repayment(i - 4, t, final=True))  # the application four events earlier
         if slot == 9:
             return ("repayments", *self.repayment(i - 9, t))  # the application sent nine events earlier
         return ("transactions", *self.transaction(i, t))
@@ -596,6 +614,9 @@ def main() -> int:
     parser.add_argument("--long-step", type=float, default=8.0,
                         help="event-time seconds between long-run events (default 8: 1M events span 93 days, "
                              "three 30-day loan windows, so bounded state fills early in the run)")
+    parser.add_argument("--long-open-loans", action="store_true",
+                        help="long run on the latency mix, whose loans never close (the book grows with every "
+                             "approval); default: the closing mix, every loan paid off or charged off")
     parser.add_argument("--workers", type=int, default=1, help="riskmon workers in the latency phase (default 1)")
     parser.add_argument("--dir", type=Path, default=None, help="stack directory (default: a temporary one)")
     parser.add_argument("--timeout", type=float, default=600.0)
@@ -644,7 +665,8 @@ def main() -> int:
         if args.long:
             for n in names:
                 span = timedelta(seconds=args.long * args.long_step)
-                long_mix = Mix(step=args.long_step, start=datetime.now(timezone.utc) - span)  # ends now
+                long_mix = Mix(step=args.long_step, start=datetime.now(timezone.utc) - span,  # ends now
+                               closing=not args.long_open_loans)
                 long[n] = measure_long(cands[n], long_mix, args.long, args.timeout * 10)
                 print(f"  long {n:<9} {long[n]}", flush=True)
 

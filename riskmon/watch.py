@@ -18,6 +18,7 @@ import orjson
 from riskmon.detector_config import DetectorsConfig
 from riskmon.detectors import (
     ExposureTracker,
+    RecentIds,
     IngestionLag,
     SlidingWindow,
     ThresholdDetector,
@@ -30,6 +31,11 @@ from riskmon.detectors import (
 from riskmon.schemas import Alert, Transaction
 
 __all__ = ["CustomerWatch", "CustomerStates", "TransactionAnomalyWatch", "LagWatch", "PortfolioWatch"]
+
+#: How many recent repayment event ids, and closed loans, the exposure book remembers to
+#: ignore a re-delivered event: far more than a rebalance or a retried batch re-delivers,
+#: at a fixed cost (about 10 MB) whatever the size of the book.
+EXPOSURE_DEDUP_CAPACITY = 50_000
 
 
 def _alerts(transition: Transition | None, **kwargs: Any) -> list[Alert]:
@@ -241,8 +247,14 @@ class PortfolioWatch:
         self.levels = config.portfolio_thresholds()
         self.psi = config.psi()
         self.psi_levels = config.psi_thresholds()
+        #: customers with open loans (or a firing exposure level): a customer whose loans
+        #: have all closed is dropped, so the book's memory follows open loans, not every
+        #: customer ever approved
         self.exposure: dict[str, ExposureTracker] = {}
         self.exposure_levels: dict[str, ThresholdDetector] = {}
+        # one dedup memory for the whole book (re-delivered repayments, loans already closed)
+        self._seen_repayments = RecentIds(EXPOSURE_DEDUP_CAPACITY)
+        self._closed_loans = RecentIds(EXPOSURE_DEDUP_CAPACITY)
         #: the book's outstanding total, kept as approvals and repayments change it (summing
         #: every customer's tracker per batch cost time in proportion to the customers)
         self.total_outstanding = 0.0
@@ -269,7 +281,7 @@ class PortfolioWatch:
 
     def _exposure(self, customer_id: str) -> tuple[ExposureTracker, ThresholdDetector]:
         if customer_id not in self.exposure:
-            self.exposure[customer_id] = ExposureTracker()
+            self.exposure[customer_id] = ExposureTracker(seen=self._seen_repayments, closed=self._closed_loans)
             self.exposure_levels[customer_id] = self._exposure_template.with_state(self._exposure_fresh)
         return self.exposure[customer_id], self.exposure_levels[customer_id]
 
@@ -325,8 +337,15 @@ class PortfolioWatch:
             tracker, levels = self._exposure(event["customer_id"])
             before = tracker.outstanding
             tracker.repay(event["application_id"], event.get("amount_paid"), paid_off=event["status"] == "paid_off",
-                          event_id=event.get("event_id"))
+                          charged_off=event["status"] == "charged_off", event_id=event.get("event_id"))
             self.total_outstanding += tracker.outstanding - before
             alerts += _alerts(levels.update(tracker.outstanding, at), detector="exposure",
                               subject={"kind": "customer", "id": event["customer_id"]}, config_version=config_version)
+            if tracker.open_loans == 0 and levels.level is None and not levels.pending:
+                del self.exposure[event["customer_id"]], self.exposure_levels[event["customer_id"]]
         return alerts
+
+    def outstanding(self, customer_id: str) -> float:
+        """A customer's exposure: 0 for one with no open loan (not kept in memory)."""
+        tracker = self.exposure.get(customer_id)
+        return 0.0 if tracker is None else tracker.outstanding

@@ -14,14 +14,40 @@ the wall clock from the moment that watermark was seen.
 1005.0
 >>> clock.observe(900.0); clock.now()        # older events do not move it back
 1005.0
+
+Pipeline alerts (ingestion lag) are stamped with processing time, not event
+time: :func:`alert_event_time` leaves them out of the watermark. Otherwise,
+while old events are replayed (a backfill, a catch-up, the benchmark's long
+run), one lag alert would pin the clock at today. Quiet-period resolutions
+would then be stamped today too, so no resolved alert would grow old enough
+to be pruned for the whole replay.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-__all__ = ["EventClock"]
+if TYPE_CHECKING:
+    from riskmon.schemas import Alert
+
+__all__ = ["EventClock", "alert_event_time"]
+
+
+def alert_event_time(alert: Alert) -> float | None:
+    """The event time an alert carries (its ``updated_at``), ``None`` for a pipeline alert.
+
+    >>> from types import SimpleNamespace as A
+    >>> from datetime import datetime, timezone
+    >>> at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> alert_event_time(A(subject=A(kind="customer"), updated_at=at))
+    1767225600.0
+    >>> alert_event_time(A(subject=A(kind="pipeline"), updated_at=at)) is None
+    True
+    """
+    if alert.subject.kind == "pipeline":
+        return None
+    return alert.updated_at.timestamp()
 
 
 class EventClock:

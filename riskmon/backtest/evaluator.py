@@ -137,7 +137,7 @@ class Evaluator:
         if not customers:
             return {}, None
         trackers = self.portfolio.exposure
-        mine = {c: trackers[c].outstanding for c in customers if c in trackers}
+        mine = {c: self.portfolio.outstanding(c) for c in customers}
         return mine, sum(t.outstanding for t in trackers.values())
 
     # -- internals ---------------------------------------------------------------

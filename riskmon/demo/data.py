@@ -49,6 +49,8 @@ _CHANNEL_WEIGHTS = (45, 30, 15, 10)
 _MIN_GAP_MS, _MAX_GAP_MS = 1_000, 5_000
 # The usual regulatory definition of default (90 days past due).
 DEFAULT_DAYS_PAST_DUE = 90
+#: Days past due at which a defaulted loan is charged off (written off; US banks: 180).
+CHARGE_OFF_DAYS_PAST_DUE = 180
 
 
 @dataclass(frozen=True)
@@ -302,12 +304,16 @@ def _add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def repayment_for(record: DemoRecord, *, months_after: int = 3, good_status: str = "current") -> dict[str, Any]:
+def repayment_for(
+    record: DemoRecord, *, months_after: int = 3, good_status: str = "current", bad_status: str = "default"
+) -> dict[str, Any]:
     """The ``credit.repayments`` event that reports this loan's known outcome.
 
-    A bad loan reports ``default`` at :data:`DEFAULT_DAYS_PAST_DUE` days past
-    due; a good loan reports ``good_status`` at 0 (``current``; the demo uses
-    ``paid_off``, a final outcome the models can learn from). The event happens
+    A bad loan reports ``bad_status``: ``default`` at :data:`DEFAULT_DAYS_PAST_DUE`
+    days past due, or ``charged_off`` (the loan written off and closed) at
+    :data:`CHARGE_OFF_DAYS_PAST_DUE`; a good loan reports ``good_status`` at 0
+    (``current``; the demo uses ``paid_off``, a final outcome the models can
+    learn from). The event happens
     ``months_after`` calendar months after submission and its ``event_id`` is
     derived from the application and ``months_after``, so re-sending it is
     idempotent.
@@ -319,6 +325,9 @@ def repayment_for(record: DemoRecord, *, months_after: int = 3, good_status: str
         raise ValueError(f"months_after must be >= 1, got {months_after}")
     if good_status not in ("current", "paid_off"):
         raise ValueError(f"good_status must be current or paid_off, got {good_status!r}")
+    if bad_status not in ("default", "charged_off"):
+        raise ValueError(f"bad_status must be default or charged_off, got {bad_status!r}")
+    bad_dpd = DEFAULT_DAYS_PAST_DUE if bad_status == "default" else CHARGE_OFF_DAYS_PAST_DUE
     app = record.application
     submitted = datetime.fromisoformat(app["submitted_at"].replace("Z", "+00:00"))
     return {
@@ -327,6 +336,6 @@ def repayment_for(record: DemoRecord, *, months_after: int = 3, good_status: str
         "application_id": app["application_id"],
         "customer_id": app["customer_id"],
         "occurred_at": _timestamp(_add_months(submitted, months_after)),
-        "status": "default" if record.is_bad else good_status,
-        "days_past_due": DEFAULT_DAYS_PAST_DUE if record.is_bad else 0,
+        "status": bad_status if record.is_bad else good_status,
+        "days_past_due": bad_dpd if record.is_bad else 0,
     }

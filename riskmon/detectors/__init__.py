@@ -53,6 +53,7 @@ from riskmon.detectors.threshold import LevelSpec, ThresholdDetector, Transition
 from riskmon.detectors.windows import (
     ExposureChange,
     ExposureTracker,
+    RecentIds,
     SlidingWindow,
     TumblingWindow,
     WindowUpdate,
@@ -76,6 +77,7 @@ __all__ = [
     "WindowUpdate",
     "ExposureTracker",
     "ExposureChange",
+    "RecentIds",
     # anomaly
     "TransactionAnomalyDetector",
     "AnomalyResult",

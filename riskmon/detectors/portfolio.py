@@ -56,6 +56,7 @@ from riskmon.detectors.base import (
 )
 from riskmon.detectors.windows import SlidingWindow
 from riskmon.schemas.inputs import Repayment
+from riskmon.schemas.vocab import DEFAULT_STATUSES
 from riskmon.schemas.outputs import Decision
 
 __all__ = ["Indicator", "Observation", "PortfolioIndicators", "DPD_BUCKETS", "INDICATORS"]
@@ -239,7 +240,7 @@ class PortfolioIndicators:
         if old is not None:
             for cat in old[1]:
                 self._loan_counts[cat] -= 1
-        cats = _categories(days_past_due >= 1, _bucket(days_past_due), status == "default")
+        cats = _categories(days_past_due >= 1, _bucket(days_past_due), status in DEFAULT_STATUSES)
         self._loans[loan_id] = (at, cats)
         for cat in cats:
             self._loan_counts[cat] += 1

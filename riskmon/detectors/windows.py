@@ -58,6 +58,7 @@ __all__ = [
     "TumblingWindow",
     "SlidingWindow",
     "ExposureChange",
+    "RecentIds",
     "ExposureTracker",
     "MAX_BUCKETS",
 ]
@@ -390,21 +391,59 @@ class ExposureChange:
     reason: str
 
 
+class RecentIds:
+    """The last ``capacity`` ids added, oldest forgotten first: a bounded dedup memory.
+
+    One instance can serve many trackers (:class:`ExposureTracker`), so the memory of
+    re-delivered events is bounded for the whole book, not per customer
+    (``customers x capacity`` grows with the customer base).
+
+    >>> ids = RecentIds(2)
+    >>> for k in ("a", "b", "c"):
+    ...     ids.add(k)
+    >>> "a" in ids, "c" in ids, len(ids)
+    (False, True, 2)
+    """
+
+    __slots__ = ("capacity", "_ids")
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = integer(capacity, "capacity", minimum=1)
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, key: str) -> None:
+        self._ids[key] = None
+        self._ids.move_to_end(key)
+        if len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 class ExposureTracker:
     """One customer's approved amounts outstanding, and utilisation of a known limit.
 
     An approval adds the approved amount of a loan (keyed by application id);
     a repayment reduces it by ``amount_paid`` (never below zero); ``paid_off``
-    closes the loan; a ``default`` keeps its outstanding amount (the exposure
-    at default). Re-delivered events change nothing: a loan is approved once,
-    and repayment ``event_id``s are remembered (the last ``dedup_capacity``).
+    and ``charged_off`` close the loan (repaid, or written off as a loss: it is
+    no longer exposure but a realised loss); a ``default`` keeps its
+    outstanding amount (the exposure at default) until the loan is charged off.
+    Re-delivered events change nothing: a loan is approved once, and
+    the ``event_id`` of each repayment is remembered (the last ``dedup_capacity``, or
+    the shared ``seen`` and ``closed`` memories when given).
 
     Parameters
     ----------
     limit
         The customer's credit limit, if known: ``utilisation = outstanding / limit``.
     dedup_capacity
-        How many recent repayment event ids and closed loans to remember.
+        How many recent repayment event ids and closed loans to remember (when not shared).
+    seen, closed
+        Shared memories of repayment event ids and closed loans (one for the whole book).
 
     >>> x = ExposureTracker(limit=10_000)
     >>> x.approve("app-1", 4000.0).utilisation
@@ -415,22 +454,31 @@ class ExposureTracker:
     'duplicate repayment event ev-1: unchanged'
     >>> x.repay("app-1", None, paid_off=True).outstanding
     0.0
+    >>> x.approve("app-2", 900.0).outstanding
+    900.0
+    >>> x.repay("app-2", None, charged_off=True).reason
+    'app-2 charged off (900 written off): outstanding 0'
     """
 
-    def __init__(self, limit: float | None = None, dedup_capacity: int = 256) -> None:
+    def __init__(
+        self,
+        limit: float | None = None,
+        dedup_capacity: int = 256,
+        *,
+        seen: RecentIds | None = None,
+        closed: RecentIds | None = None,
+    ) -> None:
         self._limit = None if limit is None else positive(limit, "limit")
         self.dedup_capacity = integer(dedup_capacity, "dedup_capacity", minimum=1)
+        self._shared = (seen, closed)
         self._reset()
 
     def _reset(self) -> None:
+        """Forget every loan, and the memories this tracker owns (shared ones are the book's)."""
+        seen, closed = self._shared
         self._loans: dict[str, float] = {}
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._closed: OrderedDict[str, None] = OrderedDict()
-
-    def _remember(self, memo: OrderedDict[str, None], key: str) -> None:
-        memo[key] = None
-        if len(memo) > self.dedup_capacity:
-            memo.popitem(last=False)
+        self._seen = seen if seen is not None else RecentIds(self.dedup_capacity)
+        self._closed = closed if closed is not None else RecentIds(self.dedup_capacity)
 
     def _change(self, changed: bool, loan_id: str, delta: float, reason: str) -> ExposureChange:
         return ExposureChange(changed, loan_id, delta, self.outstanding, self.utilisation, reason)
@@ -451,21 +499,23 @@ class ExposureTracker:
         amount_paid: float | None,
         *,
         paid_off: bool = False,
+        charged_off: bool = False,
         event_id: str | None = None,
     ) -> ExposureChange:
-        """Reduce a loan by ``amount_paid``, or close it when ``paid_off``."""
+        """Reduce a loan by ``amount_paid``, or close it when ``paid_off`` or ``charged_off``."""
         if event_id is not None:
             if event_id in self._seen:
                 return self._change(False, loan_id, 0.0, f"duplicate repayment event {event_id}: unchanged")
-            self._remember(self._seen, event_id)
+            self._seen.add(event_id)
         if loan_id not in self._loans:
             why = "closed" if loan_id in self._closed else "unknown (not approved here)"
             return self._change(False, loan_id, 0.0, f"{loan_id} is {why}: unchanged")
         before = self._loans[loan_id]
-        if paid_off:
+        if paid_off or charged_off:
             del self._loans[loan_id]
-            self._remember(self._closed, loan_id)
-            return self._change(before != 0, loan_id, -before, f"{loan_id} paid off: outstanding {fmt(self.outstanding)}")
+            self._closed.add(loan_id)
+            how = "paid off" if paid_off else f"charged off ({fmt(before)} written off)"
+            return self._change(before != 0, loan_id, -before, f"{loan_id} {how}: outstanding {fmt(self.outstanding)}")
         paid = 0.0 if amount_paid is None else finite_value(amount_paid, "amount_paid")
         after = max(before - paid, 0.0)
         self._loans[loan_id] = after
@@ -483,11 +533,12 @@ class ExposureTracker:
         return self.approve(decision.application_id, decision.approved_amount)
 
     def on_repayment(self, repayment: Repayment) -> ExposureChange:
-        """Apply a repayment event (``amount_paid``; ``status == "paid_off"`` closes the loan)."""
+        """Apply a repayment event (``amount_paid``; ``paid_off`` and ``charged_off`` close the loan)."""
         return self.repay(
             repayment.application_id,
             repayment.amount_paid,
             paid_off=repayment.status == "paid_off",
+            charged_off=repayment.status == "charged_off",
             event_id=repayment.event_id,
         )
 

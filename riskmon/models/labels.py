@@ -18,6 +18,7 @@ pure.
 from __future__ import annotations
 
 from riskmon.schemas import Repayment
+from riskmon.schemas.vocab import DEFAULT_STATUSES
 
 __all__ = ["BAD_DAYS_PAST_DUE", "label_from_repayment", "is_final", "should_learn"]
 
@@ -32,6 +33,7 @@ def label_from_repayment(rep: Repayment, *, bad_days_past_due: int = BAD_DAYS_PA
     status      days_past_due              label
     ==========  =========================  ========
     default     any                        True
+    charged_off any                        True (written off: a default)
     paid_off    any                        False
     late        >= ``bad_days_past_due``   True
     current     >= ``bad_days_past_due``   True (the days past due are the fact)
@@ -49,13 +51,13 @@ def label_from_repayment(rep: Repayment, *, bad_days_past_due: int = BAD_DAYS_PA
     """
     if bad_days_past_due < 1:
         raise ValueError(f"bad_days_past_due: must be >= 1, got {bad_days_past_due}")
-    if rep.status == "default":
+    if rep.status in DEFAULT_STATUSES:
         return True
     if rep.status == "paid_off":
         return False
     if rep.status in ("late", "current"):
         return True if rep.days_past_due >= bad_days_past_due else None
-    raise ValueError(f"status: must be one of current, late, default, paid_off, got {rep.status!r}")
+    raise ValueError(f"status: must be one of current, late, default, paid_off, charged_off, got {rep.status!r}")
 
 
 def is_final(label: bool | None) -> bool:

@@ -19,6 +19,8 @@ __all__ = [
     "SUBJECT_KINDS",
     "TRANSACTION_TYPES",
     "REPAYMENT_STATUSES",
+    "CLOSING_STATUSES",
+    "DEFAULT_STATUSES",
     "Outcome",
     "Level",
 ]
@@ -31,7 +33,11 @@ LEVELS = ("info", "warning", "critical")
 ALERT_STATUSES = ("firing", "resolved")
 SUBJECT_KINDS = ("customer", "portfolio", "model", "pipeline")
 TRANSACTION_TYPES = ("purchase", "cash_withdrawal", "transfer", "repayment", "refund")
-REPAYMENT_STATUSES = ("current", "late", "default", "paid_off")
+REPAYMENT_STATUSES = ("current", "late", "default", "paid_off", "charged_off")
+#: Statuses that end a loan: it leaves the exposure book (paid in full, or written off as a loss).
+CLOSING_STATUSES = ("paid_off", "charged_off")
+#: Statuses that count as a default (a charge-off follows a default, so it is one too).
+DEFAULT_STATUSES = ("default", "charged_off")
 
 
 class _Ordered(IntEnum):

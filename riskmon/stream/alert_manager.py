@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import orjson
 
-from riskmon.alerts.clock import EventClock
+from riskmon.alerts.clock import EventClock, alert_event_time
 from riskmon.alerts.config import AlertingConfig
 from riskmon.alerts.manager import Acknowledge, AddSilence, AlertManager, ExpireSilence, Outcome
 from riskmon.alerts.metrics import AlertMetrics
@@ -118,8 +118,8 @@ class AlertManagerHandler(BatchHandler):
                 except Exception as exc:  # bad input: kept with its bytes, never dropped
                     await (await self._deadletter(message, exc))
                     continue
-                if isinstance(item, Alert):
-                    self._clock.observe(item.updated_at.timestamp())
+                if isinstance(item, Alert) and (at := alert_event_time(item)) is not None:
+                    self._clock.observe(at)
                 inputs.append(item)
             customers = sorted({i.subject.id for i in inputs if isinstance(i, Alert) and i.subject.kind == "customer"})
             exposures, book = await self._store.exposures(customers)

@@ -67,8 +67,10 @@ class PortfolioHandler:
                 continue
             for event in events:
                 try:
+                    # before and after: a customer whose last loan just closed leaves the book
+                    had = event.get("customer_id") in self._watch.exposure
                     alerts += observe_summary(self._watch, event, config_version=version)
-                    if event.get("customer_id") in self._watch.exposure:
+                    if had or event.get("customer_id") in self._watch.exposure:
                         touched.add(event["customer_id"])
                 except Exception:
                     log.exception("unusable portfolio event at offset %s", message.offset)
@@ -85,8 +87,7 @@ class PortfolioHandler:
         """
         if not customers:
             return
-        exposure = self._watch.exposure
-        values: dict[str, str] = {c: repr(exposure[c].outstanding) for c in customers}
+        values: dict[str, str] = {c: repr(self._watch.outstanding(c)) for c in customers}
         values[EXPOSURE_TOTAL] = repr(max(0.0, self._watch.total_outstanding))
         try:
             await self._store.client.hset(f"{self._store.namespace}:exposure", mapping=values)

@@ -46,7 +46,7 @@ import time
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Sequence
 
-from riskmon.alerts.clock import EventClock
+from riskmon.alerts.clock import EventClock, alert_event_time
 from riskmon.alerts.config import DEFAULTS
 from riskmon.alerts.manager import AlertManager, Outcome
 from riskmon.backtest.evaluator import Evaluator
@@ -174,7 +174,8 @@ class ShadowHandler:
         if timer:
             return self.manager.tick(self._clock.now())
         for a in candidates:
-            self._clock.observe(a.updated_at.timestamp())
+            if (at := alert_event_time(a)) is not None:
+                self._clock.observe(at)
         exposures, book = self.evaluator.exposures([a.subject.id for a in candidates if a.subject.kind == "customer"])
         return self.manager.process(candidates, self._clock.now(), exposures=exposures, portfolio_exposure=book)
 

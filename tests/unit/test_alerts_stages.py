@@ -318,3 +318,31 @@ def test_resolved_alerts_are_forgotten_after_a_week_and_open_ones_kept():
     states, groups = m.prune(T0 + 8 * 86400)
     assert states == ["txn_velocity:customer:c-1"] and groups == ["txn_velocity:customer:c-1"]
     assert set(m.states) == {"txn_velocity:customer:c-2"}
+
+
+def test_a_replay_of_old_events_resolves_and_prunes_on_event_time_despite_wall_time_lag_alerts():
+    """The manager's clock as the worker drives it: pipeline alerts carry processing time
+    (today), so they must not pin the clock while old events replay, or quiet-period
+    resolutions would be stamped today and no resolved alert would ever be pruned."""
+    from riskmon.alerts.clock import EventClock, alert_event_time
+
+    today = T0 + 90 * 86400
+    clock = EventClock(wall=lambda: today)
+    m = manager(resolve_after={"txn_anomaly": "30m"})
+
+    def feed(alerts):
+        for a in alerts:
+            if (at := alert_event_time(a)) is not None:
+                clock.observe(at)
+        return run(m, alerts, clock.now())
+
+    feed([alert(detector="txn_anomaly", at=T0),
+          alert(customer="credit.transactions", detector="ingestion_lag", kind="pipeline", at=today)])
+    assert clock.now() == T0
+    feed([alert(customer="c-2", detector="txn_velocity", at=T0 + 3600)])  # the replay moves on an hour
+    resolved = m.tick(clock.now())
+    m.commit(resolved)
+    assert [(a.status, a.updated_at.timestamp()) for a in resolved.published] == [("resolved", T0 + 3600)]
+    feed([alert(customer="c-3", detector="txn_velocity", at=T0 + 8 * 86400)])  # a week later in the replay
+    stale, _ = m.prune(clock.now())
+    assert stale == ["txn_anomaly:customer:c-1"]

@@ -91,6 +91,8 @@ LOAN_CASES = [
     ([("L1", 2, 0, "current")], (0.7, 0.1, 0.2, 0.2, 0.2, 0.1)),  # L1 caught up: its latest event counts
     ([("L1", 0.5, 45, "late")], (0.8, 0.2, 0.2, 0.2, 0.2, 0.1)),  # an older event for L1 does not override
     ([("L0", 2, 95, "default")], (0.9, 0.2, 0.2, 0.2, 0.3, 0.2)),  # L0 defaulted: 90+ and default
+    ([("L8", 2, 200, "charged_off")], (0.8, 0.2, 0.2, 0.2, 0.2, 0.1)),  # L8 written off: still its one default
+    ([("L7", 2, 180, "charged_off")], (0.8, 0.2, 0.2, 0.2, 0.2, 0.2)),  # L7 charged off: a default now
     ([("LA", 2, 1, "late"), ("LB", 2, 0, "current")], (0.75, 0.25, 1 / 6, 1 / 6, 1 / 6, 1 / 12)),  # 12 loans
     # at day 31.5 the 30-day window (day 1.5, day 31.5] has lost the day-1 loans: LA and LB remain
     ([("LA", 2, 10, "late"), ("LB", 31.5, 0, "current")], None),

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from riskmon.detectors import DetectorConfigError, ExposureTracker, SlidingWindow, TumblingWindow
+from riskmon.detectors import DetectorConfigError, ExposureTracker, RecentIds, SlidingWindow, TumblingWindow
 from riskmon.schemas import Decision, Repayment
 
 T0 = datetime(2026, 11, 29, tzinfo=timezone.utc)
@@ -165,6 +165,8 @@ EXPOSURE_CASES = [
     ([("approve", "a1", 4000), ("repay", "a1", 9000, "e1")], 0, 0.0),  # never below zero
     ([("approve", "a1", 4000), ("approve", "a2", 1000), ("paid_off", "a1")], 1000, 0.1),  # paid off closes
     ([("approve", "a1", 4000), ("paid_off", "a1"), ("approve", "a1", 4000)], 0, 0.0),  # closed stays closed
+    ([("approve", "a1", 4000), ("approve", "a2", 1000), ("charged_off", "a1")], 1000, 0.1),  # written off closes
+    ([("approve", "a1", 4000), ("charged_off", "a1"), ("approve", "a1", 4000)], 0, 0.0),  # and stays closed
     ([("repay", "zz", 100, "e9")], 0, 0.0),  # unknown loan: unchanged
 ]
 
@@ -177,6 +179,8 @@ def test_exposure(ops, outstanding, utilisation) -> None:
             x.approve(op[1], op[2])
         elif op[0] == "repay":
             x.repay(op[1], op[2], event_id=op[3])
+        elif op[0] == "charged_off":
+            x.repay(op[1], None, charged_off=True)
         else:
             x.repay(op[1], None, paid_off=True)
     assert x.outstanding == outstanding
@@ -208,3 +212,29 @@ def test_exposure_dedup_memory_is_bounded() -> None:
     for i in range(1000):
         x.repay("a", 1.0, event_id=f"e{i}")
     assert len(x._seen) == 10 and x.outstanding == 1e9 - 1000
+
+
+def test_a_charge_off_event_closes_the_loan_a_default_kept_open() -> None:
+    x = ExposureTracker()
+    x.approve("app-1", 5000.0)
+    rep = dict(application_id="app-1", customer_id="c-1", occurred_at=T0)
+    assert x.on_repayment(Repayment(event_id="r-1", status="default", days_past_due=90, **rep)).outstanding == 5000.0
+    change = x.on_repayment(Repayment(event_id="r-2", status="charged_off", days_past_due=180, **rep))
+    assert (change.changed, change.delta, change.outstanding, x.open_loans) == (True, -5000.0, 0.0, 0)
+    assert change.reason == "app-1 charged off (5000 written off): outstanding 0"
+
+
+def test_trackers_sharing_memories_dedupe_across_customers_within_one_bound() -> None:
+    seen, closed = RecentIds(3), RecentIds(3)
+    a, b = ExposureTracker(seen=seen, closed=closed), ExposureTracker(seen=seen, closed=closed)
+    a.approve("l1", 100.0)
+    b.approve("l2", 100.0)
+    a.repay("l1", 10.0, event_id="e1")
+    assert b.repay("l2", 10.0, event_id="e1").reason == "duplicate repayment event e1: unchanged"  # one book
+    for i in range(10):
+        b.repay("l2", 1.0, event_id=f"f{i}")
+    assert len(seen) == 3 and "e1" not in seen  # bounded for the whole book
+    a.repay("l1", None, paid_off=True)
+    assert a.approve("l1", 100.0).changed is False and "l1" in closed
+    a._reset()
+    assert "l1" in closed  # a tracker's reset leaves the book's shared memory alone

@@ -20,6 +20,7 @@ CASES = [
     # (status, days past due, threshold, label)
     ("default", 0, 90, True),  # a declared default is bad whatever the days
     ("default", 120, 90, True),
+    ("charged_off", 180, 90, True),  # written off: a default
     ("paid_off", 0, 90, False),  # repaid: good
     ("paid_off", 10, 90, False),  # repaid after being late: still good
     ("late", 89, 90, None),  # may still cure

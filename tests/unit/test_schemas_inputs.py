@@ -228,6 +228,7 @@ VALID = [
     ("transaction", {"amount": 1e-9}, "tiny positive amount"),
     ("repayment", {"days_past_due": 0, "amount_due": 0, "amount_paid": None}, "zeros and null money"),
     ("repayment", {"status": "paid_off", "currency": DEL}, "paid off"),
+    ("repayment", {"status": "charged_off", "days_past_due": 180}, "charged off (written off)"),
     ("review", {"outcome": "reject", "reason": "r" * 2000}, "reason of 2000 characters"),
 ]  # fmt: skip
 

@@ -81,6 +81,46 @@ def test_exposure_and_reject_rate_from_the_portfolio_stream() -> None:
     assert [(a.detector, str(a.level), a.value) for a in repaid[1]] == [("exposure", "warning", 240_000.0)]
 
 
+def test_the_exposure_book_keeps_only_customers_with_open_loans() -> None:
+    """Memory follows the open book: a customer whose last loan closes (paid off or
+    charged off) leaves it, and reads as 0 outstanding; the book's total follows."""
+    watch = PortfolioWatch(CONFIG.detectors)
+    at = T0.timestamp()
+    for i, customer in enumerate(("c1", "c1", "c2")):
+        watch.on_decision({"decision_id": f"d{i}", "application_id": f"a{i}", "customer_id": customer, "outcome": "approve",
+                           "score": 0.1, "latency_ms": 1.0, "approved_amount": 1_000.0}, at + i, config_version="v")
+    assert sorted(watch.exposure) == ["c1", "c2"] and watch.total_outstanding == 3_000.0
+
+    def repay(loan: str, customer: str, status: str, event_id: str) -> None:
+        watch.on_repayment({"application_id": loan, "customer_id": customer, "status": status,
+                            "days_past_due": 180 if status == "charged_off" else 0, "event_id": event_id}, at + 10,
+                           config_version="v")
+
+    repay("a0", "c1", "paid_off", "r0")
+    assert "c1" in watch.exposure and watch.outstanding("c1") == 1_000.0  # one loan still open
+    repay("a1", "c1", "charged_off", "r1")
+    repay("a2", "c2", "default", "r2")
+    assert list(watch.exposure) == ["c2"]  # a default keeps its exposure; c1's book is closed
+    assert watch.outstanding("c1") == 0.0 and watch.total_outstanding == 1_000.0
+    repay("a1", "c1", "charged_off", "r1")  # re-delivered after c1 left: still nothing
+    assert "c1" not in watch.exposure and watch.total_outstanding == 1_000.0
+
+
+def test_the_last_loan_closing_resolves_the_exposure_alert_as_the_customer_leaves() -> None:
+    watch = PortfolioWatch(CONFIG.detectors)
+    at = T0.timestamp()
+    for i in range(3):  # 180k outstanding: warning (150k)
+        watch.on_decision({"decision_id": f"d{i}", "application_id": f"a{i}", "customer_id": "big", "outcome": "approve",
+                           "score": 0.1, "latency_ms": 1.0, "approved_amount": 60_000.0}, at + i, config_version="v")
+    assert str(watch.exposure_levels["big"].level) == "warning"
+    alerts = []
+    for i in range(3):
+        alerts += watch.on_repayment({"application_id": f"a{i}", "customer_id": "big", "status": "paid_off",
+                                      "days_past_due": 0, "event_id": f"r{i}"}, at + 10, config_version="v")
+    assert [(a.detector, a.status) for a in alerts] == [("exposure", "resolved")]
+    assert "big" not in watch.exposure  # the resolution is published before the customer is dropped
+
+
 def test_ingestion_lag_alerts_on_the_pipeline() -> None:
     watch = LagWatch("credit.transactions", CONFIG.detectors.lag_thresholds())
     assert watch.observe(1000.0, 1005.0, config_version="v") == []
