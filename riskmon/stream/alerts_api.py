@@ -16,11 +16,10 @@ from typing import Any, AsyncIterator
 import orjson
 
 from riskmon.alerts.commands import CommandError, ack_command, expire_command, pager_acknowledgement, silence_command
-from riskmon.alerts.model import AlertState
 from riskmon.alerts.silences import Silence
 from riskmon.schemas.vocab import LEVELS
 
-__all__ = ["register_alerts_api", "read_alert_states", "read_silences", "scan_alert_docs"]
+__all__ = ["register_alerts_api", "read_silences", "scan_alert_docs", "scan_alert_states", "alert_view"]
 
 #: Alert states asked of Redis per HSCAN call by :func:`scan_alert_docs`.
 SCAN_COUNT = 1000
@@ -31,23 +30,17 @@ def _states_key(namespace: str) -> str:
     return f"{namespace}:alerts:state"
 
 
-async def read_alert_states(client: Any, namespace: str) -> list[AlertState]:
-    raw = await client.hgetall(_states_key(namespace))
-    return [AlertState.from_dict(orjson.loads(v)) for v in raw.values()]
+async def scan_alert_states(client: Any, namespace: str, *, count: int = SCAN_COUNT) -> AsyncIterator[list[dict[str, Any]]]:
+    """The saved alert states, as stored (JSON objects), in chunks of about ``count``.
 
-
-async def scan_alert_docs(client: Any, namespace: str, *, count: int = SCAN_COUNT) -> AsyncIterator[list[dict[str, Any]]]:
-    """The saved alerts (each state's ``alert`` as stored), in chunks of about ``count``.
-
-    Why not :func:`read_alert_states`: the console reconciles against every
-    saved alert each minute on every worker, and the manager keeps one state
-    per customer and alert kind for a week after it resolves. One HGETALL and
-    a dataclass per state was a peak of every state at once in memory, and
-    work in one step of the event loop that grew with the number of saved
-    alerts (6 MB of reply alone in a 400,000-event run). HSCAN returns a chunk per
-    round trip (the loop runs between them), and the console needs only the
-    alert's own fields. A state changed during the scan may be missed or seen
-    twice; the console's next reconcile, or the feed, brings it.
+    Why not one HGETALL: the manager keeps one state per customer
+    and alert kind for a week after it resolves, and one HGETALL with a
+    dataclass per state is a peak of every state at once in memory, and work
+    in one step of the event loop that grows with the number of saved alerts
+    (6 MB of reply alone in a 400,000-event run). HSCAN returns a chunk per
+    round trip (the loop runs between them). A state changed during the scan
+    may be missed or seen twice. A value that is not a JSON object with an
+    ``alert`` object is skipped.
     """
     cursor = 0
     while True:
@@ -55,23 +48,35 @@ async def scan_alert_docs(client: Any, namespace: str, *, count: int = SCAN_COUN
         docs = []
         for value in raw.values():
             try:
-                doc = orjson.loads(value).get("alert")
-            except (orjson.JSONDecodeError, AttributeError):
+                doc = orjson.loads(value)
+            except orjson.JSONDecodeError:
                 continue
-            if isinstance(doc, dict):
+            if isinstance(doc, dict) and isinstance(doc.get("alert"), dict):
                 docs.append(doc)
         yield docs
         if not cursor:
             return
 
 
+async def scan_alert_docs(client: Any, namespace: str, *, count: int = SCAN_COUNT) -> AsyncIterator[list[dict[str, Any]]]:
+    """The saved alerts (each state's ``alert`` as stored), in chunks of about ``count``.
+
+    The console reconciles against every saved alert each minute on every
+    worker and needs only the alert's own fields (see :func:`scan_alert_states`);
+    its next reconcile, or the feed, brings a state the scan missed.
+    """
+    async for states in scan_alert_states(client, namespace, count=count):
+        yield [state["alert"] for state in states]
+
+
+def alert_view(state: dict[str, Any]) -> dict[str, Any]:
+    """What ``GET /v1/alerts`` shows of a stored state: the alert and whether it was notified."""
+    return {**state["alert"], "notified": bool(state.get("notified", False))}
+
+
 async def read_silences(client: Any, namespace: str) -> list[Silence]:
     raw = await client.hgetall(f"{namespace}:alerts:silences")
     return sorted((Silence.from_dict(orjson.loads(v)) for v in raw.values()), key=lambda s: s.created_at)
-
-
-def _alert_view(state: AlertState) -> dict[str, Any]:
-    return {**state.alert.to_dict(), "notified": state.notified}
 
 
 def register_alerts_api(app: Any, *, commands_topic: Any, client: Any, namespace: str) -> None:
@@ -98,14 +103,15 @@ def register_alerts_api(app: Any, *, commands_topic: Any, client: Any, namespace
         async def get(self, request: web.Request) -> web.Response:
             status = request.query.get("status", "firing")
             level = request.query.get("level")
+            out = []
             try:
-                states = await read_alert_states(client, namespace)
+                async for chunk in scan_alert_states(client, namespace):
+                    out += [alert_view(s) for s in chunk
+                            if s["alert"].get("level") in LEVELS
+                            and (status == "all" or s["alert"].get("status") == status)
+                            and (level is None or s["alert"].get("level") == level)]
             except Exception as exc:
                 return self.json({"error": {"type": "unavailable", "message": f"alert state unavailable: {exc}"}}, status=503)
-            out = [
-                _alert_view(s) for s in states
-                if (status == "all" or s.alert.status == status) and (level is None or s.alert.level == level)
-            ]
             out.sort(key=lambda a: (-LEVELS.index(a["level"]), a["updated_at"]), reverse=False)
             return self.json({"alerts": out})
 

@@ -17,7 +17,7 @@ from riskmon.alerts.config import parse_alerting
 from riskmon.alerts.manager import AlertManager
 from riskmon.alerts.state_store import AlertStateStore
 from riskmon.detectors import build_alert
-from riskmon.stream.alerts_api import scan_alert_docs
+from riskmon.stream.alerts_api import alert_view, scan_alert_docs, scan_alert_states
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ def test_every_saved_alert_comes_back_in_chunks_and_a_corrupt_state_is_skipped(s
     namespace = f"riskmon:t{uuid.uuid4().hex[:8]}"
     n = 250
 
-    async def scenario() -> tuple[list[list[dict]], dict[str, dict]]:
+    async def scenario() -> tuple[list[list[dict]], dict[str, dict], list[dict], list[dict]]:
         client = aioredis.Redis.from_url(services.redis_url)
         try:
             manager = AlertManager(parse_alerting({}))
@@ -38,12 +38,17 @@ def test_every_saved_alert_comes_back_in_chunks_and_a_corrupt_state_is_skipped(s
             assert await AlertStateStore(client, namespace).save(out.states, out.groups, out.silences)
             await client.hset(f"{namespace}:alerts:state", "corrupt", b"{not json")
             chunks = [docs async for docs in scan_alert_docs(client, namespace, count=20)]
-            return chunks, {k: s.alert.to_dict() for k, s in manager.states.items()}
+            # GET /v1/alerts' view of each state, from the raw scan, is the one it built from AlertState before
+            views = [alert_view(state) async for chunk in scan_alert_states(client, namespace) for state in chunk]
+            expected = [{**s.alert.to_dict(), "notified": s.notified} for s in manager.states.values()]
+            return chunks, {k: s.alert.to_dict() for k, s in manager.states.items()}, views, expected
         finally:
             await client.delete(*[f"{namespace}:alerts:{name}" for name in ("state", "groups", "silences")])
             await client.aclose()
 
-    chunks, saved = asyncio.run(scenario())
+    chunks, saved, views, expected = asyncio.run(scenario())
     assert len(chunks) > 1  # a chunk per round trip, not the whole hash at once
     got = {doc["dedup_key"]: doc for docs in chunks for doc in docs}
     assert len(saved) == n and got == saved  # each alert as the manager has it; the corrupt value left out
+    key = lambda v: v["dedup_key"]  # noqa: E731
+    assert sorted(views, key=key) == sorted(expected, key=key)
