@@ -64,6 +64,17 @@ class AlertStateStore:
         silences = {k.decode(): Silence.from_dict(orjson.loads(v)) for k, v in raw_silences.items()}
         return states, groups, silences
 
+    async def states(self, keys: list[str]) -> dict[str, AlertState] | None:
+        """The saved states of ``keys`` (those Redis has), or None when Redis cannot be read."""
+        if not keys:
+            return {}
+        try:
+            values = await self._client.hmget(self.key("alerts:state"), keys)
+        except _ERRORS as exc:
+            log.warning("alert states not read from Redis (%s)", exc)
+            return None
+        return {k: AlertState.from_dict(orjson.loads(v)) for k, v in zip(keys, values) if v is not None}
+
     async def save(self, states: Mapping[str, AlertState], groups: Mapping[str, GroupState],
                    silences: Mapping[str, Silence]) -> bool:
         """Write changed entries in one round trip; False when Redis is unavailable."""
