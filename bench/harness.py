@@ -37,7 +37,10 @@ Phases:
 3. **long run** (``--long N``, 0 skips it): N mix events produced as fast as
    the broker takes them while the candidate drains them; RSS sampled every
    2 s from /proc. Growth = RSS at the end / RSS after the first 10%; second-half
-   growth = RSS at the end / RSS at 50%. Its events are ``--long-step`` seconds
+   growth = RSS at the end / RSS at 50%; growth after fill = RSS at the end /
+   RSS once the stream has covered the longest event-time state the worker
+   keeps (the 30-day loan window and its day of lateness: a third of the
+   default run), i.e. whether anything grows once bounded state is full. Its events are ``--long-step`` seconds
    apart in event time (default 8: 1M events span 93 days, three of the
    portfolio's 30-day loan windows), so the bounded state fills in the first
    third and the rest of the run shows whether anything else grows. The long
@@ -562,8 +565,22 @@ def breakdown(spans: list[tuple[float, float, float, float]]) -> dict[str, float
     return out
 
 
-def measure_long(c: Candidate, mix: Mix, n: int, timeout: float) -> dict:
-    """Drain ``n`` mix events produced alongside; RSS sampled every 2 s."""
+def longest_window_s() -> float:
+    """The longest event-time state the worker keeps by default: the portfolio's loan
+    window plus its allowed lateness (30 + 1 days). Until the stream has covered
+    it, memory grows because the bounded state is still filling."""
+    from riskmon.config import default_config_text, parse_config
+
+    indicators = parse_config(__import__("yaml").safe_load(default_config_text())).detectors.portfolio()
+    return indicators.loan_window + indicators.loan_lateness
+
+
+def measure_long(c: Candidate, mix: Mix, n: int, timeout: float, filled: float = 0.1) -> dict:
+    """Drain ``n`` mix events produced alongside; RSS sampled every 2 s.
+
+    ``filled``: the fraction of the run after which the bounded state is full
+    (:func:`longest_window_s` over the run's span); ``growth_after_fill`` is
+    the RSS at the end over the RSS then."""
     c.prepare("long")
     c.start()
     c.wait_assigned()
@@ -595,11 +612,14 @@ def measure_long(c: Candidate, mix: Mix, n: int, timeout: float) -> dict:
     after_warmup = next((s for s in samples if s[1] >= n * 0.1), samples[0] if samples else (0, 0, float("nan")))
     rss = [s[2] for s in samples]
     deciles = [next((round(x[2]) for x in samples if x[1] >= n * k / 10), None) for k in range(1, 11)]
+    at_fill = next((s[2] for s in samples if s[1] >= n * min(filled, 1.0)), float("nan"))
     return {"events": done, "seconds": elapsed, "rss_by_decile_mb": deciles, "events_per_s": done / elapsed if elapsed else float("nan"),
             "rss_at_10pct_mb": after_warmup[2], "rss_end_mb": rss[-1] if rss else float("nan"),
             "rss_max_mb": max(rss) if rss else float("nan"),
             "growth": (rss[-1] / after_warmup[2]) if rss and after_warmup[2] else float("nan"),
-            "growth_second_half": (rss[-1] / deciles[4]) if rss and deciles[4] else float("nan")}
+            "growth_second_half": (rss[-1] / deciles[4]) if rss and deciles[4] else float("nan"),
+            "filled_fraction": round(min(filled, 1.0), 3), "rss_at_fill_mb": at_fill,
+            "growth_after_fill": (rss[-1] / at_fill) if rss and at_fill else float("nan")}
 
 
 # --- the report -----------------------------------------------------------------
@@ -667,7 +687,8 @@ def main() -> int:
                 span = timedelta(seconds=args.long * args.long_step)
                 long_mix = Mix(step=args.long_step, start=datetime.now(timezone.utc) - span,  # ends now
                                closing=not args.long_open_loans)
-                long[n] = measure_long(cands[n], long_mix, args.long, args.timeout * 10)
+                filled = longest_window_s() / (args.long * args.long_step)
+                long[n] = measure_long(cands[n], long_mix, args.long, args.timeout * 10, filled=filled)
                 print(f"  long {n:<9} {long[n]}", flush=True)
 
         if names != CANDIDATES or kinds != KINDS_DRAINED:
@@ -708,6 +729,7 @@ def main() -> int:
             summary.append(f"harness_p99_ms: {latency['riskmon']['p99_ms']:.1f}")
         if long:
             summary.append(f"harness_rss_growth: {long['riskmon']['growth']:.3f}")
+            summary.append(f"harness_rss_growth_after_fill: {long['riskmon']['growth_after_fill']:.3f}")
         print()
         for line in reversed(summary):  # the application ratio last: the one a script reads
             print(line)
