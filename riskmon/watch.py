@@ -303,6 +303,7 @@ class PortfolioWatch:
             self.total_outstanding += tracker.outstanding - before
             alerts += _alerts(levels.update(tracker.outstanding, at), detector="exposure",
                               subject={"kind": "customer", "id": event["customer_id"]}, config_version=config_version)
+            self._leave_if_closed(event["customer_id"])  # a re-delivered approval of a loan already closed
         return alerts
 
     def _follow_scoring_model(self, model: str | None, at: float, config_version: str) -> list[Alert]:
@@ -341,9 +342,14 @@ class PortfolioWatch:
             self.total_outstanding += tracker.outstanding - before
             alerts += _alerts(levels.update(tracker.outstanding, at), detector="exposure",
                               subject={"kind": "customer", "id": event["customer_id"]}, config_version=config_version)
-            if tracker.open_loans == 0 and levels.level is None and not levels.pending:
-                del self.exposure[event["customer_id"]], self.exposure_levels[event["customer_id"]]
+            self._leave_if_closed(event["customer_id"])
         return alerts
+
+    def _leave_if_closed(self, customer_id: str) -> None:
+        """Drop a customer with no open loan and no exposure level pending or firing."""
+        levels = self.exposure_levels[customer_id]
+        if self.exposure[customer_id].open_loans == 0 and levels.level is None and not levels.pending:
+            del self.exposure[customer_id], self.exposure_levels[customer_id]
 
     def outstanding(self, customer_id: str) -> float:
         """A customer's exposure: 0 for one with no open loan (not kept in memory)."""

@@ -104,6 +104,9 @@ def test_the_exposure_book_keeps_only_customers_with_open_loans() -> None:
     assert watch.outstanding("c1") == 0.0 and watch.total_outstanding == 1_000.0
     repay("a1", "c1", "charged_off", "r1")  # re-delivered after c1 left: still nothing
     assert "c1" not in watch.exposure and watch.total_outstanding == 1_000.0
+    watch.on_decision({"decision_id": "d0", "application_id": "a0", "customer_id": "c1", "outcome": "approve",
+                       "score": 0.1, "latency_ms": 1.0, "approved_amount": 1_000.0}, at + 20, config_version="v")
+    assert "c1" not in watch.exposure and watch.total_outstanding == 1_000.0  # a replayed approval of a closed loan
 
 
 def test_the_last_loan_closing_resolves_the_exposure_alert_as_the_customer_leaves() -> None:
