@@ -33,7 +33,11 @@ Phases:
    process's receipt of the decision (riskmon; an anomaly alert names its
    transaction and counts too) or of the forwarded event (baselines).
    ``--workers 2`` runs riskmon's latency with two workers in one group (the
-   scale-out deployment); its RSS and GC figures are then the first worker's.
+   scale-out deployment); its RSS, GC and CPU figures are then the first worker's.
+   Each latency line also gives the CPU the worker, the broker and this
+   harness used over the measured span (percent of one core) and how busy
+   the machine was (``bench.cpu_shares``; steal is time given to other guests):
+   the same code's p99 moves with the machine's load.
 3. **long run** (``--long N``, 0 skips it): N mix events produced as fast as
    the broker takes them while the candidate drains them; RSS sampled every
    2 s from /proc. Growth = RSS at the end / RSS after the first 10%; second-half
@@ -78,6 +82,7 @@ import orjson
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from bench.cpu_shares import broker_pids, shares, snapshot
 from bench.first_path import PARTITIONS, create, drain, peak_rss_mb
 from riskmon.stack.ports import free_ports
 
@@ -429,8 +434,10 @@ def _twins(c: Candidate, workers: int) -> list[Candidate]:
     return twins
 
 
-def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float = 5.0, workers: int = 1) -> dict:
-    """Send the mix at ``rate`` events/s; latency from send to receipt of each output."""
+def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float = 5.0, workers: int = 1,
+                    stack_dir: str = "") -> dict:
+    """Send the mix at ``rate`` events/s; latency from send to receipt of each output
+    (the broker's CPU is that of the broker started in ``stack_dir``)."""
     c.prepare("latency")
     twins = _twins(c, workers) if c.name == "riskmon" else []
     c.start()
@@ -438,13 +445,13 @@ def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup:
         twin.start()
     try:
         c.wait_assigned(members=1 + len(twins))
-        return _offer(c, mix, rate, seconds, warmup)
+        return _offer(c, mix, rate, seconds, warmup, stack_dir)
     finally:
         for twin in twins:
             twin.stop()
 
 
-def _offer(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float) -> dict:
+def _offer(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float, stack_dir: str = "") -> dict:
     """The latency phase's load and measurement, once ``c`` holds its partitions; stops ``c``."""
     outputs = [c.output] + ([f"{c.prefix}risk.alerts"] if c.name == "riskmon" else [])
     consumer = Consumer({"bootstrap.servers": c.bootstrap, "group.id": f"lat-{uuid.uuid4().hex}",
@@ -506,9 +513,12 @@ def _offer(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float) -
     measure_from[0] = wall0 + warmup
     offered = 0
     gc_before: dict[str, float] = {}
+    roles = {"worker": [c.proc.pid] if c.proc else [], "broker": broker_pids(stack_dir), "harness": [os.getpid()]}
+    cpu_before, cpu_from = snapshot(roles), time.monotonic()
     for i, (kind, key, value) in enumerate(mix.events(total, "mix", start=10_000_000)):
         if i == int(rate * warmup):
             gc_before = c.gc_pauses()  # the pauses of the measured span only, not start-up's
+            cpu_before, cpu_from = snapshot(roles), time.monotonic()
         pause = begin + i / rate - time.monotonic()
         if pause > 0:
             time.sleep(pause)
@@ -519,6 +529,7 @@ def _offer(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float) -
         producer.poll(0)
         offered += 1
     achieved = offered / (time.monotonic() - begin)
+    cpu = shares(cpu_before, snapshot(roles), time.monotonic() - cpu_from)  # under the measured load
     producer.flush(30)
     time.sleep(3)  # the last outputs arrive
     done.set()
@@ -537,7 +548,7 @@ def _offer(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float) -
                             f"{kind}_p99_ms": round(pct(values, 0.99), 1)})
     return {"offered_per_s": achieved, "samples": len(received), "p50_ms": pct(total, 0.50), "p95_ms": pct(total, 0.95),
             "p99_ms": pct(total, 0.99), "max_ms": pct(total, 1.0), "rss_mb": rss, **in_worker, **by_kind, **gc_pauses,
-            **breakdown(spans)}
+            **breakdown(spans), **cpu}
 
 
 def pct(ordered: list[float], p: float) -> float:
@@ -679,7 +690,8 @@ def main() -> int:
         latency: dict[str, dict] = {}
         if "latency" not in skip:
             for n in names:
-                latency[n] = measure_latency(cands[n], mix, args.rate, args.seconds, workers=args.workers)
+                latency[n] = measure_latency(cands[n], mix, args.rate, args.seconds, workers=args.workers,
+                                             stack_dir=str(directory))
                 print(f"  latency {n:<9} {latency[n]}", flush=True)
         long: dict[str, dict] = {}
         if args.long:
