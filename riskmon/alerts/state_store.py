@@ -65,7 +65,7 @@ class AlertStateStore:
         return states, groups, silences
 
     async def states(self, keys: list[str]) -> dict[str, AlertState] | None:
-        """The saved states of ``keys`` (those Redis has), or None when Redis cannot be read."""
+        """The saved states of ``keys`` (those Redis has and can be read), or None when Redis cannot be read."""
         if not keys:
             return {}
         try:
@@ -73,7 +73,15 @@ class AlertStateStore:
         except _ERRORS as exc:
             log.warning("alert states not read from Redis (%s)", exc)
             return None
-        return {k: AlertState.from_dict(orjson.loads(v)) for k, v in zip(keys, values) if v is not None}
+        found: dict[str, AlertState] = {}
+        for key, value in zip(keys, values):
+            if value is None:
+                continue
+            try:
+                found[key] = AlertState.from_dict(orjson.loads(value))
+            except Exception as exc:  # a damaged entry: treated as absent, never fails the batch
+                log.warning("alert state %s in Redis is unreadable (%s); treated as absent", key, exc)
+        return found
 
     async def save(self, states: Mapping[str, AlertState], groups: Mapping[str, GroupState],
                    silences: Mapping[str, Silence]) -> bool:

@@ -28,10 +28,11 @@ def test_unreachable_redis_loads_nothing_saves_nothing_and_never_raises():
                         summary="s", started_at=0, updated_at=0, config_version="v")
         out = m.process([a], 0.0)
         m.commit(out)
-        results = (await store.load(), await store.save(out.states, out.groups, out.silences), await store.exposures(["c-1"]))
+        results = (await store.load(), await store.save(out.states, out.groups, out.silences), await store.exposures(["c-1"]),
+                   await store.states(["cash_24h:customer:c-1"]))
         await client.aclose()
         return results, m
 
-    (loaded, saved, exposures), m = asyncio.run(go())
-    assert loaded is None and saved is False and exposures == ({}, None)
+    (loaded, saved, exposures, states), m = asyncio.run(go())
+    assert loaded is None and saved is False and exposures == ({}, None) and states is None
     assert m.states["cash_24h:customer:c-1"].firing  # memory stays authoritative
