@@ -102,6 +102,7 @@ class AlertManagerHandler(BatchHandler):
         self._lock = asyncio.Lock()
         self._pruned_at = 0.0
         self._spilled: dict[str, float] = {}  # dedup key -> updated_at of a resolved state in Redis only
+        self._kept_resolved = 0  # resolved states left in memory by the last spill
 
     @property
     def manager(self) -> AlertManager:
@@ -116,7 +117,7 @@ class AlertManagerHandler(BatchHandler):
             return
         saved = await self._store.load()
         self._manager = AlertManager(self._config)
-        self._spilled = {}
+        self._spilled, self._kept_resolved = {}, 0
         if saved is not None:
             states, groups, silences = saved
             self._manager.states.update(states)
@@ -138,11 +139,15 @@ class AlertManagerHandler(BatchHandler):
         resolutions, not per batch. A state in a group's members or pending is
         kept: the group's next notification lists it. ``rewrite``: save the
         states first, so Redis has them even if an earlier save failed; if
-        that save fails, nothing is spilled.
+        that save fails, nothing is spilled. Either way the next scan waits
+        for half the limit more resolutions than were kept, so states that
+        cannot be spilled (grouped, or Redis down) do not cost a scan per batch.
         """
         states = self._manager.states
-        if len(states) - len(states.firing()) <= RESOLVED_IN_MEMORY:
+        resolved_now = len(states) - len(states.firing())
+        if resolved_now <= max(RESOLVED_IN_MEMORY, self._kept_resolved + RESOLVED_IN_MEMORY // 2):
             return
+        self._kept_resolved = resolved_now
         grouped: set[str] = set()
         for group in self._manager.groups.values():
             grouped.update(group.members, group.pending)
@@ -156,6 +161,7 @@ class AlertManagerHandler(BatchHandler):
         for at, key in out:
             del states[key]
             self._spilled[key] = at
+        self._kept_resolved = resolved_now - len(out)
 
     async def _restore(self, inputs: Sequence[Any]) -> None:
         """Bring back from Redis the spilled states this batch's candidates and acknowledgements name."""
