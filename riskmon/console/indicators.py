@@ -1,13 +1,21 @@
 """The console's indicator centre: the numbers risk-ops watch, now and over the last hour.
 
-Why recompute rather than ask the portfolio watch: that watch runs on one
-worker only (whichever holds ``risk.portfolio.events``) and keeps its state in
-memory. The console runs on every worker, so each one reads the same
-single-partition topic without a consumer group and feeds the same pure
-indicators (:class:`~riskmon.detectors.PortfolioIndicators`, built from the
-same configuration, so the numbers are the ones the detectors threshold
-on) and the same score-drift monitor (:class:`~riskmon.detectors.drift.PSIMonitor`,
-restarted when another model starts deciding, as the watch does).
+Decision indicators are recomputed here rather than asked of the portfolio
+watch: that watch runs on one worker only (whichever holds
+``risk.portfolio.events``) and keeps its state in memory. The console runs on
+every worker, so each one reads the same single-partition topic without a
+consumer group and feeds the same pure indicators
+(:class:`~riskmon.detectors.PortfolioIndicators`, built from the same
+configuration, so the numbers are the ones the detectors threshold on) and
+the same score-drift monitor (:class:`~riskmon.detectors.drift.PSIMonitor`,
+restarted when another model starts deciding, as the watch does). Their
+windows are an hour of decisions: small.
+
+Loan indicators (overdue, default) are not: their window is the latest event
+of every loan repaid in 30 days, the largest state the watch keeps, and an
+hour's replay would not rebuild it anyway. So the console shows the watch's
+own loan rates, which it writes to Redis after each batch with repayments
+(:meth:`on_loan_rates`, read every 10 s).
 
 Series (:class:`~riskmon.console.series.Buckets`, keyed by Kafka record time):
 decision latency p50/p95 (from each decision's ``latency_ms``), approval,
@@ -23,6 +31,7 @@ from typing import Any, Mapping
 
 from riskmon.detector_config import DetectorsConfig
 from riskmon.detectors import epoch
+from riskmon.detectors.portfolio import LOAN_INDICATORS
 from riskmon.schemas import parse_timestamp
 from riskmon.schemas.vocab import LEVELS
 from riskmon.console.series import Buckets
@@ -49,6 +58,7 @@ class IndicatorCentre:
         self._episodes: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._thresholds = _thresholds(detectors)
         self._auc: dict[str, float] = {}
+        self._loans: dict[str, dict[str, Any]] = {}  # the watch's loan indicators, by name
         self.skipped = 0  # portfolio events the console could not read
 
     def on_portfolio(self, doc: Mapping[str, Any], t: float) -> None:
@@ -63,7 +73,7 @@ class IndicatorCentre:
             except (KeyError, TypeError, ValueError):
                 self.skipped += 1
         for name, indicator in self.indicators.values().items():
-            if name in RATE_INDICATORS:
+            if name in RATE_INDICATORS and name not in LOAN_INDICATORS:
                 self.series.set(name, t, indicator.value)
         self.series.set("psi", t, self._psi_value)
 
@@ -74,9 +84,7 @@ class IndicatorCentre:
                                     decision_id=event["decision_id"])
             self.series.sample("latency_ms", t, float(event["latency_ms"]))
             self._score(event.get("model"), float(event["score"]))
-        else:
-            self.indicators.observe_loan(loan_id=event["application_id"], at=at, days_past_due=event["days_past_due"],
-                                         status=event["status"])
+        # repayments: the loan rates come from the watch (on_loan_rates), no loan window here
 
     def _score(self, model: str | None, score: float) -> None:
         if model is not None and model != self._model:
@@ -84,6 +92,15 @@ class IndicatorCentre:
             self._model, self.psi, self._psi_value = model, self._config.psi(), None
         result = self.psi.update(score)
         self._psi_value, self._psi_reason = result.psi, result.reason
+
+    def on_loan_rates(self, values: Mapping[str, Mapping[str, Any]], t: float) -> None:
+        """The portfolio watch's loan indicators (name -> ``{value, n, window, reason}``), read at ``t``."""
+        for name in LOAN_INDICATORS:
+            doc = values.get(name)
+            if isinstance(doc, Mapping):
+                self._loans[name] = {k: doc.get(k) for k in ("value", "n", "window", "reason")}
+                if name in RATE_INDICATORS:
+                    self.series.set(name, t, doc.get("value"))
 
     def on_alert(self, doc: Mapping[str, Any], t: float) -> None:
         """A message of ``risk.alerts``: counted once per episode and level it fires at."""
@@ -109,8 +126,13 @@ class IndicatorCentre:
         values = self.indicators.values()
         current: dict[str, Any] = {
             name: {"value": values[name].value, "n": values[name].n, "window": values[name].window, "reason": values[name].reason}
-            for name in RATE_INDICATORS
+            for name in RATE_INDICATORS if name not in LOAN_INDICATORS
         }
+        for name in RATE_INDICATORS:
+            if name in LOAN_INDICATORS:
+                current[name] = self._loans.get(name) or {
+                    "value": None, "n": 0, "window": values[name].window,
+                    "reason": "no loan rates from the portfolio watch yet"}
         current["psi"] = {"value": self._psi_value, "model": self._model, "reason": self._psi_reason}
         current["auc"] = dict(self._auc)
         out = self.series.to_dict(now, quantiles={"latency_ms": LATENCY_QUANTILES})

@@ -59,7 +59,7 @@ from riskmon.schemas.inputs import Repayment
 from riskmon.schemas.vocab import DEFAULT_STATUSES
 from riskmon.schemas.outputs import Decision
 
-__all__ = ["Indicator", "Observation", "PortfolioIndicators", "DPD_BUCKETS", "INDICATORS"]
+__all__ = ["Indicator", "Observation", "PortfolioIndicators", "DPD_BUCKETS", "INDICATORS", "LOAN_INDICATORS"]
 
 #: Days-past-due buckets: (name, lowest, highest or None).
 DPD_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
@@ -72,6 +72,8 @@ _DECISION_INDICATORS = ("approval_rate", "review_rate", "reject_rate", "decision
 _LOAN_INDICATORS = ("overdue_rate", *(f"{name}_rate" for name, _, _ in DPD_BUCKETS), "default_rate")
 #: Every indicator name, decisions first.
 INDICATORS = _DECISION_INDICATORS + _LOAN_INDICATORS
+#: The indicators over the loan window (the rest are over the decision window).
+LOAN_INDICATORS = _LOAN_INDICATORS
 _OUTCOMES = ("approve", "review", "reject")
 _RATE_OF = {"approval_rate": "approve", "review_rate": "review", "reject_rate": "reject"}
 

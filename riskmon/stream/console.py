@@ -38,6 +38,7 @@ from riskmon.config import RiskConfig
 from riskmon.console import AlertBoard, DecisionRing, IndicatorCentre, model_auc
 from riskmon.settings import Settings
 from riskmon.stream.alerts_api import scan_alert_docs
+from riskmon.stream.portfolio import LOAN_RATES_KEY
 from riskmon.stream.topics import topic_names
 
 __all__ = ["ConsoleFeed", "register_console"]
@@ -239,6 +240,7 @@ class ConsoleFeed:
             if now >= next_auc:
                 next_auc = now + AUC_SECONDS
                 self.centre.on_auc(model_auc(self._registry), time.time())
+                await self._read_loan_rates()
 
     @staticmethod
     async def _caught_up(consumer: Any, ends: dict[Any, int]) -> bool:
@@ -264,6 +266,16 @@ class ConsoleFeed:
                 self.centre.on_alert(doc, t)
         else:
             self.centre.on_portfolio(doc, t)
+
+    async def _read_loan_rates(self) -> None:
+        """The portfolio watch's loan indicators from Redis (see :mod:`riskmon.stream.portfolio`)."""
+        try:
+            raw = await self._client.hgetall(f"{self._namespace}:{LOAN_RATES_KEY}")
+            values = {k.decode() if isinstance(k, bytes) else k: orjson.loads(v) for k, v in raw.items()}
+        except Exception as exc:
+            log.warning("console could not read the loan rates from Redis (%s)", exc)
+            return
+        self.centre.on_loan_rates(values, time.time())
 
     async def _reconcile(self) -> list[dict[str, Any]]:
         """Bring in what the manager saved in Redis and the feed has not shown (older than the replay)."""

@@ -12,6 +12,12 @@ exposure. Its state is in memory: after a restart the windows refill within
 their length (an hour of decisions by default); exposure restarts from zero,
 a limitation the next iteration removes by snapshotting it to Redis.
 
+After a batch with repayments the watch writes its loan indicators (overdue,
+days-past-due buckets, default rate) to ``<ns>:portfolio:loan_rates``, where
+every worker's console reads them: the consoles keep no loan window of their
+own, the largest state the watch holds (the latest event of every loan
+repaid in 30 days), and show the numbers the detectors threshold on.
+
 When score drift is critical the watch sets ``<ns>:model:alert`` in Redis;
 scorers read it and hold approvals for manual review until it clears.
 """
@@ -26,17 +32,29 @@ from redis.exceptions import RedisError
 
 from riskmon.alerts.state_store import EXPOSURE_TOTAL
 from riskmon.config import RiskConfig
+from riskmon.detectors.portfolio import LOAN_INDICATORS, PortfolioIndicators
 from riskmon.stream.alert_sink import AlertSink
 from riskmon.stream.decision_store import DecisionStore
 from riskmon.stream.decisions import Incoming
 from riskmon.stream.summaries import observe_summary
 from riskmon.watch import PortfolioWatch
 
-__all__ = ["PortfolioHandler", "MODEL_ALERT_KEY"]
+__all__ = ["PortfolioHandler", "MODEL_ALERT_KEY", "LOAN_RATES_KEY", "loan_rates_doc"]
 
 log = logging.getLogger(__name__)
 
 MODEL_ALERT_KEY = "model:alert"
+#: Hash (indicator name -> JSON ``{value, n, window, reason}``) of the watch's loan indicators.
+LOAN_RATES_KEY = "portfolio:loan_rates"
+
+
+def loan_rates_doc(indicators: PortfolioIndicators) -> dict[str, bytes]:
+    """The loan indicators as the watch has them now, one JSON value per name."""
+    out = {}
+    for name in LOAN_INDICATORS:
+        i = indicators.value(name)
+        out[name] = orjson.dumps({"value": i.value, "n": i.n, "window": i.window, "reason": i.reason})
+    return out
 
 
 class PortfolioHandler:
@@ -59,6 +77,7 @@ class PortfolioHandler:
         version = self._config.version[:12]
         alerts = []
         touched: set[str] = set()
+        repaid = False
         for message in batch:
             try:
                 events = orjson.loads(message.value or b"")["events"]
@@ -72,10 +91,13 @@ class PortfolioHandler:
                     alerts += observe_summary(self._watch, event, config_version=version)
                     if had or event.get("customer_id") in self._watch.exposure:
                         touched.add(event["customer_id"])
+                    repaid = repaid or event.get("kind") == "repayment"
                 except Exception:
                     log.exception("unusable portfolio event at offset %s", message.offset)
         # Exposures first: the alert manager grades these very candidates by them.
         await self._share_exposure(touched)
+        if repaid:
+            await self._share_loan_rates()
         for future in await self._alerts.publish(alerts):
             await future
         await self._sync_model_alert()
@@ -93,6 +115,14 @@ class PortfolioHandler:
             await self._store.client.hset(f"{self._store.namespace}:exposure", mapping=values)
         except (RedisError, OSError) as exc:
             log.warning("could not share exposures in Redis: %s", exc)
+
+    async def _share_loan_rates(self) -> None:
+        """The loan indicators, for every worker's console (one round trip per batch with repayments)."""
+        try:
+            await self._store.client.hset(f"{self._store.namespace}:{LOAN_RATES_KEY}",
+                                          mapping=loan_rates_doc(self._watch.indicators))
+        except (RedisError, OSError) as exc:
+            log.warning("could not share loan rates in Redis: %s", exc)
 
     def snapshot(self) -> tuple[dict[str, float | None], float | None, str | None]:
         """The watch's current rates by indicator, the score PSI and the model

@@ -98,6 +98,15 @@ def test_models_learn_from_repayments_take_over_and_survive_a_restart(make_worke
     time.sleep(3)  # let any (wrong) second learning of the replayed labels happen
     pointer = orjson.loads(r.get(f"{namespace}:model:role:champion"))
     assert pointer["n_learned"] == n, "each loan is learned exactly once"
+    # the portfolio watch shares its loan rates with every worker's console (which keeps no loan window)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        shared = {k.decode(): orjson.loads(v) for k, v in r.hgetall(f"{namespace}:portfolio:loan_rates").items()}
+        if shared.get("default_rate", {}).get("n", 0) >= n:
+            break
+        time.sleep(0.5)
+    rate = shared["default_rate"]
+    assert (rate["n"], rate["value"]) in {(n, 120 / n), (n + 1, 121 / (n + 1))}, rate  # 40% default; la-99999 maybe
 
     # 3. new applications: the learned champion decides, with its own reasons
     produce(services.kafka_bootstrap, worker.topic("credit.applications"),

@@ -140,8 +140,33 @@ def test_indicators_are_the_portfolio_watchs_own_numbers() -> None:
     assert snap["t"] == [1000.0, 1010.0]
     assert snap["series"]["approval_rate"] == [None, 0.5]  # below the minimum sample after the first batch
     assert snap["series"]["latency_ms_p95"][-1] == 10.0 and snap["series"]["latency_ms_p50"][-1] == 5.0
-    assert snap["current"]["default_rate"]["value"] is None and "insufficient sample" in snap["current"]["default_rate"]["reason"]
+    assert snap["current"]["default_rate"] == {"value": None, "n": 0, "window": "30d",
+                                               "reason": "no loan rates from the portfolio watch yet"}
     assert {t["level"] for t in snap["thresholds"]["psi"]} == {"warning", "critical"}
+
+
+def test_loan_rates_are_the_watchs_own_and_the_console_keeps_no_loan_window() -> None:
+    """The console shows the loan rates the portfolio watch writes to Redis (as JSON), not a copy
+    of its 30-day loan window: repayments it reads build no state of its own."""
+    import orjson
+
+    from riskmon.stream.portfolio import loan_rates_doc
+
+    watch = PortfolioIndicators(min_loans=2)
+    for i, (dpd, status) in enumerate([(0, "current"), (45, "late"), (200, "charged_off"), (0, "paid_off")]):
+        watch.observe_loan(loan_id=f"L{i}", at=1000.0 + i, days_past_due=dpd, status=status)
+    stored = {name: orjson.loads(raw) for name, raw in loan_rates_doc(watch).items()}  # as read back from Redis
+    centre = IndicatorCentre(load_config(None).detectors)
+    repayments = [{"kind": "repayment", "at": "2026-01-01T00:00:00Z", "event_id": f"r{i}", "application_id": f"L{i}",
+                   "customer_id": "c", "status": "late", "days_past_due": 40, "amount_paid": None} for i in range(50)]
+    centre.on_portfolio({"events": repayments}, t=999.0)
+    assert centre.indicators.loans_observed == 0 and centre.skipped == 0
+    centre.on_loan_rates(stored, t=1000.0)
+    snap = centre.snapshot(1005.0)
+    assert snap["current"]["overdue_rate"]["value"] == watch.value("overdue_rate").value == 0.5
+    assert snap["current"]["default_rate"]["value"] == 0.25 and snap["current"]["default_rate"]["n"] == 4
+    assert snap["current"]["default_rate"]["reason"] == watch.value("default_rate").reason
+    assert snap["series"]["overdue_rate"][-1] == 0.5
 
 
 def test_psi_starts_a_new_reference_when_another_model_decides() -> None:
