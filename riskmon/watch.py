@@ -33,9 +33,11 @@ from riskmon.schemas import Alert, Transaction
 __all__ = ["CustomerWatch", "CustomerStates", "TransactionAnomalyWatch", "LagWatch", "PortfolioWatch"]
 
 #: How many recent repayment event ids, and closed loans, the exposure book remembers to
-#: ignore a re-delivered event: far more than a rebalance or a retried batch re-delivers,
-#: at a fixed cost (about 10 MB) whatever the size of the book.
-EXPOSURE_DEDUP_CAPACITY = 50_000
+#: ignore a re-delivered event: a rebalance or a retried batch re-delivers what came since
+#: the last commit (seconds: about 600 repayments at 1,000 events/s), and 10,000 is some
+#: 50 s of repayments at that rate, at a fixed cost (about 2 MB each) whatever the size of
+#: the book. 50,000 each cost 20 MB more in the 1M-event run (docs/benchmarks.md, seventh pass).
+EXPOSURE_DEDUP_CAPACITY = 10_000
 
 
 def _alerts(transition: Transition | None, **kwargs: Any) -> list[Alert]:
