@@ -15,9 +15,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Snapshot", "snapshot", "shares", "broker_pids"]
+__all__ = ["Snapshot", "snapshot", "shares", "broker_pids", "ticks", "HZ"]
 
-_HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,12 @@ class Snapshot:
     cpus: int
 
 
-def _ticks(pid: int) -> int:
-    """User + system ticks of one process (0 once it has gone)."""
+def ticks(pid: int) -> int | None:
+    """User + system ticks of one process, all its threads (``None`` once it has gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0
+        return None
     return int(fields[11]) + int(fields[12])
 
 
@@ -55,10 +55,10 @@ def broker_pids(marker: str = "") -> list[int]:
 def snapshot(roles: dict[str, list[int]]) -> Snapshot:
     """Ticks now for each role's processes."""
     machine = tuple(int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:])
-    return Snapshot({role: sum(_ticks(p) for p in pids) for role, pids in roles.items()}, machine, os.cpu_count() or 1)
+    return Snapshot({role: sum(ticks(p) or 0 for p in pids) for role, pids in roles.items()}, machine, os.cpu_count() or 1)
 
 
-def shares(before: Snapshot, after: Snapshot, seconds: float, hz: int = _HZ) -> dict[str, float]:
+def shares(before: Snapshot, after: Snapshot, seconds: float, hz: int = HZ) -> dict[str, float]:
     """Percent of one core per role over ``seconds``, and the machine's busy and steal percent.
 
     >>> a = Snapshot({"worker": 100}, (100, 0, 50, 800, 0, 0, 0, 50), 2)

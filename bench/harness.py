@@ -82,7 +82,7 @@ import orjson
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from bench.cpu_shares import broker_pids, shares, snapshot
+from bench.cpu_shares import HZ, broker_pids, shares, snapshot, ticks
 from bench.first_path import PARTITIONS, create, drain, peak_rss_mb
 from riskmon.stack.ports import free_ports
 
@@ -337,17 +337,13 @@ class CpuSampler(threading.Thread):
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self._stat = Path(f"/proc/{pid}/stat")
-        self._tick = os.sysconf("SC_CLK_TCK")
+        self._pid = pid
         self._done = threading.Event()
         self.samples: list[tuple[float, float]] = []
 
     def _cpu(self) -> float | None:
-        try:
-            fields = self._stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
+        used = ticks(self._pid)
+        return None if used is None else used / HZ
 
     def run(self) -> None:
         while not self._done.wait(0.1):
@@ -580,9 +576,9 @@ def longest_window_s() -> float:
     """The longest event-time state the worker keeps by default: the portfolio's loan
     window plus its allowed lateness (30 + 1 days). Until the stream has covered
     it, memory grows because the bounded state is still filling."""
-    from riskmon.config import default_config_text, parse_config
+    from riskmon.config import load_config
 
-    indicators = parse_config(__import__("yaml").safe_load(default_config_text())).detectors.portfolio()
+    indicators = load_config(None).detectors.portfolio()
     return indicators.loan_window + indicators.loan_lateness
 
 

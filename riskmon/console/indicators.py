@@ -124,10 +124,7 @@ class IndicatorCentre:
     def snapshot(self, now: float, *, open_alerts: Mapping[str, int] | None = None) -> dict[str, Any]:
         """Current values (with the reason when there is none yet), series and thresholds, as JSON."""
         values = self.indicators.values()
-        current: dict[str, Any] = {
-            name: {"value": values[name].value, "n": values[name].n, "window": values[name].window, "reason": values[name].reason}
-            for name in RATE_INDICATORS if name not in LOAN_INDICATORS
-        }
+        current: dict[str, Any] = {name: values[name].to_dict() for name in RATE_INDICATORS if name not in LOAN_INDICATORS}
         for name in RATE_INDICATORS:
             if name in LOAN_INDICATORS:
                 current[name] = self._loans.get(name) or {

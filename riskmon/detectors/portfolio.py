@@ -40,7 +40,7 @@ loan window one entry per loan observed in it.
 from __future__ import annotations
 
 import heapq
-from collections import OrderedDict
+from typing import Any
 from functools import cache
 from dataclasses import dataclass
 
@@ -54,7 +54,7 @@ from riskmon.detectors.base import (
     non_negative,
     positive,
 )
-from riskmon.detectors.windows import SlidingWindow
+from riskmon.detectors.windows import RecentIds, SlidingWindow
 from riskmon.schemas.inputs import Repayment
 from riskmon.schemas.vocab import DEFAULT_STATUSES
 from riskmon.schemas.outputs import Decision
@@ -89,6 +89,10 @@ class Indicator:
     window: str
     at: float | None
     unit: str  # what ``n`` counts: "decisions" or "loans"
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the console shows of it: ``{value, n, window, reason}``."""
+        return {"value": self.value, "n": self.n, "window": self.window, "reason": self.reason}
 
     @property
     def reason(self) -> str:
@@ -172,7 +176,7 @@ class PortfolioIndicators:
         self._decisions = {
             o: SlidingWindow(self.decision_window, self.decision_step, self.decision_lateness) for o in _OUTCOMES
         }
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen = RecentIds(self.dedup_capacity)
         # loan -> (t, categories) of its latest event. The categories tuple is
         # shared by every loan in the same state (see _categories), so a loan
         # costs its key, one small tuple and its time: the window holds a
@@ -201,9 +205,7 @@ class PortfolioIndicators:
         if not u.accepted:
             return Observation(False, True, u.reason)
         if decision_id is not None:
-            self._seen[decision_id] = None
-            if len(self._seen) > self.dedup_capacity:
-                self._seen.popitem(last=False)
+            self._seen.add(decision_id)
         for other in self._decisions.values():
             if other is not window:
                 other.advance(window.watermark)

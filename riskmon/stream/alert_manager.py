@@ -20,7 +20,8 @@ kept in a small index. A candidate for a spilled key brings its state back
 from Redis before the batch is processed, so the manager decides exactly as
 if it had never left. Why: one resolved anomaly per customer for a week was
 most of the worker's growing memory in the 1M-event run (a state costs
-about 1.5 KB in memory, its index entry about 100 bytes).
+roughly 1.5 KB in memory by tracemalloc's allocation sites, an index entry a
+key and a float, roughly 100 bytes; estimates, not measured one by one).
 """
 
 from __future__ import annotations
@@ -126,11 +127,6 @@ class AlertManagerHandler(BatchHandler):
             log.info("alert manager resumed %d alerts, %d groups, %d silences from Redis", len(states), len(groups), len(silences))
             await self._spill(rewrite=False)  # just read from Redis: no need to write them back
         self._loaded = True
-
-    @property
-    def spilled(self) -> int:
-        """Resolved states now in Redis only."""
-        return len(self._spilled)
 
     async def _spill(self, *, rewrite: bool = True) -> None:
         """Keep at most :data:`RESOLVED_IN_MEMORY` resolved states in memory (see the module doc).

@@ -50,11 +50,7 @@ LOAN_RATES_KEY = "portfolio:loan_rates"
 
 def loan_rates_doc(indicators: PortfolioIndicators) -> dict[str, bytes]:
     """The loan indicators as the watch has them now, one JSON value per name."""
-    out = {}
-    for name in LOAN_INDICATORS:
-        i = indicators.value(name)
-        out[name] = orjson.dumps({"value": i.value, "n": i.n, "window": i.window, "reason": i.reason})
-    return out
+    return {name: orjson.dumps(indicators.value(name).to_dict()) for name in LOAN_INDICATORS}
 
 
 class PortfolioHandler:
@@ -95,34 +91,30 @@ class PortfolioHandler:
                 except Exception:
                     log.exception("unusable portfolio event at offset %s", message.offset)
         # Exposures first: the alert manager grades these very candidates by them.
-        await self._share_exposure(touched)
-        if repaid:
-            await self._share_loan_rates()
+        await self._share(touched, repaid)
         for future in await self._alerts.publish(alerts):
             await future
         await self._sync_model_alert()
 
-    async def _share_exposure(self, customers: set[str]) -> None:
-        """Customers' outstanding exposure (and the book's) for the alert manager's grading.
+    async def _share(self, customers: set[str], repaid: bool) -> None:
+        """Customers' outstanding exposure (and the book's) for the alert manager's grading, and
+        after repayments the loan indicators for every worker's console: one round trip per batch.
 
-        A hash keyed by customer id as a field: identifiers only, one round trip per batch.
+        Exposure is a hash keyed by customer id as a field: identifiers only.
         """
-        if not customers:
+        if not (customers or repaid):
             return
-        values: dict[str, str] = {c: repr(self._watch.outstanding(c)) for c in customers}
-        values[EXPOSURE_TOTAL] = repr(max(0.0, self._watch.total_outstanding))
+        pipe = self._store.client.pipeline(transaction=False)
+        if customers:
+            values: dict[str, str] = {c: repr(self._watch.outstanding(c)) for c in customers}
+            values[EXPOSURE_TOTAL] = repr(max(0.0, self._watch.total_outstanding))
+            pipe.hset(f"{self._store.namespace}:exposure", mapping=values)
+        if repaid:
+            pipe.hset(f"{self._store.namespace}:{LOAN_RATES_KEY}", mapping=loan_rates_doc(self._watch.indicators))
         try:
-            await self._store.client.hset(f"{self._store.namespace}:exposure", mapping=values)
+            await pipe.execute()
         except (RedisError, OSError) as exc:
-            log.warning("could not share exposures in Redis: %s", exc)
-
-    async def _share_loan_rates(self) -> None:
-        """The loan indicators, for every worker's console (one round trip per batch with repayments)."""
-        try:
-            await self._store.client.hset(f"{self._store.namespace}:{LOAN_RATES_KEY}",
-                                          mapping=loan_rates_doc(self._watch.indicators))
-        except (RedisError, OSError) as exc:
-            log.warning("could not share loan rates in Redis: %s", exc)
+            log.warning("could not share exposures and loan rates in Redis: %s", exc)
 
     def snapshot(self) -> tuple[dict[str, float | None], float | None, str | None]:
         """The watch's current rates by indicator, the score PSI and the model
