@@ -21,9 +21,12 @@ Environment variables:
 ``RISKMON_MAX_MESSAGE_BYTES`` largest input message accepted (``262144``)
 ``RISKMON_DECISION_TTL_DAYS`` how long Redis remembers a decision (``400``)
 ``RISKMON_FETCH_MAX_WAIT_MS`` longest wait of one Kafka fetch for partitions
-                             without new records (``100``; Faust hard-codes 1500,
+                             without new records (``10``; Faust hard-codes 1500,
                              which holds back records that arrive meanwhile:
                              :mod:`riskmon.stream.consumer`)
+``RISKMON_FETCH_MIN_BYTES``  bytes a fetch waits for, up to that wait (``65536``):
+                             under live load fetches come every wait, not one per
+                             record (:mod:`riskmon.stream.consumer` says why)
 ``RISKMON_SECURITY_PROTOCOL`` ``PLAINTEXT`` (default), ``SSL``, ``SASL_SSL``;
                              ``SASL_PLAINTEXT`` is refused unless
                              ``RISKMON_ALLOW_INSECURE_SASL=1`` (never send
@@ -55,6 +58,8 @@ DEV_AUDIT_KEY = "riskmon-development-key-not-for-production"
 
 #: Longest fetch wait accepted: well under the consumer's request timeout, and far past any useful value.
 MAX_FETCH_WAIT_MS = 30_000
+#: Largest fetch minimum accepted: the broker's default ``fetch.max.bytes`` (a fetch never returns more).
+MAX_FETCH_MIN_BYTES = 50 * 1024 * 1024
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"]
 
@@ -79,7 +84,8 @@ class Settings:
     web_host: str = "127.0.0.1"
     max_message_bytes: int = 256 * 1024
     decision_ttl_days: int = 400
-    fetch_max_wait_ms: int = 100
+    fetch_max_wait_ms: int = 10
+    fetch_min_bytes: int = 64 * 1024
     event_loop: str = "uvloop"  # or "asyncio" (riskmon.stream.event_loop)
     tracemalloc_frames: int = 0  # riskmon.stream.memory_probe; 0 is off
     security_protocol: SecurityProtocol = "PLAINTEXT"
@@ -117,6 +123,10 @@ class Settings:
             raise SettingsError(
                 f"RISKMON_FETCH_MAX_WAIT_MS must be between 1 and {MAX_FETCH_WAIT_MS} ms "
                 f"(0 would poll the broker in a busy loop), got {self.fetch_max_wait_ms}"
+            )
+        if not 1 <= self.fetch_min_bytes <= MAX_FETCH_MIN_BYTES:
+            raise SettingsError(
+                f"RISKMON_FETCH_MIN_BYTES must be between 1 and {MAX_FETCH_MIN_BYTES}, got {self.fetch_min_bytes}"
             )
         if not 0 <= self.tracemalloc_frames <= 100:
             raise SettingsError(f"RISKMON_TRACEMALLOC must be 0 (off) to 100 frames, got {self.tracemalloc_frames}")
@@ -190,6 +200,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_message_bytes=_int(env, "RISKMON_MAX_MESSAGE_BYTES", d.max_message_bytes),
         decision_ttl_days=_int(env, "RISKMON_DECISION_TTL_DAYS", d.decision_ttl_days),
         fetch_max_wait_ms=_int(env, "RISKMON_FETCH_MAX_WAIT_MS", d.fetch_max_wait_ms),
+        fetch_min_bytes=_int(env, "RISKMON_FETCH_MIN_BYTES", d.fetch_min_bytes),
         event_loop=(env.get("RISKMON_EVENT_LOOP") or d.event_loop).strip().lower(),
         tracemalloc_frames=_int(env, "RISKMON_TRACEMALLOC", d.tracemalloc_frames),
         security_protocol=(env.get("RISKMON_SECURITY_PROTOCOL") or d.security_protocol).upper(),  # type: ignore[arg-type]

@@ -17,13 +17,16 @@ Faust choices, each from a lesson in DESIGN.md:
 * Receivers (pagers, webhooks) are fed by their own consumer threads
   (:mod:`riskmon.alerts.delivery`), so a receiver that is down never blocks
   an agent.
-* Events are taken in small batches (``take_events``, at most 500 or 20 ms):
+* Events are taken in small batches (``take_events``, at most 500 or 10 ms):
   Python CPU is the bottleneck, so Redis and the broker are paid once per batch.
 * Handlers' outputs are produced through librdkafka, not Faust's per-message
   ``Topic.send`` (:mod:`riskmon.stream.output_producer`); a handler still
   awaits its batch's acknowledgements before its inputs can be committed.
 * The consumer waits at most ``RISKMON_FETCH_MAX_WAIT_MS`` per fetch instead
-  of Faust's hard-coded 1,500 ms (:mod:`riskmon.stream.consumer`).
+  of Faust's hard-coded 1,500 ms, and for ``RISKMON_FETCH_MIN_BYTES`` within
+  it, so live load costs one fetch round per wait, not one per few records
+  (:mod:`riskmon.stream.consumer`). The console feed and the decision watcher
+  fetch the same way.
 * Garbage-collector pauses are timed, and the start-up heap is frozen at the
   first partition assignment so full collections stop traversing it
   (:mod:`riskmon.stream.gc_tuning`).
@@ -46,12 +49,12 @@ from riskmon.config import RiskConfig
 from riskmon.settings import Settings
 from riskmon.stream.applications import ApplicationHandler
 from riskmon.stream.decision_store import DecisionStore, key_namespace
-from riskmon.stream.consumer import use_fetch_wait
+from riskmon.stream.consumer import side_consumer_fetch, use_fetch_wait
 from riskmon.stream.decisions import Incoming
 from riskmon.stream.gc_tuning import GcPauseRecorder, freeze_startup_heap
-from riskmon.stream.http_api import DecisionWatcher, register_http_api
+from riskmon.stream.http_api import WATCHER_FETCH_WAIT_MS, DecisionWatcher, register_http_api
 from riskmon.stream.alerts_api import register_alerts_api
-from riskmon.stream.console import register_console
+from riskmon.stream.console import FEED_FETCH_WAIT_MS, register_console
 from riskmon.stream.alert_sink import AlertSink
 from riskmon.stream.alert_manager import AlertManagerHandler
 from riskmon.stream.audit_writer import AuditWriter
@@ -73,10 +76,15 @@ __all__ = ["create_app", "BATCH_MAX", "BATCH_WITHIN"]
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
-BATCH_WITHIN = 0.02
+#: An input batch's window. 20 ms until fetches were paced by a minimum size
+#: (riskmon.stream.consumer): with the CPU that freed, 10 ms windows cut the
+#: p99 at 1,000 events/s (docs/benchmarks.md, eighth pass). Shorter ones (5 ms)
+#: cost more CPU per event than they saved in waiting.
+BATCH_WITHIN = 0.01
 #: The alert manager's batch window: a second window every alert waits, after
-#: its input batch's and a hop through ``risk.alert.candidates``.
-ALERT_WITHIN = 0.05
+#: its input batch's and a hop through ``risk.alert.candidates`` (50 ms before
+#: the eighth pass).
+ALERT_WITHIN = 0.02
 SAMPLE_INTERVAL = 5.0  # seconds between samples of the state gauges (lag, portfolio rates)
 
 
@@ -138,7 +146,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         web_host=settings.web_host,
         web_in_thread=False,
     )
-    use_fetch_wait(app, settings.fetch_max_wait_ms)
+    use_fetch_wait(app, settings.fetch_max_wait_ms, settings.fetch_min_bytes)
     metrics = WorkerMetrics()
     gc_pauses = GcPauseRecorder(metrics.gc_pause).install()
     heap_frozen: list[int] = []
@@ -369,13 +377,16 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         metrics.set_portfolio(*(portfolio_handler.snapshot() if watching else ({}, None, None)))
 
     if settings.web_port > 0:
-        watcher = DecisionWatcher(settings.kafka_bootstrap, names.decisions, **_aiokafka_security(settings))
+        watcher = DecisionWatcher(settings.kafka_bootstrap, names.decisions, **_aiokafka_security(settings),
+                                  **side_consumer_fetch(settings.fetch_min_bytes, WATCHER_FETCH_WAIT_MS))
         register_http_api(
             app, applications_topic=applications_out, watcher=watcher, store=store, max_bytes=settings.max_message_bytes
         )
         register_alerts_api(app, commands_topic=alert_candidates, client=store.client, namespace=store.namespace)
         register_console(app, settings=settings, config=config, client=store.client, namespace=store.namespace,
-                         registry=metrics.registry, consumer_kwargs=_aiokafka_security(settings))
+                         registry=metrics.registry, consumer_kwargs={
+                             **_aiokafka_security(settings),
+                             **side_consumer_fetch(settings.fetch_min_bytes, FEED_FETCH_WAIT_MS)})
 
         @app.task
         async def _start_watcher() -> None:

@@ -51,6 +51,8 @@ PORTFOLIO_REPLAY_SECONDS = 3600.0  # the decision window of the default configur
 RECONCILE_SECONDS = 60.0
 AUC_SECONDS = 10.0
 KEEPALIVE_SECONDS = 15.0
+#: The feed's longest fetch wait: a page refresh can wait 100 ms, and the agents' loop is spared a fetch per record.
+FEED_FETCH_WAIT_MS = 100
 QUEUE_SIZE = 1000
 _CLOSE = ("close", None)
 

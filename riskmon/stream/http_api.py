@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 60.0
+#: The decision watcher's longest fetch wait: at most 20 ms on top of the decision a caller waits for.
+WATCHER_FETCH_WAIT_MS = 20
 
 
 class DecisionWatcher:
