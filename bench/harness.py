@@ -37,7 +37,11 @@ Phases:
    Each latency line also gives the CPU the worker, the broker and this
    harness used over the measured span (percent of one core) and how busy
    the machine was (``bench.cpu_shares``; steal is time given to other guests):
-   the same code's p99 moves with the machine's load.
+   the same code's p99 moves with the machine's load. When no drain ran
+   first, a throw-away latency run of ``--warm`` seconds (default 15) comes
+   before the measured ones: a fresh broker compiles its hot paths first
+   (its JIT used 106-114% of a core during its first 15 s latency run), and
+   that would otherwise fall in the first candidate's measured span.
 3. **long run** (``--long N``, 0 skips it): N mix events produced as fast as
    the broker takes them while the candidate drains them; RSS sampled every
    2 s from /proc. Growth = RSS at the end / RSS after the first 10%; second-half
@@ -431,10 +435,11 @@ def _twins(c: Candidate, workers: int) -> list[Candidate]:
 
 
 def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float = 5.0, workers: int = 1,
-                    stack_dir: str = "") -> dict:
+                    stack_dir: str = "", phase: str = "latency") -> dict:
     """Send the mix at ``rate`` events/s; latency from send to receipt of each output
-    (the broker's CPU is that of the broker started in ``stack_dir``)."""
-    c.prepare("latency")
+    (the broker's CPU is that of the broker started in ``stack_dir``; ``phase`` names
+    the fresh topics and group, so a warm-up leaves no backlog to the measured run)."""
+    c.prepare(phase)
     twins = _twins(c, workers) if c.name == "riskmon" else []
     c.start()
     for twin in twins:
@@ -645,6 +650,9 @@ def main() -> int:
                         help="long run on the latency mix, whose loans never close (the book grows with every "
                              "approval); default: the closing mix, every loan paid off or charged off")
     parser.add_argument("--workers", type=int, default=1, help="riskmon workers in the latency phase (default 1)")
+    parser.add_argument("--warm", type=float, default=15.0,
+                        help="seconds of a throw-away latency run that warms the broker when no drain ran first "
+                             "(default 15; 0 skips it)")
     parser.add_argument("--dir", type=Path, default=None, help="stack directory (default: a temporary one)")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--kinds", default=",".join(KINDS_DRAINED),
@@ -685,6 +693,11 @@ def main() -> int:
             print(f"  drain applications riskmon x2 {scale:>7.0f} events/s", flush=True)
         latency: dict[str, dict] = {}
         if "latency" not in skip:
+            if "drain" in skip and args.warm > 0:
+                warm = measure_latency(cands[names[0]], mix, args.rate, args.warm, stack_dir=str(directory),
+                                       phase="warm")
+                print(f"  warm-up   {names[0]:<9} p99 {warm['p99_ms']:.1f} ms, broker {warm.get('cpu_broker_pct', 0):.0f}% "
+                      "of a core (discarded)", flush=True)
             for n in names:
                 latency[n] = measure_latency(cands[n], mix, args.rate, args.seconds, workers=args.workers,
                                              stack_dir=str(directory))

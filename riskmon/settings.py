@@ -24,6 +24,9 @@ Environment variables:
                              without new records (``10``; Faust hard-codes 1500,
                              which holds back records that arrive meanwhile:
                              :mod:`riskmon.stream.consumer`)
+``RISKMON_BATCH_WINDOW_MS``  how long an input batch collects events (``20``):
+                             10 cuts latency under a steady load; drains then run
+                             slower (docs/operations.md)
 ``RISKMON_FETCH_MIN_BYTES``  bytes a fetch waits for, up to that wait (``65536``):
                              under live load fetches come every wait, not one per
                              record (:mod:`riskmon.stream.consumer` says why)
@@ -86,6 +89,7 @@ class Settings:
     decision_ttl_days: int = 400
     fetch_max_wait_ms: int = 10
     fetch_min_bytes: int = 64 * 1024
+    batch_window_ms: int = 20
     event_loop: str = "uvloop"  # or "asyncio" (riskmon.stream.event_loop)
     tracemalloc_frames: int = 0  # riskmon.stream.memory_probe; 0 is off
     security_protocol: SecurityProtocol = "PLAINTEXT"
@@ -128,6 +132,8 @@ class Settings:
             raise SettingsError(
                 f"RISKMON_FETCH_MIN_BYTES must be between 1 and {MAX_FETCH_MIN_BYTES}, got {self.fetch_min_bytes}"
             )
+        if not 1 <= self.batch_window_ms <= 1000:
+            raise SettingsError(f"RISKMON_BATCH_WINDOW_MS must be between 1 and 1000 ms, got {self.batch_window_ms}")
         if not 0 <= self.tracemalloc_frames <= 100:
             raise SettingsError(f"RISKMON_TRACEMALLOC must be 0 (off) to 100 frames, got {self.tracemalloc_frames}")
         if self.event_loop not in ("uvloop", "asyncio"):
@@ -201,6 +207,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         decision_ttl_days=_int(env, "RISKMON_DECISION_TTL_DAYS", d.decision_ttl_days),
         fetch_max_wait_ms=_int(env, "RISKMON_FETCH_MAX_WAIT_MS", d.fetch_max_wait_ms),
         fetch_min_bytes=_int(env, "RISKMON_FETCH_MIN_BYTES", d.fetch_min_bytes),
+        batch_window_ms=_int(env, "RISKMON_BATCH_WINDOW_MS", d.batch_window_ms),
         event_loop=(env.get("RISKMON_EVENT_LOOP") or d.event_loop).strip().lower(),
         tracemalloc_frames=_int(env, "RISKMON_TRACEMALLOC", d.tracemalloc_frames),
         security_protocol=(env.get("RISKMON_SECURITY_PROTOCOL") or d.security_protocol).upper(),  # type: ignore[arg-type]

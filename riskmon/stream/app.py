@@ -17,7 +17,8 @@ Faust choices, each from a lesson in DESIGN.md:
 * Receivers (pagers, webhooks) are fed by their own consumer threads
   (:mod:`riskmon.alerts.delivery`), so a receiver that is down never blocks
   an agent.
-* Events are taken in small batches (``take_events``, at most 500 or 10 ms):
+* Events are taken in small batches (``take_events``, at most 500 or
+  ``RISKMON_BATCH_WINDOW_MS``, 20 ms by default):
   Python CPU is the bottleneck, so Redis and the broker are paid once per batch.
 * Handlers' outputs are produced through librdkafka, not Faust's per-message
   ``Topic.send`` (:mod:`riskmon.stream.output_producer`); a handler still
@@ -71,16 +72,16 @@ from riskmon.stream.sampling import sample_consumer_lag
 from riskmon.stream.scoring import ModelScorer
 from riskmon.stream.topics import DEADLETTER_MAX_BYTES, topic_names
 
-__all__ = ["create_app", "BATCH_MAX", "BATCH_WITHIN"]
+__all__ = ["create_app", "BATCH_MAX"]
 
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
-#: An input batch's window. 20 ms until fetches were paced by a minimum size
-#: (riskmon.stream.consumer): with the CPU that freed, 10 ms windows cut the
-#: p99 at 1,000 events/s (docs/benchmarks.md, eighth pass). Shorter ones (5 ms)
-#: cost more CPU per event than they saved in waiting.
-BATCH_WITHIN = 0.01
+# The input batch window is ``RISKMON_BATCH_WINDOW_MS`` (20 ms by default). Faust's
+# ``take_events`` does not fill a batch while the previous one is handled, so
+# the window is also how long a batch fills under a backlog: 10 ms cut the time
+# inside the worker at 1,000 events/s from 16-20 to 10 ms at the median, and
+# drains ran slower (docs/benchmarks.md, eighth pass).
 #: The alert manager's batch window: a second window every alert waits, after
 #: its input batch's and a hop through ``risk.alert.candidates`` (50 ms before
 #: the eighth pass).
@@ -268,7 +269,8 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     lag = PipelineLag(config, alert_sink)
 
     def batch_agent(
-        topic: faust.TopicT, name: str, handle: Any, *, within: float = BATCH_WITHIN, watch_lag: bool = True
+        topic: faust.TopicT, name: str, handle: Any, *, within: float = settings.batch_window_ms / 1000,
+        watch_lag: bool = True
     ) -> None:
         """One agent: batches of raw events to ``handle`` (which never raises),
         with ``concurrency=1`` so that no offset is committed past an event in

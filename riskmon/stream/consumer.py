@@ -20,8 +20,12 @@ consumer thread alone used 21% of a core; the worker as a whole used 64%
 (5.6% idle). With ``RISKMON_FETCH_MIN_BYTES`` (default 64 KiB) the broker holds
 a fetch until that much has arrived or the fetch wait has passed, so under
 live load fetches come once per wait and carry every record that arrived
-meanwhile: at 1,000 events/s the worker used 66-74% of a core instead of
-83-84%, the broker 30-35% instead of 38-47% (docs/benchmarks.md, eighth pass).
+meanwhile: the fetches of a 300-record trickle fell from 297 to 58
+(``tests/integration/test_consumer_fetch_wait.py``), and the worker's CPU at
+250 and 500 events/s from 71% and 77% of a core to 59% and 68% (with 10 ms
+batch windows; ``RISKMON_BATCH_WINDOW_MS``). At 1,000
+events/s it was 2 to 27 points lower across alternating pairs on a noisy
+machine (docs/benchmarks.md, eighth pass).
 The price is that wait on every record (10 ms at most by default) and, when
 idle, a fetch every wait instead of one per 100 ms (idle worker 12% of a
 core, broker 11%). A backlog fills the minimum at once, so drains do not wait.

@@ -202,7 +202,7 @@ def register_shadow(app: Any, *, settings: Any, config: RiskConfig, registry: An
     """
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    from riskmon.stream.app import BATCH_MAX, BATCH_WITHIN
+    from riskmon.stream.app import BATCH_MAX
 
     shadow_config = load_shadow_config(settings.shadow_config_path)
     topic_name = settings.topic(SHADOW_TOPIC)
@@ -237,7 +237,7 @@ def register_shadow(app: Any, *, settings: Any, config: RiskConfig, registry: An
     for source, name, handle in (("credit.applications", "shadow-applications", handler.applications),
                                  ("credit.transactions", "shadow-transactions", handler.transactions),
                                  ("credit.repayments", "shadow-repayments", handler.repayments)):
-        _agent(app, raw_topic(settings.topic(source)), name, handle, BATCH_MAX, BATCH_WITHIN)
+        _agent(app, raw_topic(settings.topic(source)), name, handle, BATCH_MAX, settings.batch_window_ms / 1000)
     app.timer(interval=SHADOW_TICK_SECONDS)(handler.tick)
     log.info("shadow mode: %s (%s) evaluated beside %s, recorded on %s only",
              shadow_config.source, shadow_config.policy_version, config.policy_version, topic_name)

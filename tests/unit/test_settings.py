@@ -69,3 +69,15 @@ def test_a_bad_fetch_minimum_names_the_variable(raw: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message) as info:
         settings_from_env({"RISKMON_FETCH_MIN_BYTES": raw})
     assert "RISKMON_FETCH_MIN_BYTES" in str(info.value)
+
+
+@pytest.mark.parametrize("raw, expected", [(None, 20), ("", 20), ("10", 10), ("1000", 1000)])
+def test_batch_window_is_read_from_the_environment(raw: str | None, expected: int) -> None:
+    env = {} if raw is None else {"RISKMON_BATCH_WINDOW_MS": raw}
+    assert settings_from_env(env).batch_window_ms == expected
+
+
+@pytest.mark.parametrize("raw", ["0", "1001", "0.01"])
+def test_a_bad_batch_window_names_the_variable(raw: str) -> None:
+    with pytest.raises(SettingsError, match="RISKMON_BATCH_WINDOW_MS"):
+        settings_from_env({"RISKMON_BATCH_WINDOW_MS": raw})
