@@ -16,8 +16,8 @@ Why a fetch minimum: with aiokafka's ``fetch_min_bytes=1`` the broker answers
 a fetch as soon as one record arrives, so under live load the worker makes
 one fetch round per few records, and each round costs Python work in the
 consumer thread and a hand-over to the agents' loop. At 250 events/s the
-consumer thread alone used 21% of a core; the worker as a whole used 64%
-(5.6% idle). With ``RISKMON_FETCH_MIN_BYTES`` (default 64 KiB) the broker holds
+consumer thread alone used 21% of a core; the worker as a whole 57-64%
+(5.6% when idle). With ``RISKMON_FETCH_MIN_BYTES`` (default 64 KiB) the broker holds
 a fetch until that much has arrived or the fetch wait has passed, so under
 live load fetches come once per wait and carry every record that arrived
 meanwhile: the fetches of a 300-record trickle fell from 297 to 58
