@@ -4,10 +4,14 @@
 the broker and client allow one Python process).
 ``faust``: a plain Faust agent that forwards each event unchanged (what Faust
 itself costs), as shipped: its consumer waits up to 1,500 ms per fetch.
-``faust-tuned``: the same agent with the consumer's fetch wait riskmon uses
-(``RISKMON_FETCH_MAX_WAIT_MS``, default 100 ms, set through the same
-:mod:`riskmon.stream.consumer`): latency is compared with this one, so that a
-ratio measures riskmon's work and not a Faust setting.
+``faust-tuned``: the same agent tuned as riskmon's worker is: its fetch wait
+and minimum (``RISKMON_FETCH_MAX_WAIT_MS``, ``RISKMON_FETCH_MIN_BYTES``, set
+through the same :mod:`riskmon.stream.consumer`), its event loop
+(``RISKMON_EVENT_LOOP``, uvloop) and no terminal spinner (which sets the root
+logger to DEBUG, so every debug call in aiokafka and Faust builds a record;
+:func:`riskmon.stream.worker.faust_worker`). Latency is compared with this
+one, so that a ratio measures riskmon's work and not a Faust setting. (Until
+the eighth pass it had only the fetch wait.)
 
 Run as ``python -m bench.baselines confluent|faust|faust-tuned SRC DST BOOTSTRAP GROUP``;
 ``SRC`` may list several topics separated by commas (the harness's mix of
@@ -49,6 +53,13 @@ def confluent_passthrough(src: str, dst: str, bootstrap: str, group: str) -> Non
 def faust_passthrough(src: str, dst: str, bootstrap: str, group: str, *, tuned: bool = False) -> None:
     import faust
 
+    from riskmon.settings import settings_from_env
+
+    settings = settings_from_env()
+    if tuned:
+        from riskmon.stream.event_loop import install_event_loop
+
+        install_event_loop(settings.event_loop)  # before Faust creates its loop
     app = faust.App(
         group,
         broker=f"kafka://{bootstrap}",
@@ -61,10 +72,9 @@ def faust_passthrough(src: str, dst: str, bootstrap: str, group: str, *, tuned: 
         producer_acks=-1,
     )
     if tuned:
-        from riskmon.settings import settings_from_env
         from riskmon.stream.consumer import use_fetch_wait
 
-        use_fetch_wait(app, settings_from_env().fetch_max_wait_ms)
+        use_fetch_wait(app, settings.fetch_max_wait_ms, settings.fetch_min_bytes)
     source = app.topic(*src.split(","), value_serializer="raw", key_serializer="raw")
     sink = app.topic(dst, value_serializer="raw", key_serializer="raw")
 
@@ -73,6 +83,11 @@ def faust_passthrough(src: str, dst: str, bootstrap: str, group: str, *, tuned: 
         async for event in stream.events():
             await sink.send(key=event.message.key, value=event.message.value)
 
+    if tuned:
+        from riskmon.stream.worker import faust_worker
+
+        faust_worker(app, "warning").execute_from_commandline()
+        return
     from faust.worker import Worker
 
     Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False).execute_from_commandline()

@@ -9,8 +9,9 @@ candidate measured on the same generated data in the same run:
 * ``confluent``: a bare confluent-kafka consume -> produce passthrough;
 * ``faust``: a plain Faust agent forwarding each event (``bench.baselines``),
   as shipped (its consumer waits up to 1,500 ms per fetch);
-* ``faust-tuned``: the same agent with riskmon's fetch wait
-  (``RISKMON_FETCH_MAX_WAIT_MS``): the latency ratio is taken against it;
+* ``faust-tuned``: the same agent tuned as riskmon's worker is (fetch wait and
+  minimum, uvloop, no terminal spinner: ``bench.baselines``): the latency
+  ratio is taken against it;
 * ``riskmon``: the real ``riskmon worker``, with its web port (as deployed).
 
 The data is a realistic mix built from the demo's sources: in every ten
