@@ -20,8 +20,8 @@ Environment variables:
 ``RISKMON_WEB_PORT``         the worker's HTTP port (``6066``)
 ``RISKMON_MAX_MESSAGE_BYTES`` largest input message accepted (``262144``)
 ``RISKMON_DECISION_TTL_DAYS`` how long Redis remembers a decision (``400``)
-``RISKMON_FETCH_MAX_WAIT_MS`` longest wait of one Kafka fetch for partitions
-                             without new records (``10``; Faust hard-codes 1500,
+``RISKMON_FETCH_MAX_WAIT_MS`` longest wait of one Kafka fetch on the broker, for
+                             new records or the fetch minimum (``10``; Faust hard-codes 1500,
                              which holds back records that arrive meanwhile:
                              :mod:`riskmon.stream.consumer`)
 ``RISKMON_BATCH_WINDOW_MS``  how long an input batch collects events (``20``):
