@@ -49,6 +49,7 @@ from riskmon.alerts.state_store import AlertStateStore
 from riskmon.config import RiskConfig
 from riskmon.settings import Settings
 from riskmon.stream.applications import ApplicationHandler
+from riskmon.stream.batching import take_batches
 from riskmon.stream.decision_store import DecisionStore, key_namespace
 from riskmon.stream.consumer import side_consumer_fetch, use_fetch_wait
 from riskmon.stream.decisions import Incoming
@@ -277,7 +278,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         flight; input topics also feed the ingestion-lag watch."""
 
         async def run(stream: faust.Stream) -> None:
-            async for events in stream.take_events(BATCH_MAX, within=within):
+            async for events in take_batches(stream, BATCH_MAX, within):
                 batch = _incoming(events, app.loop.time())
                 await handle(batch)
                 if watch_lag:

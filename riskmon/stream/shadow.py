@@ -53,6 +53,7 @@ from riskmon.backtest.evaluator import Evaluator
 from riskmon.config import ConfigError, RiskConfig, load_config
 from riskmon.schemas import Alert, Application, Repayment, SchemaError, Transaction, decode_object, dumps
 from riskmon.stream.batch_handler import Send, utcnow
+from riskmon.stream.batching import take_batches
 from riskmon.stream.decisions import Incoming
 from riskmon.stream.scoring import ModelScorer
 
@@ -249,7 +250,7 @@ def _agent(app: Any, topic: Any, name: str, handle: Callable[[Sequence[Incoming]
     """One shadow agent, wired like the live ones: batches, ``concurrency=1``, a handler that never raises."""
 
     async def run(stream: Any) -> None:
-        async for events in stream.take_events(batch_max, within=within):
+        async for events in take_batches(stream, batch_max, within):
             now = app.loop.time()
             await handle([
                 Incoming(

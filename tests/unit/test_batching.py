@@ -1,0 +1,86 @@
+"""Input batches (riskmon.stream.batching), on a Faust in-process channel: no broker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import faust
+import pytest
+
+from riskmon.stream.batching import Batcher, take_batches
+
+
+def test_a_batcher_refuses_an_empty_batch_size_and_a_negative_window():
+    with pytest.raises(ValueError, match="at least one"):
+        Batcher(max_=0, within=0.01)
+    with pytest.raises(ValueError, match="negative"):
+        Batcher(max_=1, within=-1)
+
+
+def test_the_window_counts_from_the_first_event_of_the_batch_not_the_last():
+    b = Batcher(max_=10, within=0.02)
+    b.add("a", now=1.0)
+    b.add("b", now=1.015)
+    assert b.closes_in(now=1.015) == pytest.approx(0.005)
+    assert b.take() == ["a", "b"] and len(b) == 0
+    b.add("c", now=2.0)  # a new batch, a new window
+    assert b.closes_in(now=2.0) == pytest.approx(0.02)
+
+
+def _consume(sends, *, max_, within, handle_seconds):
+    """Feed ``sends`` ([(delay_before, value)]) through take_batches; return [(values, seconds since start, acked before)]."""
+
+    async def main():
+        app = faust.App("batching-test", broker="kafka://127.0.0.1:9", web_enabled=False)  # never connects
+        app.flow_control.resume()
+        channel = app.channel()
+        stream = channel.stream()
+        acked: list[int] = []
+        ack = stream.ack
+
+        async def counting_ack(event):
+            acked.append(event.value)
+            return await ack(event)
+
+        stream.ack = counting_ack
+        batches = []
+        t0 = time.monotonic()
+        started = asyncio.Event()
+
+        async def consume():
+            async for batch in take_batches(stream, max_, within):
+                started.set()
+                batches.append(([e.value for e in batch], time.monotonic() - t0, list(acked)))
+                await asyncio.sleep(handle_seconds)
+
+        task = asyncio.ensure_future(consume())
+        await channel.send(value=-1)  # the stream starts on its first event; time from after it
+        await asyncio.wait_for(started.wait(), 5)
+        await asyncio.sleep(handle_seconds + 0.05)
+        batches.clear()
+        t0 = time.monotonic()
+        for delay, value in sends:
+            await asyncio.sleep(delay)
+            await channel.send(value=value)
+        await asyncio.sleep(0.6)
+        task.cancel()
+        return batches
+
+    return asyncio.run(main())
+
+
+def test_events_that_arrive_while_a_batch_is_handled_are_the_next_batch_without_waiting_the_window():
+    # 0 arrives alone and waits its window; 1-3 arrive while it is handled (0.3 s)
+    batches = _consume([(0, 0), (0.15, 1), (0.01, 2), (0.01, 3)], max_=100, within=0.1, handle_seconds=0.3)
+    assert [values for values, _, _ in batches] == [[0], [1, 2, 3]]
+    first_at, second_at = batches[0][1], batches[1][1]
+    assert 0.09 <= first_at < 0.25  # the window of 0.1 s after the first event
+    assert second_at - first_at < 0.3 + 0.08  # right after the handling, not a window later
+
+
+def test_no_batch_holds_more_than_max_and_each_is_acknowledged_after_it_was_handled():
+    batches = _consume([(0, v) for v in range(7)], max_=3, within=0.05, handle_seconds=0.02)
+    assert [values for values, _, _ in batches] == [[0, 1, 2], [3, 4, 5], [6]]
+    # when a batch is handed over, only the batches before it have been acknowledged
+    assert [acked for _, _, acked in batches] == [[-1], [-1, 0, 1, 2], [-1, 0, 1, 2, 3, 4, 5]]
