@@ -1,32 +1,37 @@
-"""Batches of a Faust stream's events that close a fixed time after their first event.
+"""Batches of a Faust stream's events, taken every window, that keep filling while one is handled.
 
 Why not Faust's ``Stream.take_events(max_, within)``: it stops taking events
 while its caller handles a batch (its buffer processor waits for the batch
 to be consumed), and after each batch it waits the whole ``within`` before
-looking at what arrived, counted from the end of the previous batch. So
-every event waits the window on top of the handling of the batch before
-it, and under a backlog a batch fills only for the window after the
-previous one, never during it: a 10 ms window cut the time inside the
-worker at 1,000 events/s to 10 ms at the median but slowed drains by
-10-30% (docs/benchmarks.md, eighth pass).
+looking at what arrived. So a cycle lasts the handling plus the window, and
+under a backlog a batch fills only during the window after the previous one,
+never during the handling: a 10 ms window cut the time inside the worker at
+1,000 events/s to 10 ms at the median but slowed drains by 10-30%
+(docs/benchmarks.md, eighth pass).
 
-:func:`take_batches` keeps taking events while a batch is handled, and
-closes a batch ``within`` after its first event arrived, or at once when
-that has already passed or ``max_`` events are waiting. Under a backlog a
-batch is whatever arrived while the previous one was handled (up to
-``max_``), so a short window costs a drain nothing; under a trickle an
-event waits at most the window. It keeps Faust's contract otherwise: events
-come through the stream's own iterator (which tracks them for the commit),
-are acknowledged only after the caller is done with their batch, never more
-than ``max_`` at a time, and the stream's processors run as before.
+:func:`take_batches` keeps taking events while a batch is handled, and takes
+the next batch ``within`` after it took the previous one (the next multiple
+of ``within`` if nothing arrived by then), or at once when that time has
+passed or ``max_`` events are waiting. Under a steady load a batch is taken
+every window whatever the handling took, so an event waits half a window on
+average, as with Faust; under a backlog a batch is whatever arrived while
+the previous one was handled (up to ``max_``), so a short window costs a
+drain nothing. Counting the window from a batch's first event instead was
+tried and dropped: with fetches arriving every 10 ms, the first fetch's
+events always waited the whole window (5 ms more at the median than Faust).
 
-Waiting costs one future per batch, not Faust's ``wait_for_stopped`` tasks:
-the agent's task is cancelled when its agent stops, which ends the wait.
+It keeps Faust's contract otherwise: events come through the stream's own
+iterator (which tracks them for the commit), are acknowledged only after the
+caller is done with their batch, never more than ``max_`` at a time, and the
+stream's processors run as before. Waiting costs one future per batch, not
+Faust's ``wait_for_stopped`` tasks: the agent's task is cancelled when its
+agent stops, which ends the wait.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any, AsyncIterator, Callable
 
 __all__ = ["Batcher", "take_batches"]
@@ -35,33 +40,44 @@ __all__ = ["Batcher", "take_batches"]
 class Batcher:
     """The pure part of :func:`take_batches`: what is waiting, and when the next batch closes.
 
-    ``add`` is called for every event as it arrives, ``take`` when the caller
-    is ready for a batch. Times are the event loop's clock, in seconds.
+    Batches close on a grid of ``within`` seconds anchored at the last
+    batch taken: at the first grid point after an event is waiting, or at
+    once when that point has passed (the events arrived while the previous
+    batch was handled) or ``max_`` events wait. ``add`` is called for every
+    event as it arrives, ``take`` when the caller is ready for a batch. Times
+    are the event loop's clock, in seconds.
 
     >>> b = Batcher(max_=3, within=0.01)
     >>> b.closes_in(now=5.0) is None        # nothing waiting: wait for an event
     True
-    >>> b.add("a", now=5.0); b.add("b", now=5.004)
-    >>> round(b.closes_in(now=5.004), 3)    # 10 ms after the first event
-    0.006
-    >>> b.closes_in(now=5.02)               # already past: take it now
-    0.0
-    >>> b.take()
+    >>> b.take(now=5.0)                     # the grid starts here
+    []
+    >>> b.add("a", now=5.004); b.add("b", now=5.006)
+    >>> round(b.closes_in(now=5.006), 3)    # the next grid point, 5.01
+    0.004
+    >>> b.take(now=5.01)
     ['a', 'b']
-    >>> for e in "cde": b.add(e, now=6.0)
-    >>> b.full, b.closes_in(now=6.0)        # full: take it now
+    >>> b.add("c", now=5.037)               # grid points 5.02 and 5.03 passed empty
+    >>> round(b.closes_in(now=5.037), 3)    # so it waits for 5.04
+    0.003
+    >>> b.closes_in(now=5.05)               # handled late: take it now
+    0.0
+    >>> _ = b.take(now=5.05)
+    >>> for e in "def": b.add(e, now=5.051)
+    >>> b.full, b.closes_in(now=5.051)      # full: take it now
     (True, 0.0)
     """
 
     def __init__(self, *, max_: int, within: float) -> None:
         if max_ < 1:
             raise ValueError(f"a batch holds at least one event, got max_={max_}")
-        if within < 0:
-            raise ValueError(f"within must not be negative, got {within}")
+        if within <= 0:
+            raise ValueError(f"within must be positive, got {within}")
         self.max = max_
         self.within = within
         self._pending: list[Any] = []
         self._first_at = 0.0
+        self._anchor = 0.0  # when the last batch was taken: the grid's origin
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -82,11 +98,13 @@ class Batcher:
             return None
         if self.full:
             return 0.0
-        return max(0.0, self._first_at + self.within - now)
+        periods = max(1, math.ceil((self._first_at - self._anchor) / self.within))
+        return max(0.0, self._anchor + periods * self.within - now)
 
-    def take(self) -> list[Any]:
-        """The waiting events, in arrival order; the batcher starts empty again."""
+    def take(self, *, now: float) -> list[Any]:
+        """The waiting events, in arrival order; the batcher starts empty again and the grid at ``now``."""
         batch, self._pending = self._pending, []
+        self._anchor = now
         return batch
 
 
@@ -99,6 +117,7 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[l
     loop = asyncio.get_running_loop()
     clock: Callable[[], float] = loop.time
     batcher = Batcher(max_=max_, within=within)
+    batcher.take(now=clock())  # the grid starts now
     wake: asyncio.Future[None] | None = None  # the caller waits on it for an event or a full batch
     room: asyncio.Future[None] | None = None  # the buffer waits on it while a full batch waits
 
@@ -135,7 +154,7 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[l
                 if timer is not None:
                     timer.cancel()
             continue
-        batch = batcher.take()
+        batch = batcher.take(now=clock())
         if room is not None and not room.done():
             room.set_result(None)
         try:

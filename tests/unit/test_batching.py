@@ -11,21 +11,23 @@ import pytest
 from riskmon.stream.batching import Batcher, take_batches
 
 
-def test_a_batcher_refuses_an_empty_batch_size_and_a_negative_window():
+def test_a_batcher_refuses_an_empty_batch_size_and_an_empty_window():
     with pytest.raises(ValueError, match="at least one"):
         Batcher(max_=0, within=0.01)
-    with pytest.raises(ValueError, match="negative"):
-        Batcher(max_=1, within=-1)
+    with pytest.raises(ValueError, match="positive"):
+        Batcher(max_=1, within=0)
 
 
-def test_the_window_counts_from_the_first_event_of_the_batch_not_the_last():
+def test_batches_are_taken_every_window_counted_from_the_last_batch_taken():
     b = Batcher(max_=10, within=0.02)
-    b.add("a", now=1.0)
+    b.take(now=1.0)
+    b.add("a", now=1.005)
     b.add("b", now=1.015)
-    assert b.closes_in(now=1.015) == pytest.approx(0.005)
-    assert b.take() == ["a", "b"] and len(b) == 0
-    b.add("c", now=2.0)  # a new batch, a new window
-    assert b.closes_in(now=2.0) == pytest.approx(0.02)
+    assert b.closes_in(now=1.015) == pytest.approx(0.005)  # 1.02, not 20 ms after "a"
+    assert b.take(now=1.02) == ["a", "b"] and len(b) == 0
+    b.add("c", now=1.07)  # 1.04 and 1.06 passed with nothing waiting
+    assert b.closes_in(now=1.07) == pytest.approx(0.01)  # the next grid point, 1.08
+    assert b.closes_in(now=1.09) == 0.0
 
 
 def _consume(sends, *, max_, within, handle_seconds):
@@ -71,11 +73,11 @@ def _consume(sends, *, max_, within, handle_seconds):
 
 
 def test_events_that_arrive_while_a_batch_is_handled_are_the_next_batch_without_waiting_the_window():
-    # 0 arrives alone and waits its window; 1-3 arrive while it is handled (0.3 s)
+    # 0 arrives alone and waits for the window; 1-3 arrive after it while it is handled (0.3 s)
     batches = _consume([(0, 0), (0.15, 1), (0.01, 2), (0.01, 3)], max_=100, within=0.1, handle_seconds=0.3)
     assert [values for values, _, _ in batches] == [[0], [1, 2, 3]]
     first_at, second_at = batches[0][1], batches[1][1]
-    assert 0.09 <= first_at < 0.25  # the window of 0.1 s after the first event
+    assert first_at < 0.1 + 0.08  # at the next window
     assert second_at - first_at < 0.3 + 0.08  # right after the handling, not a window later
 
 
