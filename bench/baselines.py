@@ -6,7 +6,8 @@ the broker and client allow one Python process).
 itself costs), as shipped: its consumer waits up to 1,500 ms per fetch.
 ``faust-tuned``: the same agent tuned as riskmon's worker is: its fetch wait
 and minimum (``RISKMON_FETCH_MAX_WAIT_MS``, ``RISKMON_FETCH_MIN_BYTES``, set
-through the same :mod:`riskmon.stream.consumer`), its event loop
+through the same :mod:`riskmon.stream.consumer`, which since the ninth pass
+also hands fetched messages over without Faust's four tasks each), its event loop
 (``RISKMON_EVENT_LOOP``, uvloop) and no terminal spinner (which sets the root
 logger to DEBUG, so every debug call in aiokafka and Faust builds a record;
 :func:`riskmon.stream.worker.faust_worker`). Latency is compared with this

@@ -24,9 +24,9 @@ Environment variables:
                              new records or the fetch minimum (``10``; Faust hard-codes 1500,
                              which holds back records that arrive meanwhile:
                              :mod:`riskmon.stream.consumer`)
-``RISKMON_BATCH_WINDOW_MS``  how long an input batch collects events (``20``):
-                             10 cuts latency under a steady load; drains then run
-                             slower (docs/operations.md)
+``RISKMON_BATCH_WINDOW_MS``  how often an input batch is taken under a steady
+                             load (``20``); under a backlog, as soon as the last
+                             one is handled (docs/operations.md)
 ``RISKMON_FETCH_MIN_BYTES``  bytes a fetch waits for, up to that wait (``65536``):
                              under live load fetches come every wait, not one per
                              record (:mod:`riskmon.stream.consumer` says why)

@@ -17,12 +17,15 @@ Faust choices, each from a lesson in DESIGN.md:
 * Receivers (pagers, webhooks) are fed by their own consumer threads
   (:mod:`riskmon.alerts.delivery`), so a receiver that is down never blocks
   an agent.
-* Events are taken in small batches (``take_events``, at most 500 or
-  ``RISKMON_BATCH_WINDOW_MS``, 20 ms by default):
+* Events are taken in small batches (at most 500, one every
+  ``RISKMON_BATCH_WINDOW_MS``, 20 ms by default, filling while the previous
+  one is handled: :mod:`riskmon.stream.batching`, not Faust's ``take_events``):
   Python CPU is the bottleneck, so Redis and the broker are paid once per batch.
 * Handlers' outputs are produced through librdkafka, not Faust's per-message
   ``Topic.send`` (:mod:`riskmon.stream.output_producer`); a handler still
   awaits its batch's acknowledgements before its inputs can be committed.
+* The consumer hands each fetched message to the agents inline, not through
+  four tasks as Faust does (:mod:`riskmon.stream.handover`).
 * The consumer waits at most ``RISKMON_FETCH_MAX_WAIT_MS`` per fetch instead
   of Faust's hard-coded 1,500 ms, and for ``RISKMON_FETCH_MIN_BYTES`` within
   it, so live load costs one fetch round per wait, not one per few records
@@ -78,11 +81,9 @@ __all__ = ["create_app", "BATCH_MAX"]
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
-# The input batch window is ``RISKMON_BATCH_WINDOW_MS`` (20 ms by default). Faust's
-# ``take_events`` does not fill a batch while the previous one is handled, so
-# the window is also how long a batch fills under a backlog: 10 ms cut the time
-# inside the worker at 1,000 events/s from 16-20 to 10 ms at the median, and
-# drains ran slower (docs/benchmarks.md, eighth pass).
+# The input batch window is ``RISKMON_BATCH_WINDOW_MS`` (20 ms by default): a
+# batch is taken every window, and under a backlog as soon as the previous one
+# is handled (riskmon.stream.batching; docs/benchmarks.md, ninth pass).
 #: The alert manager's batch window: a second window every alert waits, after
 #: its input batch's and a hop through ``risk.alert.candidates`` (50 ms before
 #: the eighth pass).

@@ -1,7 +1,8 @@
 """The shell every input handler shares: never raise, dead-letter what fails.
 
 Why: an exception escaping a Faust agent acks the message and loses it, and
-``take_events`` acks a whole batch when the body raises. So a handler
+the batcher (:mod:`riskmon.stream.batching`, like Faust's
+``take_events``) acks a whole batch when the body raises. So a handler
 processes its batch in :meth:`_handle`; if that raises (a bug, a broker
 hiccup), :meth:`handle` retries the events one by one, and an event that still
 fails goes to the dead-letter topic with its original bytes and the error.

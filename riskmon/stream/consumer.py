@@ -30,6 +30,13 @@ The price is that wait on every record (10 ms at most by default) and, when
 idle, a fetch every wait instead of one per 100 ms (idle worker 10-12% of a
 core and broker 13%, against 8% and 8% with a 100 ms wait and no minimum). A backlog fills the minimum at once, so drains do not wait.
 
+Why a copy of Faust's fetch loop: Faust hands every fetched message to the
+agents through mode's ``wait_first``, four tasks per message (about 60 us of
+CPU each time); :mod:`riskmon.stream.handover` says why it can run inline
+and when it still needs them. ``_Consumer._drain_messages`` is Faust's loop
+with that one call changed, used only when the installed Faust's loop is
+the one it was copied from (:func:`drain_copy_applies`).
+
 Why this seam: ``App.transport`` is a settable property of Faust's public app
 interface (``faust.types.AppT``), and Faust's transports choose their
 consumer class through the ``Consumer`` class attribute and the consumer
