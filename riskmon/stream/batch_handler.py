@@ -1,8 +1,10 @@
 """The shell every input handler shares: never raise, dead-letter what fails.
 
 Why: an exception escaping a Faust agent acks the message and loses it, and
-the batcher (:mod:`riskmon.stream.batching`, like Faust's
-``take_events``) acks a whole batch when the body raises. So a handler
+Faust's ``take_events`` acks a whole batch when the body raises. riskmon's
+batcher (:mod:`riskmon.stream.batching`) leaves such a batch unacknowledged,
+so it is read again after a restart, but the agent has stopped until then:
+one bad event would halt its partition. So a handler
 processes its batch in :meth:`_handle`; if that raises (a bug, a broker
 hiccup), :meth:`handle` retries the events one by one, and an event that still
 fails goes to the dead-letter topic with its original bytes and the error.

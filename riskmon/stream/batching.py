@@ -23,7 +23,9 @@ events always waited the whole window (5 ms more at the median than Faust).
 It keeps Faust's contract otherwise: events come through the stream's own
 iterator (which tracks them for the commit), are acknowledged only after the
 caller is done with their batch, never more than ``max_`` at a time, and the
-stream's processors run as before. Waiting costs one future per batch, not
+stream's processors run as before. One difference more: a batch whose
+handling raised or was cancelled (a worker stopping mid-batch) is not
+acknowledged, so it is read again after a restart; Faust's acknowledges it. Waiting costs one future per batch, not
 Faust's ``wait_for_stopped`` tasks: the agent's task is cancelled when its
 agent stops, which ends the wait.
 """
@@ -157,8 +159,10 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[l
         batch = batcher.take(now=clock())
         if room is not None and not room.done():
             room.set_result(None)
-        try:
-            yield batch
-        finally:
-            for event in batch:
-                await stream.ack(event)
+        yield batch
+        # Only once the caller asks for the next batch: a batch whose handling
+        # raised or was cancelled stays unacknowledged, so its offsets are
+        # never committed and a restarted worker reads it again (Faust's
+        # take_events acknowledges it in a ``finally``, losing it).
+        for event in batch:
+            await stream.ack(event)

@@ -30,22 +30,28 @@ def test_batches_are_taken_every_window_counted_from_the_last_batch_taken():
     assert b.closes_in(now=1.09) == 0.0
 
 
+def _channel_stream():
+    """A Faust in-process channel's stream (the app never connects), and the values it acknowledges."""
+    app = faust.App("batching-test", broker="kafka://127.0.0.1:9", web_enabled=False)
+    app.flow_control.resume()
+    channel = app.channel()
+    stream = channel.stream()
+    acked: list[int] = []
+    ack = stream.ack
+
+    async def counting_ack(event):
+        acked.append(event.value)
+        return await ack(event)
+
+    stream.ack = counting_ack
+    return channel, stream, acked
+
+
 def _consume(sends, *, max_, within, handle_seconds):
     """Feed ``sends`` ([(delay_before, value)]) through take_batches; return [(values, seconds since start, acked before)]."""
 
     async def main():
-        app = faust.App("batching-test", broker="kafka://127.0.0.1:9", web_enabled=False)  # never connects
-        app.flow_control.resume()
-        channel = app.channel()
-        stream = channel.stream()
-        acked: list[int] = []
-        ack = stream.ack
-
-        async def counting_ack(event):
-            acked.append(event.value)
-            return await ack(event)
-
-        stream.ack = counting_ack
+        channel, stream, acked = _channel_stream()
         batches = []
         t0 = time.monotonic()
         started = asyncio.Event()
@@ -86,3 +92,22 @@ def test_no_batch_holds_more_than_max_and_each_is_acknowledged_after_it_was_hand
     assert [values for values, _, _ in batches] == [[0, 1, 2], [3, 4, 5], [6]]
     # when a batch is handed over, only the batches before it have been acknowledged
     assert [acked for _, _, acked in batches] == [[-1], [-1, 0, 1, 2], [-1, 0, 1, 2, 3, 4, 5]]
+
+
+def test_a_batch_whose_handling_raised_is_not_acknowledged_so_it_is_read_again_after_a_restart():
+    async def main():
+        channel, stream, acked = _channel_stream()
+
+        async def consume():
+            async for batch in take_batches(stream, 10, 0.01):
+                raise RuntimeError("a handler bug")
+
+        task = asyncio.ensure_future(consume())
+        for value in (1, 2):
+            await channel.send(value=value)
+        with pytest.raises(RuntimeError, match="handler bug"):
+            await asyncio.wait_for(task, 5)
+        await asyncio.sleep(0.05)  # the abandoned generator is closed
+        return acked
+
+    assert asyncio.run(main()) == []
