@@ -13,21 +13,24 @@ never during the handling: a 10 ms window cut the time inside the worker at
 the next batch ``within`` after it took the previous one (the next multiple
 of ``within`` if nothing arrived by then), or at once when that time has
 passed or ``max_`` events are waiting. Under a steady load a batch is taken
-every window whatever the handling took, so an event waits half a window on
-average, as with Faust; under a backlog a batch is whatever arrived while
-the previous one was handled (up to ``max_``), so a short window costs a
-drain nothing. Counting the window from a batch's first event instead was
-tried and dropped: with fetches arriving every 10 ms, the first fetch's
-events always waited the whole window (5 ms more at the median than Faust).
+every window whatever the handling took, so an event waits about half a
+window; under a backlog a batch is whatever arrived while the previous one
+was handled (up to ``max_``), so a short window does not shrink a drain's
+batches (5 ms windows drained as fast as 20 ms ones, docs/benchmarks.md,
+ninth pass). Counting the window from a batch's first event instead was
+tried and dropped: with fetches every 10 ms the first fetch's events waited
+the whole window, and the medians before and inside the worker summed to
+53-59 ms against 46-54 ms with Faust's ``take_events``.
 
 It keeps Faust's contract otherwise: events come through the stream's own
 iterator (which tracks them for the commit), are acknowledged only after the
 caller is done with their batch, never more than ``max_`` at a time, and the
 stream's processors run as before. One difference more: a batch whose
 handling raised or was cancelled (a worker stopping mid-batch) is not
-acknowledged, so it is read again after a restart; Faust's acknowledges it. Waiting costs one future per batch, not
-Faust's ``wait_for_stopped`` tasks: the agent's task is cancelled when its
-agent stops, which ends the wait.
+acknowledged, so it is read again after a restart; Faust's acknowledges it.
+Waiting costs a future or two per batch (one for the first event, one for
+the window), not Faust's ``wait_for_stopped`` tasks: the agent's task is
+cancelled when its agent stops, which ends the wait.
 """
 
 from __future__ import annotations

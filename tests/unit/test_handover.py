@@ -57,18 +57,18 @@ def test_a_callback_that_does_not_wait_is_delivered_without_any_task():
 
 def test_a_callback_that_waits_is_finished_by_wait_first():
     steps = []
+    gates: list[asyncio.Future] = []
 
     async def callback(message):
         steps.append(("start", message))
-        await gate
-        steps.append(("end", message, gate.result()))
+        opened = await gates[0]
+        steps.append(("end", message, opened))
         return "ignored"
 
     async def scenario(made):
-        global gate
         loop = asyncio.get_running_loop()
-        gate = loop.create_future()
-        loop.call_later(0.01, gate.set_result, "opened")
+        gates.append(loop.create_future())
+        loop.call_later(0.01, gates[0].set_result, "opened")
         await hand_over(callback, "m", Event(), _Waiter().wait_first)
         return len(made)
 
