@@ -31,7 +31,7 @@ from riskmon.audit import decision_record, pseudonymize
 from riskmon.config import RiskConfig
 from riskmon.schemas import Application, SchemaError, dumps
 from riskmon.stream.batch_handler import BatchHandler, Send, utcnow
-from riskmon.stream.decision_store import DecisionStore
+from riskmon.stream.decision_store import UNAVAILABLE, DecisionStore
 from riskmon.stream.decisions import Incoming, decide_scored, decision_snapshot, parse_application
 from riskmon.stream.metrics import WorkerMetrics
 from riskmon.stream.scoring import ModelScorer, Scored
@@ -91,10 +91,13 @@ class ApplicationHandler(BatchHandler):
             valid.append((message, application))
 
         lookups = await self._store.lookup([a.application_id for _, a in valid])
+        # Redis's answer, not the store's state later: the back-off may end during the
+        # await below, and a batch Redis could not look up must still hold its approvals.
+        store_down = lookups is None
         if self._scorer is not None and valid:
             await self._scorer.refresh()  # new snapshots and model alerts, before anything is decided
-        degraded = self._store.degraded or (self._scorer.model_alert if self._scorer else None)
-        degraded_reason = "redis_unavailable" if self._store.degraded else "model_alert"
+        degraded = UNAVAILABLE if store_down else (self._scorer.model_alert if self._scorer else None)
+        degraded_reason = "redis_unavailable" if store_down else "model_alert"
         resend: list[tuple[Application, bytes]] = []
         fresh: list[tuple[Incoming, Application]] = []
         for index, (message, application) in enumerate(valid):

@@ -32,9 +32,12 @@ from typing import Any, Awaitable, Callable, Sequence
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-__all__ = ["DecisionStore", "Lookup", "key_namespace"]
+__all__ = ["DecisionStore", "Lookup", "UNAVAILABLE", "key_namespace"]
 
 log = logging.getLogger(__name__)
+
+#: What :attr:`DecisionStore.degraded` says while Redis is unusable.
+UNAVAILABLE = "decision state store (Redis) unavailable"
 
 
 #: Reserve a batch's decisions in one command: ``SET NX EX`` each, and for
@@ -128,7 +131,7 @@ class DecisionStore:
     def degraded(self) -> str | None:
         """Why the store is unusable right now, or None when it is healthy."""
         if self._clock() < self._down_until:
-            return "decision state store (Redis) unavailable"
+            return UNAVAILABLE
         return None
 
     def _failed(self, exc: Exception) -> None:
