@@ -1,0 +1,119 @@
+"""CPU per event of one input handler, on the real Redis, without Kafka or Faust.
+
+Why: at 1,000 events/s the worker's main thread is most of a core, and the
+latency bench cannot say which handler's code to cut. This drives one handler
+(the same class the worker runs) with the harness's events in batches of the
+size a 20 ms window gives at that rate, on the real Redis; outputs go to a
+sink that acknowledges at once. It reports the process's CPU per event, and
+with ``--profile`` the functions that cost most.
+
+    .venv/bin/python -m bench.handler_cost --redis redis://127.0.0.1:6379/0 --kind transactions
+
+Keys go to a namespace of their own (``riskmon:bench<random>``), deleted at
+the end. Compare variants only within one run of this tool or interleaved runs:
+this machine's speed varies by 2x between hours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import sys
+import time
+import uuid
+from typing import Any
+
+from bench.harness import Mix
+from riskmon.config import load_config
+from riskmon.stream.applications import ApplicationHandler
+from riskmon.stream.decision_store import DecisionStore
+from riskmon.stream.decisions import Incoming
+from riskmon.stream.metrics import WorkerMetrics
+from riskmon.stream.transactions import TransactionHandler
+
+#: Events per batch at 1,000 events/s of the mix in 20 ms windows: 7 of 10 are
+#: transactions (14 a batch), 2 of 10 applications (4 a batch).
+DEFAULT_BATCH = {"transactions": 14, "applications": 4}
+
+
+class Alerts:
+    """Takes the alerts a handler publishes and drops them (the alert path is not measured)."""
+
+    async def publish(self, alerts: list[Any]) -> list[Any]:
+        return []
+
+
+async def _sent(topic: str, key: bytes | None, value: bytes) -> Any:
+    done = asyncio.get_running_loop().create_future()
+    done.set_result(None)
+    return done
+
+
+def _handler(kind: str, store: DecisionStore) -> Any:
+    config = load_config(None)
+    common = dict(store=store, send=_sent, deadletter_topic="risk.deadletter", max_message_bytes=1 << 18,
+                  metrics=WorkerMetrics())
+    if kind == "transactions":
+        return TransactionHandler(config=config, alerts=Alerts(), **common)  # type: ignore[arg-type]
+    return ApplicationHandler(config=config, decisions_topic="credit.decisions", portfolio_topic="risk.portfolio",
+                              audit_topic="risk.audit.pending", **common)
+
+
+def _messages(kind: str, n: int) -> list[Incoming]:
+    mix = Mix()
+    make = mix.transaction if kind == "transactions" else (lambda i, t: mix.application(i))
+    return [Incoming(f"credit.{kind}", 0, i, *make(i, i), received_monotonic=0.0) for i in range(n)]
+
+
+async def measure(redis_url: str, kind: str, n: int, batch: int, warmup: int, profile: bool) -> dict[str, float]:
+    """CPU and wall time per event over ``n`` events after ``warmup`` ones, and how
+    many keys the handler left in Redis (deleted before returning)."""
+    namespace = f"riskmon:bench{uuid.uuid4().hex[:8]}"
+    store = DecisionStore(redis_url, ttl_seconds=600, namespace=namespace)
+    handler = _handler(kind, store)
+    messages = _messages(kind, warmup + n)
+    try:
+        for start in range(0, warmup, batch):
+            await handler.handle(messages[start:min(start + batch, warmup)])
+        profiler = cProfile.Profile() if profile else None
+        cpu, wall = time.process_time(), time.perf_counter()
+        if profiler:
+            profiler.enable()
+        for start in range(warmup, warmup + n, batch):
+            await handler.handle(messages[start:start + batch])
+        if profiler:
+            profiler.disable()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        if profiler:
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+    finally:
+        keys = [k async for k in store.client.scan_iter(match=f"{namespace}:*", count=1000)]
+        written = len(keys)
+        for start in range(0, len(keys), 1000):
+            await store.client.delete(*keys[start:start + 1000])
+        await store.close()
+    return {"cpu_us_per_event": cpu / n * 1e6, "wall_us_per_event": wall / n * 1e6, "keys_written": written}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--redis", required=True, help="Redis URL (the dev stack's REDIS_URL)")
+    parser.add_argument("--kind", choices=sorted(DEFAULT_BATCH), default="transactions")
+    parser.add_argument("--events", type=int, default=12_000, help="events measured (default 12,000)")
+    parser.add_argument("--warmup", type=int, default=2_000, help="events handled first, not measured")
+    parser.add_argument("--batch", type=int, help="events per batch (default: a 20 ms window at 1,000 events/s)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat and print each round")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured events to stderr")
+    args = parser.parse_args(argv)
+    batch = args.batch or DEFAULT_BATCH[args.kind]
+    for r in range(args.rounds):
+        result = asyncio.run(measure(args.redis, args.kind, args.events, batch, args.warmup, args.profile))
+        print(f"{args.kind} batch={batch} round {r + 1}: cpu {result['cpu_us_per_event']:.1f} us/event, "
+              f"wall {result['wall_us_per_event']:.1f} us/event", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
