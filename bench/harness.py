@@ -58,6 +58,10 @@ Phases:
    or ``charged_off``), so loans end and the exposure book reaches a steady
    size as a real one does (``--long-open-loans``: the latency mix instead).
 
+``--pin-worker`` runs every candidate on one CPU of its own and the broker,
+Redis and this harness on the others (``bench.pinning``), as a deployment
+would give the worker its own cores; without it all share every CPU.
+
 Prints the environment, the absolute figures, the ratios to the baselines and
 a last ``name: value`` line. A benchmark, not a test: nothing here asserts.
 """
@@ -89,6 +93,7 @@ from confluent_kafka.admin import AdminClient
 
 from bench.cpu_shares import HZ, broker_pids, shares, snapshot, ticks
 from bench.first_path import PARTITIONS, create, drain, peak_rss_mb
+from bench.pinning import pin, split, stack_pids
 from riskmon.stack.ports import free_ports
 
 KINDS = ("applications", "transactions", "repayments")
@@ -224,6 +229,7 @@ class Candidate:
     prefix: str = ""
     inputs: dict[str, str] = field(default_factory=dict)
     output: str = ""
+    cpus: set[int] | None = None  # ``--pin-worker``: the CPUs its process may run on
 
     def prepare(self, phase: str) -> None:
         """Fresh topics for ``phase``: the candidate reads from the first offset."""
@@ -258,6 +264,8 @@ class Candidate:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
+        if self.cpus:  # before its interpreter starts a thread: every later thread inherits it
+            pin(self.proc.pid, self.cpus)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -429,7 +437,8 @@ def measure_scale(c: Candidate, mix: Mix, n: int, timeout: float) -> float:
 
 def _twins(c: Candidate, workers: int) -> list[Candidate]:
     """``workers - 1`` more riskmon processes in ``c``'s group, on its topics (not started)."""
-    twins = [Candidate(c.name, c.bootstrap, c.redis_url, c.run, web_port=_free_port()) for _ in range(workers - 1)]
+    twins = [Candidate(c.name, c.bootstrap, c.redis_url, c.run, web_port=_free_port(), cpus=c.cpus)
+             for _ in range(workers - 1)]
     for twin in twins:
         twin.prefix, twin.inputs, twin.output = c.prefix, c.inputs, c.output
     return twins
@@ -661,6 +670,9 @@ def main() -> int:
     parser.add_argument("--skip", default="", help="comma-separated phases to skip: drain,scale,latency")
     parser.add_argument("--candidates", default=",".join(CANDIDATES),
                         help="which to run (ratios need all four; fewer is for profiling)")
+    parser.add_argument("--pin-worker", action="store_true",
+                        help="run each candidate on a CPU of its own, and the broker, Redis and this harness on "
+                             "the others (bench.pinning): the worker's figures without their contention")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
 
@@ -669,7 +681,15 @@ def main() -> int:
     directory = args.dir or Path(tempfile.mkdtemp(prefix="riskmon-harness-"))
     was_running = stack.status(directory) is not None
     info = stack.up(directory)
+    everywhere = os.sched_getaffinity(0)
+    shared = [os.getpid(), *stack_pids(str(directory))]
+    worker_cpus: set[int] | None = None
     try:
+        if args.pin_worker:
+            worker_cpus, rest = split(everywhere)
+            for pid in shared:
+                pin(pid, rest)
+            print(f"pinned: candidates on CPU {sorted(worker_cpus)}; broker, Redis and harness on {sorted(rest)}")
         print(f"cpus={os.cpu_count()} python={platform.python_version()} " + " ".join(
             f"{p}={metadata.version(p)}" for p in ("faust-streaming", "aiokafka", "confluent-kafka", "redis", "orjson", "river")))
         print(f"kafka={info.kafka_bootstrap} redis={info.redis_url} partitions={PARTITIONS} load={os.getloadavg()[0]:.2f}")
@@ -678,7 +698,7 @@ def main() -> int:
         run = uuid.uuid4().hex[:6]
         names = tuple(args.candidates.split(","))
         cands = {n: Candidate(n, info.kafka_bootstrap, info.redis_url, run,
-                              web_port=_free_port() if n == "riskmon" else 0) for n in names}
+                              web_port=_free_port() if n == "riskmon" else 0, cpus=worker_cpus) for n in names}
         drains: dict[tuple[str, str], float] = {}
         cpu_us: dict[tuple[str, str], float] = {}
         kinds = tuple(args.kinds.split(","))
@@ -759,6 +779,12 @@ def main() -> int:
     finally:
         for c in locals().get("cands", {}).values():
             c.stop()
+        if worker_cpus:  # the stack may be a shared dev stack: give it every CPU back
+            for pid in shared:
+                try:
+                    pin(pid, everywhere)
+                except ProcessLookupError:
+                    pass
         if not was_running:
             stack.down(directory)
         if args.dir is None:

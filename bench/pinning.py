@@ -1,0 +1,79 @@
+"""Give the process under test a core of its own (``bench.harness --pin-worker``).
+
+Why: on this 2-core machine the worker shares both cores with the broker,
+Redis and the harness's own producer and reader, so its latency tail measures
+their contention as much as its own code; a deployment gives the worker its
+own cores. Pinning the worker to one CPU and everything else to the others is
+the nearest this machine comes to that. At 1,000 events/s it cut riskmon's
+p99 from 870 ms to 168-181 ms within one hour (docs/benchmarks.md, tenth pass).
+
+Affinity is per thread on Linux (``sched_setaffinity`` on a thread id), and
+a new thread inherits its creator's: :func:`pin` sets it on every thread a
+process has now, so a worker pinned right after it is spawned (before its
+interpreter has started any thread) has all its threads there.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+__all__ = ["split", "pin", "stack_pids"]
+
+
+def split(cpus: Iterable[int]) -> tuple[set[int], set[int]]:
+    """(the worker's CPUs, everyone else's): the highest-numbered CPU for the worker.
+
+    >>> split({0, 1})
+    ({1}, {0})
+    >>> split({0, 1, 2, 3})
+    ({3}, {0, 1, 2})
+    >>> split({0})
+    Traceback (most recent call last):
+    ...
+    ValueError: pinning the worker needs at least 2 CPUs to split, this process may use 1
+    """
+    available = sorted(set(cpus))
+    if len(available) < 2:
+        raise ValueError(f"pinning the worker needs at least 2 CPUs to split, this process may use {len(available)}")
+    return {available[-1]}, set(available[:-1])
+
+
+def pin(pid: int, cpus: set[int]) -> int:
+    """Restrict every current thread of ``pid`` to ``cpus``; the number of threads pinned.
+
+    Threads that end while this runs are skipped; ``ProcessLookupError`` if the
+    process itself has gone.
+    """
+    tasks = Path(f"/proc/{pid}/task")
+    try:
+        tids = [int(t.name) for t in tasks.iterdir()]
+    except FileNotFoundError:
+        raise ProcessLookupError(f"no process {pid}") from None
+    pinned = 0
+    for tid in tids:
+        try:
+            os.sched_setaffinity(tid, cpus)
+            pinned += 1
+        except ProcessLookupError:
+            continue
+    return pinned
+
+
+def stack_pids(marker: str) -> list[int]:
+    """The Kafka broker and Redis server of the stack whose directory is ``marker``
+    (both carry a file under it on their command lines: the broker's properties and
+    Redis's config; ``/tmp/dev-stack`` does not match ``/tmp/dev-stack2``'s)."""
+    under = marker.rstrip("/").encode() + b"/"
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if under in cmdline and (b"kafka.Kafka" in cmdline or b"redis-server" in cmdline):
+            pids.append(int(entry.name))
+    return pids
