@@ -39,13 +39,16 @@ def ticks(pid: int) -> int | None:
 
 
 def broker_pids(marker: str = "") -> list[int]:
-    """Kafka brokers on this machine whose command line contains ``marker`` (the stack directory)."""
+    """Kafka brokers on this machine started from the stack directory ``marker`` (a file
+    under it on their command line; ``/tmp/dev-stack`` does not match ``/tmp/dev-stack2``'s).
+    Every broker when ``marker`` is empty."""
+    under = marker.rstrip("/").encode() + b"/" if marker else b""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes()
-                if b"kafka.Kafka" in cmdline and marker.encode() in cmdline:
+                if b"kafka.Kafka" in cmdline and under in cmdline:
                     pids.append(int(entry.name))
             except OSError:
                 continue

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
+import uuid
 
-from bench.cpu_shares import Snapshot, shares, snapshot
+from bench.cpu_shares import Snapshot, broker_pids, shares, snapshot
 
 
 def test_shares_are_percent_of_one_core_and_of_the_machine() -> None:
@@ -22,3 +25,20 @@ def test_a_busy_process_is_seen_busy() -> None:
         pass
     got = shares(before, snapshot(roles), time.monotonic() - start)
     assert 20 <= got["cpu_harness_pct"] <= 110 and 0 < got["machine_busy_pct"] <= 100
+
+
+def test_broker_pids_counts_only_the_broker_of_its_own_stack() -> None:
+    marker = f"/tmp/stack-{uuid.uuid4().hex}"
+    sleep = "import time; time.sleep(30)"
+    ours = subprocess.Popen([sys.executable, "-c", sleep, "kafka.Kafka", f"{marker}/kafka/server.properties"])
+    other = subprocess.Popen([sys.executable, "-c", sleep, "kafka.Kafka", f"{marker}2/kafka/server.properties"])
+    try:
+        deadline = time.monotonic() + 10
+        while broker_pids(marker) != [ours.pid] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert broker_pids(marker) == [ours.pid]
+        assert {ours.pid, other.pid} <= set(broker_pids())  # no marker: every broker
+    finally:
+        for p in (ours, other):
+            p.kill()
+            p.wait()
