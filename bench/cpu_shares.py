@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Snapshot", "snapshot", "shares", "broker_pids", "ticks", "HZ"]
+__all__ = ["Snapshot", "snapshot", "shares", "broker_pids", "stack_pids", "ticks", "HZ"]
 
 HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -38,21 +38,27 @@ def ticks(pid: int) -> int | None:
     return int(fields[11]) + int(fields[12])
 
 
-def broker_pids(marker: str = "") -> list[int]:
-    """Kafka brokers on this machine started from the stack directory ``marker`` (a file
-    under it on their command line; ``/tmp/dev-stack`` does not match ``/tmp/dev-stack2``'s).
-    Every broker when ``marker`` is empty."""
+def stack_pids(marker: str = "", programs: tuple[bytes, ...] = (b"kafka.Kafka", b"redis-server")) -> list[int]:
+    """Processes on this machine running one of ``programs`` (a command-line word) started
+    from the stack directory ``marker``: a file under it on their command line (the broker's
+    properties, Redis's config), so ``/tmp/dev-stack`` does not match ``/tmp/dev-stack2``'s.
+    Any directory when ``marker`` is empty."""
     under = marker.rstrip("/").encode() + b"/" if marker else b""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes()
-                if b"kafka.Kafka" in cmdline and under in cmdline:
-                    pids.append(int(entry.name))
             except OSError:
                 continue
+            if under in cmdline and any(program in cmdline for program in programs):
+                pids.append(int(entry.name))
     return pids
+
+
+def broker_pids(marker: str = "") -> list[int]:
+    """Kafka brokers started from the stack directory ``marker`` (every broker when empty)."""
+    return stack_pids(marker, (b"kafka.Kafka",))
 
 
 def snapshot(roles: dict[str, list[int]]) -> Snapshot:

@@ -91,9 +91,9 @@ import orjson
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from bench.cpu_shares import HZ, broker_pids, shares, snapshot, ticks
+from bench.cpu_shares import HZ, broker_pids, shares, snapshot, stack_pids, ticks
 from bench.first_path import PARTITIONS, create, drain, peak_rss_mb
-from bench.pinning import pin, split, stack_pids
+from bench.pinning import pin, split
 from riskmon.stack.ports import free_ports
 
 KINDS = ("applications", "transactions", "repayments")
@@ -682,11 +682,12 @@ def main() -> int:
     was_running = stack.status(directory) is not None
     info = stack.up(directory)
     everywhere = os.sched_getaffinity(0)
-    shared = [os.getpid(), *stack_pids(str(directory))]
+    shared: list[int] = []  # --pin-worker: this harness and the stack, given every CPU back at the end
     worker_cpus: set[int] | None = None
     try:
         if args.pin_worker:
             worker_cpus, rest = split(everywhere)
+            shared = [os.getpid(), *stack_pids(str(directory))]
             for pid in shared:
                 pin(pid, rest)
             print(f"pinned: candidates on CPU {sorted(worker_cpus)}; broker, Redis and harness on {sorted(rest)}")
@@ -779,12 +780,11 @@ def main() -> int:
     finally:
         for c in locals().get("cands", {}).values():
             c.stop()
-        if worker_cpus:  # the stack may be a shared dev stack: give it every CPU back
-            for pid in shared:
-                try:
-                    pin(pid, everywhere)
-                except ProcessLookupError:
-                    pass
+        for pid in shared:  # the stack may be a shared dev stack
+            try:
+                pin(pid, everywhere)
+            except ProcessLookupError:
+                pass
         if not was_running:
             stack.down(directory)
         if args.dir is None:

@@ -5,7 +5,7 @@ Redis and the harness's own producer and reader, so its latency tail measures
 their contention as much as its own code; a deployment gives the worker its
 own cores. Pinning the worker to one CPU and everything else to the others is
 the nearest this machine comes to that. At 1,000 events/s it cut riskmon's
-p99 from 870 ms to 168-181 ms within one hour (docs/benchmarks.md, tenth pass).
+p99 from 870 ms to 168-242 ms within one hour (docs/benchmarks.md, tenth pass).
 
 Affinity is per thread on Linux (``sched_setaffinity`` on a thread id), and
 a new thread inherits its creator's: :func:`pin` sets it on every thread a
@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["split", "pin", "stack_pids"]
+__all__ = ["split", "pin"]
 
 
 def split(cpus: Iterable[int]) -> tuple[set[int], set[int]]:
@@ -59,21 +59,3 @@ def pin(pid: int, cpus: set[int]) -> int:
         except ProcessLookupError:
             continue
     return pinned
-
-
-def stack_pids(marker: str) -> list[int]:
-    """The Kafka broker and Redis server of the stack whose directory is ``marker``
-    (both carry a file under it on their command lines: the broker's properties and
-    Redis's config; ``/tmp/dev-stack`` does not match ``/tmp/dev-stack2``'s)."""
-    under = marker.rstrip("/").encode() + b"/"
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if under in cmdline and (b"kafka.Kafka" in cmdline or b"redis-server" in cmdline):
-            pids.append(int(entry.name))
-    return pids

@@ -47,8 +47,10 @@ CACHE_SIZE = 50_000
 
 #: Save a batch's customer states in one command: ``SET key state EX ttl`` for
 #: each KEYS[i] and ARGV[i + 1]. A pipeline of one SET per customer cost
-#: redis-py a packing and a parsing per customer, about a quarter of the
-#: transaction path's CPU when most customers are new (the benchmark's mix).
+#: redis-py a packing and a parsing per customer: 28% of the transaction
+#: path's profiled time when most customers are new (the benchmark's mix);
+#: one call per batch cut its CPU from 299 to 248 us per transaction
+#: (``bench.handler_cost``, docs/benchmarks.md, tenth pass).
 SAVE_LUA = """
 local ttl = ARGV[1]
 for i, key in ipairs(KEYS) do

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.pinning import pin, split, stack_pids
+from bench.cpu_shares import stack_pids
+from bench.pinning import pin, split
 
 TWO_THREADS = "import threading, time; threading.Thread(target=time.sleep, args=(30,), daemon=True).start(); print('up', flush=True); time.sleep(30)"
 
