@@ -6,8 +6,8 @@ The incident: a card-testing attack through one compromised merchant. Over
 ten minutes, ``--customers`` customers each make 8 to 30 small purchases and
 some withdraw cash, on top of the demo's everyday traffic (the seeded
 stream of :mod:`riskmon.demo.transactions`). The real detectors
-(:class:`~riskmon.watch.CustomerWatch` velocity and cash-out,
-:class:`~riskmon.watch.TransactionAnomalyWatch`) turn it into alert
+(:class:`~riskmon.transactions.watch.CustomerWatch` velocity and cash-out,
+:class:`~riskmon.transactions.watch.TransactionAnomalyWatch`) turn it into alert
 candidates; the real alert manager then runs with three configurations:
 
 * ``raw``: every candidate is a notification (what a pager subscribed to
@@ -29,13 +29,13 @@ import random
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from riskmon.alerts.config import Route, parse_alerting
-from riskmon.alerts.manager import AlertManager
+from riskmon.alerting.config import Route, parse_alerting
+from riskmon.alerting.manager import AlertManager
 from riskmon.config import load_config
 from riskmon.demo.transactions import generate_transactions
 from riskmon.detectors.base import epoch
 from riskmon.schemas import Transaction
-from riskmon.watch import CustomerWatch, TransactionAnomalyWatch
+from riskmon.transactions.watch import CustomerWatch, TransactionAnomalyWatch
 
 END = datetime(2026, 11, 29, 15, 0, tzinfo=timezone.utc)
 

@@ -6,11 +6,11 @@ the broker and client allow one Python process).
 itself costs), as shipped: its consumer waits up to 1,500 ms per fetch.
 ``faust-tuned``: the same agent tuned as riskmon's worker is: its fetch wait
 and minimum (``RISKMON_FETCH_MAX_WAIT_MS``, ``RISKMON_FETCH_MIN_BYTES``, set
-through the same :mod:`riskmon.stream.consumer`, which since the ninth pass
+through the same :mod:`riskmon.runtime.patches.fetch_wait`, which since the ninth pass
 also hands fetched messages over without Faust's four tasks each), its event loop
 (``RISKMON_EVENT_LOOP``, uvloop) and no terminal spinner (which sets the root
 logger to DEBUG, so every debug call in aiokafka and Faust builds a record;
-:func:`riskmon.stream.worker.faust_worker`). Latency is compared with this
+:func:`riskmon.runtime.worker.faust_worker`). Latency is compared with this
 one, so that a ratio measures riskmon's work and not a Faust setting. (Until
 the eighth pass it had only the fetch wait.)
 
@@ -58,7 +58,7 @@ def faust_passthrough(src: str, dst: str, bootstrap: str, group: str, *, tuned: 
 
     settings = settings_from_env()
     if tuned:
-        from riskmon.stream.event_loop import install_event_loop
+        from riskmon.runtime.tuning.event_loop import install_event_loop
 
         install_event_loop(settings.event_loop)  # before Faust creates its loop
     app = faust.App(
@@ -73,7 +73,7 @@ def faust_passthrough(src: str, dst: str, bootstrap: str, group: str, *, tuned: 
         producer_acks=-1,
     )
     if tuned:
-        from riskmon.stream.consumer import use_fetch_wait
+        from riskmon.runtime.patches.fetch_wait import use_fetch_wait
 
         use_fetch_wait(app, settings.fetch_max_wait_ms, settings.fetch_min_bytes)
     source = app.topic(*src.split(","), value_serializer="raw", key_serializer="raw")
@@ -85,7 +85,7 @@ def faust_passthrough(src: str, dst: str, bootstrap: str, group: str, *, tuned: 
             await sink.send(key=event.message.key, value=event.message.value)
 
     if tuned:
-        from riskmon.stream.worker import faust_worker
+        from riskmon.runtime.worker import faust_worker
 
         faust_worker(app, "warning").execute_from_commandline()
         return

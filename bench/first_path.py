@@ -152,7 +152,7 @@ def main() -> int:
                    RISKMON_TOPIC_PREFIX=prefix, RISKMON_APP_ID=f"bench{run}-riskmon", RISKMON_WEB_PORT="0",
                    RISKMON_PARTITIONS=str(PARTITIONS))
         from riskmon.settings import settings_from_env
-        from riskmon.stream.topics import ensure_topics
+        from riskmon.runtime.topics import ensure_topics
 
         ensure_topics(settings_from_env(env))
         results.append(run_candidate("riskmon worker (decisions)", [sys.executable, "-m", "riskmon", "worker", "--loglevel", "warning"],

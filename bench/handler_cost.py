@@ -27,11 +27,11 @@ from typing import Any
 
 from bench.harness import Mix
 from riskmon.config import load_config
-from riskmon.stream.applications import ApplicationHandler
-from riskmon.stream.decision_store import DecisionStore
-from riskmon.stream.decisions import Incoming
-from riskmon.stream.metrics import WorkerMetrics
-from riskmon.stream.transactions import TransactionHandler
+from riskmon.applications.handler import ApplicationHandler
+from riskmon.pipeline.store import DecisionStore
+from riskmon.pipeline.messages import Incoming
+from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.transactions.handler import TransactionHandler
 
 #: Events per batch at 1,000 events/s of the mix in 20 ms windows: 7 of 10 are
 #: transactions (14 a batch), 2 of 10 applications (4 a batch).

@@ -237,7 +237,7 @@ class Candidate:
         self.inputs = {kind: f"{self.prefix}credit.{kind}" for kind in KINDS}
         if self.name == "riskmon":
             from riskmon.settings import settings_from_env
-            from riskmon.stream.topics import ensure_topics
+            from riskmon.runtime.topics import ensure_topics
 
             ensure_topics(settings_from_env(self._env()))
             self.output = f"{self.prefix}credit.decisions"

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import redis.asyncio as aioredis
 
-from riskmon.stream.decision_store import DecisionStore
+from riskmon.pipeline.store import DecisionStore
 
 
 async def through_redis_py(url: str, key: str, n: int) -> float:

@@ -1,5 +1,5 @@
 import sys
 
-from riskmon.cli import main
+from riskmon.cli.commands import main
 
 sys.exit(main())

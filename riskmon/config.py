@@ -131,10 +131,10 @@ class RiskConfig:
     currency: str
     policy: Policy
     models: ModelsConfig
-    detectors: Any  # riskmon.detector_config.DetectorsConfig (imported lazily: River is heavy)
+    detectors: Any  # riskmon.detectors.config.DetectorsConfig (imported lazily: River is heavy)
     version: str
     source: str
-    alerting: Any = None  # riskmon.alerts.config.AlertingConfig (the packaged defaults when the file has none)
+    alerting: Any = None  # riskmon.alerting.config.AlertingConfig (the packaged defaults when the file has none)
 
     @property
     def model_policy(self) -> Policy:
@@ -391,13 +391,13 @@ def parse_config(raw: Any, *, source: str = "<memory>") -> RiskConfig:
         raise ConfigError("currency", f"must be an ISO 4217 code such as USD, got {currency!r}")
     policy = _policy(_get(m, "policy", ""))
     models = _models(_get(m, "models", ""))
-    from riskmon.detector_config import DetectorSettingError, parse_detectors
+    from riskmon.detectors.config import DetectorSettingError, parse_detectors
 
     try:
         detectors = parse_detectors(_get(m, "detectors", ""))
     except DetectorSettingError as exc:
         raise ConfigError(exc.field, exc.message) from None
-    from riskmon.alerts.config import AlertingConfigError, parse_alerting
+    from riskmon.alerting.config import AlertingConfigError, parse_alerting
 
     try:
         alerting = parse_alerting(m.get("alerting"))

@@ -12,7 +12,7 @@ Environment variables:
                              (``rediss://`` for TLS)
 ``RISKMON_CONFIG``           path of the thresholds/policy/routing file
 ``RISKMON_SHADOW_CONFIG``    a second configuration evaluated beside it, recorded
-                             on ``risk.shadow`` only (``riskmon.stream.shadow``)
+                             on ``risk.shadow`` only (``riskmon.shadow.handler``)
 ``RISKMON_TOPIC_PREFIX``     prefix added to every topic name (default none)
 ``RISKMON_APP_ID``           Kafka consumer group and Faust app id (``riskmon``)
 ``RISKMON_PARTITIONS``       partitions of topics the worker creates (``3``)
@@ -23,13 +23,13 @@ Environment variables:
 ``RISKMON_FETCH_MAX_WAIT_MS`` longest wait of one Kafka fetch on the broker, for
                              new records or the fetch minimum (``10``; Faust hard-codes 1500,
                              which holds back records that arrive meanwhile:
-                             :mod:`riskmon.stream.consumer`)
+                             :mod:`riskmon.runtime.patches.fetch_wait`)
 ``RISKMON_BATCH_WINDOW_MS``  how often an input batch is taken under a steady
                              load (``20``); under a backlog, as soon as the last
                              one is handled (docs/operations.md)
 ``RISKMON_FETCH_MIN_BYTES``  bytes a fetch waits for, up to that wait (``65536``):
                              under live load fetches come every wait, not one per
-                             record (:mod:`riskmon.stream.consumer` says why)
+                             record (:mod:`riskmon.runtime.patches.fetch_wait` says why)
 ``RISKMON_SECURITY_PROTOCOL`` ``PLAINTEXT`` (default), ``SSL``, ``SASL_SSL``;
                              ``SASL_PLAINTEXT`` is refused unless
                              ``RISKMON_ALLOW_INSECURE_SASL=1`` (never send
@@ -44,7 +44,7 @@ Environment variables:
                              set them in any real deployment)
 ``RISKMON_TRACEMALLOC``      frames per allocation to trace (``0``, off); the
                              largest allocation sites are dumped every 30 s
-                             (:mod:`riskmon.stream.memory_probe`; diagnosis only)
+                             (:mod:`riskmon.runtime.tuning.memory_probe`; diagnosis only)
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ class Settings:
     fetch_max_wait_ms: int = 10
     fetch_min_bytes: int = 64 * 1024
     batch_window_ms: int = 20
-    event_loop: str = "uvloop"  # or "asyncio" (riskmon.stream.event_loop)
-    tracemalloc_frames: int = 0  # riskmon.stream.memory_probe; 0 is off
+    event_loop: str = "uvloop"  # or "asyncio" (riskmon.runtime.tuning.event_loop)
+    tracemalloc_frames: int = 0  # riskmon.runtime.tuning.memory_probe; 0 is off
     security_protocol: SecurityProtocol = "PLAINTEXT"
     sasl_mechanism: str = "SCRAM-SHA-512"
     sasl_username: str | None = None

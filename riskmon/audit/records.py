@@ -1,7 +1,7 @@
 """Audit records: what the trail keeps of each decision and each manual review.
 
 A record is a plain JSON object built from the decision event, the feature
-snapshot kept when it was scored (:mod:`riskmon.stream.scoring`) and the
+snapshot kept when it was scored (:mod:`riskmon.applications.scoring`) and the
 applicant's pseudonym. Fields are picked one by one from a fixed list, so an
 ``applicant`` object or any other unexpected field in the inputs can never
 reach the trail.

@@ -9,9 +9,9 @@ detectors and alert manager, on event time, with no Kafka and no Redis), and
 reports both side by side (:mod:`~riskmon.backtest.summary`,
 :mod:`~riskmon.backtest.report`, :mod:`~riskmon.backtest.html`).
 :class:`~riskmon.backtest.evaluator.Evaluator` is also what the worker's
-shadow mode (:mod:`riskmon.stream.shadow`) runs live.
+shadow mode (:mod:`riskmon.shadow.handler`) runs live.
 """
 
 # Nothing is imported here: ``riskmon --help`` builds this command's parser
-# (riskmon.backtest.cli), and the replay's modules pull in River and Redis.
+# (riskmon.cli.backtest), and the replay's modules pull in River and Redis.
 __all__: list[str] = []

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Sequence
 
-from riskmon.alerts.config import AlertingConfig
-from riskmon.alerts.manager import AlertManager, Outcome
-from riskmon.alerts.model import Notification
+from riskmon.alerting.config import AlertingConfig
+from riskmon.alerting.manager import AlertManager, Outcome
+from riskmon.alerting.model import Notification
 from riskmon.backtest.evaluator import Evaluator
 from riskmon.backtest.learner import OfflineLearner
 from riskmon.backtest.recorded import Parsed
@@ -41,7 +41,7 @@ from riskmon.config import RiskConfig
 from riskmon.detectors import utc
 from riskmon.models.labels import label_from_repayment
 from riskmon.schemas import Alert, Application, Repayment, Review, Transaction, format_timestamp
-from riskmon.stream.scoring import ModelScorer
+from riskmon.applications.scoring import ModelScorer
 
 __all__ = ["RunResult", "run", "TICK_SECONDS"]
 

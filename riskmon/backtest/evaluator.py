@@ -6,11 +6,11 @@ describe some other system. So this module holds no rule of its own: it calls
 the live path's pure pieces in the live order,
 
 * applications: :meth:`ModelScorer.score`, then
-  :func:`~riskmon.stream.decisions.decide_scored` (with the live fallback to a
+  :func:`~riskmon.applications.decide.decide_scored` (with the live fallback to a
   ``review`` decision when the policy fails), then the decision's portfolio
-  summary (:mod:`riskmon.stream.summaries`) into the portfolio watch;
-* transactions: the customer's :class:`~riskmon.watch.CustomerWatch`, then the
-  :class:`~riskmon.watch.TransactionAnomalyWatch`;
+  summary (:mod:`riskmon.portfolio.summaries`) into the portfolio watch;
+* transactions: the customer's :class:`~riskmon.transactions.watch.CustomerWatch`, then the
+  :class:`~riskmon.transactions.watch.TransactionAnomalyWatch`;
 * repayments: their portfolio summary into the portfolio watch.
 
 It does no I/O and reads no clock: the caller passes the decision time and
@@ -32,10 +32,11 @@ import orjson
 from riskmon.config import RiskConfig
 from riskmon.detectors import epoch
 from riskmon.schemas import Alert, Application, Repayment, Transaction, dumps
-from riskmon.stream.decisions import decide_scored, decision_snapshot
-from riskmon.stream.scoring import ModelScorer, Scored
-from riskmon.stream.summaries import decision_summary, observe_summary, repayment_summary
-from riskmon.watch import CustomerWatch, PortfolioWatch, TransactionAnomalyWatch
+from riskmon.applications.decide import decide_scored, decision_snapshot
+from riskmon.applications.scoring import ModelScorer, Scored
+from riskmon.portfolio.summaries import decision_summary, observe_summary, repayment_summary
+from riskmon.transactions.watch import CustomerWatch, TransactionAnomalyWatch
+from riskmon.portfolio.watch import PortfolioWatch
 
 __all__ = ["Evaluated", "Evaluator"]
 

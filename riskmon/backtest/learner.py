@@ -1,7 +1,7 @@
 """The live learner's loop without Kafka or Redis, on event time.
 
 Live, repayments are joined with the feature snapshot kept at decision time,
-one learner judges and learns (:func:`riskmon.stream.learning.learn_examples`),
+one learner judges and learns (:func:`riskmon.learning.learner.learn_examples`),
 and it publishes snapshots that every scorer swaps in. Offline, the same steps
 run in one process, so a backtest shows when a configuration's champion would
 take over from the scorecard and what it would then decide:
@@ -24,9 +24,9 @@ from riskmon.models.snapshots import digest
 from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator
 from riskmon.models.online import OnlineCreditModel
 from riskmon.schemas import Alert
-from riskmon.stream.learning import LearnerState, learn_examples, promotion_rule
-from riskmon.stream.model_registry import ModelPointer
-from riskmon.stream.scoring import ModelScorer
+from riskmon.learning.learner import LearnerState, learn_examples, promotion_rule
+from riskmon.learning.registry import ModelPointer
+from riskmon.applications.scoring import ModelScorer
 
 __all__ = ["OfflineLearner"]
 

@@ -7,7 +7,7 @@ to a live worker and backtested offline. One JSON object per line, either
   (what ``riskmon replay`` sends and ``riskmon backtest record`` writes for
   every JSON object): its topic is named by a ``topic`` field if it has one,
   else inferred from its fields by replay's own rule
-  (:func:`riskmon.ops.events.infer_kind`); or
+  (:func:`riskmon.schemas.event_files.infer_kind`); or
 * a wrapped record ``{"topic": "credit.transactions", "key": "cust-1",
   "value": {...}}`` (optionally ``"timestamp"``, the broker's, in ms). A
   ``value`` that is a string is the raw text of a message that was not a
@@ -120,7 +120,7 @@ def infer_topic(doc: dict) -> str | None:
     >>> infer_topic({"name": "x"}), infer_topic({"decision_id": "d", "application_id": "a"})
     (None, None)
     """
-    from riskmon.ops.events import infer_kind
+    from riskmon.schemas.event_files import infer_kind
 
     named = doc.get("topic")
     if isinstance(named, str):

@@ -34,7 +34,7 @@ from typing import Any, Iterable, Sequence
 
 from riskmon.backtest.engine import RunResult
 from riskmon.backtest.recorded import Incident
-from riskmon.stream.summaries import model_family
+from riskmon.portfolio.summaries import model_family
 from riskmon.schemas import Alert
 from riskmon.schemas.vocab import LEVELS, OUTCOMES
 

@@ -6,7 +6,7 @@ an operator can open it on whichever worker they reach. Every worker tails the
 same topics without a consumer group, so each console shows the whole
 system, not one partition.
 
-How it is used (pure code here; :mod:`riskmon.stream.console` is the I/O shell)::
+How it is used (pure code here; :mod:`riskmon.runtime.web.console` is the I/O shell)::
 
     risk.alerts ─────────────► AlertBoard.apply_feed(doc)       ─► alert feed (SSE "alerts")
     Redis <ns>:alerts:state ─► AlertBoard.reconcile(docs)         (start, and every minute)

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Mapping
 
-from riskmon.detector_config import DetectorsConfig
+from riskmon.detectors.config import DetectorsConfig
 from riskmon.detectors import epoch
 from riskmon.detectors.portfolio import LOAN_INDICATORS
 from riskmon.schemas import parse_timestamp

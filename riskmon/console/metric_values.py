@@ -2,10 +2,10 @@
 
 Why read the worker's own registry: every worker already refreshes the
 models' prequential AUC from the model registry into a gauge every few
-seconds (``export_model_metrics`` in :mod:`riskmon.stream.app`); reading that
+seconds (``export_model_metrics`` in :mod:`riskmon.runtime.app`); reading that
 gauge keeps one definition of "the AUC the operators see". If a metric is
 renamed, change its name here; ``tests/unit/test_console.py`` reads a real
-:class:`~riskmon.stream.metrics.WorkerMetrics` and fails when the name no
+:class:`~riskmon.pipeline.metrics.WorkerMetrics` and fails when the name no
 longer matches.
 """
 

@@ -37,7 +37,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from riskmon.client import watermark_high
 from riskmon.settings import PRODUCER_DEFAULTS
-from riskmon.stream import summaries
+from riskmon.portfolio import summaries
 
 __all__ = ["DemoOptions", "run_demo", "MALFORMED_SAMPLES"]
 
@@ -114,9 +114,9 @@ def run_demo(options: DemoOptions) -> int:
     from riskmon.config import load_config
     from riskmon.demo.data import load_records
     from riskmon.demo.transactions import generate_transactions
-    from riskmon.stream.decision_store import key_namespace
+    from riskmon.pipeline.store import key_namespace
     from riskmon.settings import Settings
-    from riskmon.stream.topics import ensure_topics, topic_names
+    from riskmon.runtime.topics import ensure_topics, topic_names
 
     out = options.out
 
@@ -360,7 +360,7 @@ def _model_report(settings: object, t: _Tally) -> str:
     """Which model decided how much, and the learner's prequential evaluation."""
     import asyncio
 
-    from riskmon.stream.model_tools import model_status
+    from riskmon.cli.models import model_status
 
     lines = ["== models"]
     lines.append("   decided by: " + ", ".join(f"{name} {count}" for name, count in t.by_model.most_common()))

@@ -39,7 +39,7 @@ How the family fits together::
 
 from riskmon.detectors.anomaly import AnomalyResult, TransactionAnomalyDetector, transaction_features
 from riskmon.detectors.base import DetectorConfigError, epoch, format_duration, utc
-from riskmon.detectors.candidates import alert_candidate, alert_id, build_alert, dedup_key
+from riskmon.detectors.candidates import alert_candidate, alerts_on, alert_id, build_alert, dedup_key
 from riskmon.detectors.drift import (
     DriftResult,
     ErrorDriftDetector,
@@ -50,15 +50,8 @@ from riskmon.detectors.drift import (
 )
 from riskmon.detectors.portfolio import INDICATORS, Indicator, Observation, PortfolioIndicators
 from riskmon.detectors.threshold import LevelSpec, ThresholdDetector, Transition
-from riskmon.detectors.windows import (
-    ExposureChange,
-    ExposureTracker,
-    RecentIds,
-    SlidingWindow,
-    TumblingWindow,
-    WindowUpdate,
-    WindowValue,
-)
+from riskmon.detectors.windows import SlidingWindow, TumblingWindow, WindowUpdate, WindowValue
+from riskmon.detectors.recent import RecentIds
 
 __all__ = [
     # shared
@@ -75,8 +68,6 @@ __all__ = [
     "SlidingWindow",
     "WindowValue",
     "WindowUpdate",
-    "ExposureTracker",
-    "ExposureChange",
     "RecentIds",
     # anomaly
     "TransactionAnomalyDetector",
@@ -96,6 +87,7 @@ __all__ = [
     "LagValue",
     # alert candidates
     "alert_candidate",
+    "alerts_on",
     "build_alert",
     "dedup_key",
     "alert_id",

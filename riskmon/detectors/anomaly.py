@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import timezone, tzinfo
 from typing import Any, Mapping
 
-from riskmon.detectors.base import DetectorConfigError, fmt, fraction, integer, number, positive
+from riskmon.detectors.base import DetectorConfigError, fmt, fraction, integer, number
 from riskmon.schemas.inputs import Transaction
 from riskmon.schemas.vocab import TRANSACTION_TYPES, Level
 

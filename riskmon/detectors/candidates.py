@@ -141,6 +141,11 @@ def build_alert(
     )
 
 
+def alerts_on(transition: Transition | None, **kwargs: Any) -> list[Alert]:
+    """``[alert_candidate(transition, **kwargs)]``, or no alert when nothing changed."""
+    return [alert_candidate(transition, **kwargs)] if transition is not None else []
+
+
 def alert_candidate(
     transition: Transition,
     *,

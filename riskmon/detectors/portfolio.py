@@ -54,7 +54,8 @@ from riskmon.detectors.base import (
     non_negative,
     positive,
 )
-from riskmon.detectors.windows import RecentIds, SlidingWindow
+from riskmon.detectors.recent import RecentIds
+from riskmon.detectors.windows import SlidingWindow
 from riskmon.schemas.inputs import Repayment
 from riskmon.schemas.vocab import DEFAULT_STATUSES
 from riskmon.schemas.outputs import Decision

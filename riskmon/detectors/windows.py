@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Sequence, TypeVar
 
@@ -45,21 +44,15 @@ from riskmon.detectors.base import (
     DetectorConfigError,
     finite_value,
     fmt,
-    integer,
     non_negative,
     positive,
 )
-from riskmon.schemas.outputs import Decision
-from riskmon.schemas.inputs import Repayment
 
 __all__ = [
     "WindowValue",
     "WindowUpdate",
     "TumblingWindow",
     "SlidingWindow",
-    "ExposureChange",
-    "RecentIds",
-    "ExposureTracker",
     "MAX_BUCKETS",
 ]
 
@@ -169,7 +162,7 @@ class _Buckets:
         step, lateness) is the configuration's, the same for all of them.
         Kept apart, a customer's state is a few numbers that serialise to
         JSON and cost the garbage collector nothing while cached as bytes
-        (:class:`riskmon.watch.CustomerStates`, which also records the shape
+        (:class:`riskmon.transactions.watch.CustomerStates`, which also records the shape
         the state was kept under). ``[watermark, dropped, [k, count, sum, ...], *totals]``.
         """
         flat: list[Any] = []
@@ -379,190 +372,7 @@ class SlidingWindow(_Buckets):
 # -- exposure -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ExposureChange:
-    """What one decision or repayment did to a customer's exposure."""
-
-    changed: bool
-    loan_id: str
-    delta: float
-    outstanding: float
-    utilisation: float | None
-    reason: str
 
 
-class RecentIds:
-    """The last ``capacity`` ids added, oldest forgotten first: a bounded dedup memory.
-
-    One instance can serve many trackers (:class:`ExposureTracker`), so the memory of
-    re-delivered events is bounded for the whole book, not per customer
-    (``customers x capacity`` grows with the customer base).
-
-    >>> ids = RecentIds(2)
-    >>> for k in ("a", "b", "c"):
-    ...     ids.add(k)
-    >>> "a" in ids, "c" in ids, len(ids)
-    (False, True, 2)
-    """
-
-    __slots__ = ("capacity", "_ids")
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = integer(capacity, "capacity", minimum=1)
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, key: str) -> None:
-        self._ids[key] = None
-        self._ids.move_to_end(key)
-        if len(self._ids) > self.capacity:
-            self._ids.popitem(last=False)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
 
 
-class ExposureTracker:
-    """One customer's approved amounts outstanding, and utilisation of a known limit.
-
-    An approval adds the approved amount of a loan (keyed by application id);
-    a repayment reduces it by ``amount_paid`` (never below zero); ``paid_off``
-    and ``charged_off`` close the loan (repaid, or written off as a loss: it is
-    no longer exposure but a realised loss); a ``default`` keeps its
-    outstanding amount (the exposure at default) until the loan is charged off.
-    Re-delivered events change nothing: a loan is approved once, and
-    the ``event_id`` of each repayment is remembered (the last ``dedup_capacity``, or
-    the shared ``seen`` and ``closed`` memories when given).
-
-    Parameters
-    ----------
-    limit
-        The customer's credit limit, if known: ``utilisation = outstanding / limit``.
-    dedup_capacity
-        How many recent repayment event ids and closed loans to remember (when not shared).
-    seen, closed
-        Shared memories of repayment event ids and closed loans (one for the whole book).
-
-    >>> x = ExposureTracker(limit=10_000)
-    >>> x.approve("app-1", 4000.0).utilisation
-    0.4
-    >>> x.repay("app-1", 1500.0, event_id="ev-1").reason
-    'repaid 1500 of app-1: outstanding 2500'
-    >>> x.repay("app-1", 1500.0, event_id="ev-1").reason
-    'duplicate repayment event ev-1: unchanged'
-    >>> x.repay("app-1", None, paid_off=True).outstanding
-    0.0
-    >>> x.approve("app-2", 900.0).outstanding
-    900.0
-    >>> x.repay("app-2", None, charged_off=True).reason
-    'app-2 charged off (900 written off): outstanding 0'
-    """
-
-    def __init__(
-        self,
-        limit: float | None = None,
-        dedup_capacity: int = 256,
-        *,
-        seen: RecentIds | None = None,
-        closed: RecentIds | None = None,
-    ) -> None:
-        self._limit = None if limit is None else positive(limit, "limit")
-        self.dedup_capacity = integer(dedup_capacity, "dedup_capacity", minimum=1)
-        self._shared = (seen, closed)
-        self._reset()
-
-    def _reset(self) -> None:
-        """Forget every loan, and the memories this tracker owns (shared ones are the book's)."""
-        seen, closed = self._shared
-        self._loans: dict[str, float] = {}
-        self._seen = seen if seen is not None else RecentIds(self.dedup_capacity)
-        self._closed = closed if closed is not None else RecentIds(self.dedup_capacity)
-
-    def _change(self, changed: bool, loan_id: str, delta: float, reason: str) -> ExposureChange:
-        return ExposureChange(changed, loan_id, delta, self.outstanding, self.utilisation, reason)
-
-    def approve(self, loan_id: str, amount: float) -> ExposureChange:
-        """Add an approved loan of ``amount``; a loan already known or closed is left alone."""
-        amount = finite_value(amount, "amount")
-        if amount < 0:
-            raise ValueError(f"amount must be >= 0, got {amount!r}")
-        if loan_id in self._loans or loan_id in self._closed:
-            return self._change(False, loan_id, 0.0, f"{loan_id} already approved: unchanged")
-        self._loans[loan_id] = amount
-        return self._change(True, loan_id, amount, f"approved {fmt(amount)} for {loan_id}")
-
-    def repay(
-        self,
-        loan_id: str,
-        amount_paid: float | None,
-        *,
-        paid_off: bool = False,
-        charged_off: bool = False,
-        event_id: str | None = None,
-    ) -> ExposureChange:
-        """Reduce a loan by ``amount_paid``, or close it when ``paid_off`` or ``charged_off``."""
-        if event_id is not None:
-            if event_id in self._seen:
-                return self._change(False, loan_id, 0.0, f"duplicate repayment event {event_id}: unchanged")
-            self._seen.add(event_id)
-        if loan_id not in self._loans:
-            why = "closed" if loan_id in self._closed else "unknown (not approved here)"
-            return self._change(False, loan_id, 0.0, f"{loan_id} is {why}: unchanged")
-        before = self._loans[loan_id]
-        if paid_off or charged_off:
-            del self._loans[loan_id]
-            self._closed.add(loan_id)
-            how = "paid off" if paid_off else f"charged off ({fmt(before)} written off)"
-            return self._change(before != 0, loan_id, -before, f"{loan_id} {how}: outstanding {fmt(self.outstanding)}")
-        paid = 0.0 if amount_paid is None else finite_value(amount_paid, "amount_paid")
-        after = max(before - paid, 0.0)
-        self._loans[loan_id] = after
-        return self._change(
-            after != before,
-            loan_id,
-            after - before,
-            f"repaid {fmt(before - after)} of {loan_id}: outstanding {fmt(self.outstanding)}",
-        )
-
-    def on_decision(self, decision: Decision) -> ExposureChange | None:
-        """Apply a decision: an ``approve`` with an approved amount adds it; others give ``None``."""
-        if decision.outcome != "approve" or decision.approved_amount is None:
-            return None
-        return self.approve(decision.application_id, decision.approved_amount)
-
-    def on_repayment(self, repayment: Repayment) -> ExposureChange:
-        """Apply a repayment event (``amount_paid``; ``paid_off`` and ``charged_off`` close the loan)."""
-        return self.repay(
-            repayment.application_id,
-            repayment.amount_paid,
-            paid_off=repayment.status == "paid_off",
-            charged_off=repayment.status == "charged_off",
-            event_id=repayment.event_id,
-        )
-
-    def set_limit(self, limit: float | None) -> None:
-        """Record the customer's limit (``None``: unknown)."""
-        self._limit = None if limit is None else positive(limit, "limit")
-
-    @property
-    def limit(self) -> float | None:
-        return self._limit
-
-    @property
-    def outstanding(self) -> float:
-        """Approved amounts not yet repaid, over open loans."""
-        return math.fsum(self._loans.values())
-
-    @property
-    def utilisation(self) -> float | None:
-        """``outstanding / limit``, ``None`` while the limit is unknown."""
-        return None if self._limit is None else self.outstanding / self._limit
-
-    @property
-    def open_loans(self) -> int:
-        return len(self._loans)
-
-    def __repr__(self) -> str:
-        return f"ExposureTracker(outstanding={self.outstanding:g}, limit={self._limit}, open_loans={len(self._loans)})"

@@ -190,7 +190,7 @@ class Alert:
     count: int = 1
     labels: dict[str, str] = field(default_factory=dict)
     runbook_url: str | None = None
-    # Lifecycle fields set by the alert manager (riskmon.alerts); absent from
+    # Lifecycle fields set by the alert manager (riskmon.alerting); absent from
     # a detector's raw candidate and from the message when unset.
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from riskmon.stack import kafka, redis_server
 from riskmon.stack.ports import free_ports, port_is_free
 from riskmon.stack.process import is_ours, log_size, require_programs, spawn, stop, tail
-from riskmon.stack.state import StackError, StackInfo, kafka_cache_dir, load_state, save_state
+from riskmon.stack.state import StackInfo, kafka_cache_dir, load_state, save_state
 
 
 @dataclass(frozen=True)

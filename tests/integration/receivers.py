@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from riskmon.alerts.receivers.webhook import verify
+from riskmon.alerting.receivers.webhook import verify
 
 
 def free_port() -> int:

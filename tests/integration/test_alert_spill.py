@@ -18,15 +18,15 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
-from riskmon.alerts.clock import EventClock
-from riskmon.alerts.config import parse_alerting
-from riskmon.alerts.metrics import AlertMetrics
-from riskmon.alerts.state_store import AlertStateStore
+from riskmon.alerting.clock import EventClock
+from riskmon.alerting.config import parse_alerting
+from riskmon.alerting.metrics import AlertMetrics
+from riskmon.alerting.state_store import AlertStateStore
 from riskmon.detectors import build_alert
-from riskmon.stream import alert_manager
-from riskmon.stream.alert_manager import AlertManagerHandler
-from riskmon.stream.decisions import Incoming
-from riskmon.stream.metrics import WorkerMetrics
+from riskmon.alerting import handler as alert_manager
+from riskmon.alerting.handler import AlertManagerHandler
+from riskmon.pipeline.messages import Incoming
+from riskmon.pipeline.metrics import WorkerMetrics
 
 pytestmark = pytest.mark.integration
 

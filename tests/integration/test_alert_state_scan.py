@@ -13,11 +13,11 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from riskmon.alerts.config import parse_alerting
-from riskmon.alerts.manager import AlertManager
-from riskmon.alerts.state_store import AlertStateStore
+from riskmon.alerting.config import parse_alerting
+from riskmon.alerting.manager import AlertManager
+from riskmon.alerting.state_store import AlertStateStore
 from riskmon.detectors import build_alert
-from riskmon.stream.alerts_api import alert_view, scan_alert_docs, scan_alert_states
+from riskmon.runtime.web.alerts import alert_view, scan_alert_docs, scan_alert_states
 
 pytestmark = pytest.mark.integration
 

@@ -16,11 +16,11 @@ import pytest
 import redis
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from riskmon.stream.audit_log import read_audit_log
-from riskmon.stream.audit_writer import AuditWriter
-from riskmon.stream.decision_store import DecisionStore
-from riskmon.stream.decisions import Incoming
-from riskmon.stream.output_producer import OutputProducer
+from riskmon.audit.log import read_audit_log
+from riskmon.audit.writer import AuditWriter
+from riskmon.pipeline.store import DecisionStore
+from riskmon.pipeline.messages import Incoming
+from riskmon.runtime.output_producer import OutputProducer
 
 pytestmark = pytest.mark.integration
 

@@ -46,7 +46,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from riskmon.cli import main
+from riskmon.cli.commands import main
 from riskmon.config import default_config_text
 from tests.integration.conftest import consume, produce, values
 

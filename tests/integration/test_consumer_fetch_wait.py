@@ -29,7 +29,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from riskmon.config import load_config
 from riskmon.settings import Settings
-from riskmon.stream.app import create_app
+from riskmon.runtime.app import create_app
 
 pytestmark = pytest.mark.integration
 

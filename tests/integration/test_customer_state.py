@@ -17,11 +17,11 @@ import pytest
 import redis
 
 from riskmon.config import load_config
-from riskmon.stream.decision_store import DecisionStore
-from riskmon.stream.decisions import Incoming
-from riskmon.stream.metrics import WorkerMetrics
-from riskmon.stream.transactions import STATE_TTL_SECONDS, TransactionHandler
-from riskmon.watch import CustomerStates
+from riskmon.pipeline.store import DecisionStore
+from riskmon.pipeline.messages import Incoming
+from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.transactions.handler import STATE_TTL_SECONDS, TransactionHandler
+from riskmon.transactions.watch import CustomerStates
 
 pytestmark = pytest.mark.integration
 CONFIG = load_config(None)

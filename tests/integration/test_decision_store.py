@@ -15,7 +15,7 @@ import uuid
 import pytest
 import redis
 
-from riskmon.stream.decision_store import DecisionStore
+from riskmon.pipeline.store import DecisionStore
 
 pytestmark = pytest.mark.integration
 

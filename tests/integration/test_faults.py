@@ -33,7 +33,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from riskmon.schemas import SchemaError
-from riskmon.stream.decisions import Incoming, parse_application
+from riskmon.pipeline.messages import Incoming
+from riskmon.applications.decide import parse_application
 from tests.integration.conftest import Services, WorkerProcess, produce
 from tests.integration.test_application_path import application
 from tests.integration.verifier import Expected, OutputReader, verify

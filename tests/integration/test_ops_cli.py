@@ -20,10 +20,10 @@ import orjson
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from riskmon.ops.render import render_alert, render_decision
+from riskmon.cli.ops.render import render_alert, render_decision
 from riskmon.schemas.examples import example
 from riskmon.settings import Settings
-from riskmon.stream.topics import ensure_topics
+from riskmon.runtime.topics import ensure_topics
 from tests.integration.conftest import consume
 
 pytestmark = pytest.mark.integration

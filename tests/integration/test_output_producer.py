@@ -17,7 +17,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from riskmon.stream.output_producer import OutputProducer
+from riskmon.runtime.output_producer import OutputProducer
 from tests.integration.conftest import consume
 
 pytestmark = pytest.mark.integration

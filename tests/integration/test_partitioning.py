@@ -17,9 +17,9 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from riskmon.client import DecisionClient, DecisionTimeout
-from riskmon.ops.replay import ReplayOptions, run_replay
+from riskmon.cli.ops.replay import ReplayOptions, run_replay
 from riskmon.settings import Settings
-from riskmon.stream.topics import ensure_topics
+from riskmon.runtime.topics import ensure_topics
 from tests.integration.conftest import consume
 
 PARTITIONS = 6

@@ -31,7 +31,7 @@ from typing import Callable, Iterable
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
-from riskmon.stream.decisions import decision_id_for
+from riskmon.applications.decide import decision_id_for
 from tests.integration.conftest import values
 
 __all__ = ["Expected", "OutputReader", "Report", "verify", "original_bytes"]

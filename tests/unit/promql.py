@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from riskmon.alerts.metrics import AlertMetrics
-from riskmon.stream.metrics import WorkerMetrics, exported_names
+from riskmon.alerting.metrics import AlertMetrics
+from riskmon.pipeline.metrics import WorkerMetrics, exported_names
 
 __all__ = ["metric_names", "known_metric_names", "grafana_to_promql"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from riskmon.alerts.model import AlertState
-from riskmon.alerts.state_index import IndexedStates
+from riskmon.alerting.model import AlertState
+from riskmon.alerting.state_index import IndexedStates
 from riskmon.detectors import build_alert
 
 

@@ -7,12 +7,12 @@ import random
 import orjson
 import pytest
 
-from riskmon.alerts.config import parse_alerting
-from riskmon.alerts.delivery import ReceiverWorker
-from riskmon.alerts.metrics import AlertMetrics
-from riskmon.alerts.model import Notification
-from riskmon.alerts.receivers import alertmanager_request, build_request, pagerduty_request, verify, webhook_request
-from riskmon.alerts.receivers.http import Response, backoff, classify
+from riskmon.alerting.config import parse_alerting
+from riskmon.alerting.delivery import ReceiverWorker
+from riskmon.alerting.metrics import AlertMetrics
+from riskmon.alerting.model import Notification
+from riskmon.alerting.receivers import alertmanager_request, build_request, pagerduty_request, verify, webhook_request
+from riskmon.alerting.receivers.http import Response, backoff, classify
 from riskmon.detectors import build_alert
 from prometheus_client import CollectorRegistry
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from riskmon.alerts.config import AlertingConfigError, parse_alerting
-from riskmon.alerts.grading import graded_level
-from riskmon.alerts.config import GradingSpec
-from riskmon.alerts.manager import Acknowledge, AddSilence, AlertManager, ExpireSilence
-from riskmon.alerts.model import Reason
-from riskmon.alerts.silences import Silence, parse_matcher
+from riskmon.alerting.config import AlertingConfigError, parse_alerting
+from riskmon.alerting.grading import graded_level
+from riskmon.alerting.config import GradingSpec
+from riskmon.alerting.manager import Acknowledge, AddSilence, AlertManager, ExpireSilence
+from riskmon.alerting.silences import Silence, parse_matcher
 from riskmon.detectors import build_alert
 
 T0 = 1_795_963_106.0  # 2026-11-29T14:38:26Z
@@ -324,7 +323,7 @@ def test_a_replay_of_old_events_resolves_and_prunes_on_event_time_despite_wall_t
     """The manager's clock as the worker drives it: pipeline alerts carry processing time
     (today), so they must not pin the clock while old events replay, or quiet-period
     resolutions would be stamped today and no resolved alert would ever be pruned."""
-    from riskmon.alerts.clock import EventClock, alert_event_time
+    from riskmon.alerting.clock import EventClock, alert_event_time
 
     today = T0 + 90 * 86400
     clock = EventClock(wall=lambda: today)

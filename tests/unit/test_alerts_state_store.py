@@ -7,9 +7,9 @@ import socket
 
 import redis.asyncio as aioredis
 
-from riskmon.alerts.manager import AlertManager
-from riskmon.alerts.config import parse_alerting
-from riskmon.alerts.state_store import AlertStateStore
+from riskmon.alerting.manager import AlertManager
+from riskmon.alerting.config import parse_alerting
+from riskmon.alerting.state_store import AlertStateStore
 from riskmon.detectors import build_alert
 
 

@@ -15,10 +15,10 @@ import orjson
 
 from riskmon.config import load_config
 from riskmon.decisioning.policy import DEGRADED_CODE
-from riskmon.stream.applications import ApplicationHandler
-from riskmon.stream.decision_store import DecisionStore
-from riskmon.stream.decisions import Incoming
-from riskmon.stream.metrics import WorkerMetrics
+from riskmon.applications.handler import ApplicationHandler
+from riskmon.pipeline.store import DecisionStore
+from riskmon.pipeline.messages import Incoming
+from riskmon.pipeline.metrics import WorkerMetrics
 
 CONFIG = load_config(None)
 SAFE = {

@@ -22,7 +22,7 @@ INPUTS = {  # riskmon.models.features.model_inputs of the example application
     "delinquencies_2y": 0.0, "inquiries_6m": 2.0, "revol_util": 0.45, "home_ownership": "RENT",
     "has_guarantor": 0.0, "months_since_last_delinq__missing": 1.0,
 }
-SNAPSHOT = {  # the shape riskmon.stream.scoring keeps (plus what the agent adds)
+SNAPSHOT = {  # the shape riskmon.applications.scoring keeps (plus what the agent adds)
     "application_id": "app-2026-000123",
     "inputs": INPUTS,
     "scores": {"scorecard": 0.18, "online-logreg": 0.07},

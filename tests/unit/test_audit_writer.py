@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from riskmon.stream.audit_writer import RETRY_DELAYS, AuditWriter
-from riskmon.stream.decision_store import DecisionStore
-from riskmon.stream.decisions import Incoming
+from riskmon.audit.writer import RETRY_DELAYS, AuditWriter
+from riskmon.pipeline.store import DecisionStore
+from riskmon.pipeline.messages import Incoming
 
 
 def test_a_batch_that_fails_is_retried_until_it_is_chained() -> None:

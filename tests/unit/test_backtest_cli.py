@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from riskmon.cli import main
+from riskmon.cli.commands import main
 from riskmon.config import default_config_text
 from tests.unit.backtest_streams import application, burst, repayment
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from riskmon.alerts.config import DEFAULTS, parse_alerting
+from riskmon.alerting.config import DEFAULTS, parse_alerting
 from riskmon.backtest.engine import run
 from riskmon.schemas import Application, parse_timestamp
-from riskmon.stream.decisions import build_decision
+from riskmon.applications.decide import build_decision
 from tests.unit.backtest_streams import application, burst, config, parsed, repayment, transaction
 
 DEFAULT = config()

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from riskmon.backtest.recorded import StreamFileError, incidents, load_stream, read_stream
-from riskmon.ops.events import infer_kind
+from riskmon.schemas.event_files import infer_kind
 from riskmon.backtest.record import line_for, wrap
 from tests.unit.backtest_streams import application, parsed, repayment, transaction
 

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import orjson
 import pytest
 
-from riskmon.alerts.config import DEFAULTS
+from riskmon.alerting.config import DEFAULTS
 from riskmon.backtest.engine import run
 from riskmon.backtest.html import html_report
 from riskmon.backtest.recorded import Incident

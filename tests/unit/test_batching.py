@@ -1,4 +1,4 @@
-"""Input batches (riskmon.stream.batching), on a Faust in-process channel: no broker."""
+"""Input batches (riskmon.runtime.patches.batching), on a Faust in-process channel: no broker."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import faust
 import pytest
 
-from riskmon.stream.batching import Batcher, take_batches
+from riskmon.runtime.patches.batching import Batcher, take_batches
 
 
 def test_a_batcher_refuses_an_empty_batch_size_and_an_empty_window():

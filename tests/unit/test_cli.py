@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from riskmon.cli import build_parser, main
+from riskmon.cli.commands import build_parser, main
 
 
 def test_schemas_export_writes_one_json_schema_per_event(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from riskmon.cli import build_parser, main
+from riskmon.cli.commands import build_parser, main
 
 NOWHERE = ["--bootstrap", "127.0.0.1:1"]
 

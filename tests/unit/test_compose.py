@@ -111,9 +111,9 @@ def test_worker_command_is_the_console_script(services: dict[str, Any]) -> None:
 
 
 def test_worker_is_a_cli_subcommand() -> None:
-    import riskmon.cli
+    import riskmon.cli.commands
 
-    parser = riskmon.cli.build_parser()
+    parser = riskmon.cli.commands.build_parser()
     assert parser.parse_args(["worker"]).command == "worker"
 
 

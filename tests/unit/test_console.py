@@ -13,8 +13,8 @@ from riskmon.config import load_config
 from riskmon.console import AlertBoard, Buckets, DecisionRing, IndicatorCentre, alert_view, decision_view, model_auc
 from riskmon.console.metric_values import MODEL_AUC
 from riskmon.detectors import PortfolioIndicators
-from riskmon.stream.console import _ASSETS
-from riskmon.stream.metrics import WorkerMetrics
+from riskmon.runtime.web.console import _ASSETS
+from riskmon.pipeline.metrics import WorkerMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "riskmon" / "console" / "static"
@@ -150,7 +150,7 @@ def test_loan_rates_are_the_watchs_own_and_the_console_keeps_no_loan_window() ->
     of its 30-day loan window: repayments it reads build no state of its own."""
     import orjson
 
-    from riskmon.stream.portfolio import loan_rates_doc
+    from riskmon.portfolio.handler import loan_rates_doc
 
     watch = PortfolioIndicators(min_loans=2)
     for i, (dpd, status) in enumerate([(0, "current"), (45, "late"), (200, "charged_off"), (0, "paid_off")]):

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from riskmon.config import load_config
 from riskmon.schemas import Application
 from riskmon.schemas.examples import example
-from riskmon.stream.decisions import MODEL_VERSION, decide_scored, decision_snapshot
-from riskmon.stream.scoring import Scored
+from riskmon.applications.decide import MODEL_VERSION, decide_scored, decision_snapshot
+from riskmon.applications.scoring import Scored
 
 AT = datetime(2026, 11, 29, 14, 38, 26, tzinfo=timezone.utc)
 

@@ -8,17 +8,8 @@ import random
 
 import pytest
 
-from riskmon.detectors import (
-    ErrorDriftDetector,
-    ExposureTracker,
-    IngestionLag,
-    PortfolioIndicators,
-    PSIMonitor,
-    SlidingWindow,
-    ThresholdDetector,
-    TransactionAnomalyDetector,
-    TumblingWindow,
-)
+from riskmon.detectors import ErrorDriftDetector, IngestionLag, PortfolioIndicators, PSIMonitor, SlidingWindow, ThresholdDetector, TransactionAnomalyDetector, TumblingWindow
+from riskmon.portfolio.exposure import ExposureTracker
 from riskmon.detectors.anomaly import features
 
 

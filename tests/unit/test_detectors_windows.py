@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from riskmon.detectors import DetectorConfigError, ExposureTracker, RecentIds, SlidingWindow, TumblingWindow
+from riskmon.detectors import DetectorConfigError, SlidingWindow, TumblingWindow
+from riskmon.portfolio.exposure import ExposureTracker, RecentIds
 from riskmon.schemas import Decision, Repayment
 
 T0 = datetime(2026, 11, 29, tzinfo=timezone.utc)

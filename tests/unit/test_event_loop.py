@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 
 from riskmon.settings import Settings, SettingsError, settings_from_env
-from riskmon.stream.event_loop import install_event_loop
+from riskmon.runtime.tuning.event_loop import install_event_loop
 
 
 @pytest.fixture(autouse=True)

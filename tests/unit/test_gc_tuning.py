@@ -8,8 +8,8 @@ from typing import Iterator
 
 import pytest
 
-from riskmon.stream.gc_tuning import GcPauseRecorder, freeze_startup_heap
-from riskmon.stream.metrics import WorkerMetrics
+from riskmon.runtime.tuning.gc import GcPauseRecorder, freeze_startup_heap
+from riskmon.pipeline.metrics import WorkerMetrics
 
 
 @pytest.fixture

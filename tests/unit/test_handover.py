@@ -1,4 +1,4 @@
-"""The consumer's hand-over of a fetched message (riskmon.stream.handover)."""
+"""The consumer's hand-over of a fetched message (riskmon.runtime.patches.handover)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from mode import Service
 from mode.utils.locks import Event
 
-from riskmon.stream.consumer import drain_copy_applies
-from riskmon.stream.handover import hand_over
+from riskmon.runtime.patches.fetch_wait import drain_copy_applies
+from riskmon.runtime.patches.handover import hand_over
 
 
 class _Waiter(Service):

@@ -1,4 +1,4 @@
-"""Pinning glibc's mmap threshold (riskmon.stream.malloc_tuning)."""
+"""Pinning glibc's mmap threshold (riskmon.runtime.tuning.malloc)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 # In a child process: the setting is process-wide and cannot be undone.
 CHILD = """
 import ctypes, sys
-from riskmon.stream.malloc_tuning import pin_mmap_threshold
+from riskmon.runtime.tuning.malloc import pin_mmap_threshold
 print(pin_mmap_threshold())
 """
 

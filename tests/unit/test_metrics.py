@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client.metrics import MetricWrapperBase
 
-from riskmon.stream.metrics import DEGRADED_REASONS, PORTFOLIO_RATIOS, WorkerMetrics, exported_names
-from riskmon.stream.sampling import partition_lag, sum_by_topic
+from riskmon.pipeline.metrics import DEGRADED_REASONS, PORTFOLIO_RATIOS, WorkerMetrics, exported_names
+from riskmon.runtime.sampling import partition_lag, sum_by_topic
 
 # Labels whose values are unbounded or personal: never on a metric.
 _FORBIDDEN_LABELS = {"application_id", "customer_id", "decision_id", "applicant", "name", "email", "national_id", "phone", "dedup_key", "key"}

@@ -7,8 +7,8 @@ import io
 import orjson
 import pytest
 
-from riskmon.ops.events import KINDS, BadLine, Event, infer_kind, read_events
-from riskmon.ops.pacing import Pacer, Progress, progress_bar
+from riskmon.schemas.event_files import KINDS, BadLine, Event, infer_kind, read_events
+from riskmon.cli.ops.pacing import Pacer, Progress, progress_bar
 from riskmon.schemas import INPUT_EVENTS
 from riskmon.schemas.examples import EXAMPLE_NAMES, example
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from riskmon.ops.errors import OpsError
-from riskmon.ops.render import render_alert, render_deadletter, render_decision
-from riskmon.ops.tail import TailOptions, accepts, render
+from riskmon.cli.ops.errors import OpsError
+from riskmon.cli.ops.render import render_alert, render_deadletter, render_decision
+from riskmon.cli.ops.tail import TailOptions, accepts, render
 from riskmon.schemas.examples import example
 
 

@@ -15,13 +15,13 @@ from typing import Any
 import orjson
 import pytest
 
-from riskmon.alerts.config import DEFAULTS
+from riskmon.alerting.config import DEFAULTS
 from riskmon.backtest.engine import run
 from riskmon.config import ConfigError
 from riskmon.settings import settings_from_env
-from riskmon.stream.decisions import Incoming
-from riskmon.stream.scoring import ModelScorer
-from riskmon.stream.shadow import ShadowHandler, load_shadow_config
+from riskmon.pipeline.messages import Incoming
+from riskmon.applications.scoring import ModelScorer
+from riskmon.shadow.handler import ShadowHandler, load_shadow_config
 from tests.unit.backtest_streams import PERSONAL, application, burst, config, parsed
 
 SHADOW = config(**{"id: rules-v1__": "id: rules-shadow ", "approve_below: 0.12__": "approve_below: 0.03 ",

@@ -12,10 +12,10 @@ import pytest
 from riskmon.config import load_config
 from riskmon.detectors import SlidingWindow, ThresholdDetector
 from riskmon.schemas import Level
-from riskmon.stream.decision_store import DecisionStore
-from riskmon.stream.metrics import WorkerMetrics
-from riskmon.stream.transactions import TransactionHandler
-from riskmon.watch import CustomerStates, CustomerWatch
+from riskmon.pipeline.store import DecisionStore
+from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.transactions.handler import TransactionHandler
+from riskmon.transactions.watch import CustomerStates, CustomerWatch
 
 CONFIG = load_config(None)
 

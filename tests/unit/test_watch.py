@@ -9,7 +9,9 @@ import yaml
 
 from riskmon.config import default_config_text, parse_config
 from riskmon.schemas import Transaction
-from riskmon.watch import CustomerWatch, LagWatch, PortfolioWatch
+from riskmon.transactions.watch import CustomerWatch
+from riskmon.runtime.lag import LagWatch
+from riskmon.portfolio.watch import PortfolioWatch
 
 DOC = yaml.safe_load(default_config_text())
 CONFIG = parse_config(DOC)

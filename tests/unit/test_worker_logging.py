@@ -6,7 +6,7 @@ import logging
 
 import faust
 
-from riskmon.stream.worker import faust_worker
+from riskmon.runtime.worker import faust_worker
 
 
 def test_a_quiet_log_level_does_not_turn_debug_records_on() -> None:

@@ -1,0 +1,160 @@
+"""Pure steps of the application path: bytes in, a decision or a dead letter out.
+
+Nothing here does I/O, so every rule of the path is tested without a broker:
+decoding and validating the original bytes, deriving a deterministic
+``decision_id``, applying the policy and shaping the contract's decision event.
+The handler in :mod:`riskmon.applications.handler` only moves bytes between Kafka,
+Redis and these functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING, Sequence
+
+from riskmon.config import RiskConfig
+from riskmon.pipeline.messages import Incoming
+from riskmon.decisioning import ScoredFactor, decide
+from riskmon.schemas import Application, Decision, Reason, decode_object
+
+if TYPE_CHECKING:  # scoring imports this module
+    from riskmon.applications.scoring import Scored
+
+__all__ = [
+    "decision_id_for",
+    "parse_application",
+    "build_decision",
+    "fallback_decision",
+    "decide_scored",
+    "decision_snapshot",
+    "MODEL_VERSION",
+]
+
+#: ``model_version`` of decisions the configured scorecard made (the online
+#: champion replaces it once it has learned enough outcomes).
+MODEL_VERSION = "scorecard-v1"
+
+
+
+
+def decision_id_for(application_id: str, stage: str = "automated") -> str:
+    """A decision id that reprocessing the same application reproduces.
+
+    >>> decision_id_for("app-1") == decision_id_for("app-1")
+    True
+    >>> decision_id_for("app-1")
+    'dec-172c63c63c758b2b6e7489ffbcf08da6'
+    """
+    digest = hashlib.sha256(f"{stage}:{application_id}".encode()).hexdigest()
+    return f"dec-{digest[:32]}"
+
+
+def parse_application(message: Incoming, *, max_bytes: int) -> Application:
+    """Decode and validate; raises :class:`SchemaError` naming the broken rule."""
+    return Application.from_dict(decode_object(message.value, max_bytes=max_bytes))
+
+
+def build_decision(
+    application: Application,
+    config: RiskConfig,
+    *,
+    decided_at: datetime,
+    latency_ms: float,
+    degraded: str | None = None,
+    model_score: tuple[float, Sequence[ScoredFactor]] | None = None,
+    card_score: tuple[float, Sequence[ScoredFactor]] | None = None,
+    model_version: str = MODEL_VERSION,
+) -> Decision:
+    """The automated decision for a valid application.
+
+    ``model_score`` is the champion model's (PD, reasons), judged with the
+    models' cut-offs; without it the configured scorecard scores with its own
+    (``card_score`` when the caller already computed it, so it is not computed
+    twice). ``model_version`` says which decided.
+    """
+    if model_score is not None:
+        result = decide(application, config.model_policy, degraded=degraded, model_score=model_score)
+    else:
+        result = decide(application, config.policy, degraded=degraded, model_score=card_score)
+    return Decision(
+        decision_id=decision_id_for(application.application_id),
+        application_id=application.application_id,
+        customer_id=application.customer_id,
+        decided_at=decided_at,
+        stage="automated",
+        outcome=str(result.outcome),
+        score=result.score,
+        grade=result.grade,
+        approved_amount=result.approved_amount,
+        currency=application.currency or config.currency,
+        reasons=tuple(Reason(r.code, r.description, r.contribution) for r in result.reasons),
+        model_version=model_version,
+        policy_version=config.policy_version,
+        latency_ms=round(latency_ms, 3),
+    )
+
+
+def decide_scored(
+    application: Application,
+    config: RiskConfig,
+    score: "Scored | None",
+    *,
+    decided_at: datetime,
+    latency_ms: float,
+    degraded: str | None = None,
+) -> tuple[Decision, Exception | None]:
+    """The decision for ``application`` with its batch's ``score`` (None: the scorecard decides).
+
+    If the policy fails, a ``review`` decision and the error (the caller
+    dead-letters it). One function for the worker and the backtest, so the
+    backtest decides exactly as the worker does.
+    """
+    try:
+        return build_decision(
+            application,
+            config,
+            decided_at=decided_at,
+            latency_ms=latency_ms,
+            degraded=degraded,
+            model_score=score.model_score if score else None,
+            card_score=score.card_score if score else None,
+            model_version=score.model_version if score else MODEL_VERSION,
+        ), None
+    except Exception as exc:
+        error = type(exc).__name__
+        return fallback_decision(application, config, decided_at=decided_at, latency_ms=latency_ms, error=error), exc
+
+
+def decision_snapshot(score: "Scored | None", decided_at: str, outcome: str) -> dict | None:
+    """The feature snapshot kept for the label join: the score's, stamped with the decision."""
+    return None if score is None else {**score.snapshot, "decided_at": decided_at, "outcome": outcome}
+
+
+def fallback_decision(
+    application: Application, config: RiskConfig, *, decided_at: datetime, latency_ms: float, error: str
+) -> Decision:
+    """A ``review`` decision for a valid application whose processing failed.
+
+    Why: a valid application must never go without a decision; a person looks
+    at it instead of the machine guessing.
+    """
+    return Decision(
+        decision_id=decision_id_for(application.application_id),
+        application_id=application.application_id,
+        customer_id=application.customer_id,
+        decided_at=decided_at,
+        stage="automated",
+        outcome="review",
+        score=1.0,
+        grade="E",
+        approved_amount=None,
+        currency=application.currency or config.currency,
+        reasons=(Reason("SYS_PROCESSING_ERROR", f"Held for manual review: {error}", 1.0),),
+        model_version=MODEL_VERSION,
+        policy_version=config.policy_version,
+        latency_ms=round(latency_ms, 3),
+    )
+
+
+

@@ -1,0 +1,181 @@
+"""``riskmon ack``, ``riskmon silence`` and ``riskmon alerts``: the alert lifecycle from a terminal.
+
+Commands are produced to the alert manager's input topic (so they are
+ordered with alerts and survive a restart) and wait for the broker's
+acknowledgement; listings read the state the manager saves in Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+__all__ = ["add_alerting_commands", "ALERTING_COMMANDS"]
+
+
+def _connection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bootstrap", default=None, help="Kafka bootstrap servers (overrides RISKMON_KAFKA_BOOTSTRAP)")
+    p.add_argument("--redis-url", default=None, help="Redis URL (overrides RISKMON_REDIS_URL)")
+    p.add_argument("--topic-prefix", default=None, help="environment prefix (overrides RISKMON_TOPIC_PREFIX)")
+
+
+def add_alerting_commands(sub: Any) -> None:
+    """Register the subcommands on the main parser's ``sub`` (argparse subparsers)."""
+    ack = sub.add_parser("ack", help="acknowledge an alert (dedup key) or an incident (group key)")
+    ack.add_argument("key", help="the alert's dedup_key (e.g. cash_24h:customer:c-1) or a group key (grp-...)")
+    ack.add_argument("--by", required=True, help="who takes it (recorded on the alert)")
+    ack.add_argument("--comment", default="", help="what you are doing about it")
+    _connection(ack)
+
+    silence = sub.add_parser("silence", help="mute matching alerts for a while (add, list, expire)")
+    silence_sub = silence.add_subparsers(dest="silence_command", required=True, metavar="ACTION")
+    add = silence_sub.add_parser("add", help="create a silence")
+    add.add_argument("matcher", help="field=value[,field=a|b]; fields: level, detector, subject_kind, subject_id, dedup_key, labels.NAME")
+    add.add_argument("--duration", required=True, help="how long, e.g. 30m, 2h, 1d")
+    add.add_argument("--author", required=True, help="who silences (recorded)")
+    add.add_argument("--comment", required=True, help="why (recorded)")
+    _connection(add)
+    lst = silence_sub.add_parser("list", help="list silences (active and expired)")
+    _connection(lst)
+    lst.add_argument("--json", action="store_true", help="JSON output")
+    expire = silence_sub.add_parser("expire", help="end a silence now")
+    expire.add_argument("silence_id")
+    expire.add_argument("--by", required=True, help="who ends it (recorded)")
+    _connection(expire)
+
+    alerts = sub.add_parser("alerts", help="alerts known to the alert manager")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    alist = alerts_sub.add_parser("list", help="open alerts (or --all), most severe first")
+    alist.add_argument("--all", action="store_true", help="include resolved alerts")
+    alist.add_argument("--json", action="store_true", help="JSON output")
+    _connection(alist)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from riskmon.settings import settings_from_env
+
+    return settings_from_env().with_overrides(kafka_bootstrap=args.bootstrap, redis_url=args.redis_url,
+                                              topic_prefix=args.topic_prefix)
+
+
+def _send(settings: Any, key: str, doc: dict[str, Any]) -> None:
+    import orjson
+    from confluent_kafka import KafkaException, Producer
+
+    from riskmon.settings import PRODUCER_DEFAULTS
+    from riskmon.runtime.topics import ensure_topics, topic_names
+
+    ensure_topics(settings)
+    producer = Producer({**settings.confluent_config(), **PRODUCER_DEFAULTS})
+    errors: list[str] = []
+    producer.produce(topic_names(settings).alert_candidates, key=key.encode(), value=orjson.dumps(doc),
+                     on_delivery=lambda err, msg: errors.append(str(err)) if err else None)
+    if producer.flush(15) or errors:
+        raise KafkaException(errors[0] if errors else "not delivered within 15 s")
+
+
+def _redis_hash(settings: Any, name: str) -> dict[bytes, bytes]:
+    import redis
+
+    from riskmon.pipeline.store import key_namespace
+
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
+    return client.hgetall(f"{key_namespace(settings.topic_prefix)}:{name}")
+
+
+def _when(t: float | None) -> str:
+    return "-" if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _cmd_ack(args: argparse.Namespace) -> int:
+    from riskmon.alerting.commands import ack_command
+
+    doc = ack_command(args.key, by=args.by, comment=args.comment, at=time.time())
+    _send(_settings(args), args.key, doc)
+    print(f"acknowledgement of {args.key} by {args.by} sent to the alert manager")
+    return 0
+
+
+def _cmd_silence(args: argparse.Namespace) -> int:
+    import orjson
+
+    from riskmon.alerting.commands import expire_command, silence_command
+    from riskmon.alerting.silences import Silence
+
+    settings = _settings(args)
+    if args.silence_command == "add":
+        doc = silence_command(args.matcher, duration=args.duration, author=args.author, comment=args.comment, now=time.time())
+        _send(settings, doc["silence"]["id"], doc)
+        s = doc["silence"]
+        print(f"{s['id']}  until {_when(s['ends_at'])}  {args.matcher}")
+        return 0
+    if args.silence_command == "expire":
+        _send(settings, args.silence_id, expire_command(args.silence_id, by=args.by, at=time.time()))
+        print(f"expiry of {args.silence_id} sent to the alert manager")
+        return 0
+    silences = sorted((Silence.from_dict(orjson.loads(v)) for v in _redis_hash(settings, "alerts:silences").values()),
+                      key=lambda s: s.created_at)
+    now = time.time()
+    if args.json:
+        print(json.dumps([{**s.to_dict(), "active": s.active(now)} for s in silences], indent=2))
+        return 0
+    for s in silences:
+        matcher = ",".join(f"{k}={'|'.join(v)}" for k, v in s.matcher.items())
+        state = "active" if s.active(now) else ("pending" if now < s.starts_at else "expired")
+        print(f"{s.id}  {state:<7}  until {_when(s.ends_at)}  {matcher}  by {s.author}: {s.comment}")
+    if not silences:
+        print("no silences", file=sys.stderr)
+    return 0
+
+
+def _cmd_alerts(args: argparse.Namespace) -> int:
+    import orjson
+
+    from riskmon.alerting.model import AlertState
+    from riskmon.schemas.vocab import LEVELS
+
+    states = [AlertState.from_dict(orjson.loads(v)) for v in _redis_hash(_settings(args), "alerts:state").values()]
+    shown = [s for s in states if args.all or s.firing]
+    shown.sort(key=lambda s: (-LEVELS.index(s.alert.level), s.alert.started_at))
+    if args.json:
+        print(json.dumps([{**s.alert.to_dict(), "notified": s.notified} for s in shown], indent=2))
+        return 0
+    for s in shown:
+        a = s.alert
+        extra = f" ack:{a.acknowledged_by}" if a.acknowledged_by else ""
+        extra += f" {a.suppressed_by}" if a.suppressed_by else ""
+        print(f"{a.level:<8} {a.status:<8} {a.dedup_key}  x{a.count}  since {a.started_at:%Y-%m-%d %H:%M}{extra}  {a.summary}")
+    if not shown:
+        print("no open alerts" if not args.all else "no alerts", file=sys.stderr)
+    return 0
+
+
+def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn the errors a user can fix into the CLI's one-line errors."""
+
+    def run(args: argparse.Namespace) -> int:
+        from confluent_kafka import KafkaException
+        from redis.exceptions import RedisError
+
+        from riskmon.alerting.commands import CommandError
+        from riskmon.settings import SettingsError
+
+        try:
+            return fn(args)
+        except (CommandError, SettingsError) as exc:
+            raise UserError(str(exc)) from exc
+        except (KafkaException, RedisError, OSError) as exc:  # the broker or Redis is unreachable
+            raise UserError(f"{type(exc).__name__}: {exc}") from exc
+
+    return run
+
+
+class UserError(Exception):
+    """Raised for problems the user can fix; the CLI prints it on one line (exit 2)."""
+
+
+ALERTING_COMMANDS = {"ack": _guarded(_cmd_ack), "silence": _guarded(_cmd_silence), "alerts": _guarded(_cmd_alerts)}

@@ -1,0 +1,68 @@
+"""Operator actions on the model registry, for the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from riskmon.settings import Settings
+from riskmon.pipeline.store import key_namespace
+from riskmon.learning.registry import ModelRegistry
+
+__all__ = ["model_status", "model_history", "request_promotion"]
+
+
+def _registry(settings: Settings) -> tuple[aioredis.Redis, ModelRegistry]:
+    client = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
+    return client, ModelRegistry(client, namespace=key_namespace(settings.topic_prefix), snapshot_ttl_seconds=1)
+
+
+async def model_status(settings: Settings) -> dict[str, Any]:
+    """The published role pointers and the latest evaluation."""
+    client, registry = _registry(settings)
+    try:
+        pointers = await registry.pointers()
+        return {
+            "roles": {role: {"name": p.name, "version": p.version, "hash": p.hash, "labels": p.n_learned, "published_at": p.published_at} for role, p in pointers.items()},
+            "evaluation": await registry.evaluation(),
+        }
+    except RedisConnectionError as exc:
+        raise OSError(str(exc)) from exc
+    finally:
+        await client.aclose()
+
+
+async def model_history(settings: Settings) -> list[dict[str, Any]]:
+    client, registry = _registry(settings)
+    try:
+        return await registry.promotions()
+    except RedisConnectionError as exc:
+        raise OSError(str(exc)) from exc
+    finally:
+        await client.aclose()
+
+
+async def request_promotion(settings: Settings, *, author: str, reason: str, wait: float) -> dict[str, Any]:
+    """Ask the learner to promote, then wait until it recorded the promotion."""
+    client, registry = _registry(settings)
+    try:
+        before = len(await registry.promotions())
+        await registry.request_promotion(author=author, reason=reason)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            history = await registry.promotions()
+            if len(history) > before:
+                return history[-1]
+            await asyncio.sleep(0.5)
+        raise TimeoutError(
+            f"no learner applied the promotion within {wait:g}s; it stays requested and is applied "
+            "with the next batch of labels the learner sees"
+        )
+    except RedisConnectionError as exc:
+        raise OSError(str(exc)) from exc
+    finally:
+        await client.aclose()

@@ -1,0 +1,273 @@
+"""The learner: one worker learns from labelled examples and publishes snapshots.
+
+``risk.model.training`` has a single partition, so Kafka assigns it to exactly
+one worker at a time: that worker is the learner. When it dies, a rebalance
+hands the partition, and the role, to another worker, which resumes from the
+learner state saved in Redis with the last snapshot. A crash loses at most the
+learning done since that snapshot (``models.publish_every_labels`` /
+``publish_every_seconds``), never a decision.
+
+Each batch of examples:
+
+1. claims each label in Redis (``SET NX``): a loan is learned once, even when
+   a repayment is replayed or the training topic is re-read after a crash;
+2. judges the scorecard, the champion and the challenger on the PDs they gave
+   *at decision time* (prequential evaluation), then both models learn;
+3. applies a promotion requested from the command line, or the configured
+   automatic rule, recording its evidence;
+4. publishes snapshots and the evaluation when enough labels or time passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+from typing import Any, Callable, Sequence
+
+import orjson
+
+from riskmon.config import ModelsConfig
+from riskmon.models.snapshots import digest
+from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator, PromotionRule
+from riskmon.models.online import OnlineCreditModel
+from riskmon.schemas import Alert
+from riskmon.pipeline.store import DecisionStore
+from riskmon.pipeline.messages import Incoming
+from riskmon.learning.registry import ModelPointer, ModelRegistry
+
+__all__ = ["Learner", "LearnerState", "learn_examples", "promotion_rule"]
+
+log = logging.getLogger(__name__)
+
+
+class LearnerState:
+    """Everything the learner must carry across restarts (pickled into Redis)."""
+
+    def __init__(self, cc: ChampionChallenger, scorecard_eval: PrequentialEvaluator) -> None:
+        self.cc = cc
+        self.scorecard_eval = scorecard_eval
+        self.learned_since_publish = 0
+
+
+class Learner:
+    """Learns from training examples; never raises out of :meth:`handle`."""
+
+    def __init__(
+        self,
+        *,
+        registry: ModelRegistry,
+        store: DecisionStore,
+        config: ModelsConfig,
+        error_drift: Any = None,
+        alerts: Any = None,
+        config_version: str = "",
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_time: Callable[[], float] = time.time,
+    ) -> None:
+        self._registry = registry
+        self._store = store
+        self._config = config
+        self._drift = error_drift
+        self._alerts = alerts
+        self._config_version = config_version
+        self._mono = monotonic
+        self._time = wall_time
+        self._state: LearnerState | None = None
+        self._last_publish = monotonic()
+        self.last_promotion: dict[str, Any] | None = None
+
+    # -- state -----------------------------------------------------------------
+
+    def _fresh(self, role: str) -> OnlineCreditModel:
+        spec = self._config.champion if role == "champion" else self._config.challenger
+        return OnlineCreditModel(name=spec.name, **spec.params)
+
+    async def _ensure_state(self) -> LearnerState:
+        if self._state is not None:
+            return self._state
+        raw = await self._registry.learner_state()
+        state: LearnerState | None = pickle.loads(raw) if raw else None
+        wanted = {self._config.champion.name, self._config.challenger.name}
+        if state is not None and {state.cc.champion.name, state.cc.challenger.name} != wanted:
+            log.warning(
+                "configured models %s differ from the saved ones (%s, %s); starting the missing ones afresh",
+                sorted(wanted), state.cc.champion.name, state.cc.challenger.name,
+            )
+            kept = {m.name: m for m in (state.cc.champion, state.cc.challenger) if m.name in wanted}
+            state = LearnerState(
+                ChampionChallenger(
+                    kept.get(self._config.champion.name) or self._fresh("champion"),
+                    kept.get(self._config.challenger.name) or self._fresh("challenger"),
+                ),
+                state.scorecard_eval,
+            )
+        if state is None:
+            state = LearnerState(ChampionChallenger(self._fresh("champion"), self._fresh("challenger")), PrequentialEvaluator())
+            log.info("learner starts fresh models %s and %s", state.cc.champion.name, state.cc.challenger.name)
+        else:
+            log.info("learner resumes %s and %s", state.cc.champion.version, state.cc.challenger.version)
+        self._state = state
+        return state
+
+    # -- the batch ---------------------------------------------------------------
+
+    async def handle(self, batch: Sequence[Incoming]) -> None:
+        try:
+            await self._handle(batch)
+        except Exception:
+            # Examples are derived data: the repayment is still on its topic and
+            # its label is not claimed unless learned, so a failed batch can be
+            # re-derived. Log loudly; the pipeline-health alerts watch this.
+            log.exception("learner failed on a batch of %d examples", len(batch))
+
+    async def _handle(self, batch: Sequence[Incoming]) -> None:
+        state = await self._ensure_state()
+        examples = []
+        for message in batch:
+            try:
+                examples.append(orjson.loads(message.value or b""))
+            except orjson.JSONDecodeError:
+                log.error("unreadable training example at offset %s", message.offset)
+        claims = await self._store.claim_labels([e["application_id"] for e in examples])
+        if claims is None:
+            raise RuntimeError("Redis unavailable: labels cannot be claimed, so they are not learned twice")
+        fresh = [e for e, first in zip(examples, claims) if first]
+        if fresh:
+            drift_alerts = self._learn(state, fresh)
+            if drift_alerts and self._alerts is not None:
+                for future in await self._alerts.publish(drift_alerts):
+                    await future
+        await self._maybe_promote(state)
+        await self.maybe_publish()
+
+    def _learn(self, state: LearnerState, examples: list[dict]) -> list:
+        return learn_examples(state, examples, drift=self._drift, clock=self._time, config_version=self._config_version)
+
+    async def _maybe_promote(self, state: LearnerState) -> None:
+        rule = self._config.promotion
+        verdict = state.cc.should_promote(promotion_rule(self._config))
+        request = await self._registry.take_promotion_request()
+        if request is None and not (rule.automatic and verdict[0]):
+            return
+        record = state.cc.promote()
+        record.update(
+            promoted_at=self._time(),
+            author=request["author"] if request else "rule",
+            reason=request["reason"] if request else verdict[1],
+            rule_verdict={"promote": verdict[0], "reason": verdict[1]},
+            kind="manual" if request else "automatic",
+        )
+        await self._registry.record_promotion(record)
+        self.last_promotion = record
+        log.warning("promoted %s to champion (%s): %s", record["champion"], record["kind"], record["reason"])
+        await self.maybe_publish(force=True)
+
+    async def tick(self) -> None:
+        """Timer work of the learner: a pending promotion, then a due publish."""
+        state = await self._ensure_state()
+        await self._maybe_promote(state)
+        await self.maybe_publish()
+
+    async def maybe_publish(self, *, force: bool = False) -> bool:
+        """Publish snapshots when enough labels or time passed since the last."""
+        state = self._state
+        if state is None:
+            return False
+        due = state.learned_since_publish >= self._config.publish_every_labels or (
+            state.learned_since_publish > 0 and self._mono() - self._last_publish >= self._config.publish_every_seconds
+        )
+        if not (force or due):
+            return False
+        now = self._time()
+        snapshots = {}
+        for role, model in (("champion", state.cc.champion), ("challenger", state.cc.challenger)):
+            data = model.snapshot()
+            snapshots[role] = (
+                data,
+                ModelPointer(role, model.name, model.version, digest(data), model.n_learned, now),  # one pickle, not two
+            )
+        evaluation = {
+            "published_at": now,
+            "comparison": state.cc.promotion_evidence(),
+            "scorecard": state.scorecard_eval.summary(),
+        }
+        state_bytes = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        await self._registry.publish(snapshots, evaluation, learner_state=state_bytes)
+        state.learned_since_publish = 0
+        self._last_publish = self._mono()
+        log.info(
+            "published %s (%s) and %s", state.cc.champion.version, snapshots["champion"][1].hash[:12], state.cc.challenger.version
+        )
+        return True
+
+
+def promotion_rule(config: ModelsConfig) -> PromotionRule:
+    """The configured promotion rule as the champion/challenger judge reads it."""
+    rule = config.promotion
+    return PromotionRule(min_labels=max(1, rule.min_labels), min_auc_gain=rule.min_auc_gain,
+                         max_logloss_increase=rule.max_logloss_increase)
+
+
+def learn_examples(
+    state: LearnerState,
+    examples: list[dict],
+    *,
+    drift: Any = None,
+    clock: Callable[[], float],
+    config_version: str,
+) -> list[Alert]:
+    """Judge, then learn; returns concept-drift alerts on the champion's errors.
+
+    Pure apart from ``state`` (the models and evaluators it updates) and the
+    injected ``clock``, so the offline backtest learns exactly as the live
+    learner does, on event time instead of the wall clock.
+    """
+    cc = state.cc
+    alerts: list[Alert] = []
+    judged: tuple[list, list, list, list] = ([], [], [], [])
+    unjudged: tuple[list, list] = ([], [])
+    for e in examples:
+        x, y, scores = e["inputs"], bool(e["label"]), e.get("scores", {})
+        if scores.get("scorecard") is not None:
+            state.scorecard_eval.update(float(scores["scorecard"]), y)
+        champion_pd, challenger_pd = scores.get(cc.champion.name), scores.get(cc.challenger.name)
+        if champion_pd is not None and drift is not None:
+            alerts += _drift_alert(drift, abs(float(y) - float(champion_pd)), cc.champion.version,
+                                   at=clock(), config_version=config_version)
+        if champion_pd is not None and challenger_pd is not None:
+            for column, value in zip(judged, (x, y, float(champion_pd), float(challenger_pd))):
+                column.append(value)
+        else:  # decided before these models were published: learn, but do not judge
+            unjudged[0].append(x)
+            unjudged[1].append(y)
+    if judged[0]:
+        cc.learn_many(*judged)
+    if unjudged[0]:
+        cc.champion.learn_many(*unjudged)
+        cc.challenger.learn_many(*unjudged)
+    state.learned_since_publish += len(examples)
+    return alerts
+
+
+def _drift_alert(drift: Any, error: float, version: str, *, at: float, config_version: str) -> list[Alert]:
+    """Feed one error to the concept-drift detector; an alert when it fires."""
+    from riskmon.detectors import build_alert
+
+    result = drift.update(error, at=at)
+    if not result.detected:
+        return []
+    return [
+        build_alert(
+            detector="error_drift",
+            subject={"kind": "model", "id": "champion"},
+            level=result.level or "warning",
+            status="firing",
+            summary=f"concept drift in the champion's errors ({version}): {result.reason}",
+            started_at=at,
+            updated_at=at,
+            config_version=config_version,
+            value=result.estimate,
+            threshold=result.before,
+        )
+    ]

@@ -1,0 +1,64 @@
+"""The shell every input handler shares: never raise, dead-letter what fails.
+
+Why: an exception escaping a Faust agent acks the message and loses it, and
+Faust's ``take_events`` acks a whole batch when the body raises. riskmon's
+batcher (:mod:`riskmon.runtime.patches.batching`) leaves such a batch unacknowledged,
+so it is read again after a restart, but the agent has stopped until then:
+one bad event would halt its partition. So a handler
+processes its batch in :meth:`_handle`; if that raises (a bug, a broker
+hiccup), :meth:`handle` retries the events one by one, and an event that still
+fails goes to the dead-letter topic with its original bytes and the error.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Sequence
+
+from riskmon.schemas import dumps
+from riskmon.pipeline.messages import Incoming, Send, dead_letter, utcnow
+from riskmon.pipeline.metrics import WorkerMetrics
+
+__all__ = ["BatchHandler", "Send", "utcnow"]
+
+log = logging.getLogger(__name__)
+
+
+
+
+
+class BatchHandler:
+    """Base of the input handlers; subclasses implement :meth:`_handle`."""
+
+    def __init__(
+        self, *, send: Send, deadletter_topic: str, metrics: WorkerMetrics, wall_clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self._send = send
+        self._deadletter_topic = deadletter_topic
+        self._metrics = metrics
+        self._now = wall_clock
+
+    async def handle(self, batch: Sequence[Incoming]) -> None:
+        """Process ``batch``; every message ends processed or dead-lettered."""
+        try:
+            await self._handle(batch)
+        except Exception:
+            log.exception("%s: batch of %d failed; retrying its events one by one", type(self).__name__, len(batch))
+            for message in batch:
+                try:
+                    await self._handle([message])
+                except Exception as exc:
+                    log.exception("event at %s[%s]@%s failed", message.topic, message.partition, message.offset)
+                    # If even the dead-letter topic refuses it, the broker itself is
+                    # failing: let it raise, and Faust's producer crash surfaces it.
+                    await (await self._deadletter(message, exc))
+
+    async def _handle(self, batch: Sequence[Incoming]) -> None:
+        raise NotImplementedError
+
+    async def _deadletter(self, message: Incoming, error: Exception) -> Awaitable[Any]:
+        """Queue the dead letter of ``message``; returns its delivery future."""
+        record = dead_letter(message, error, received_at=self._now())
+        self._metrics.deadlettered(message.topic, record.error.get("type", "other"))
+        return await self._send(self._deadletter_topic, message.key, dumps(record.to_dict()))

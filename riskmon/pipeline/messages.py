@@ -1,0 +1,52 @@
+"""What every handler exchanges with the runtime: a consumed message in, a send callable out.
+
+Handlers never see a Faust event: :class:`Incoming` carries the original bytes
+and where they came from, and ``Send`` queues an output and returns its
+delivery future. Keeping these here, below the runtime, lets every domain
+handler be built and tested without the stream framework.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
+
+from riskmon.schemas import DeadLetter
+
+__all__ = ["Incoming", "Send", "dead_letter", "utcnow"]
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One consumed message, exactly as the broker delivered it."""
+
+    topic: str
+    partition: int | None
+    offset: int | None
+    key: bytes | None
+    value: bytes | None
+    received_monotonic: float
+    timestamp: float | None = None  # the broker record's timestamp (epoch seconds): when it was produced
+
+
+def dead_letter(message: Incoming, error: Exception, *, received_at: datetime) -> DeadLetter:
+    """The dead-letter record for ``message``: original bytes plus the error."""
+    return DeadLetter.from_error(
+        source_topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        raw=message.value,
+        error=error,
+        received_at=received_at,
+    )
+
+
+
+#: ``send(topic, key, value)`` queues a message and returns its delivery future.
+Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+

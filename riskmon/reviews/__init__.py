@@ -1,0 +1,1 @@
+"""Manual reviews: a reviewer's verdict on ``credit.reviews`` becomes a ``manual`` decision."""
