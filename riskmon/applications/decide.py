@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from riskmon.config import RiskConfig
 from riskmon.pipeline.messages import Incoming
@@ -26,6 +28,8 @@ __all__ = [
     "parse_application",
     "build_decision",
     "fallback_decision",
+    "Decided",
+    "decide_batch",
     "decide_scored",
     "decision_snapshot",
     "MODEL_VERSION",
@@ -124,6 +128,43 @@ def decide_scored(
     except Exception as exc:
         error = type(exc).__name__
         return fallback_decision(application, config, decided_at=decided_at, latency_ms=latency_ms, error=error), exc
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """One application's verdict: the decision, its contract dict, the snapshot kept for the
+    label join (None when the scorecard decided) and the error if the policy failed."""
+
+    decision: Decision
+    record: dict
+    snapshot: dict | None
+    error: Exception | None
+
+
+def decide_batch(
+    applications: Sequence[Application],
+    scores: Sequence["Scored | None"],
+    config: RiskConfig,
+    *,
+    now: Callable[[], datetime],
+    latencies_ms: Sequence[float],
+    degraded: str | None = None,
+) -> list[Decided]:
+    """A batch's decisions, in order: the step the live handler and the backtest share.
+
+    ``scores`` are the batch's model scores (one scoring call per batch),
+    ``now`` stamps each decision and ``latencies_ms`` are each application's
+    time in the worker so far; both come from the caller, so the backtest
+    decides on event time and the worker on the wall clock.
+    """
+    out = []
+    for application, score, latency in zip(applications, scores, latencies_ms, strict=True):
+        decision, error = decide_scored(
+            application, config, score, decided_at=now(), latency_ms=latency, degraded=degraded
+        )
+        record = decision.to_dict()
+        out.append(Decided(decision, record, decision_snapshot(score, record["decided_at"], decision.outcome), error))
+    return out
 
 
 def decision_snapshot(score: "Scored | None", decided_at: str, outcome: str) -> dict | None:

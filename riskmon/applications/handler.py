@@ -34,7 +34,7 @@ from riskmon.pipeline.handler import BatchHandler
 from riskmon.pipeline.messages import Send, utcnow
 from riskmon.pipeline.store import UNAVAILABLE, DecisionStore
 from riskmon.pipeline.messages import Incoming
-from riskmon.applications.decide import decide_scored, decision_snapshot, parse_application
+from riskmon.applications.decide import decide_batch, parse_application
 from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.applications.scoring import ModelScorer, Scored
 from riskmon.portfolio.summaries import decision_summary
@@ -116,18 +116,15 @@ class ApplicationHandler(BatchHandler):
         to_reserve: list[tuple[str, bytes]] = []
         outputs: list[tuple[Application, float, dict | None]] = []  # application, latency s, snapshot
         produced_at: list[float | None] = []  # broker timestamps of the inputs decided, for end-to-end latency
-        for (message, application), score in zip(fresh, scored):
-            latency = self._mono() - message.received_monotonic
-            decision, error = decide_scored(
-                application, self._config, score, decided_at=self._now(), latency_ms=latency * 1000.0, degraded=degraded
-            )
-            if error is not None:
-                log.error("policy failed for an application; routing it to review", exc_info=error)
-                pending.append(await self._deadletter(message, error))
-            as_dict = decision.to_dict()
-            to_reserve.append((application.application_id, dumps(as_dict)))
-            snapshot = decision_snapshot(score, as_dict["decided_at"], decision.outcome)
-            outputs.append((application, latency, snapshot))
+        latencies = [self._mono() - message.received_monotonic for message, _ in fresh]
+        decided = decide_batch([a for _, a in fresh], scored, self._config, now=self._now,
+                               latencies_ms=[latency * 1000.0 for latency in latencies], degraded=degraded)
+        for (message, application), latency, d in zip(fresh, latencies, decided, strict=True):
+            if d.error is not None:
+                log.error("policy failed for an application; routing it to review", exc_info=d.error)
+                pending.append(await self._deadletter(message, d.error))
+            to_reserve.append((application.application_id, dumps(d.record)))
+            outputs.append((application, latency, d.snapshot))
             produced_at.append(message.timestamp)
             if degraded:
                 self._metrics.decided_degraded(degraded_reason)

@@ -30,9 +30,9 @@ from typing import Sequence
 import orjson
 
 from riskmon.config import RiskConfig
-from riskmon.detectors import epoch
+from riskmon.transactions.core import watch_transactions
 from riskmon.schemas import Alert, Application, Repayment, Transaction, dumps
-from riskmon.applications.decide import decide_scored, decision_snapshot
+from riskmon.applications.decide import decide_batch
 from riskmon.applications.scoring import ModelScorer, Scored
 from riskmon.portfolio.summaries import decision_summary, observe_summary, repayment_summary
 from riskmon.transactions.watch import CustomerWatch, TransactionAnomalyWatch
@@ -94,17 +94,15 @@ class Evaluator:
         """Decide a batch as the worker's application handler does (one scoring call per batch)."""
         scored = self._score(applications)
         out = []
-        for application, score, latency in zip(applications, scored, latencies_ms):
-            decision, exc = decide_scored(
-                application, self.config, score, decided_at=decided_at, latency_ms=latency, degraded=degraded
-            )
+        decided = decide_batch(applications, scored, self.config, now=lambda: decided_at, latencies_ms=latencies_ms,
+                               degraded=degraded)
+        for d in decided:
             error = None
-            if exc is not None:
-                log.error("policy failed for an application; routing it to review", exc_info=exc)
-                error = type(exc).__name__
-            as_dict = orjson.loads(dumps(decision.to_dict()))  # exactly the bytes the worker would send, read back
-            snapshot = decision_snapshot(score, as_dict["decided_at"], decision.outcome)
-            out.append(Evaluated(as_dict, snapshot, error))
+            if d.error is not None:
+                log.error("policy failed for an application; routing it to review", exc_info=d.error)
+                error = type(d.error).__name__
+            as_dict = orjson.loads(dumps(d.record))  # exactly the bytes the worker would send, read back
+            out.append(Evaluated(as_dict, d.snapshot, error))
         return out
 
     def _score(self, applications: Sequence[Application]) -> list[Scored | None]:
@@ -122,12 +120,9 @@ class Evaluator:
 
     def watch_transaction(self, tx: Transaction) -> list[Alert]:
         """Velocity, cash-out and anomaly alerts on one transaction, at its own time."""
-        at = epoch(tx.occurred_at)
-        watch = self._customer(tx.customer_id)
-        before = watch.late_dropped
-        alerts = watch.observe(tx, at, config_version=self.config_version)
-        self.late_dropped += watch.late_dropped - before
-        alerts += self.anomaly.observe(tx, at, config_version=self.config_version)
+        watches = {tx.customer_id: self._customer(tx.customer_id)}
+        alerts, late = watch_transactions(watches, self.anomaly, [tx], config_version=self.config_version)
+        self.late_dropped += late
         return alerts
 
     def exposures(self, customers: Sequence[str]) -> tuple[dict[str, float], float | None]:

@@ -70,7 +70,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.backtest_command == "record":
         return _record(args)
     if args.backtest_command == "sample":
-        from riskmon.backtest.sample import write_sample
+        from riskmon.demo.sample import write_sample
 
         try:
             n = write_sample(args.out, source=args.source, limit=args.limit)

@@ -235,7 +235,7 @@ def _cmd_model(args: argparse.Namespace) -> int:
     import json
 
     from riskmon.settings import settings_from_env
-    from riskmon.cli.models import model_history, model_status, request_promotion
+    from riskmon.learning.tools import model_history, model_status, request_promotion
 
     settings = settings_from_env().with_overrides(redis_url=args.redis_url, topic_prefix=args.topic_prefix)
     try:

@@ -360,7 +360,7 @@ def _model_report(settings: object, t: _Tally) -> str:
     """Which model decided how much, and the learner's prequential evaluation."""
     import asyncio
 
-    from riskmon.cli.models import model_status
+    from riskmon.learning.tools import model_status
 
     lines = ["== models"]
     lines.append("   decided by: " + ", ".join(f"{name} {count}" for name, count in t.by_model.most_common()))

@@ -47,47 +47,26 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from riskmon.alerting.delivery import start_receivers
-from riskmon.alerting.metrics import AlertMetrics
-from riskmon.alerting.state_store import AlertStateStore
 from riskmon.config import RiskConfig
-from riskmon.settings import Settings
-from riskmon.applications.handler import ApplicationHandler
-from riskmon.runtime.patches.batching import take_batches
-from riskmon.pipeline.store import DecisionStore, key_namespace
-from riskmon.runtime.patches.fetch_wait import side_consumer_fetch, use_fetch_wait
 from riskmon.pipeline.messages import Incoming
+from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.runtime.lag import PipelineLag
+from riskmon.runtime.output_producer import OutputProducer
+from riskmon.runtime.patches.batching import take_batches
+from riskmon.runtime.patches.fetch_wait import side_consumer_fetch, use_fetch_wait
+from riskmon.runtime.routes import BATCH_MAX, Route, Routes, Timer, build_routes
+from riskmon.runtime.sampling import sample_consumer_lag
+from riskmon.runtime.topics import DEADLETTER_MAX_BYTES
 from riskmon.runtime.tuning.gc import GcPauseRecorder, freeze_startup_heap
-from riskmon.runtime.web.decisions import WATCHER_FETCH_WAIT_MS, DecisionWatcher, register_http_api
 from riskmon.runtime.web.alerts import register_alerts_api
 from riskmon.runtime.web.console import FEED_FETCH_WAIT_MS, register_console
-from riskmon.alerting.sink import AlertSink
-from riskmon.alerting.handler import AlertManagerHandler
-from riskmon.audit.writer import AuditWriter
-from riskmon.reviews.handler import ReviewHandler
-from riskmon.learning.learner import Learner
-from riskmon.runtime.lag import PipelineLag
-from riskmon.portfolio.handler import PortfolioHandler
-from riskmon.transactions.handler import TransactionHandler
-from riskmon.pipeline.metrics import WorkerMetrics
-from riskmon.runtime.output_producer import OutputProducer
-from riskmon.learning.registry import ModelRegistry
-from riskmon.learning.repayments import RepaymentHandler
-from riskmon.runtime.sampling import sample_consumer_lag
-from riskmon.applications.scoring import ModelScorer
-from riskmon.runtime.topics import DEADLETTER_MAX_BYTES, topic_names
+from riskmon.runtime.web.decisions import WATCHER_FETCH_WAIT_MS, DecisionWatcher, register_http_api
+from riskmon.settings import Settings
 
-__all__ = ["create_app", "BATCH_MAX"]
+__all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
-BATCH_MAX = 500
-# The input batch window is ``RISKMON_BATCH_WINDOW_MS`` (20 ms by default): a
-# batch is taken every window, and under a backlog as soon as the previous one
-# is handled (riskmon.runtime.patches.batching; docs/benchmarks.md, ninth pass).
-#: The alert manager's batch window: a second window every alert waits, after
-#: its input batch's and a hop through ``risk.alert.candidates`` (50 ms before
-#: the eighth pass).
-ALERT_WITHIN = 0.02
 SAMPLE_INTERVAL = 5.0  # seconds between samples of the state gauges (lag, portfolio rates)
 
 
@@ -126,8 +105,7 @@ def _aiokafka_security(settings: Settings) -> dict[str, Any]:
 
 
 def create_app(settings: Settings, config: RiskConfig) -> faust.App:
-    """Build the worker's Faust app with its agents and web pages."""
-    names = topic_names(settings)
+    """Build the worker's Faust app: the table of :mod:`riskmon.runtime.routes` as agents and timers, and its pages."""
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap.replace(',', ';kafka://')}",
@@ -164,148 +142,26 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     async def _stop_timing_gc(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
         gc_pauses.uninstall()
 
-    store = DecisionStore(
-        settings.redis_url,
-        ttl_seconds=settings.decision_ttl_days * 86400,
-        namespace=key_namespace(settings.topic_prefix),
-    )
-    registry = ModelRegistry(
-        store.client, namespace=store.namespace, snapshot_ttl_seconds=settings.decision_ttl_days * 86400
-    )
-    scorer = ModelScorer(registry, min_labels=config.models.min_labels_to_decide)
-
-    def raw_topic(name: str) -> faust.TopicT:
-        return app.topic(name, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw")
-
-    applications = raw_topic(names.applications)
-    repayments = raw_topic(names.repayments)
-    transactions = raw_topic(names.transactions)
-    portfolio = raw_topic(names.portfolio)
-    reviews = raw_topic(names.reviews)
-    audit_pending = raw_topic(names.audit_pending)
-    training = raw_topic(names.training)
-    applications_out = raw_topic(names.applications)
-
     # every handler's outputs go through librdkafka (riskmon.runtime.output_producer says why);
     # Faust's own producer still serves the HTTP API and the alert commands
     output_producer = OutputProducer(
         settings.confluent_config(), max_message_bytes=DEADLETTER_MAX_BYTES + 64 * 1024, client_id=settings.app_id
     )
-    send = output_producer.send
 
     @app.on_before_shutdown.connect
     async def _close_output_producer(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
         output_producer.close()
 
-    alert_sink = AlertSink(send, names.alert_candidates)
-    alert_metrics = AlertMetrics(metrics.registry)
-    alert_handler = AlertManagerHandler(
-        config=config.alerting,
-        store=AlertStateStore(store.client, store.namespace),
-        send=send,
-        alerts_topic=names.alerts,
-        notifications_topic=names.notifications,
-        deadletter_topic=names.deadletter,
-        metrics=metrics,
-        alert_metrics=alert_metrics,
-    )
-    learner = Learner(
-        registry=registry,
-        store=store,
-        config=config.models,
-        error_drift=config.detectors.error_drift(),
-        alerts=alert_sink,
-        config_version=config.version[:12],
-    )
-    handler = ApplicationHandler(
-        config=config,
-        store=store,
-        send=send,
-        decisions_topic=names.decisions,
-        deadletter_topic=names.deadletter,
-        max_message_bytes=settings.max_message_bytes,
-        metrics=metrics,
-        scorer=scorer,
-        portfolio_topic=names.portfolio,
-        audit_topic=names.audit_pending if settings.audit_enabled else None,
-        pseudonym_key=settings.audit_pseudonym_key.encode(),
-    )
-    review_handler = ReviewHandler(
-        store=store,
-        send=send,
-        decisions_topic=names.decisions,
-        deadletter_topic=names.deadletter,
-        audit_topic=names.audit_pending if settings.audit_enabled else None,
-        max_message_bytes=settings.max_message_bytes,
-        metrics=metrics,
-    )
-    audit_writer = AuditWriter(
-        store=store,
-        send=send,
-        audit_topic=names.audit,
-        kafka_config=settings.confluent_config(),
-        checkpoint_key_bytes=settings.audit_checkpoint_key.encode(),
-    )
-    repayment_handler = RepaymentHandler(
-        store=store,
-        send=send,
-        training_topic=names.training,
-        deadletter_topic=names.deadletter,
-        max_message_bytes=settings.max_message_bytes,
-        bad_days_past_due=config.models.bad_days_past_due,
-        metrics=metrics,
-        portfolio_topic=names.portfolio,
-    )
-    transaction_handler = TransactionHandler(
-        config=config,
-        store=store,
-        send=send,
-        alerts=alert_sink,
-        deadletter_topic=names.deadletter,
-        max_message_bytes=settings.max_message_bytes,
-        metrics=metrics,
-    )
-    portfolio_handler = PortfolioHandler(config=config, store=store, alerts=alert_sink)
-    alert_candidates = raw_topic(names.alert_candidates)
+    table = build_routes(settings, config, send=output_producer.send, metrics=metrics)
+    names, store, lag = table.names, table.store, table.lag
 
-    lag = PipelineLag(config, alert_sink)
+    def raw_topic(name: str) -> faust.TopicT:
+        return app.topic(name, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw")
 
-    def batch_agent(
-        topic: faust.TopicT, name: str, handle: Any, *, within: float = settings.batch_window_ms / 1000,
-        watch_lag: bool = True
-    ) -> None:
-        """One agent: batches of raw events to ``handle`` (which never raises),
-        with ``concurrency=1`` so that no offset is committed past an event in
-        flight; input topics also feed the ingestion-lag watch."""
-
-        async def run(stream: faust.Stream) -> None:
-            async for events in take_batches(stream, BATCH_MAX, within):
-                batch = _incoming(events, app.loop.time())
-                await handle(batch)
-                if watch_lag:
-                    await lag.observe(batch)
-
-        app.agent(topic, name=name, concurrency=1)(run)
-
-    batch_agent(applications, "decide-applications", handler.handle)
-    batch_agent(repayments, "join-repayment-labels", repayment_handler.handle)
-    batch_agent(transactions, "watch-transactions", transaction_handler.handle)
-    batch_agent(reviews, "apply-reviews", review_handler.handle)
-    batch_agent(portfolio, "watch-portfolio", portfolio_handler.handle, within=0.1, watch_lag=False)
-    batch_agent(audit_pending, "write-audit-trail", audit_writer.handle, within=0.05, watch_lag=False)
-    batch_agent(training, "learn", learner.handle, within=0.2, watch_lag=False)
-    batch_agent(alert_candidates, "manage-alerts", alert_handler.handle, within=ALERT_WITHIN, watch_lag=False)
-
-    @app.timer(interval=1.0)
-    async def alert_tick() -> None:
-        """On the worker holding the candidates partition: quiet-period resolutions, grouped announcements."""
-        try:
-            if any(tp.topic == names.alert_candidates for tp in app.consumer.assignment()):
-                await alert_handler.tick()
-            else:
-                alert_handler.forget()
-        except Exception:
-            log.exception("alert manager tick failed; will retry")
+    for route in table.routes:
+        _add_agent(app, raw_topic(route.topic), route, lag)
+    for timer in table.timers:
+        _add_timer(app, timer)
 
     receivers: list[Any] = []
     if settings.notify_enabled and config.alerting.receivers:
@@ -319,7 +175,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
                     app_id=settings.app_id,
                     notifications_topic=names.notifications,
                     deadletter_topic=names.deadletter,
-                    metrics=alert_metrics,
+                    metrics=table.alert_metrics,
                     redis_url=settings.redis_url,
                     namespace=store.namespace,
                 )
@@ -334,33 +190,14 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
                 r.join(timeout=5)
 
     @app.timer(interval=10.0)
-    async def audit_checkpoint() -> None:
-        """A checkpoint of the chain head at least every 10 s while entries arrive."""
-        try:
-            if any(tp.topic == names.audit_pending for tp in app.consumer.assignment()):
-                await audit_writer.checkpoint()
-        except Exception:
-            log.exception("audit checkpoint failed; will retry")
-
-    @app.timer(interval=max(1.0, min(5.0, config.models.publish_every_seconds / 2)))
-    async def publish_models() -> None:
-        """On the worker that holds the training partition (the learner): apply a
-        requested promotion even when no labels flow, and publish what is due."""
-        try:
-            if any(tp.topic == names.training for tp in app.consumer.assignment()):
-                await learner.tick()
-        except Exception:
-            log.exception("learner housekeeping failed; will retry")
-
-    @app.timer(interval=10.0)
     async def export_model_metrics() -> None:
         try:
-            evaluation = await registry.evaluation()
+            evaluation = await table.registry.evaluation()
         except Exception:
             return
         if evaluation:
             metrics.model_evaluation(evaluation)
-        for role, pointer in scorer.pointers.items():
+        for role, pointer in table.scorer.pointers.items():
             metrics.model_labels_learned.labels(role=role).set(pointer.n_learned)
 
     metrics.watch_redis(lambda: store.degraded)
@@ -378,34 +215,10 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
             log.debug("consumer lag not sampled: %s", exc)
             return
         watching = any(tp.topic == names.portfolio for tp in assignment)
-        metrics.set_portfolio(*(portfolio_handler.snapshot() if watching else ({}, None, None)))
+        metrics.set_portfolio(*(table.portfolio.snapshot() if watching else ({}, None, None)))
 
     if settings.web_port > 0:
-        watcher = DecisionWatcher(settings.kafka_bootstrap, names.decisions, **_aiokafka_security(settings),
-                                  **side_consumer_fetch(settings.fetch_min_bytes, WATCHER_FETCH_WAIT_MS))
-        register_http_api(
-            app, applications_topic=applications_out, watcher=watcher, store=store, max_bytes=settings.max_message_bytes
-        )
-        register_alerts_api(app, commands_topic=alert_candidates, client=store.client, namespace=store.namespace)
-        register_console(app, settings=settings, config=config, client=store.client, namespace=store.namespace,
-                         registry=metrics.registry, consumer_kwargs={
-                             **_aiokafka_security(settings),
-                             **side_consumer_fetch(settings.fetch_min_bytes, FEED_FETCH_WAIT_MS)})
-
-        @app.task
-        async def _start_watcher() -> None:
-            await watcher.start()
-
-        @app.on_before_shutdown.connect
-        async def _stop_watcher(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
-            await watcher.stop()
-
-    # -- shadow mode (issue #7): a second configuration on the same inputs, written to risk.shadow only;
-    # everything else about it lives in riskmon.shadow.handler
-    if settings.shadow_config_path:
-        from riskmon.shadow.handler import register_shadow
-
-        register_shadow(app, settings=settings, config=config, registry=registry, store=store)
+        _add_web(app, settings, config, table, metrics)
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
@@ -422,8 +235,66 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
 
     app.riskmon_metrics = metrics  # type: ignore[attr-defined]
     app.riskmon_gc_pauses = gc_pauses  # type: ignore[attr-defined]  # a process-wide callback: in-process tests remove it
-    app.riskmon_alerts = alert_handler  # type: ignore[attr-defined]
+    app.riskmon_alerts = table.alert_handler  # type: ignore[attr-defined]
     return app
+
+
+def _add_agent(app: faust.App, topic: faust.TopicT, route: Route, lag: PipelineLag) -> None:
+    """One agent: batches of raw events to the route's handler (which never raises), with
+    ``concurrency=1`` so that no offset is committed past an event in flight; input
+    topics also feed the ingestion-lag watch."""
+
+    async def run(stream: faust.Stream) -> None:
+        async for events in take_batches(stream, BATCH_MAX, route.within):
+            batch = _incoming(events, app.loop.time())
+            await route.handle(batch)
+            if route.watch_lag:
+                await lag.observe(batch)
+
+    app.agent(topic, name=route.name, concurrency=1)(run)
+
+
+def _add_timer(app: faust.App, timer: Timer) -> None:
+    """A timer of the table; an owner-only one runs where its topic's partition is assigned."""
+
+    async def run() -> None:
+        try:
+            if timer.owner_topic is None or any(tp.topic == timer.owner_topic for tp in app.consumer.assignment()):
+                await timer.run()
+            elif timer.otherwise is not None:
+                timer.otherwise()
+        except Exception:
+            log.exception("%s failed; will retry", timer.name)
+
+    run.__name__ = run.__qualname__ = timer.name.replace("-", "_")  # Faust names a timer after its function
+    app.timer(interval=timer.interval)(run)
+
+
+def _add_web(app: faust.App, settings: Settings, config: RiskConfig, table: Routes, metrics: WorkerMetrics) -> None:
+    """The decision API, the alerts API and the console, and the decision watcher they share."""
+    store = table.store
+    watcher = DecisionWatcher(settings.kafka_bootstrap, table.names.decisions, **_aiokafka_security(settings),
+                              **side_consumer_fetch(settings.fetch_min_bytes, WATCHER_FETCH_WAIT_MS))
+    commands = app.topic(table.names.alert_candidates, key_type=bytes, value_type=bytes,
+                         value_serializer="raw", key_serializer="raw")
+    applications = app.topic(table.names.applications, key_type=bytes, value_type=bytes,
+                             value_serializer="raw", key_serializer="raw")
+    register_http_api(
+        app, applications_topic=applications, watcher=watcher, store=store, max_bytes=settings.max_message_bytes
+    )
+    register_alerts_api(app, commands_topic=commands, client=store.client, namespace=store.namespace)
+    register_console(app, settings=settings, config=config, client=store.client, namespace=store.namespace,
+                     registry=metrics.registry, consumer_kwargs={
+                         **_aiokafka_security(settings),
+                         **side_consumer_fetch(settings.fetch_min_bytes, FEED_FETCH_WAIT_MS)})
+
+    @app.task
+    async def _start_watcher() -> None:
+        await watcher.start()
+
+    @app.on_before_shutdown.connect
+    async def _stop_watcher(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
+        await watcher.stop()
 
 
 def _incoming(events: Any, now: float) -> list[Incoming]:

@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from riskmon.settings import Settings
 
-__all__ = ["TopicNames", "topic_names", "ensure_topics", "DEADLETTER_MAX_BYTES"]
+__all__ = ["DEADLETTER_MAX_BYTES", "TopicNames", "ensure_topic", "ensure_topics", "topic_names"]
 
 DEADLETTER_MAX_BYTES = 8 * 1024 * 1024
 
@@ -108,3 +108,19 @@ def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> list[str]:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
     return created
+
+
+def ensure_topic(settings: Settings, name: str, *, timeout: float = 30.0) -> bool:
+    """Create one topic outside the contract's list (the shadow's) if it is missing; True if created."""
+    admin = AdminClient(settings.confluent_config())
+    if name in admin.list_topics(timeout=timeout).topics:
+        return False
+    topic = NewTopic(name, num_partitions=settings.partitions, replication_factor=settings.replication)
+    for future in admin.create_topics([topic]).values():
+        try:
+            future.result(timeout=timeout)
+        except Exception as exc:  # another worker may have created it meanwhile
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+            return False
+    return True

@@ -53,11 +53,10 @@ from riskmon.backtest.evaluator import Evaluator
 from riskmon.config import ConfigError, RiskConfig, load_config
 from riskmon.schemas import Alert, Application, Repayment, SchemaError, Transaction, decode_object, dumps
 from riskmon.pipeline.messages import Send, utcnow
-from riskmon.runtime.patches.batching import take_batches
 from riskmon.pipeline.messages import Incoming
 from riskmon.applications.scoring import ModelScorer
 
-__all__ = ["SHADOW_TOPIC", "ShadowHandler", "load_shadow_config", "register_shadow"]
+__all__ = ["SHADOW_TICK_SECONDS", "SHADOW_TOPIC", "ShadowHandler", "load_shadow_config"]
 
 log = logging.getLogger(__name__)
 
@@ -194,71 +193,3 @@ class ShadowHandler:
                 await future
             if outcome is not None:
                 self.manager.commit(outcome)  # as live: state moves on once the broker has the messages
-
-
-def register_shadow(app: Any, *, settings: Any, config: RiskConfig, registry: Any, store: Any) -> ShadowHandler:
-    """Wire shadow mode into a Faust app: its own agents on the input topics, ``risk.shadow`` as the only output.
-
-    Called by :func:`riskmon.runtime.app.create_app` when ``settings.shadow_config_path`` is set.
-    """
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    from riskmon.runtime.app import BATCH_MAX
-
-    shadow_config = load_shadow_config(settings.shadow_config_path)
-    topic_name = settings.topic(SHADOW_TOPIC)
-    admin = AdminClient(settings.confluent_config())
-    if topic_name not in admin.list_topics(timeout=30).topics:
-        for future in admin.create_topics([NewTopic(topic_name, num_partitions=settings.partitions,
-                                                    replication_factor=settings.replication)]).values():
-            try:
-                future.result(timeout=30)
-            except Exception as exc:  # another worker may have created it meanwhile
-                if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                    raise
-
-    def raw_topic(name: str) -> Any:
-        return app.topic(name, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw")
-
-    output = raw_topic(topic_name)
-
-    async def send(topic: str, key: bytes | None, value: bytes) -> Any:
-        assert topic == topic_name, "the shadow writes to its own topic only"
-        return await output.send(key=key, value=value)
-
-    handler = ShadowHandler(
-        config=shadow_config,
-        scorer=ModelScorer(registry, min_labels=shadow_config.models.min_labels_to_decide),
-        send=send,
-        topic=topic_name,
-        active_policy_version=config.policy_version,
-        max_message_bytes=settings.max_message_bytes,
-        degraded=lambda: store.degraded,
-    )
-    for source, name, handle in (("credit.applications", "shadow-applications", handler.applications),
-                                 ("credit.transactions", "shadow-transactions", handler.transactions),
-                                 ("credit.repayments", "shadow-repayments", handler.repayments)):
-        _agent(app, raw_topic(settings.topic(source)), name, handle, BATCH_MAX, settings.batch_window_ms / 1000)
-    app.timer(interval=SHADOW_TICK_SECONDS)(handler.tick)
-    log.info("shadow mode: %s (%s) evaluated beside %s, recorded on %s only",
-             shadow_config.source, shadow_config.policy_version, config.policy_version, topic_name)
-    return handler
-
-
-def _agent(app: Any, topic: Any, name: str, handle: Callable[[Sequence[Incoming]], Awaitable[None]],
-           batch_max: int, within: float) -> None:
-    """One shadow agent, wired like the live ones: batches, ``concurrency=1``, a handler that never raises."""
-
-    async def run(stream: Any) -> None:
-        async for events in take_batches(stream, batch_max, within):
-            now = app.loop.time()
-            await handle([
-                Incoming(
-                    topic=e.message.topic, partition=e.message.partition, offset=e.message.offset,
-                    key=e.message.key, value=e.message.value, timestamp=e.message.timestamp,
-                    received_monotonic=t if isinstance(t := getattr(e.message, "time_in", None), float) and t <= now else now,
-                )
-                for e in events
-            ])
-
-    app.agent(topic, name=name, concurrency=1)(run)

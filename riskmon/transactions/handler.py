@@ -29,7 +29,6 @@ from typing import Any, Awaitable, Callable, Sequence
 from redis.exceptions import RedisError
 
 from riskmon.config import RiskConfig
-from riskmon.detectors import epoch
 from riskmon.schemas import SchemaError, Transaction, decode_object
 from riskmon.alerting.sink import AlertSink
 from riskmon.pipeline.handler import BatchHandler
@@ -37,6 +36,7 @@ from riskmon.pipeline.messages import Send, utcnow
 from riskmon.pipeline.store import DecisionStore
 from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.transactions.core import watch_transactions
 from riskmon.transactions.watch import CustomerStates, CustomerWatch, TransactionAnomalyWatch
 
 __all__ = ["TransactionHandler"]
@@ -97,16 +97,9 @@ class TransactionHandler(BatchHandler):
             except SchemaError as exc:
                 pending.append(await self._deadletter(message, exc))
         watches = await self._load({tx.customer_id for tx in valid})
-        version = self._config.version[:12]
-        alerts = []
-        for tx in valid:
-            at = epoch(tx.occurred_at)
-            watch = watches[tx.customer_id]
-            before = watch.late_dropped
-            alerts += watch.observe(tx, at, config_version=version)
-            if watch.late_dropped > before:
-                self._metrics.late_events.inc()
-            alerts += self._anomaly.observe(tx, at, config_version=version)
+        alerts, late = watch_transactions(watches, self._anomaly, valid, config_version=self._config.version[:12])
+        if late:
+            self._metrics.late_events.inc(late)
         pending += await self._alerts.publish(alerts)
         await self._save(watches)
         for future in pending:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import faust
 import pytest
 from mode import Service
 from mode.utils.locks import Event
 
-from riskmon.runtime.patches.fetch_wait import drain_copy_applies
 from riskmon.runtime.patches.handover import hand_over
 
 
@@ -149,6 +147,3 @@ def test_a_callback_yielding_to_the_loop_is_resumed():
     assert order == ["before", "after"]
 
 
-@pytest.mark.skipif(faust.__version__ != "0.15.3", reason="the copy was made from faust-streaming 0.15.3")
-def test_the_worker_uses_its_copy_of_faust_fetch_loop_with_the_faust_it_was_made_from():
-    assert drain_copy_applies()

@@ -1,37 +1,33 @@
 """Batches of a Faust stream's events, taken every window, that keep filling while one is handled.
 
-Why not Faust's ``Stream.take_events(max_, within)``: it stops taking events
-while its caller handles a batch (its buffer processor waits for the batch
-to be consumed), and after each batch it waits the whole ``within`` before
-looking at what arrived. So a cycle lasts the handling plus the window, and
-under a backlog a batch fills only during the window after the previous one,
-never during the handling: a 10 ms window cut the time inside the worker at
-1,000 events/s to 10 ms at the median but slowed drains by 10-30%
-(docs/benchmarks.md, eighth pass).
+What Faust does: ``Stream.take_events(max_, within)`` stops taking events
+while its caller handles a batch (its buffer processor waits for the batch to
+be consumed), and after each batch waits the whole ``within`` before looking
+at what arrived. So a cycle lasts the handling plus the window, and under a
+backlog a batch fills only during the window after the previous one. It also
+acknowledges a batch whose handling raised.
 
-:func:`take_batches` keeps taking events while a batch is handled, and takes
-the next batch ``within`` after it took the previous one (the next multiple
-of ``within`` if nothing arrived by then), or at once when that time has
-passed or ``max_`` events are waiting. Under a steady load a batch is taken
-every window whatever the handling took, so an event waits about half a
-window; under a backlog a batch is whatever arrived while the previous one
-was handled (up to ``max_``), so a short window does not shrink a drain's
-batches (5 ms windows drained as fast as 20 ms ones, docs/benchmarks.md,
-ninth pass). Counting the window from a batch's first event instead was
-tried and dropped: with fetches every 10 ms the first fetch's events waited
-the whole window, and the medians before and inside the worker summed to
-53-59 ms against 46-54 ms with Faust's ``take_events``.
+What we change: :func:`take_batches` keeps taking events while a batch is
+handled, and takes the next batch ``within`` after it took the previous one
+(the next multiple of ``within`` if nothing arrived by then), or at once when
+that time has passed or ``max_`` events are waiting. Under a steady load a
+batch is taken every window whatever the handling took, so an event waits
+about half a window; under a backlog a batch is whatever arrived while the
+previous one was handled (up to ``max_``). It keeps Faust's contract
+otherwise: events come through the stream's own iterator (which tracks them
+for the commit), are acknowledged only after the caller is done with their
+batch, never more than ``max_`` at a time, and the stream's processors run
+as before; a batch whose handling raised or was cancelled (a worker stopping
+mid-batch) is not acknowledged, so it is read again after a restart. It
+reaches into one private method, ``Stream._enable_passive``, as
+``take_events`` itself does. :class:`Batcher` is the pure part.
 
-It keeps Faust's contract otherwise: events come through the stream's own
-iterator (which tracks them for the commit), are acknowledged only after the
-caller is done with their batch, never more than ``max_`` at a time, and the
-stream's processors run as before. One difference more: a batch whose
-handling raised or was cancelled (a worker stopping mid-batch) is not
-acknowledged, so it is read again after a restart; Faust's acknowledges it.
-Waiting costs a future or two per batch (one for the first event, one for
-the window), not Faust's ``wait_for_stopped`` tasks: the agent's task is
-cancelled when its agent stops, which ends the wait.
+How to drop it: replace ``take_batches(stream, max_, within)`` in
+:mod:`riskmon.runtime.app` with ``stream.take_events(max_, within)`` and
+delete this module; batches then wait a window after each handling, and a
+failed batch is acknowledged (the handlers never raise, so none is lost).
 """
+
 
 from __future__ import annotations
 

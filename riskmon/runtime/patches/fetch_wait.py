@@ -1,58 +1,35 @@
 """The worker's Kafka transport: Faust's aiokafka driver with a configurable fetch wait and minimum.
 
-Why: faust-streaming 0.15 builds every worker's ``AIOKafkaConsumer`` with
-``fetch_max_wait_ms=1500``, hard-coded. aiokafka's fetcher
-(``Fetcher._get_actions_per_node``) leaves out of its fetch a partition whose
-records it holds but has not handed over yet, sends no second fetch to a
-broker while one is in flight, and the broker holds a fetch for partitions
-without data up to ``fetch_max_wait_ms``. So a partition whose records were
-just consumed waits behind that fetch: 1.40 s for a record produced to it in
-``tests/integration/test_consumer_fetch_wait.py`` with 1500, 6-10 ms with
-100. A plain Faust forwarding agent at 1,000 events/s measured p50 1,277 ms /
-p99 1,900 ms with 1500, and p50 8.4 ms / p99 18.8 ms with 100.
-``RISKMON_FETCH_MAX_WAIT_MS`` (default 10) sets it.
+What Faust does: faust-streaming 0.15.3 builds every worker's
+``AIOKafkaConsumer`` with ``fetch_max_wait_ms=1500``, hard-coded, and
+``fetch_min_bytes=1``. aiokafka sends no second fetch to a broker while one
+is in flight, so a partition whose records were just consumed waits behind a
+fetch the broker may hold for 1.5 s (1.40 s measured for one record in
+``tests/integration/test_consumer_fetch_wait.py``); and under live load the
+broker answers each fetch as soon as one record arrives, so the worker pays
+a fetch round per few records.
 
-Why a fetch minimum: with aiokafka's ``fetch_min_bytes=1`` the broker answers
-a fetch as soon as one record arrives, so under live load the worker makes
-one fetch round per few records, and each round costs Python work in the
-consumer thread and a hand-over to the agents' loop. At 250 events/s the
-consumer thread alone used 21% of a core; the worker as a whole 57-64%
-(5.6% when idle). With ``RISKMON_FETCH_MIN_BYTES`` (default 64 KiB) the broker holds
-a fetch until that much has arrived or the fetch wait has passed, so under
-live load fetches come once per wait and carry every record that arrived
-meanwhile: the fetches of a 300-record trickle fell from 297 to 58
-(``tests/integration/test_consumer_fetch_wait.py``), and the worker's CPU at
-250 and 500 events/s from 71% and 77% of a core to 59% and 68% (with 10 ms
-batch windows; ``RISKMON_BATCH_WINDOW_MS``). At 1,000
-events/s it was 2 to 27 points lower across alternating pairs on a noisy
-machine (docs/benchmarks.md, eighth pass).
-The price is that wait on every record (10 ms at most by default) and, when
-idle, a fetch every wait instead of one per 100 ms (idle worker 10-12% of a
-core and broker 13%, against 8% and 8% with a 100 ms wait and no minimum). A backlog fills the minimum at once, so drains do not wait.
+What we change: :func:`use_fetch_wait` installs a subclass of Faust's own
+aiokafka transport (``App.transport`` is a settable property of Faust's
+public app interface) whose consumer thread sets the consumer's wait to
+``RISKMON_FETCH_MAX_WAIT_MS`` (default 10) and its minimum to
+``RISKMON_FETCH_MIN_BYTES`` (default 64 KiB) before the consumer starts.
+aiokafka keeps the wait in a private attribute: if a new aiokafka renames it,
+the worker refuses to start rather than silently waiting 1.5 s again. The
+same module holds ``_Consumer._drain_messages``, a copy of Faust's fetch loop
+with one call changed to :func:`riskmon.runtime.patches.handover.hand_over`;
+it is used only when the installed Faust's loop hashes to the one copied
+(:func:`drain_copy_applies`), otherwise Faust's own runs and the worker logs
+a warning.
 
-Why a copy of Faust's fetch loop: Faust hands every fetched message to the
-agents through mode's ``wait_first``, four tasks per message (about 60 us of
-CPU each time); :mod:`riskmon.runtime.patches.handover` says why it can run inline
-and when it still needs them. ``_Consumer._drain_messages`` is Faust's loop
-with that one call changed, used only when the installed Faust's loop is
-the one it was copied from (:func:`drain_copy_applies`).
-
-Why this seam: ``App.transport`` is a settable property of Faust's public app
-interface (``faust.types.AppT``), and Faust's transports choose their
-consumer class through the ``Consumer`` class attribute and the consumer
-thread through ``_new_consumer_thread``. :func:`use_fetch_wait` installs a
-subclass of Faust's own aiokafka transport on the app right after it is
-built, before anything has created the default one. Considered and not taken:
-a ``faust.transports`` entry point with a ``riskmon://`` broker URL (the
-worker would then depend on installed package metadata, and the URL would leak
-into every tool that reads the broker setting), and copying Faust's
-``_create_worker_consumer`` (sixty lines of consumer arguments that would
-silently drift from Faust's fixes). Instead Faust builds the consumer as it
-always does and only the one value is changed, before the consumer starts
-(aiokafka reads it in ``start()``, when it builds its fetcher). aiokafka
-keeps it in a private attribute: if a new aiokafka renames it, the worker
-refuses to start rather than silently waiting 1.5 s again.
+How to drop it: when Faust takes the consumer's fetch wait and minimum as
+settings (and hands messages over without a task per message), delete this
+module and :mod:`riskmon.runtime.patches.handover`, remove the
+``use_fetch_wait`` call in :func:`riskmon.runtime.app.create_app`, pass the
+settings to ``faust.App`` and give ``side_consumer_fetch``'s two keyword
+arguments to the side consumers directly.
 """
+
 
 from __future__ import annotations
 

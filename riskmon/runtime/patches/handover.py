@@ -1,25 +1,29 @@
 """Handing a fetched message to the agents without four tasks per message.
 
-Why: Faust's consumer (``Consumer._drain_messages``, faust-streaming 0.15)
-hands every fetched message to the conductor with
+What Faust does: its consumer (``Consumer._drain_messages``, faust-streaming
+0.15.3) hands every fetched message to the conductor with
 ``await self.wait_first(callback(message), self.suspend_flow.wait())``.
 mode's ``wait_first`` wraps the callback, the suspend flag and the service's
 stopped and crashed flags in four tasks, waits for the first, then cancels
 the other three: about 60 us of CPU per message under uvloop
-(``tests/unit/test_handover.py`` shows the task count; docs/benchmarks.md,
-ninth pass, the cost), and several event-loop rounds, for a callback that
+(``tests/unit/test_handover.py`` shows the task count), for a callback that
 almost never waits. The callback only puts the message's event on its
 agents' queues; it waits only when a queue is full or the flow is suspended
-for a rebalance, and only then does it need to be abandoned when the flow is
-suspended.
+for a rebalance, and only then does it need to be abandoned.
 
-So :func:`hand_over` first runs the callback inline, as a plain ``await``
-would. If it finishes without waiting (the usual case) no task is made. If
-it has to wait, the coroutine, already started, is handed to ``wait_first``
-exactly as Faust would hand it (:func:`resume` continues it from where it
-stopped), so a rebalance still abandons it. When the flow is already
-suspended, Faust's own call is used unchanged.
+What we change: :func:`hand_over` first runs the callback inline, as a plain
+``await`` would. If it finishes without waiting (the usual case) no task is
+made. If it has to wait, the coroutine, already started, is handed to
+``wait_first`` exactly as Faust would hand it (:func:`resume` continues it
+from where it stopped), so a rebalance still abandons it. When the flow is
+already suspended, Faust's own call is used unchanged. The copy of Faust's
+loop that calls it lives in :mod:`riskmon.runtime.patches.fetch_wait`.
+
+How to drop it: delete this module and ``_Consumer._drain_messages`` in
+:mod:`riskmon.runtime.patches.fetch_wait`; Faust's own loop then runs, at
+the cost above.
 """
+
 
 from __future__ import annotations
 

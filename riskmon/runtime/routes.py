@@ -1,0 +1,250 @@
+"""The worker's table: which topic feeds which handler, with which batch window, and which timers run where.
+
+:func:`build_routes` builds every handler once, from the settings and the
+configuration, and answers a :class:`Routes`: a list of :class:`Route`
+(topic -> handler) and a list of :class:`Timer`. :mod:`riskmon.runtime.app`
+turns the table into Faust agents and timers and knows nothing of the
+domains; the domains know nothing of Faust. Adding a path is one row here.
+
+Internal single-partition topics give one worker each role that must be
+unique: the learner (``risk.model.training``), the portfolio watch
+(``risk.portfolio.events``), the audit writer (``risk.audit.pending``) and
+the alert manager (``risk.alert.candidates``). Their timers are
+*owner-only*: they run on the worker that holds that topic's partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from riskmon.alerting.handler import AlertManagerHandler
+from riskmon.alerting.metrics import AlertMetrics
+from riskmon.alerting.sink import AlertSink
+from riskmon.alerting.state_store import AlertStateStore
+from riskmon.applications.handler import ApplicationHandler
+from riskmon.applications.scoring import ModelScorer
+from riskmon.audit.writer import AuditWriter
+from riskmon.config import RiskConfig
+from riskmon.learning.learner import Learner
+from riskmon.learning.registry import ModelRegistry
+from riskmon.learning.repayments import RepaymentHandler
+from riskmon.pipeline.messages import Incoming, Send
+from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.pipeline.store import DecisionStore, key_namespace
+from riskmon.portfolio.handler import PortfolioHandler
+from riskmon.reviews.handler import ReviewHandler
+from riskmon.runtime.lag import PipelineLag
+from riskmon.runtime.topics import TopicNames, topic_names
+from riskmon.settings import Settings
+from riskmon.transactions.handler import TransactionHandler
+
+__all__ = ["ALERT_WITHIN", "BATCH_MAX", "Route", "Routes", "Timer", "build_routes"]
+
+#: The most events one batch holds.
+BATCH_MAX = 500
+#: The alert manager's batch window (seconds): a second window every alert waits, after its
+#: input batch's and a hop through ``risk.alert.candidates``.
+ALERT_WITHIN = 0.02
+
+Handle = Callable[[Sequence[Incoming]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One agent: batches of ``topic``'s raw events to ``handle``, which never raises.
+
+    ``within`` is the batch window in seconds; ``watch_lag`` feeds the
+    ingestion-lag watch (input topics only).
+    """
+
+    topic: str
+    name: str
+    handle: Handle
+    within: float
+    watch_lag: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A periodic job. With ``owner_topic`` it runs only on the worker holding that
+    topic's partition, and ``otherwise`` (if any) runs on the others."""
+
+    name: str
+    interval: float
+    run: Callable[[], Awaitable[None]]
+    owner_topic: str | None = None
+    otherwise: Callable[[], None] | None = None
+
+
+@dataclass
+class Routes:
+    """The table and the shared parts the runtime also serves (pages, metrics, shutdown)."""
+
+    names: TopicNames
+    store: DecisionStore
+    registry: ModelRegistry
+    scorer: ModelScorer
+    alert_handler: AlertManagerHandler
+    alert_metrics: AlertMetrics
+    portfolio: PortfolioHandler
+    lag: PipelineLag
+    routes: list[Route] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
+
+
+def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics: WorkerMetrics) -> Routes:
+    """Every handler of the worker, built once, and the table that feeds them."""
+    names = topic_names(settings)
+    window = settings.batch_window_ms / 1000
+    audit_topic = names.audit_pending if settings.audit_enabled else None
+    store = DecisionStore(
+        settings.redis_url,
+        ttl_seconds=settings.decision_ttl_days * 86400,
+        namespace=key_namespace(settings.topic_prefix),
+    )
+    registry = ModelRegistry(
+        store.client, namespace=store.namespace, snapshot_ttl_seconds=settings.decision_ttl_days * 86400
+    )
+    scorer = ModelScorer(registry, min_labels=config.models.min_labels_to_decide)
+    alert_sink = AlertSink(send, names.alert_candidates)
+    alert_metrics = AlertMetrics(metrics.registry)
+    alert_handler = AlertManagerHandler(
+        config=config.alerting,
+        store=AlertStateStore(store.client, store.namespace),
+        send=send,
+        alerts_topic=names.alerts,
+        notifications_topic=names.notifications,
+        deadletter_topic=names.deadletter,
+        metrics=metrics,
+        alert_metrics=alert_metrics,
+    )
+    learner = Learner(
+        registry=registry,
+        store=store,
+        config=config.models,
+        error_drift=config.detectors.error_drift(),
+        alerts=alert_sink,
+        config_version=config.version[:12],
+    )
+    applications = ApplicationHandler(
+        config=config,
+        store=store,
+        send=send,
+        decisions_topic=names.decisions,
+        deadletter_topic=names.deadletter,
+        max_message_bytes=settings.max_message_bytes,
+        metrics=metrics,
+        scorer=scorer,
+        portfolio_topic=names.portfolio,
+        audit_topic=audit_topic,
+        pseudonym_key=settings.audit_pseudonym_key.encode(),
+    )
+    reviews = ReviewHandler(
+        store=store,
+        send=send,
+        decisions_topic=names.decisions,
+        deadletter_topic=names.deadletter,
+        audit_topic=audit_topic,
+        max_message_bytes=settings.max_message_bytes,
+        metrics=metrics,
+    )
+    audit_writer = AuditWriter(
+        store=store,
+        send=send,
+        audit_topic=names.audit,
+        kafka_config=settings.confluent_config(),
+        checkpoint_key_bytes=settings.audit_checkpoint_key.encode(),
+    )
+    repayments = RepaymentHandler(
+        store=store,
+        send=send,
+        training_topic=names.training,
+        deadletter_topic=names.deadletter,
+        max_message_bytes=settings.max_message_bytes,
+        bad_days_past_due=config.models.bad_days_past_due,
+        metrics=metrics,
+        portfolio_topic=names.portfolio,
+    )
+    transactions = TransactionHandler(
+        config=config,
+        store=store,
+        send=send,
+        alerts=alert_sink,
+        deadletter_topic=names.deadletter,
+        max_message_bytes=settings.max_message_bytes,
+        metrics=metrics,
+    )
+    portfolio = PortfolioHandler(config=config, store=store, alerts=alert_sink)
+    table = Routes(
+        names=names,
+        store=store,
+        registry=registry,
+        scorer=scorer,
+        alert_handler=alert_handler,
+        alert_metrics=alert_metrics,
+        portfolio=portfolio,
+        lag=PipelineLag(config, alert_sink),
+    )
+    table.routes = [
+        Route(names.applications, "decide-applications", applications.handle, window),
+        Route(names.repayments, "join-repayment-labels", repayments.handle, window),
+        Route(names.transactions, "watch-transactions", transactions.handle, window),
+        Route(names.reviews, "apply-reviews", reviews.handle, window),
+        Route(names.portfolio, "watch-portfolio", portfolio.handle, 0.1, watch_lag=False),
+        Route(names.audit_pending, "write-audit-trail", audit_writer.handle, 0.05, watch_lag=False),
+        Route(names.training, "learn", learner.handle, 0.2, watch_lag=False),
+        Route(names.alert_candidates, "manage-alerts", alert_handler.handle, ALERT_WITHIN, watch_lag=False),
+    ]
+    table.timers = [
+        # quiet-period resolutions and grouped announcements; the others forget what they held
+        Timer("alert-tick", 1.0, alert_handler.tick, owner_topic=names.alert_candidates,
+              otherwise=alert_handler.forget),
+        # a checkpoint of the chain head at least every 10 s while entries arrive
+        Timer("audit-checkpoint", 10.0, audit_writer.checkpoint, owner_topic=names.audit_pending),
+        # a requested promotion is applied even when no labels flow, and what is due is published
+        Timer("publish-models", max(1.0, min(5.0, config.models.publish_every_seconds / 2)), learner.tick,
+              owner_topic=names.training),
+    ]
+    if settings.shadow_config_path:
+        _add_shadow(table, settings, config, send=send, window=window)
+    return table
+
+
+def _add_shadow(table: Routes, settings: Settings, config: RiskConfig, *, send: Send, window: float) -> None:
+    """Shadow mode: its own agents on the input topics, ``risk.shadow`` as its only output."""
+    import logging
+
+    from riskmon.runtime.topics import ensure_topic
+    from riskmon.shadow.handler import SHADOW_TICK_SECONDS, SHADOW_TOPIC, ShadowHandler, load_shadow_config
+
+    shadow_config = load_shadow_config(settings.shadow_config_path)
+    topic = settings.topic(SHADOW_TOPIC)
+    ensure_topic(settings, topic)
+
+    async def send_shadow(to: str, key: bytes | None, value: bytes) -> Awaitable[object]:
+        if to != topic:
+            raise ValueError(f"the shadow writes to {topic} only, not {to}")
+        return await send(to, key, value)
+
+    store = table.store
+    handler = ShadowHandler(
+        config=shadow_config,
+        scorer=ModelScorer(table.registry, min_labels=shadow_config.models.min_labels_to_decide),
+        send=send_shadow,
+        topic=topic,
+        active_policy_version=config.policy_version,
+        max_message_bytes=settings.max_message_bytes,
+        degraded=lambda: store.degraded,
+    )
+    names = table.names
+    table.routes += [
+        Route(names.applications, "shadow-applications", handler.applications, window, watch_lag=False),
+        Route(names.transactions, "shadow-transactions", handler.transactions, window, watch_lag=False),
+        Route(names.repayments, "shadow-repayments", handler.repayments, window, watch_lag=False),
+    ]
+    table.timers.append(Timer("shadow-tick", SHADOW_TICK_SECONDS, handler.tick))
+    logging.getLogger(__name__).info(
+        "shadow mode: %s (%s) evaluated beside %s, recorded on %s only",
+        shadow_config.source, shadow_config.policy_version, config.policy_version, topic,
+    )
