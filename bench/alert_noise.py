@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import random
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from riskmon.alerting.config import Route, parse_alerting
 from riskmon.alerting.manager import AlertManager
@@ -37,7 +37,7 @@ from riskmon.detectors.base import epoch
 from riskmon.schemas import Transaction
 from riskmon.transactions.watch import CustomerWatch, TransactionAnomalyWatch
 
-END = datetime(2026, 11, 29, 15, 0, tzinfo=timezone.utc)
+END = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 
 
 def attack(customers: list[str], *, start: datetime, rng: random.Random) -> list[dict]:
@@ -47,8 +47,18 @@ def attack(customers: list[str], *, start: datetime, rng: random.Random) -> list
             at = start + timedelta(seconds=rng.uniform(0, 600))
             kind = "cash_withdrawal" if rng.random() < 0.08 else "purchase"
             amount = round(rng.uniform(300, 900), 2) if kind == "cash_withdrawal" else round(rng.uniform(1, 15), 2)
-            out.append({"transaction_id": f"atk-{c}-{j}", "customer_id": c, "occurred_at": at.isoformat().replace("+00:00", "Z"),
-                        "amount": amount, "type": kind, "merchant_category": "5999", "channel": "web", "country": "US"})
+            out.append(
+                {
+                    "transaction_id": f"atk-{c}-{j}",
+                    "customer_id": c,
+                    "occurred_at": at.isoformat().replace("+00:00", "Z"),
+                    "amount": amount,
+                    "type": kind,
+                    "merchant_category": "5999",
+                    "channel": "web",
+                    "country": "US",
+                }
+            )
     return sorted(out, key=lambda t: t["occurred_at"])
 
 
@@ -56,9 +66,13 @@ def candidates(n_customers: int, seed: int) -> list:
     config = load_config()
     rng = random.Random(seed)
     everyone = [f"cust-{i:05d}" for i in range(4000)]
-    everyday = [t.transaction for t in generate_transactions(everyone, n=20_000, end=END - timedelta(minutes=15), seed=seed)]
+    everyday = [
+        t.transaction for t in generate_transactions(everyone, n=20_000, end=END - timedelta(minutes=15), seed=seed)
+    ]
     victims = rng.sample(everyone[3:], n_customers)
-    stream = sorted(everyday, key=lambda t: t["occurred_at"]) + attack(victims, start=END - timedelta(minutes=12), rng=rng)
+    stream = sorted(everyday, key=lambda t: t["occurred_at"]) + attack(
+        victims, start=END - timedelta(minutes=12), rng=rng
+    )
     watches: dict[str, CustomerWatch] = {}
     fresh = CustomerWatch.factory(config.detectors)
     anomaly = TransactionAnomalyWatch(config.detectors)
@@ -107,7 +121,10 @@ def main() -> None:
     for a in cands:
         by_level[a.level] = by_level.get(a.level, 0) + 1
     raw_pages = sum(1 for a in cands if a.level in ("warning", "critical"))
-    print(f"incident: card testing on {args.customers} customers over 10 minutes; {len(cands)} detector candidates {by_level}")
+    print(
+        f"incident: card testing on {args.customers} customers over 10 minutes; "
+        f"{len(cands)} detector candidates {by_level}"
+    )
     print(f"{'configuration':<16} {'feed messages':>14} {'pages':>7} {'open incidents':>15}")
     print(f"{'raw':<16} {len(cands):>14} {raw_pages:>7} {'-':>15}")
     dedup = run(cands, {"group_by": ["dedup_key"]})

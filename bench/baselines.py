@@ -42,7 +42,9 @@ def confluent_passthrough(src: str, dst: str, bootstrap: str, group: str) -> Non
 
     signal.signal(signal.SIGTERM, stop)
     while running:
-        for msg in consumer.consume(500, timeout=0.01):  # returns at 500 messages or the timeout: keep it short for latency
+        for msg in consumer.consume(
+            500, timeout=0.01
+        ):  # returns at 500 messages or the timeout: keep it short for latency
             if msg.error():
                 continue
             producer.produce(dst, key=msg.key(), value=msg.value())

@@ -64,7 +64,9 @@ def broker_pids(marker: str = "") -> list[int]:
 def snapshot(roles: dict[str, list[int]]) -> Snapshot:
     """Ticks now for each role's processes."""
     machine = tuple(int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:])
-    return Snapshot({role: sum(ticks(p) or 0 for p in pids) for role, pids in roles.items()}, machine, os.cpu_count() or 1)
+    return Snapshot(
+        {role: sum(ticks(p) or 0 for p in pids) for role, pids in roles.items()}, machine, os.cpu_count() or 1
+    )
 
 
 def shares(before: Snapshot, after: Snapshot, seconds: float, hz: int = HZ) -> dict[str, float]:
@@ -75,9 +77,11 @@ def shares(before: Snapshot, after: Snapshot, seconds: float, hz: int = HZ) -> d
     >>> shares(a, b, 1.0, hz=100)
     {'cpu_worker_pct': 80.0, 'machine_busy_pct': 60.0, 'machine_steal_pct': 20.0}
     """
-    out = {f"cpu_{role}_pct": round((after.roles[role] - before.roles.get(role, 0)) / hz / seconds * 100, 1)
-           for role in after.roles}
-    delta = [b - a for a, b in zip(before.machine, after.machine)]
+    out = {
+        f"cpu_{role}_pct": round((after.roles[role] - before.roles.get(role, 0)) / hz / seconds * 100, 1)
+        for role in after.roles
+    }
+    delta = [b - a for a, b in zip(before.machine, after.machine, strict=True)]
     total = sum(delta[:8]) or 1
     idle = delta[3] + delta[4]
     out["machine_busy_pct"] = round((total - idle) / total * 100, 1)

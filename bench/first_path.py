@@ -98,10 +98,18 @@ def peak_rss_mb(pid: int, field: str = "VmHWM:") -> float:
     return float("nan")
 
 
-def run_candidate(name: str, cmd: list[str], env: dict[str, str], src: str, dst: str, bootstrap: str,
-                  messages: list[tuple[bytes, bytes]], timeout: float) -> dict:
+def run_candidate(
+    name: str,
+    cmd: list[str],
+    env: dict[str, str],
+    src: str,
+    dst: str,
+    bootstrap: str,
+    messages: list[tuple[bytes, bytes]],
+    timeout: float,
+) -> dict:
     produce(bootstrap, src, messages)
-    log = open(Path(tempfile.gettempdir()) / f"riskmon-bench-{name.split()[0]}.log", "wb")
+    log = open(Path(tempfile.gettempdir()) / f"riskmon-bench-{name.split()[0]}.log", "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         count, span = drain(bootstrap, dst, len(messages), timeout, alive=lambda: proc.poll() is None)
@@ -115,6 +123,7 @@ def run_candidate(name: str, cmd: list[str], env: dict[str, str], src: str, dst:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        log.close()
     rate = (count - 1) / span if count > 1 and span > 0 else float("nan")
     return {"name": name, "count": count, "span_s": span, "rate": rate, "rss_mb": rss}
 
@@ -134,9 +143,13 @@ def main() -> int:
     bootstrap = info.kafka_bootstrap
     try:
         messages = applications(args.n)
-        print(f"cpus={os.cpu_count()} python={platform.python_version()} " + " ".join(
-            f"{p}={metadata.version(p)}" for p in ("faust-streaming", "aiokafka", "confluent-kafka", "redis", "orjson")
-        ))
+        print(
+            f"cpus={os.cpu_count()} python={platform.python_version()} "
+            + " ".join(
+                f"{p}={metadata.version(p)}"
+                for p in ("faust-streaming", "aiokafka", "confluent-kafka", "redis", "orjson")
+            )
+        )
         print(f"kafka={info.kafka_bootstrap} n={args.n} partitions={PARTITIONS}")
         run = uuid.uuid4().hex[:6]
         results = []
@@ -145,25 +158,53 @@ def main() -> int:
             src, dst = f"bench{run}.{kind}.in", f"bench{run}.{kind}.out"
             create(bootstrap, [src, dst])
             cmd = [sys.executable, "-m", "bench.baselines", kind, src, dst, bootstrap, f"bench{run}-{kind}"]
-            results.append(run_candidate(f"{kind} passthrough", cmd, base_env, src, dst, bootstrap, messages, args.timeout))
+            results.append(
+                run_candidate(f"{kind} passthrough", cmd, base_env, src, dst, bootstrap, messages, args.timeout)
+            )
             print(f"  {results[-1]}", flush=True)
         prefix = f"bench{run}.riskmon."
-        env = dict(base_env, RISKMON_KAFKA_BOOTSTRAP=bootstrap, RISKMON_REDIS_URL=info.redis_url,
-                   RISKMON_TOPIC_PREFIX=prefix, RISKMON_APP_ID=f"bench{run}-riskmon", RISKMON_WEB_PORT="0",
-                   RISKMON_PARTITIONS=str(PARTITIONS))
-        from riskmon.settings import settings_from_env
+        env = dict(
+            base_env,
+            RISKMON_KAFKA_BOOTSTRAP=bootstrap,
+            RISKMON_REDIS_URL=info.redis_url,
+            RISKMON_TOPIC_PREFIX=prefix,
+            RISKMON_APP_ID=f"bench{run}-riskmon",
+            RISKMON_WEB_PORT="0",
+            RISKMON_PARTITIONS=str(PARTITIONS),
+        )
         from riskmon.runtime.topics import ensure_topics
+        from riskmon.settings import settings_from_env
 
         ensure_topics(settings_from_env(env))
-        results.append(run_candidate("riskmon worker (decisions)", [sys.executable, "-m", "riskmon", "worker", "--loglevel", "warning"],
-                                     env, f"{prefix}credit.applications", f"{prefix}credit.decisions", bootstrap, messages, args.timeout))
+        results.append(
+            run_candidate(
+                "riskmon worker (decisions)",
+                [sys.executable, "-m", "riskmon", "worker", "--loglevel", "warning"],
+                env,
+                f"{prefix}credit.applications",
+                f"{prefix}credit.decisions",
+                bootstrap,
+                messages,
+                args.timeout,
+            )
+        )
         print(f"  {results[-1]}", flush=True)
         # the same worker without the audit trail, to price it (a fresh topic prefix and group)
         prefix_na = f"bench{run}.noaudit."
         env_na = dict(env, RISKMON_TOPIC_PREFIX=prefix_na, RISKMON_APP_ID=f"bench{run}-noaudit", RISKMON_AUDIT="0")
         ensure_topics(settings_from_env(env_na))
-        results.append(run_candidate("riskmon worker, audit off", [sys.executable, "-m", "riskmon", "worker", "--loglevel", "warning"],
-                                     env_na, f"{prefix_na}credit.applications", f"{prefix_na}credit.decisions", bootstrap, messages, args.timeout))
+        results.append(
+            run_candidate(
+                "riskmon worker, audit off",
+                [sys.executable, "-m", "riskmon", "worker", "--loglevel", "warning"],
+                env_na,
+                f"{prefix_na}credit.applications",
+                f"{prefix_na}credit.decisions",
+                bootstrap,
+                messages,
+                args.timeout,
+            )
+        )
         print(f"  {results[-1]}", flush=True)
 
         print(f"\n{'candidate':<30} {'events':>7} {'events/s':>10} {'peak RSS MB':>12}")

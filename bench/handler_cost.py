@@ -26,11 +26,11 @@ import uuid
 from typing import Any
 
 from bench.harness import Mix
-from riskmon.config import load_config
 from riskmon.applications.handler import ApplicationHandler
-from riskmon.pipeline.store import DecisionStore
+from riskmon.config import load_config
 from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.pipeline.store import DecisionStore
 from riskmon.transactions.handler import TransactionHandler
 
 #: Events per batch at 1,000 events/s of the mix in 20 ms windows: 7 of 10 are
@@ -53,12 +53,18 @@ async def _sent(topic: str, key: bytes | None, value: bytes) -> Any:
 
 def _handler(kind: str, store: DecisionStore) -> Any:
     config = load_config(None)
-    common = dict(store=store, send=_sent, deadletter_topic="risk.deadletter", max_message_bytes=1 << 18,
-                  metrics=WorkerMetrics())
+    common = dict(
+        store=store, send=_sent, deadletter_topic="risk.deadletter", max_message_bytes=1 << 18, metrics=WorkerMetrics()
+    )
     if kind == "transactions":
         return TransactionHandler(config=config, alerts=Alerts(), **common)  # type: ignore[arg-type]
-    return ApplicationHandler(config=config, decisions_topic="credit.decisions", portfolio_topic="risk.portfolio",
-                              audit_topic="risk.audit.pending", **common)
+    return ApplicationHandler(
+        config=config,
+        decisions_topic="credit.decisions",
+        portfolio_topic="risk.portfolio",
+        audit_topic="risk.audit.pending",
+        **common,
+    )
 
 
 def _messages(kind: str, n: int) -> list[Incoming]:
@@ -76,13 +82,13 @@ async def measure(redis_url: str, kind: str, n: int, batch: int, warmup: int, pr
     messages = _messages(kind, warmup + n)
     try:
         for start in range(0, warmup, batch):
-            await handler.handle(messages[start:min(start + batch, warmup)])
+            await handler.handle(messages[start : min(start + batch, warmup)])
         profiler = cProfile.Profile() if profile else None
         cpu, wall = time.process_time(), time.perf_counter()
         if profiler:
             profiler.enable()
         for start in range(warmup, warmup + n, batch):
-            await handler.handle(messages[start:start + batch])
+            await handler.handle(messages[start : start + batch])
         if profiler:
             profiler.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -92,7 +98,7 @@ async def measure(redis_url: str, kind: str, n: int, batch: int, warmup: int, pr
         keys = [k async for k in store.client.scan_iter(match=f"{namespace}:*", count=1000)]
         written = len(keys)
         for start in range(0, len(keys), 1000):
-            await store.client.delete(*keys[start:start + 1000])
+            await store.client.delete(*keys[start : start + 1000])
         await store.close()
     return {"cpu_us_per_event": cpu / n * 1e6, "wall_us_per_event": wall / n * 1e6, "keys_written": written}
 
@@ -110,8 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     batch = args.batch or DEFAULT_BATCH[args.kind]
     for r in range(args.rounds):
         result = asyncio.run(measure(args.redis, args.kind, args.events, batch, args.warmup, args.profile))
-        print(f"{args.kind} batch={batch} round {r + 1}: cpu {result['cpu_us_per_event']:.1f} us/event, "
-              f"wall {result['wall_us_per_event']:.1f} us/event", flush=True)
+        print(
+            f"{args.kind} batch={batch} round {r + 1}: cpu {result['cpu_us_per_event']:.1f} us/event, "
+            f"wall {result['wall_us_per_event']:.1f} us/event",
+            flush=True,
+        )
     return 0
 
 

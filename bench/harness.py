@@ -69,6 +69,7 @@ a last ``name: value`` line. A benchmark, not a test: nothing here asserts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shutil
@@ -81,11 +82,11 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Iterator
 
 import orjson
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
@@ -109,8 +110,9 @@ EVENT_STEP_S = 0.025
 class Mix:
     """Events of the three input kinds, unique ids, generated on demand (1M never sits in memory)."""
 
-    def __init__(self, seed: int = 8, *, step: float = EVENT_STEP_S, start: datetime | None = None,
-                 closing: bool = False) -> None:
+    def __init__(
+        self, seed: int = 8, *, step: float = EVENT_STEP_S, start: datetime | None = None, closing: bool = False
+    ) -> None:
         """``step``: event-time seconds between consecutive events of a phase, from ``start``
         (default 8 h ago). Transactions and repayments carry these times, so the detectors'
         event-time windows advance with the stream as in production.
@@ -129,7 +131,7 @@ class Mix:
         self._repayment_for = repayment_for
         customers = [f"bc-{i:05d}" for i in range(200)]
         self._transactions = [t.transaction for t in generate_transactions(customers, n=5000, seed=seed)]
-        self._start = start if start is not None else datetime.now(timezone.utc) - timedelta(hours=8)
+        self._start = start if start is not None else datetime.now(UTC) - timedelta(hours=8)
         self._step = step
         self.closing = closing
 
@@ -152,8 +154,11 @@ class Mix:
         loan window would grow without end, as no production stream does.
         """
         record = self._records[i % len(self._records)]
-        doc = (self._repayment_for(record, good_status="paid_off", bad_status="charged_off") if final
-               else self._repayment_for(record))
+        doc = (
+            self._repayment_for(record, good_status="paid_off", bad_status="charged_off")
+            if final
+            else self._repayment_for(record)
+        )
         doc["application_id"] = f"{record.application['application_id']}-{i}"
         doc["event_id"] = f"{doc['event_id']}-{i}"
         doc["occurred_at"] = self._at(t)
@@ -161,8 +166,9 @@ class Mix:
 
     def transaction(self, i: int, t: int) -> tuple[bytes, bytes]:
         template = self._transactions[i % len(self._transactions)]
-        doc = dict(template, transaction_id=f"bt-{i}", customer_id=f"bc-{(i * 7919) % CUSTOMERS:05d}",
-                   occurred_at=self._at(t))
+        doc = dict(
+            template, transaction_id=f"bt-{i}", customer_id=f"bc-{(i * 7919) % CUSTOMERS:05d}", occurred_at=self._at(t)
+        )
         return doc["customer_id"].encode(), orjson.dumps(doc)
 
     def event(self, i: int, t: int) -> tuple[str, bytes, bytes]:
@@ -189,8 +195,14 @@ class Mix:
 
 def produce_all(bootstrap: str, topics: dict[str, str], events: Iterator[tuple[str, bytes, bytes]]) -> int:
     """Produce as fast as the broker takes them; returns how many were acknowledged."""
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.num.messages": 5000,
-                         "queue.buffering.max.messages": 200_000})
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 20,
+            "batch.num.messages": 5000,
+            "queue.buffering.max.messages": 200_000,
+        }
+    )
     failed = [0]
 
     def report(err, msg) -> None:  # type: ignore[no-untyped-def]
@@ -236,8 +248,8 @@ class Candidate:
         self.prefix = f"bench{self.run}.{self.name}.{phase}."
         self.inputs = {kind: f"{self.prefix}credit.{kind}" for kind in KINDS}
         if self.name == "riskmon":
-            from riskmon.settings import settings_from_env
             from riskmon.runtime.topics import ensure_topics
+            from riskmon.settings import settings_from_env
 
             ensure_topics(settings_from_env(self._env()))
             self.output = f"{self.prefix}credit.decisions"
@@ -246,9 +258,15 @@ class Candidate:
             create(self.bootstrap, [*self.inputs.values(), self.output])
 
     def _env(self) -> dict[str, str]:
-        return dict(os.environ, RISKMON_KAFKA_BOOTSTRAP=self.bootstrap, RISKMON_REDIS_URL=self.redis_url,
-                    RISKMON_TOPIC_PREFIX=self.prefix, RISKMON_APP_ID=f"{self.prefix}riskmon",
-                    RISKMON_WEB_PORT=str(self.web_port), RISKMON_PARTITIONS=str(PARTITIONS))
+        return dict(
+            os.environ,
+            RISKMON_KAFKA_BOOTSTRAP=self.bootstrap,
+            RISKMON_REDIS_URL=self.redis_url,
+            RISKMON_TOPIC_PREFIX=self.prefix,
+            RISKMON_APP_ID=f"{self.prefix}riskmon",
+            RISKMON_WEB_PORT=str(self.web_port),
+            RISKMON_PARTITIONS=str(PARTITIONS),
+        )
 
     @property
     def group(self) -> str:
@@ -258,12 +276,21 @@ class Candidate:
         if self.name == "riskmon":
             cmd = [sys.executable, "-m", "riskmon", "worker", "--loglevel", "warning"]
         else:
-            cmd = [sys.executable, "-m", "bench.baselines", self.name, ",".join(self.inputs.values()), self.output,
-                   self.bootstrap, self.group]
+            cmd = [
+                sys.executable,
+                "-m",
+                "bench.baselines",
+                self.name,
+                ",".join(self.inputs.values()),
+                self.output,
+                self.bootstrap,
+                self.group,
+            ]
         self.log_path = Path(tempfile.gettempdir()) / f"riskmon-harness-{self.run}-{self.name}.log"
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd, env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         if self.cpus:  # before its interpreter starts a thread: every later thread inherits it
             pin(self.proc.pid, self.cpus)
 
@@ -297,7 +324,9 @@ class Candidate:
             return None
         total = 0.0
         for line in text.splitlines():
-            if line.startswith("riskmon_messages_consumed_total{") and any(f'"{t}"' in line for t in self.inputs.values()):
+            if line.startswith("riskmon_messages_consumed_total{") and any(
+                f'"{t}"' in line for t in self.inputs.values()
+            ):
                 total += float(line.rsplit(" ", 1)[1])
         return int(total)
 
@@ -310,7 +339,10 @@ class Candidate:
             return {}
         found: dict[str, float] = {}
         for line in text.splitlines():
-            for series, key in (("riskmon_gc_pause_seconds_count{", "count"), ("riskmon_gc_pause_seconds_sum{", "seconds")):
+            for series, key in (
+                ("riskmon_gc_pause_seconds_count{", "count"),
+                ("riskmon_gc_pause_seconds_sum{", "seconds"),
+            ):
                 if line.startswith(series):
                     generation = line.split('generation="', 1)[1].split('"', 1)[0]
                     found[f"gc{generation}_{key}"] = float(line.rsplit(" ", 1)[1])
@@ -322,9 +354,14 @@ class Candidate:
         while time.monotonic() < deadline and self.alive():
             try:
                 desc = admin.describe_consumer_groups([self.group])[self.group].result(timeout=5)
-                topics = {tp.topic for m in desc.members for tp in (m.assignment.topic_partitions if m.assignment else [])}
-                if (str(desc.state).endswith("STABLE") and set(self.inputs.values()) <= topics
-                        and len(desc.members) >= members):
+                topics = {
+                    tp.topic for m in desc.members for tp in (m.assignment.topic_partitions if m.assignment else [])
+                }
+                if (
+                    str(desc.state).endswith("STABLE")
+                    and set(self.inputs.values()) <= topics
+                    and len(desc.members) >= members
+                ):
                     return
             except Exception:
                 pass
@@ -437,15 +474,25 @@ def measure_scale(c: Candidate, mix: Mix, n: int, timeout: float) -> float:
 
 def _twins(c: Candidate, workers: int) -> list[Candidate]:
     """``workers - 1`` more riskmon processes in ``c``'s group, on its topics (not started)."""
-    twins = [Candidate(c.name, c.bootstrap, c.redis_url, c.run, web_port=_free_port(), cpus=c.cpus)
-             for _ in range(workers - 1)]
+    twins = [
+        Candidate(c.name, c.bootstrap, c.redis_url, c.run, web_port=_free_port(), cpus=c.cpus)
+        for _ in range(workers - 1)
+    ]
     for twin in twins:
         twin.prefix, twin.inputs, twin.output = c.prefix, c.inputs, c.output
     return twins
 
 
-def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float = 5.0, workers: int = 1,
-                    stack_dir: str = "", phase: str = "latency") -> dict:
+def measure_latency(
+    c: Candidate,
+    mix: Mix,
+    rate: float,
+    seconds: float,
+    warmup: float = 5.0,
+    workers: int = 1,
+    stack_dir: str = "",
+    phase: str = "latency",
+) -> dict:
     """Send the mix at ``rate`` events/s; latency from send to receipt of each output
     (the broker's CPU is that of the broker started in ``stack_dir``; ``phase`` names
     the fresh topics and group, so a warm-up leaves no backlog to the measured run)."""
@@ -465,8 +512,14 @@ def measure_latency(c: Candidate, mix: Mix, rate: float, seconds: float, warmup:
 def _offer(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float, stack_dir: str = "") -> dict:
     """The latency phase's load and measurement, once ``c`` holds its partitions; stops ``c``."""
     outputs = [c.output] + ([f"{c.prefix}risk.alerts"] if c.name == "riskmon" else [])
-    consumer = Consumer({"bootstrap.servers": c.bootstrap, "group.id": f"lat-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "fetch.wait.max.ms": 5})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": c.bootstrap,
+            "group.id": f"lat-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 5,
+        }
+    )
     parts = []
     for topic in outputs:
         md = consumer.list_topics(topic, timeout=10).topics[topic]
@@ -555,11 +608,27 @@ def _offer(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float, s
     by_kind = {}
     for kind, values in (("decision", sorted(s[0] for s in spans)), ("alert", sorted(alerted))):
         if values:
-            by_kind.update({f"{kind}_samples": len(values), f"{kind}_p50_ms": round(pct(values, 0.50), 1),
-                            f"{kind}_p99_ms": round(pct(values, 0.99), 1)})
-    return {"offered_per_s": achieved, "samples": len(received), "p50_ms": pct(total, 0.50), "p95_ms": pct(total, 0.95),
-            "p99_ms": pct(total, 0.99), "max_ms": pct(total, 1.0), "rss_mb": rss, **in_worker, **by_kind, **gc_pauses,
-            **breakdown(spans), **cpu}
+            by_kind.update(
+                {
+                    f"{kind}_samples": len(values),
+                    f"{kind}_p50_ms": round(pct(values, 0.50), 1),
+                    f"{kind}_p99_ms": round(pct(values, 0.99), 1),
+                }
+            )
+    return {
+        "offered_per_s": achieved,
+        "samples": len(received),
+        "p50_ms": pct(total, 0.50),
+        "p95_ms": pct(total, 0.95),
+        "p99_ms": pct(total, 0.99),
+        "max_ms": pct(total, 1.0),
+        "rss_mb": rss,
+        **in_worker,
+        **by_kind,
+        **gc_pauses,
+        **breakdown(spans),
+        **cpu,
+    }
 
 
 def pct(ordered: list[float], p: float) -> float:
@@ -581,7 +650,7 @@ def breakdown(spans: list[tuple[float, float, float, float]]) -> dict[str, float
     out: dict[str, float] = {}
     for n, name in enumerate(names, start=1):
         out[f"{name}_p50_ms"] = round(pct(sorted(s[n] for s in spans), 0.50), 1)
-    slowest = sorted(spans)[-max(1, len(spans) // 100):]
+    slowest = sorted(spans)[-max(1, len(spans) // 100) :]
     for n, name in enumerate(names, start=1):
         out[f"{name}_slowest1pct_ms"] = round(statistics.fmean(s[n] for s in slowest), 1)
     return out
@@ -607,7 +676,9 @@ def measure_long(c: Candidate, mix: Mix, n: int, timeout: float, filled: float =
     c.start()
     c.wait_assigned()
     began = time.monotonic()
-    producer = threading.Thread(target=produce_all, args=(c.bootstrap, c.inputs, mix.events(n, "mix", start=20_000_000)))
+    producer = threading.Thread(
+        target=produce_all, args=(c.bootstrap, c.inputs, mix.events(n, "mix", start=20_000_000))
+    )
     producer.start()
     samples: list[tuple[float, int, float]] = []  # (seconds, events done, RSS MB)
     progress: Callable[[], int | None]
@@ -635,13 +706,20 @@ def measure_long(c: Candidate, mix: Mix, n: int, timeout: float, filled: float =
     rss = [s[2] for s in samples]
     deciles = [next((round(x[2]) for x in samples if x[1] >= n * k / 10), None) for k in range(1, 11)]
     at_fill = next((s[2] for s in samples if s[1] >= n * min(filled, 1.0)), float("nan"))
-    return {"events": done, "seconds": elapsed, "rss_by_decile_mb": deciles, "events_per_s": done / elapsed if elapsed else float("nan"),
-            "rss_at_10pct_mb": after_warmup[2], "rss_end_mb": rss[-1] if rss else float("nan"),
-            "rss_max_mb": max(rss) if rss else float("nan"),
-            "growth": (rss[-1] / after_warmup[2]) if rss and after_warmup[2] else float("nan"),
-            "growth_second_half": (rss[-1] / deciles[4]) if rss and deciles[4] else float("nan"),
-            "filled_fraction": round(min(filled, 1.0), 3), "rss_at_fill_mb": at_fill,
-            "growth_after_fill": (rss[-1] / at_fill) if rss and at_fill else float("nan")}
+    return {
+        "events": done,
+        "seconds": elapsed,
+        "rss_by_decile_mb": deciles,
+        "events_per_s": done / elapsed if elapsed else float("nan"),
+        "rss_at_10pct_mb": after_warmup[2],
+        "rss_end_mb": rss[-1] if rss else float("nan"),
+        "rss_max_mb": max(rss) if rss else float("nan"),
+        "growth": (rss[-1] / after_warmup[2]) if rss and after_warmup[2] else float("nan"),
+        "growth_second_half": (rss[-1] / deciles[4]) if rss and deciles[4] else float("nan"),
+        "filled_fraction": round(min(filled, 1.0), 3),
+        "rss_at_fill_mb": at_fill,
+        "growth_after_fill": (rss[-1] / at_fill) if rss and at_fill else float("nan"),
+    }
 
 
 # --- the report -----------------------------------------------------------------
@@ -653,26 +731,44 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=1000.0, help="offered load for latency, events/s")
     parser.add_argument("--seconds", type=float, default=30.0, help="latency measurement length after 5 s warm-up")
     parser.add_argument("--long", type=int, default=0, help="events in the long run (1000000 is the target; 0 skips)")
-    parser.add_argument("--long-step", type=float, default=8.0,
-                        help="event-time seconds between long-run events (default 8: 1M events span 93 days, "
-                             "three 30-day loan windows, so bounded state fills early in the run)")
-    parser.add_argument("--long-open-loans", action="store_true",
-                        help="long run on the latency mix, whose loans never close (the book grows with every "
-                             "approval); default: the closing mix, every loan paid off or charged off")
+    parser.add_argument(
+        "--long-step",
+        type=float,
+        default=8.0,
+        help="event-time seconds between long-run events (default 8: 1M events span 93 days, "
+        "three 30-day loan windows, so bounded state fills early in the run)",
+    )
+    parser.add_argument(
+        "--long-open-loans",
+        action="store_true",
+        help="long run on the latency mix, whose loans never close (the book grows with every "
+        "approval); default: the closing mix, every loan paid off or charged off",
+    )
     parser.add_argument("--workers", type=int, default=1, help="riskmon workers in the latency phase (default 1)")
-    parser.add_argument("--warm", type=float, default=15.0,
-                        help="seconds of a throw-away latency run that warms the broker when no drain ran first "
-                             "(default 15; 0 skips it)")
+    parser.add_argument(
+        "--warm",
+        type=float,
+        default=15.0,
+        help="seconds of a throw-away latency run that warms the broker when no drain ran first "
+        "(default 15; 0 skips it)",
+    )
     parser.add_argument("--dir", type=Path, default=None, help="stack directory (default: a temporary one)")
     parser.add_argument("--timeout", type=float, default=600.0)
-    parser.add_argument("--kinds", default=",".join(KINDS_DRAINED),
-                        help="comma-separated drains to run: applications,transactions,mix (default all)")
+    parser.add_argument(
+        "--kinds",
+        default=",".join(KINDS_DRAINED),
+        help="comma-separated drains to run: applications,transactions,mix (default all)",
+    )
     parser.add_argument("--skip", default="", help="comma-separated phases to skip: drain,scale,latency")
-    parser.add_argument("--candidates", default=",".join(CANDIDATES),
-                        help="which to run (ratios need all four; fewer is for profiling)")
-    parser.add_argument("--pin-worker", action="store_true",
-                        help="run each candidate on a CPU of its own, and the broker, Redis and this harness on "
-                             "the others (bench.pinning): the worker's figures without their contention")
+    parser.add_argument(
+        "--candidates", default=",".join(CANDIDATES), help="which to run (ratios need all four; fewer is for profiling)"
+    )
+    parser.add_argument(
+        "--pin-worker",
+        action="store_true",
+        help="run each candidate on a CPU of its own, and the broker, Redis and this harness on "
+        "the others (bench.pinning): the worker's figures without their contention",
+    )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
 
@@ -691,15 +787,31 @@ def main() -> int:
             for pid in shared:
                 pin(pid, rest)
             print(f"pinned: candidates on CPU {sorted(worker_cpus)}; broker, Redis and harness on {sorted(rest)}")
-        print(f"cpus={os.cpu_count()} python={platform.python_version()} " + " ".join(
-            f"{p}={metadata.version(p)}" for p in ("faust-streaming", "aiokafka", "confluent-kafka", "redis", "orjson", "river")))
-        print(f"kafka={info.kafka_bootstrap} redis={info.redis_url} partitions={PARTITIONS} load={os.getloadavg()[0]:.2f}")
+        print(
+            f"cpus={os.cpu_count()} python={platform.python_version()} "
+            + " ".join(
+                f"{p}={metadata.version(p)}"
+                for p in ("faust-streaming", "aiokafka", "confluent-kafka", "redis", "orjson", "river")
+            )
+        )
+        print(
+            f"kafka={info.kafka_bootstrap} redis={info.redis_url} partitions={PARTITIONS} load={os.getloadavg()[0]:.2f}"
+        )
         print(f"drain={args.drain} rate={args.rate:.0f}/s seconds={args.seconds:.0f} long={args.long}", flush=True)
         mix = Mix()
         run = uuid.uuid4().hex[:6]
         names = tuple(args.candidates.split(","))
-        cands = {n: Candidate(n, info.kafka_bootstrap, info.redis_url, run,
-                              web_port=_free_port() if n == "riskmon" else 0, cpus=worker_cpus) for n in names}
+        cands = {
+            n: Candidate(
+                n,
+                info.kafka_bootstrap,
+                info.redis_url,
+                run,
+                web_port=_free_port() if n == "riskmon" else 0,
+                cpus=worker_cpus,
+            )
+            for n in names
+        }
         drains: dict[tuple[str, str], float] = {}
         cpu_us: dict[tuple[str, str], float] = {}
         kinds = tuple(args.kinds.split(","))
@@ -708,7 +820,9 @@ def main() -> int:
                 for n in names:
                     d = measure_drain(cands[n], mix, kind, args.drain, args.timeout)
                     drains[(n, kind)], cpu_us[(n, kind)] = d.rate, d.cpu_us
-                    print(f"  drain {kind:<12} {n:<11} {d.rate:>8.0f} events/s {d.cpu_us:>7.0f} us CPU/event", flush=True)
+                    print(
+                        f"  drain {kind:<12} {n:<11} {d.rate:>8.0f} events/s {d.cpu_us:>7.0f} us CPU/event", flush=True
+                    )
         scale = float("nan")
         if "scale" not in skip and "riskmon" in names:
             scale = measure_scale(cands["riskmon"], mix, args.drain, args.timeout)
@@ -716,20 +830,29 @@ def main() -> int:
         latency: dict[str, dict] = {}
         if "latency" not in skip:
             if "drain" in skip and args.warm > 0:
-                warm = measure_latency(cands[names[0]], mix, args.rate, args.warm, stack_dir=str(directory),
-                                       phase="warm")
-                print(f"  warm-up   {names[0]:<9} p99 {warm['p99_ms']:.1f} ms, broker {warm.get('cpu_broker_pct', 0):.0f}% "
-                      "of a core (discarded)", flush=True)
+                warm = measure_latency(
+                    cands[names[0]], mix, args.rate, args.warm, stack_dir=str(directory), phase="warm"
+                )
+                print(
+                    f"  warm-up   {names[0]:<9} p99 {warm['p99_ms']:.1f} ms, "
+                    f"broker {warm.get('cpu_broker_pct', 0):.0f}% "
+                    "of a core (discarded)",
+                    flush=True,
+                )
             for n in names:
-                latency[n] = measure_latency(cands[n], mix, args.rate, args.seconds, workers=args.workers,
-                                             stack_dir=str(directory))
+                latency[n] = measure_latency(
+                    cands[n], mix, args.rate, args.seconds, workers=args.workers, stack_dir=str(directory)
+                )
                 print(f"  latency {n:<9} {latency[n]}", flush=True)
         long: dict[str, dict] = {}
         if args.long:
             for n in names:
                 span = timedelta(seconds=args.long * args.long_step)
-                long_mix = Mix(step=args.long_step, start=datetime.now(timezone.utc) - span,  # ends now
-                               closing=not args.long_open_loans)
+                long_mix = Mix(
+                    step=args.long_step,
+                    start=datetime.now(UTC) - span,  # ends now
+                    closing=not args.long_open_loans,
+                )
                 filled = longest_window_s() / (args.long * args.long_step)
                 long[n] = measure_long(cands[n], long_mix, args.long, args.timeout * 10, filled=filled)
                 print(f"  long {n:<9} {long[n]}", flush=True)
@@ -738,36 +861,62 @@ def main() -> int:
             return 0  # a partial run (profiling): the lines above are its figures, no ratios
         print()
         if drains:
-            print(f"{'drain events/s':<16} {'confluent':>10} {'faust':>10} {'faust-tuned':>12} {'riskmon':>10} "
-                  f"{'/confluent':>11} {'/faust':>8} {'/tuned':>8}")
+            print(
+                f"{'drain events/s':<16} {'confluent':>10} {'faust':>10} {'faust-tuned':>12} {'riskmon':>10} "
+                f"{'/confluent':>11} {'/faust':>8} {'/tuned':>8}"
+            )
             for kind in ("applications", "transactions", "mix"):
                 c, f, t, r = (drains[(n, kind)] for n in names)
-                print(f"{kind:<16} {c:>10.0f} {f:>10.0f} {t:>12.0f} {r:>10.0f} {r / c:>11.3f} {r / f:>8.2f} {r / t:>8.2f}")
-            print(f"\n{'CPU us/event':<16} {'confluent':>10} {'faust':>10} {'faust-tuned':>12} {'riskmon':>10} {'/faust':>8}")
+                print(
+                    f"{kind:<16} {c:>10.0f} {f:>10.0f} {t:>12.0f} {r:>10.0f} {r / c:>11.3f} {r / f:>8.2f} {r / t:>8.2f}"
+                )
+            print(
+                f"\n{'CPU us/event':<16} {'confluent':>10} {'faust':>10} {'faust-tuned':>12} "
+                f"{'riskmon':>10} {'/faust':>8}"
+            )
             for kind in KINDS_DRAINED:
                 c, f, t, r = (cpu_us[(n, kind)] for n in names)
                 print(f"{kind:<16} {c:>10.0f} {f:>10.0f} {t:>12.0f} {r:>10.0f} {r / f:>8.2f}")
             one = drains[("riskmon", "applications")]
-            print(f"two riskmon workers, applications: {scale:.0f}/s = {scale / one:.2f} x one worker "
-                  f"({PARTITIONS} partitions, {os.cpu_count()} CPUs shared with the broker)")
+            print(
+                f"two riskmon workers, applications: {scale:.0f}/s = {scale / one:.2f} x one worker "
+                f"({PARTITIONS} partitions, {os.cpu_count()} CPUs shared with the broker)"
+            )
         if latency:
-            print(f"\nlatency at {args.rate:.0f}/s  {'offered/s':>9} {'samples':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'RSS MB':>7}")
+            print(
+                f"\nlatency at {args.rate:.0f}/s  {'offered/s':>9} {'samples':>8} {'p50 ms':>8} {'p95 ms':>8} "
+                f"{'p99 ms':>8} {'max ms':>8} {'RSS MB':>7}"
+            )
             for n in names:
                 x = latency[n]
-                print(f"{n:<18} {x['offered_per_s']:>9.0f} {x['samples']:>8} {x['p50_ms']:>8.1f} {x['p95_ms']:>8.1f} "
-                      f"{x['p99_ms']:>8.1f} {x['max_ms']:>8.1f} {x['rss_mb']:>7.0f}")
-            print(f"riskmon p99 / faust-tuned p99 = {latency['riskmon']['p99_ms'] / latency['faust-tuned']['p99_ms']:.2f} "
-                  f"(/ faust as shipped = {latency['riskmon']['p99_ms'] / latency['faust']['p99_ms']:.2f})")
+                print(
+                    f"{n:<18} {x['offered_per_s']:>9.0f} {x['samples']:>8} {x['p50_ms']:>8.1f} {x['p95_ms']:>8.1f} "
+                    f"{x['p99_ms']:>8.1f} {x['max_ms']:>8.1f} {x['rss_mb']:>7.0f}"
+                )
+            print(
+                "riskmon p99 / faust-tuned p99 = "
+                f"{latency['riskmon']['p99_ms'] / latency['faust-tuned']['p99_ms']:.2f} "
+                f"(/ faust as shipped = {latency['riskmon']['p99_ms'] / latency['faust']['p99_ms']:.2f})"
+            )
         if long:
-            print(f"\nlong run of {args.long} {'seconds':>8} {'events/s':>9} {'RSS@10% MB':>11} {'RSS end':>8} {'RSS max':>8} {'growth':>7}")
+            print(
+                f"\nlong run of {args.long} {'seconds':>8} {'events/s':>9} {'RSS@10% MB':>11} "
+                f"{'RSS end':>8} {'RSS max':>8} {'growth':>7}"
+            )
             for n in names:
                 x = long[n]
-                print(f"{n:<18} {x['seconds']:>8.0f} {x['events_per_s']:>9.0f} {x['rss_at_10pct_mb']:>11.0f} "
-                      f"{x['rss_end_mb']:>8.0f} {x['rss_max_mb']:>8.0f} {x['growth']:>7.3f}")
+                print(
+                    f"{n:<18} {x['seconds']:>8.0f} {x['events_per_s']:>9.0f} {x['rss_at_10pct_mb']:>11.0f} "
+                    f"{x['rss_end_mb']:>8.0f} {x['rss_max_mb']:>8.0f} {x['growth']:>7.3f}"
+                )
         summary = []
         if drains:
-            summary.append(f"harness_app_vs_faust: {drains[('riskmon', 'applications')] / drains[('faust', 'applications')]:.3f}")
-            summary.append(f"harness_txn_vs_faust: {drains[('riskmon', 'transactions')] / drains[('faust', 'transactions')]:.3f}")
+            summary.append(
+                f"harness_app_vs_faust: {drains[('riskmon', 'applications')] / drains[('faust', 'applications')]:.3f}"
+            )
+            summary.append(
+                f"harness_txn_vs_faust: {drains[('riskmon', 'transactions')] / drains[('faust', 'transactions')]:.3f}"
+            )
         if latency:
             summary.append(f"harness_p99_ms: {latency['riskmon']['p99_ms']:.1f}")
         if long:
@@ -781,10 +930,8 @@ def main() -> int:
         for c in locals().get("cands", {}).values():
             c.stop()
         for pid in shared:  # the stack may be a shared dev stack
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 pin(pid, everywhere)
-            except ProcessLookupError:
-                pass
         if not was_running:
             stack.down(directory)
         if args.dir is None:

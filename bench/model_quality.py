@@ -29,8 +29,9 @@ import math
 import os
 import platform
 import time
+from collections.abc import Callable
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any
 
 from riskmon.config import load_config
 from riskmon.decisioning import decide
@@ -77,7 +78,7 @@ class RiverClassifier:
         return [min(max(self.model.predict_proba_one(self._x(x)).get(True, 0.0), 0.0), 1.0) for x in xs]
 
     def learn_many(self, xs: list[dict], ys: list[bool]) -> None:
-        for x, y in zip(xs, ys):
+        for x, y in zip(xs, ys, strict=True):
             self.model.learn_one(self._x(x), y)
             self.n_learned += 1
 
@@ -100,7 +101,7 @@ def without(x: dict, exclude: tuple[str, ...]) -> dict:
 
 def measures(pds: list[float], ys: list[bool]) -> dict[str, Any]:
     ev = PrequentialEvaluator()
-    for p, y in zip(pds, ys):
+    for p, y in zip(pds, ys, strict=True):
         ev.update(p, y)
     out = ev.summary()
     out["se"] = auc_se(out["auc"], ev.n_bad, ev.n_good)
@@ -142,8 +143,9 @@ def champion_challenger(xs: list[dict], ys: list[bool], delay: int) -> tuple[Cha
         if j >= 0:
             cc.learn_many([xs[j]], [ys[j]], [champion_pds[j]], [challenger_pds[j]])
     rest = range(max(len(xs) - delay, 0), len(xs))
-    cc.learn_many([xs[j] for j in rest], [ys[j] for j in rest], [champion_pds[j] for j in rest],
-                  [challenger_pds[j] for j in rest])
+    cc.learn_many(
+        [xs[j] for j in rest], [ys[j] for j in rest], [champion_pds[j] for j in rest], [challenger_pds[j] for j in rest]
+    )
     return cc, champion_pds, challenger_pds
 
 
@@ -189,7 +191,7 @@ def costs(xs: list[dict], ys: list[bool], batch: int, repeat: int = 5) -> dict[s
 
     def pipeline_learn() -> None:
         twin = OnlineCreditModel(**CHAMPION, max_categories=None).pipeline
-        for x, y in zip(train_x, train_y):
+        for x, y in zip(train_x, train_y, strict=True):
             twin.learn_one(x, y)
 
     candidates: dict[str, tuple[Callable[[], Any], int]] = {
@@ -296,15 +298,19 @@ def report_cutoffs(champion_pds: list[float], scorecard: list[float], ys: list[b
     approve_below, reject_at = policy.approve_below, policy.reject_at_or_above
     print(f"\nthe default cut-offs (approve < {approve_below}, reject >= {reject_at}) on the 2nd half:")
     for name, pds in (("scorecard", scorecard[half:]), ("champion", champion_pds[half:])):
-        approved = [y for p, y in zip(pds, second) if p < approve_below]
+        approved = [y for p, y in zip(pds, second, strict=True) if p < approve_below]
         rejected = sum(p >= reject_at for p in pds)
         review = 1 - (len(approved) + rejected) / len(pds)
-        print(f"  {name:<10} approve {len(approved) / len(pds):6.1%}  review {review:6.1%}  reject "
-              f"{rejected / len(pds):6.1%}  bad rate among approved {sum(approved) / max(len(approved), 1):6.2%}")
+        print(
+            f"  {name:<10} approve {len(approved) / len(pds):6.1%}  review {review:6.1%}  reject "
+            f"{rejected / len(pds):6.1%}  bad rate among approved {sum(approved) / max(len(approved), 1):6.2%}"
+        )
     share = sum(p < approve_below for p in scorecard[half:]) / len(second)
-    ranked = sorted(zip(champion_pds[half:], second))[: round(share * len(second))]
-    print(f"  champion approving the same {share:.1%} (its PD < {ranked[-1][0]:.4f}): "
-          f"bad rate among approved {sum(y for _, y in ranked) / len(ranked):6.2%}")
+    ranked = sorted(zip(champion_pds[half:], second, strict=False))[: round(share * len(second))]
+    print(
+        f"  champion approving the same {share:.1%} (its PD < {ranked[-1][0]:.4f}): "
+        f"bad rate among approved {sum(y for _, y in ranked) / len(ranked):6.2%}"
+    )
 
 
 def report_costs(xs: list[dict], ys: list[bool], batch: int) -> None:
@@ -330,8 +336,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"cpus={os.cpu_count()} python={platform.python_version()} {versions}")
     apps, xs, ys = load()
     n, half, delay = len(xs), len(xs) // 2, args.delay
-    print(f"data=lending_club n={n} bad_rate={sum(ys) / n:.4f} delay={delay} second_half=[{half}:{n}] "
-          f"excluded={','.join(LENDER_PRICING)}", flush=True)
+    print(
+        f"data=lending_club n={n} bad_rate={sum(ys) / n:.4f} delay={delay} second_half=[{half}:{n}] "
+        f"excluded={','.join(LENDER_PRICING)}",
+        flush=True,
+    )
 
     started = time.perf_counter()
     cc, online = online_runs(xs, ys, delay, not args.no_forest)

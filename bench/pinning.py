@@ -16,8 +16,8 @@ interpreter has started any thread) has all its threads there.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 __all__ = ["split", "pin"]
 

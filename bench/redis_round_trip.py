@@ -43,6 +43,7 @@ async def bare_stream(url: str, key: str, n: int) -> float:
     k = key.encode()
     command = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(k), k)
     try:
+
         async def once() -> None:
             writer.write(command)
             header = await reader.readuntil(b"\r\n")  # $<length>
@@ -81,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
 
     for r in range(args.rounds):
         result = uvloop.run(measure(args.redis, args.n))
-        print(f"round {r + 1}: redis-py {result['redis_py_us']:.0f} us CPU per GET, "
-              f"bare asyncio stream {result['bare_stream_us']:.0f} us", flush=True)
+        print(
+            f"round {r + 1}: redis-py {result['redis_py_us']:.0f} us CPU per GET, "
+            f"bare asyncio stream {result['bare_stream_us']:.0f} us",
+            flush=True,
+        )
     return 0
 
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 from confluent_kafka import OFFSET_END, Consumer, KafkaException, Producer, TopicPartition
@@ -55,7 +56,9 @@ def watermark_high(consumer: Consumer, tp: TopicPartition, timeout: float = 30.0
 class DecisionClient:
     """Submit applications to ``credit.applications`` and await their decisions."""
 
-    def __init__(self, bootstrap: str, *, topic_prefix: str = "", extra_config: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, bootstrap: str, *, topic_prefix: str = "", extra_config: Mapping[str, str] | None = None
+    ) -> None:
         conf = {"bootstrap.servers": bootstrap, **(extra_config or {})}
         self._applications = f"{topic_prefix}credit.applications"
         self._decisions = f"{topic_prefix}credit.decisions"
@@ -140,7 +143,7 @@ class DecisionClient:
         self._consumer.close()
         self._producer.flush(5)
 
-    def __enter__(self) -> "DecisionClient":
+    def __enter__(self) -> DecisionClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import orjson
 import yaml
@@ -139,7 +140,9 @@ class RiskConfig:
     @property
     def model_policy(self) -> Policy:
         """The policy with the models' own PD cut-offs, for decisions the champion scores."""
-        return replace(self.policy, approve_below=self.models.approve_below, reject_at_or_above=self.models.reject_at_or_above)
+        return replace(
+            self.policy, approve_below=self.models.approve_below, reject_at_or_above=self.models.reject_at_or_above
+        )
 
     @property
     def policy_version(self) -> str:
@@ -267,9 +270,7 @@ def _policy(raw: Any) -> Policy:
     cut = _mapping(_get(m, "cutoffs", "policy"), "policy.cutoffs")
     _unknown_keys(cut, {"approve_below", "reject_at_or_above"}, "policy.cutoffs")
     approve_below = _probability(_get(cut, "approve_below", "policy.cutoffs"), "policy.cutoffs.approve_below")
-    reject_at = _probability(
-        _get(cut, "reject_at_or_above", "policy.cutoffs"), "policy.cutoffs.reject_at_or_above"
-    )
+    reject_at = _probability(_get(cut, "reject_at_or_above", "policy.cutoffs"), "policy.cutoffs.reject_at_or_above")
     if not approve_below <= reject_at:
         raise ConfigError(
             "policy.cutoffs.reject_at_or_above",
@@ -279,9 +280,11 @@ def _policy(raw: Any) -> Policy:
     grades = _mapping(_get(m, "grades", "policy"), "policy.grades")
     _unknown_keys(grades, set(GRADE_NAMES), "policy.grades")
     bounds = [_probability(_get(grades, g, "policy.grades"), f"policy.grades.{g}") for g in GRADE_NAMES]
-    for prev, (name, bound) in zip(bounds, list(zip(GRADE_NAMES, bounds))[1:]):
+    for prev, (name, bound) in zip(bounds, list(zip(GRADE_NAMES, bounds, strict=False))[1:], strict=False):
         if bound <= prev:
-            raise ConfigError(f"policy.grades.{name}", f"must be above the previous grade's bound ({prev}), got {bound}")
+            raise ConfigError(
+                f"policy.grades.{name}", f"must be above the previous grade's bound ({prev}), got {bound}"
+            )
 
     return Policy(
         id=_code_like_id(_get(m, "id", "policy")),
@@ -326,8 +329,16 @@ def _models(raw: Any) -> ModelsConfig:
     m = _mapping(raw, "models")
     _unknown_keys(
         m,
-        {"min_labels_to_decide", "bad_days_past_due", "champion", "challenger", "publish_every_labels",
-         "publish_every_seconds", "promotion", "cutoffs"},
+        {
+            "min_labels_to_decide",
+            "bad_days_past_due",
+            "champion",
+            "challenger",
+            "publish_every_labels",
+            "publish_every_seconds",
+            "promotion",
+            "cutoffs",
+        },
         "models",
     )
     promo = _mapping(m.get("promotion", {}), "models.promotion")
@@ -344,7 +355,9 @@ def _models(raw: Any) -> ModelsConfig:
     approve_below = _probability(_get(cut, "approve_below", "models.cutoffs"), "models.cutoffs.approve_below")
     reject_at = _probability(_get(cut, "reject_at_or_above", "models.cutoffs"), "models.cutoffs.reject_at_or_above")
     if not approve_below <= reject_at:
-        raise ConfigError("models.cutoffs.reject_at_or_above", f"must be >= approve_below ({approve_below}), got {reject_at}")
+        raise ConfigError(
+            "models.cutoffs.reject_at_or_above", f"must be >= approve_below ({approve_below}), got {reject_at}"
+        )
     every_seconds = _number(m.get("publish_every_seconds", 10), "models.publish_every_seconds")
     if every_seconds <= 0:
         raise ConfigError("models.publish_every_seconds", f"must be > 0, got {every_seconds}")
@@ -359,7 +372,9 @@ def _models(raw: Any) -> ModelsConfig:
             automatic=automatic,
             min_labels=_int(promo.get("min_labels", 1000), "models.promotion.min_labels"),
             min_auc_gain=_number(promo.get("min_auc_gain", 0.01), "models.promotion.min_auc_gain"),
-            max_logloss_increase=_number(promo.get("max_logloss_increase", 0.0), "models.promotion.max_logloss_increase"),
+            max_logloss_increase=_number(
+                promo.get("max_logloss_increase", 0.0), "models.promotion.max_logloss_increase"
+            ),
         ),
         approve_below=approve_below,
         reject_at_or_above=reject_at,

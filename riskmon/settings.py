@@ -50,9 +50,10 @@ Environment variables:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 __all__ = ["Settings", "SettingsError", "settings_from_env"]
 
@@ -116,7 +117,9 @@ class Settings:
         if self.security_protocol.startswith("SASL") and not (self.sasl_username and self.sasl_password):
             raise SettingsError("SASL needs RISKMON_SASL_USERNAME and RISKMON_SASL_PASSWORD")
         if self.sasl_mechanism not in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
-            raise SettingsError(f"RISKMON_SASL_MECHANISM must be SCRAM-SHA-256 or SCRAM-SHA-512, got {self.sasl_mechanism!r}")
+            raise SettingsError(
+                f"RISKMON_SASL_MECHANISM must be SCRAM-SHA-256 or SCRAM-SHA-512, got {self.sasl_mechanism!r}"
+            )
         for name in ("partitions", "replication", "max_message_bytes", "decision_ttl_days"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -141,7 +144,7 @@ class Settings:
         if not 0 <= self.web_port <= 65535:
             raise SettingsError(f"RISKMON_WEB_PORT must be a TCP port, got {self.web_port}")
 
-    def with_overrides(self, **changes: object) -> "Settings":
+    def with_overrides(self, **changes: object) -> Settings:
         """A copy with the non-None ``changes`` applied (command-line flags)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 

@@ -54,8 +54,10 @@ def _wait_until_served(url: str, timeout: float = 120.0) -> None:
 
 def _acknowledge_one(page: Page) -> str | None:
     """Acknowledge the most severe firing alert through the page, as an operator would."""
-    key = page.evaluate("(() => { const r = document.querySelector('#alerts-body tr[data-status=firing] button.ack');"
-                        " return r ? r.closest('tr').dataset.key : null; })()")
+    key = page.evaluate(
+        "(() => { const r = document.querySelector('#alerts-body tr[data-status=firing] button.ack');"
+        " return r ? r.closest('tr').dataset.key : null; })()"
+    )
     if key is None:
         return None
     page.click(f'#alerts-body tr[data-key="{key}"] button.ack')
@@ -63,8 +65,11 @@ def _acknowledge_one(page: Page) -> str | None:
     page.type("#action-by", "ops-anna")
     page.type("#action-comment", "calling the customer about the burst")
     page.click("#action-submit")
-    page.wait_for(f"document.querySelector('#alerts-body tr[data-key=\"{key}\"]').dataset.acknowledgedBy === 'ops-anna'",
-                  what="the acknowledgement on the feed", timeout=60)
+    page.wait_for(
+        f"document.querySelector('#alerts-body tr[data-key=\"{key}\"]').dataset.acknowledgedBy === 'ops-anna'",
+        what="the acknowledgement on the feed",
+        timeout=60,
+    )
     return key
 
 
@@ -73,13 +78,17 @@ def _capture(page: Page, out: Path) -> list[Path]:
     page.wait_for("document.body.dataset.connection === 'live'", what="a live console")
     at = page.evaluate("document.body.dataset.indicatorsAt")
     page.wait_for(f"document.body.dataset.indicatorsAt !== {at!r}", what="fresh indicators", timeout=15)
-    page.wait_for("getComputedStyle(document.getElementById('toast')).opacity === '0'", what="the notice to fade", timeout=15)
+    page.wait_for(
+        "getComputedStyle(document.getElementById('toast')).opacity === '0'", what="the notice to fade", timeout=15
+    )
     return [page.screenshot(out / "console.png", full_page=False), page.screenshot(out / "console-full.png")]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--limit", type=int, default=8000, help="applications (8000 lets score PSI build its reference)")
+    parser.add_argument(
+        "--limit", type=int, default=8000, help="applications (8000 lets score PSI build its reference)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
     parser.add_argument("--dir", type=Path, default=None, help="stack directory (default: riskmon's own)")
     args = parser.parse_args(argv)
@@ -87,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     command = [sys.executable, "-m", "riskmon", "demo", "--limit", str(args.limit)]
     if args.dir:
         command += ["--dir", str(args.dir)]
-    demo = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                            start_new_session=True)
+    demo = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True
+    )
     browser: Chromium | None = None
     page: Page | None = None
     scratch = tempfile.TemporaryDirectory(prefix="riskmon-console-shots-")

@@ -26,7 +26,8 @@ to be pruned for the whole replay.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from riskmon.schemas import Alert

@@ -16,7 +16,8 @@ and the pager webhook all build them here.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from riskmon.alerting.config import AlertingConfigError, parse_duration
 from riskmon.alerting.silences import Silence, parse_matcher
@@ -49,8 +50,9 @@ def ack_command(key: str, *, by: str, comment: str = "", at: float) -> dict[str,
     return {"control": "ack", "dedup_key": key, "by": _actor(by, "--by"), "comment": str(comment)[:500], "at": at}
 
 
-def silence_command(matcher: str, *, duration: str | float, author: str, comment: str, now: float,
-                    starts_at: float | None = None) -> dict[str, Any]:
+def silence_command(
+    matcher: str, *, duration: str | float, author: str, comment: str, now: float, starts_at: float | None = None
+) -> dict[str, Any]:
     """Mute alerts matching ``matcher`` (``field=value,...``) for ``duration`` from now."""
     try:
         parsed = parse_matcher(matcher)
@@ -60,8 +62,14 @@ def silence_command(matcher: str, *, duration: str | float, author: str, comment
     if seconds <= 0:
         raise CommandError("duration must be above zero")
     start = now if starts_at is None else starts_at
-    silence = Silence.create(matcher=parsed, starts_at=start, ends_at=start + seconds, author=_actor(author, "author"),
-                             comment=_comment(comment), created_at=now)
+    silence = Silence.create(
+        matcher=parsed,
+        starts_at=start,
+        ends_at=start + seconds,
+        author=_actor(author, "author"),
+        comment=_comment(comment),
+        created_at=now,
+    )
     return {"control": "silence", "silence": silence.to_dict()}
 
 
@@ -92,4 +100,6 @@ def pager_acknowledgement(body: Mapping[str, Any], *, at: float) -> dict[str, An
         agent = (event.get("agent") or {}).get("summary") or "pager"
         by = "pager:" + re.sub(r"[^A-Za-z0-9._@-]", "_", str(agent))[:100]
         return ack_command(str(key or ""), by=by, comment="acknowledged on the pager", at=at)
-    return ack_command(str(body.get("dedup_key") or ""), by=str(body.get("by") or "pager"), comment="acknowledged on the pager", at=at)
+    return ack_command(
+        str(body.get("dedup_key") or ""), by=str(body.get("by") or "pager"), comment="acknowledged on the pager", at=at
+    )

@@ -11,14 +11,16 @@ including cross-field rules (a route naming a receiver that is not defined).
 >>> parse_alerting({"routes": [{"receivers": ["nobody"]}]})
 Traceback (most recent call last):
 ...
-riskmon.alerting.config.AlertingConfigError: alerting.routes[0].receivers[0]: names no receiver defined under alerting.receivers
+riskmon.alerting.config.AlertingConfigError: alerting.routes[0].receivers[0]: names no receiver
+  defined under alerting.receivers
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from riskmon.schemas.vocab import LEVELS, SUBJECT_KINDS
 
@@ -186,7 +188,9 @@ def _group_by(value: Any, field: str) -> tuple[str, ...]:
     for i, item in enumerate(items):
         ok = item in GROUP_FIELDS or (isinstance(item, str) and item.startswith("labels.") and len(item) > 7)
         if not ok:
-            raise AlertingConfigError(f"{field}[{i}]", f"must be one of {', '.join(GROUP_FIELDS)} or labels.<name>, got {item!r}")
+            raise AlertingConfigError(
+                f"{field}[{i}]", f"must be one of {', '.join(GROUP_FIELDS)} or labels.<name>, got {item!r}"
+            )
     return tuple(items)
 
 
@@ -232,13 +236,19 @@ def _receiver(name: str, raw: Any, field: str) -> ReceiverSpec:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise AlertingConfigError(f"{field}.url", f"must be an http:// or https:// URL, got {url!r}")
     if kind == "webhook" and not m.get("secret_env"):
-        raise AlertingConfigError(f"{field}.secret_env", "a webhook is signed: name the environment variable holding its HMAC secret")
+        raise AlertingConfigError(
+            f"{field}.secret_env", "a webhook is signed: name the environment variable holding its HMAC secret"
+        )
     timeout = parse_duration(m.get("timeout", 5.0), f"{field}.timeout")
     if timeout <= 0:
         raise AlertingConfigError(f"{field}.timeout", "must be above zero")
     return ReceiverSpec(
-        name=name, type=kind, url=url, timeout=timeout,
-        routing_key_env=m.get("routing_key_env"), secret_env=m.get("secret_env"),
+        name=name,
+        type=kind,
+        url=url,
+        timeout=timeout,
+        routing_key_env=m.get("routing_key_env"),
+        secret_env=m.get("secret_env"),
     )
 
 
@@ -247,13 +257,29 @@ def parse_alerting(raw: Any, field: str = "alerting") -> AlertingConfig:
     if raw is None:
         return DEFAULTS
     m = _mapping(raw, field)
-    _unknown(m, {"group_by", "group_interval", "repeat_interval", "resolve_after", "grading", "inhibit",
-                 "routes", "receivers", "delivery"}, field)
+    _unknown(
+        m,
+        {
+            "group_by",
+            "group_interval",
+            "repeat_interval",
+            "resolve_after",
+            "grading",
+            "inhibit",
+            "routes",
+            "receivers",
+            "delivery",
+        },
+        field,
+    )
     receivers = {
         name: _receiver(name, spec, f"{field}.receivers.{name}")
         for name, spec in _mapping(m.get("receivers", {}) or {}, f"{field}.receivers").items()
     }
-    routes = tuple(_route(r, f"{field}.routes[{i}]", receivers) for i, r in enumerate(_list(m.get("routes", []) or [], f"{field}.routes")))
+    routes = tuple(
+        _route(r, f"{field}.routes[{i}]", receivers)
+        for i, r in enumerate(_list(m.get("routes", []) or [], f"{field}.routes"))
+    )
     grading = DEFAULTS.grading
     if "grading" in m:
         g = _mapping(m["grading"], f"{field}.grading")
@@ -274,11 +300,15 @@ def parse_alerting(raw: Any, field: str = "alerting") -> AlertingConfig:
             if len(source) != 1:
                 raise AlertingConfigError(f"{where}.source_level", "must be one level")
             if source[0] in targets:
-                raise AlertingConfigError(f"{where}.target_levels", "must not include the source level (an alert would mute itself)")
+                raise AlertingConfigError(
+                    f"{where}.target_levels", "must not include the source level (an alert would mute itself)"
+                )
             equal = tuple(_list(rm.get("equal", ["subject"]), f"{where}.equal"))
             for j, e in enumerate(equal):
                 if e not in ("subject", "detector", "subject_kind") and not str(e).startswith("labels."):
-                    raise AlertingConfigError(f"{where}.equal[{j}]", "must be subject, detector, subject_kind or labels.<name>")
+                    raise AlertingConfigError(
+                        f"{where}.equal[{j}]", "must be subject, detector, subject_kind or labels.<name>"
+                    )
             rules.append(InhibitRule(source_level=source[0], target_levels=targets, equal=equal))
         inhibit = tuple(rules)
     resolve_after = dict(DEFAULTS.resolve_after)
@@ -292,9 +322,15 @@ def parse_alerting(raw: Any, field: str = "alerting") -> AlertingConfig:
         d = _mapping(m["delivery"], f"{field}.delivery")
         _unknown(d, {"initial_backoff", "max_backoff", "give_up_after"}, f"{field}.delivery")
         delivery = DeliverySpec(
-            initial_backoff=parse_duration(d.get("initial_backoff", DEFAULTS.delivery.initial_backoff), f"{field}.delivery.initial_backoff"),
-            max_backoff=parse_duration(d.get("max_backoff", DEFAULTS.delivery.max_backoff), f"{field}.delivery.max_backoff"),
-            give_up_after=parse_duration(d.get("give_up_after", DEFAULTS.delivery.give_up_after), f"{field}.delivery.give_up_after"),
+            initial_backoff=parse_duration(
+                d.get("initial_backoff", DEFAULTS.delivery.initial_backoff), f"{field}.delivery.initial_backoff"
+            ),
+            max_backoff=parse_duration(
+                d.get("max_backoff", DEFAULTS.delivery.max_backoff), f"{field}.delivery.max_backoff"
+            ),
+            give_up_after=parse_duration(
+                d.get("give_up_after", DEFAULTS.delivery.give_up_after), f"{field}.delivery.give_up_after"
+            ),
         )
         if delivery.max_backoff < delivery.initial_backoff:
             raise AlertingConfigError(f"{field}.delivery.max_backoff", "must be >= initial_backoff")

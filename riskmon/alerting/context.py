@@ -10,8 +10,8 @@ batch's messages were acknowledged by the broker.
 from __future__ import annotations
 
 from collections import ChainMap
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Mapping, MutableMapping
 
 from riskmon.alerting.config import AlertingConfig
 from riskmon.alerting.model import AlertState, GroupState, Notification
@@ -41,8 +41,14 @@ class Context:
         return self.now if self.wall is None else self.wall
 
     @classmethod
-    def overlay(cls, now: float, config: AlertingConfig, states: MutableMapping[str, AlertState],
-                groups: MutableMapping[str, GroupState], **kwargs: object) -> "Context":
+    def overlay(
+        cls,
+        now: float,
+        config: AlertingConfig,
+        states: MutableMapping[str, AlertState],
+        groups: MutableMapping[str, GroupState],
+        **kwargs: object,
+    ) -> Context:
         """A context whose writes land in fresh top maps over ``states`` and ``groups``."""
         return cls(now=now, config=config, states=ChainMap({}, states), groups=ChainMap({}, groups), **kwargs)  # type: ignore[arg-type]
 
@@ -51,5 +57,3 @@ class Context:
         states = self.states.maps[0] if isinstance(self.states, ChainMap) else dict(self.states)
         groups = self.groups.maps[0] if isinstance(self.groups, ChainMap) else dict(self.groups)
         return dict(states), dict(groups)
-
-

@@ -86,7 +86,11 @@ class DedupStage:
         )
         if cand.level != open_.level:
             reason, note = Reason.LEVEL_CHANGED, f"{open_.level} -> {cand.level}"
-        elif state.notified and state.last_notified_at is not None and ctx.now - state.last_notified_at >= ctx.config.repeat_interval:
+        elif (
+            state.notified
+            and state.last_notified_at is not None
+            and ctx.now - state.last_notified_at >= ctx.config.repeat_interval
+        ):
             reason, note = Reason.REPEAT, f"last notified {ctx.now - state.last_notified_at:.0f}s ago"
         elif not state.notified and state.suppressed_by is not None:
             reason, note = Reason.FIRST, f"was {state.suppressed_by}; checking again"
@@ -111,8 +115,16 @@ class DedupStage:
         self._write(ctx, item, merged, reason, state=state, candidate_id=item.alert.alert_id)
 
     @staticmethod
-    def _write(ctx: Any, item: Item, merged: Alert, reason: Reason, *, state: AlertState | None,
-               candidate_id: str, note: str = "") -> None:
+    def _write(
+        ctx: Any,
+        item: Item,
+        merged: Alert,
+        reason: Reason,
+        *,
+        state: AlertState | None,
+        candidate_id: str,
+        note: str = "",
+    ) -> None:
         merged = replace(merged, alert_id=published_id(merged, reason), notification=reason.value)
         item.alert = merged
         item.decide(reason, note)

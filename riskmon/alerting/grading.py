@@ -16,14 +16,16 @@ from typing import Any
 
 from riskmon.alerting.config import GradingSpec
 from riskmon.alerting.model import Item
-from riskmon.detectors.candidates import alert_id
 from riskmon.detectors.base import epoch
+from riskmon.detectors.candidates import alert_id
 from riskmon.schemas.vocab import LEVELS
 
 __all__ = ["GradeStage", "graded_level"]
 
 
-def graded_level(level: str, exposure: float | None, portfolio_exposure: float | None, spec: GradingSpec) -> tuple[str, str]:
+def graded_level(
+    level: str, exposure: float | None, portfolio_exposure: float | None, spec: GradingSpec
+) -> tuple[str, str]:
     """The alert's level and why, from the detector's level and the subject's weight.
 
     >>> spec = GradingSpec(exposure_at_least=250_000, share_at_least=0.05)
@@ -39,7 +41,9 @@ def graded_level(level: str, exposure: float | None, portfolio_exposure: float |
     why = ""
     if spec.exposure_at_least is not None and exposure >= spec.exposure_at_least:
         why = f"exposure {exposure:.0f} >= {spec.exposure_at_least:.0f}"
-    elif spec.share_at_least is not None and portfolio_exposure and exposure / portfolio_exposure >= spec.share_at_least:
+    elif (
+        spec.share_at_least is not None and portfolio_exposure and exposure / portfolio_exposure >= spec.share_at_least
+    ):
         why = f"exposure share {exposure / portfolio_exposure:.3f} >= {spec.share_at_least}"
     if not why:
         return level, ""
@@ -55,11 +59,14 @@ class GradeStage:
             a = item.alert
             if a.status != "firing" or a.subject.kind != "customer":
                 continue
-            level, why = graded_level(a.level, ctx.exposures.get(a.subject.id), ctx.portfolio_exposure, ctx.config.grading)
+            level, why = graded_level(
+                a.level, ctx.exposures.get(a.subject.id), ctx.portfolio_exposure, ctx.config.grading
+            )
             if level == a.level:
                 continue
             labels = {**a.labels, "graded_from": a.level}
-            item.alert = replace(a, level=level, labels=labels,
-                                 alert_id=alert_id(a.dedup_key, epoch(a.started_at), level, a.status))
+            item.alert = replace(
+                a, level=level, labels=labels, alert_id=alert_id(a.dedup_key, epoch(a.started_at), level, a.status)
+            )
             item.note = f"graded {a.level} -> {level}: {why}"
         return items

@@ -24,13 +24,14 @@ receivers see (its key is PagerDuty's ``dedup_key``):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any
 
 from riskmon.alerting.matchers import field_value
 from riskmon.alerting.model import GroupState, Item, Notification, Reason, notification_id
-from riskmon.schemas import Alert, format_timestamp
 from riskmon.detectors.base import utc
+from riskmon.schemas import Alert, format_timestamp
 from riskmon.schemas.vocab import LEVELS
 
 __all__ = ["GroupStage", "group_key", "flush"]
@@ -86,10 +87,17 @@ def _notify(ctx: Any, group: GroupState, action: str, reason: Reason, trigger: A
     for a in shown:
         state = ctx.states.get(a.dedup_key)
         if state is not None and a.status == "firing":
-            ctx.states[a.dedup_key] = replace(state, notified=True, last_notified_at=ctx.now, notified_level=a.level,
-                                              suppressed_by=None)
-    return replace(group, sequence=sequence, last_notified_at=ctx.now, pending=frozenset(),
-                   open=action != "resolve", level=None if action == "resolve" else level)
+            ctx.states[a.dedup_key] = replace(
+                state, notified=True, last_notified_at=ctx.now, notified_level=a.level, suppressed_by=None
+            )
+    return replace(
+        group,
+        sequence=sequence,
+        last_notified_at=ctx.now,
+        pending=frozenset(),
+        open=action != "resolve",
+        level=None if action == "resolve" else level,
+    )
 
 
 class GroupStage:
@@ -118,7 +126,9 @@ class GroupStage:
             if item.reason is Reason.UNNOTIFIED_RESOLVED:
                 ctx.groups[key] = group
             elif members or not group.open:
-                item.decide(Reason.GROUPED, f"group {key} still has {len(members)} firing" if members else "group not open")
+                item.decide(
+                    Reason.GROUPED, f"group {key} still has {len(members)} firing" if members else "group not open"
+                )
                 ctx.groups[key] = group
             else:
                 ctx.groups[key] = _notify(ctx, group, "resolve", Reason.RESOLVED, a)
@@ -133,8 +143,10 @@ class GroupStage:
         group = replace(group, members=group.members | {a.dedup_key})
         rises = group.level is None or LEVELS.index(a.level) > LEVELS.index(group.level)
         if item.reason in (Reason.FIRST, Reason.LEVEL_CHANGED) and group.open and recent and not rises:
-            item.decide(Reason.GROUPED, f"joins group {key} (at {group.level} already), notified "
-                                        f"{ctx.now - group.last_notified_at:.0f}s ago")
+            item.decide(
+                Reason.GROUPED,
+                f"joins group {key} (at {group.level} already), notified {ctx.now - group.last_notified_at:.0f}s ago",
+            )
             ctx.groups[key] = replace(group, pending=group.pending | {a.dedup_key})
             return
         ctx.groups[key] = _notify(ctx, group, "trigger", item.reason, a)

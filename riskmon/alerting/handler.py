@@ -29,7 +29,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import orjson
 
@@ -39,11 +40,10 @@ from riskmon.alerting.manager import Acknowledge, AddSilence, AlertManager, Expi
 from riskmon.alerting.metrics import AlertMetrics
 from riskmon.alerting.silences import Silence
 from riskmon.alerting.state_store import AlertStateStore
-from riskmon.schemas import Alert, dumps
 from riskmon.pipeline.handler import BatchHandler
-from riskmon.pipeline.messages import Send
-from riskmon.pipeline.messages import Incoming
+from riskmon.pipeline.messages import Incoming, Send
 from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.schemas import Alert, dumps
 
 __all__ = ["AlertManagerHandler", "parse_control"]
 
@@ -59,7 +59,9 @@ def parse_control(doc: dict) -> Acknowledge | AddSilence | ExpireSilence:
     """A command from ``riskmon ack`` / ``riskmon silence`` / the console / a pager webhook."""
     kind = doc["control"]
     if kind == "ack":
-        return Acknowledge(dedup_key=str(doc["dedup_key"]), by=str(doc["by"]), at=float(doc["at"]), comment=str(doc.get("comment", "")))
+        return Acknowledge(
+            dedup_key=str(doc["dedup_key"]), by=str(doc["by"]), at=float(doc["at"]), comment=str(doc.get("comment", ""))
+        )
     if kind == "silence":
         return AddSilence(Silence.from_dict(doc["silence"]))
     if kind == "expire_silence":
@@ -125,7 +127,12 @@ class AlertManagerHandler(BatchHandler):
             self._manager.states.update(states)
             self._manager.groups.update(groups)
             self._manager.silences.update(silences)
-            log.info("alert manager resumed %d alerts, %d groups, %d silences from Redis", len(states), len(groups), len(silences))
+            log.info(
+                "alert manager resumed %d alerts, %d groups, %d silences from Redis",
+                len(states),
+                len(groups),
+                len(silences),
+            )
             await self._spill(rewrite=False)  # just read from Redis: no need to write them back
         self._loaded = True
 
@@ -148,8 +155,11 @@ class AlertManagerHandler(BatchHandler):
         grouped: set[str] = set()
         for group in self._manager.groups.values():
             grouped.update(group.members, group.pending)
-        resolved = sorted((state.alert.updated_at.timestamp(), key) for key, state in states.items()
-                          if not state.firing and key not in grouped)
+        resolved = sorted(
+            (state.alert.updated_at.timestamp(), key)
+            for key, state in states.items()
+            if not state.firing and key not in grouped
+        )
         out = resolved[: max(0, len(resolved) - RESOLVED_IN_MEMORY // 2)]
         if not out:
             return
@@ -162,15 +172,18 @@ class AlertManagerHandler(BatchHandler):
 
     async def _restore(self, inputs: Sequence[Any]) -> None:
         """Bring back from Redis the spilled states this batch's candidates and acknowledgements name."""
-        wanted = sorted({i.dedup_key for i in inputs
-                         if isinstance(i, (Alert, Acknowledge)) and i.dedup_key in self._spilled})
+        wanted = sorted(
+            {i.dedup_key for i in inputs if isinstance(i, (Alert, Acknowledge)) and i.dedup_key in self._spilled}
+        )
         if not wanted:
             return
         for key in wanted:
             del self._spilled[key]  # from here on, memory (restored or new) is the state's copy
         found = await self._store.states(wanted)
         if found is None:
-            log.warning("%d spilled alert states not restored (Redis unavailable): a repeat may notify again", len(wanted))
+            log.warning(
+                "%d spilled alert states not restored (Redis unavailable): a repeat may notify again", len(wanted)
+            )
             return
         self._manager.states.update(found)
 
@@ -190,8 +203,9 @@ class AlertManagerHandler(BatchHandler):
             await self._restore(inputs)
             customers = sorted({i.subject.id for i in inputs if isinstance(i, Alert) and i.subject.kind == "customer"})
             exposures, book = await self._store.exposures(customers)
-            outcome = self._manager.process(inputs, self._clock.now(), exposures=exposures, portfolio_exposure=book,
-                                            wall=time.time())
+            outcome = self._manager.process(
+                inputs, self._clock.now(), exposures=exposures, portfolio_exposure=book, wall=time.time()
+            )
             await self._emit(outcome)
 
     async def tick(self) -> None:
@@ -229,7 +243,9 @@ class AlertManagerHandler(BatchHandler):
         for text in outcome.ignored:
             log.warning("alert command ignored: %s", text)
         for n in outcome.notifications:
-            log.info("notification %s %s %s -> %s", n.action, n.group_key, n.reason, ",".join(n.receivers) or "no receiver")
+            log.info(
+                "notification %s %s %s -> %s", n.action, n.group_key, n.reason, ",".join(n.receivers) or "no receiver"
+            )
         await self._store.save(outcome.states, outcome.groups, outcome.silences)
         await self._spill()
 

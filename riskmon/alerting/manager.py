@@ -20,8 +20,8 @@ between replays the batch instead of losing a page.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping, MutableMapping, Sequence
 
 from riskmon.alerting.config import AlertingConfig
 from riskmon.alerting.context import Context
@@ -29,10 +29,10 @@ from riskmon.alerting.dedup import DedupStage, published_id
 from riskmon.alerting.grading import GradeStage
 from riskmon.alerting.grouping import GroupStage, flush
 from riskmon.alerting.inhibition import InhibitStage
-from riskmon.alerting.state_index import IndexedStates
 from riskmon.alerting.model import AlertState, GroupState, Item, Notification, Reason
 from riskmon.alerting.routing import RouteStage
 from riskmon.alerting.silences import Silence, SilenceStage
+from riskmon.alerting.state_index import IndexedStates
 from riskmon.detectors.base import epoch, format_duration, utc
 from riskmon.detectors.candidates import alert_id
 from riskmon.schemas import Alert
@@ -165,8 +165,11 @@ class AlertManager:
         stale = [k for k, s in self.states.items() if not s.firing and now - epoch(s.alert.updated_at) > keep]
         for key in stale:
             del self.states[key]
-        closed = [k for k, g in self.groups.items()
-                  if not g.open and not g.members and (g.last_notified_at is None or now - g.last_notified_at > keep)]
+        closed = [
+            k
+            for k, g in self.groups.items()
+            if not g.open and not g.members and (g.last_notified_at is None or now - g.last_notified_at > keep)
+        ]
         for key in closed:
             del self.groups[key]
         return stale, closed
@@ -179,9 +182,18 @@ class AlertManager:
 
     # -- internals -------------------------------------------------------------
 
-    def _context(self, now: float, exposures: Mapping[str, float] | None, portfolio_exposure: float | None) -> tuple[Context, Outcome]:
-        ctx = Context.overlay(now, self.config, self.states, self.groups, silences=dict(self.silences),
-                              exposures=exposures or {}, portfolio_exposure=portfolio_exposure)
+    def _context(
+        self, now: float, exposures: Mapping[str, float] | None, portfolio_exposure: float | None
+    ) -> tuple[Context, Outcome]:
+        ctx = Context.overlay(
+            now,
+            self.config,
+            self.states,
+            self.groups,
+            silences=dict(self.silences),
+            exposures=exposures or {},
+            portfolio_exposure=portfolio_exposure,
+        )
         return ctx, Outcome()
 
     @staticmethod
@@ -191,8 +203,12 @@ class AlertManager:
         for item in items:
             assert item.reason is not None, "every item leaves the pipeline with a reason"
             if item.suppressed_by is not None and item.reason in (Reason.SILENCED, Reason.INHIBITED):
-                item.alert = replace(item.alert, suppressed_by=item.suppressed_by, notification=item.reason.value,
-                                     alert_id=published_id(item.alert, item.reason))
+                item.alert = replace(
+                    item.alert,
+                    suppressed_by=item.suppressed_by,
+                    notification=item.reason.value,
+                    alert_id=published_id(item.alert, item.reason),
+                )
                 state = ctx.states[item.alert.dedup_key]
                 ctx.states[item.alert.dedup_key] = replace(state, alert=item.alert, suppressed_by=item.suppressed_by)
             elif item.reason is Reason.GROUPED and item.alert.notification == Reason.FIRST.value:
@@ -213,12 +229,18 @@ class AlertManager:
             out.ignored.append(f"no firing alert {ack.dedup_key} to acknowledge")
             return
         if state.alert.acknowledged_by:
-            out.decisions.append((ack.dedup_key, Reason.DUPLICATE, f"already acknowledged by {state.alert.acknowledged_by}"))
+            out.decisions.append(
+                (ack.dedup_key, Reason.DUPLICATE, f"already acknowledged by {state.alert.acknowledged_by}")
+            )
             return
-        acked = replace(state.alert, acknowledged_by=ack.by, acknowledged_at=utc(ack.at), notification=Reason.ACKNOWLEDGED.value)
+        acked = replace(
+            state.alert, acknowledged_by=ack.by, acknowledged_at=utc(ack.at), notification=Reason.ACKNOWLEDGED.value
+        )
         acked = replace(acked, alert_id=published_id(acked, Reason.ACKNOWLEDGED))
         ctx.states[ack.dedup_key] = replace(state, alert=acked)
-        item = Item(alert=acked, reason=Reason.ACKNOWLEDGED, note=f"by {ack.by}" + (f": {ack.comment}" if ack.comment else ""))
+        item = Item(
+            alert=acked, reason=Reason.ACKNOWLEDGED, note=f"by {ack.by}" + (f": {ack.comment}" if ack.comment else "")
+        )
         AlertManager._run(ctx, out, [item], _AFTER_DEDUP)
 
     @staticmethod

@@ -16,7 +16,7 @@ False
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from riskmon.schemas import Alert
 
@@ -38,7 +38,7 @@ def field_value(alert: Alert, name: str) -> str | None:
     if name == "dedup_key":
         return alert.dedup_key
     if name.startswith("labels."):
-        return alert.labels.get(name[len("labels."):])
+        return alert.labels.get(name[len("labels.") :])
     raise ValueError(f"unknown alert field {name!r}")
 
 

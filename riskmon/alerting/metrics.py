@@ -22,13 +22,15 @@ class AlertMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.notifications = Counter(
             "riskmon_alert_notifications_total",
-            "Alert candidates by the alert manager's decision: first_notification, duplicate, silenced, inhibited, grouped...",
+            "Alert candidates by the alert manager's decision: "
+            "first_notification, duplicate, silenced, inhibited, grouped...",
             ["reason"],
             registry=registry,
         )
         self.sent = Counter(
             "riskmon_alert_group_notifications_total",
-            "Notifications of alert groups (incidents) produced for receivers, by action and whether any route matched.",
+            "Notifications of alert groups (incidents) produced for receivers, "
+            "by action and whether any route matched.",
             ["action", "routed"],
             registry=registry,
         )
@@ -39,7 +41,9 @@ class AlertMetrics:
             registry=registry,
         )
         self.open_alerts = Gauge(
-            "riskmon_alerts_open", "Alerts firing now, by level (on the worker running the alert manager).", ["level"],
+            "riskmon_alerts_open",
+            "Alerts firing now, by level (on the worker running the alert manager).",
+            ["level"],
             registry=registry,
         )
         self.backlog = Gauge(

@@ -18,7 +18,7 @@ from riskmon.schemas import Alert
 __all__ = ["Reason", "AlertState", "GroupState", "Item", "Notification", "ACTIONS", "notification_id"]
 
 
-class Reason(str, Enum):
+class Reason(str, Enum):  # noqa: UP042 - a StrEnum would change str(reason) in logs
     """Why an alert candidate was (or was not) published and notified."""
 
     FIRST = "first_notification"
@@ -44,8 +44,14 @@ class Reason(str, Enum):
     @property
     def notifies(self) -> bool:
         """Whether receivers (pagers, webhooks) hear about it."""
-        return self in (Reason.FIRST, Reason.REPEAT, Reason.LEVEL_CHANGED, Reason.RESOLVED, Reason.ACKNOWLEDGED,
-                        Reason.NEW_IN_GROUP)
+        return self in (
+            Reason.FIRST,
+            Reason.REPEAT,
+            Reason.LEVEL_CHANGED,
+            Reason.RESOLVED,
+            Reason.ACKNOWLEDGED,
+            Reason.NEW_IN_GROUP,
+        )
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,7 @@ class AlertState:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "AlertState":
+    def from_dict(cls, d: dict[str, Any]) -> AlertState:
         return cls(
             alert=Alert.from_dict(d["alert"]),
             candidate_id=d["candidate_id"],
@@ -120,7 +126,7 @@ class GroupState:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "GroupState":
+    def from_dict(cls, d: dict[str, Any]) -> GroupState:
         return cls(
             group_key=d["group_key"],
             members=frozenset(d.get("members", ())),
@@ -142,7 +148,7 @@ class Item:
     suppressed_by: str | None = None
     note: str = ""
 
-    def decide(self, reason: Reason, note: str = "", suppressed_by: str | None = None) -> "Item":
+    def decide(self, reason: Reason, note: str = "", suppressed_by: str | None = None) -> Item:
         self.reason = reason
         if note:
             self.note = note
@@ -150,7 +156,7 @@ class Item:
             self.suppressed_by = suppressed_by
         return self
 
-    def with_alert(self, alert: Alert) -> "Item":
+    def with_alert(self, alert: Alert) -> Item:
         return replace(self, alert=alert)
 
 
@@ -198,7 +204,7 @@ class Notification:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Notification":
+    def from_dict(cls, d: dict[str, Any]) -> Notification:
         return cls(
             notification_id=d["notification_id"],
             group_key=d["group_key"],

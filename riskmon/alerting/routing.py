@@ -11,8 +11,9 @@ the feed), and is counted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 from riskmon.alerting.config import Route
 from riskmon.alerting.matchers import matches

@@ -15,8 +15,9 @@ messages, so they are ordered with the alerts they mute.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 
@@ -37,7 +38,8 @@ def parse_matcher(text: str) -> dict[str, tuple[str, ...]]:
     >>> parse_matcher("name=x")
     Traceback (most recent call last):
     ...
-    ValueError: matcher field 'name' must be one of level, detector, subject_kind, subject_id, dedup_key or labels.<name>
+    ValueError: matcher field 'name' must be one of level, detector, subject_kind, subject_id,
+      dedup_key or labels.<name>
     """
     out: dict[str, tuple[str, ...]] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
@@ -64,35 +66,73 @@ class Silence:
     created_at: float
 
     @classmethod
-    def create(cls, *, matcher: Mapping[str, tuple[str, ...]], starts_at: float, ends_at: float, author: str,
-               comment: str, created_at: float) -> "Silence":
+    def create(
+        cls,
+        *,
+        matcher: Mapping[str, tuple[str, ...]],
+        starts_at: float,
+        ends_at: float,
+        author: str,
+        comment: str,
+        created_at: float,
+    ) -> Silence:
         """A new silence; its id is derived from its content, so a resent request is one silence."""
         if not author.strip() or not comment.strip():
             raise ValueError("a silence needs an author and a reason")
         if ends_at <= starts_at:
             raise ValueError("a silence must end after it starts")
-        material = orjson.dumps({"m": {k: list(v) for k, v in matcher.items()}, "s": starts_at, "e": ends_at,
-                                 "a": author, "c": comment, "t": created_at}, option=orjson.OPT_SORT_KEYS)
-        return cls(id="sil-" + hashlib.sha256(material).hexdigest()[:16], matcher=dict(matcher), starts_at=starts_at,
-                   ends_at=ends_at, author=author, comment=comment, created_at=created_at)
+        material = orjson.dumps(
+            {
+                "m": {k: list(v) for k, v in matcher.items()},
+                "s": starts_at,
+                "e": ends_at,
+                "a": author,
+                "c": comment,
+                "t": created_at,
+            },
+            option=orjson.OPT_SORT_KEYS,
+        )
+        return cls(
+            id="sil-" + hashlib.sha256(material).hexdigest()[:16],
+            matcher=dict(matcher),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            author=author,
+            comment=comment,
+            created_at=created_at,
+        )
 
     def active(self, now: float) -> bool:
         return self.starts_at <= now < self.ends_at
 
-    def expire(self, now: float) -> "Silence":
+    def expire(self, now: float) -> Silence:
         return replace(self, ends_at=min(self.ends_at, now))
 
     def mutes(self, alert: Alert, now: float) -> bool:
         return self.active(now) and matches(self.matcher, alert)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "matcher": {k: list(v) for k, v in self.matcher.items()}, "starts_at": self.starts_at,
-                "ends_at": self.ends_at, "author": self.author, "comment": self.comment, "created_at": self.created_at}
+        return {
+            "id": self.id,
+            "matcher": {k: list(v) for k, v in self.matcher.items()},
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+            "author": self.author,
+            "comment": self.comment,
+            "created_at": self.created_at,
+        }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Silence":
-        return cls(id=d["id"], matcher={k: tuple(v) for k, v in d["matcher"].items()}, starts_at=float(d["starts_at"]),
-                   ends_at=float(d["ends_at"]), author=d["author"], comment=d["comment"], created_at=float(d["created_at"]))
+    def from_dict(cls, d: Mapping[str, Any]) -> Silence:
+        return cls(
+            id=d["id"],
+            matcher={k: tuple(v) for k, v in d["matcher"].items()},
+            starts_at=float(d["starts_at"]),
+            ends_at=float(d["ends_at"]),
+            author=d["author"],
+            comment=d["comment"],
+            created_at=float(d["created_at"]),
+        )
 
 
 class SilenceStage:

@@ -10,10 +10,11 @@ the stable ``dedup_key``.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Iterable
+from collections.abc import Awaitable, Iterable
+from typing import Any
 
-from riskmon.schemas import Alert, dumps
 from riskmon.pipeline.messages import Send
+from riskmon.schemas import Alert, dumps
 
 __all__ = ["AlertSink"]
 

@@ -12,8 +12,7 @@ them (the manager's commit and prune, or a load from Redis).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 
 from riskmon.alerting.model import AlertState
 

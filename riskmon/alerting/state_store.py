@@ -18,7 +18,8 @@ with field ``__total__`` for the whole book) written by the portfolio watch.
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 
@@ -74,7 +75,7 @@ class AlertStateStore:
             log.warning("alert states not read from Redis (%s)", exc)
             return None
         found: dict[str, AlertState] = {}
-        for key, value in zip(keys, values):
+        for key, value in zip(keys, values, strict=True):
             if value is None:
                 continue
             try:
@@ -83,8 +84,9 @@ class AlertStateStore:
                 log.warning("alert state %s in Redis is unreadable (%s); treated as absent", key, exc)
         return found
 
-    async def save(self, states: Mapping[str, AlertState], groups: Mapping[str, GroupState],
-                   silences: Mapping[str, Silence]) -> bool:
+    async def save(
+        self, states: Mapping[str, AlertState], groups: Mapping[str, GroupState], silences: Mapping[str, Silence]
+    ) -> bool:
         """Write changed entries in one round trip; False when Redis is unavailable."""
         if not (states or groups or silences):
             return True
@@ -95,7 +97,9 @@ class AlertStateStore:
             if groups:
                 pipe.hset(self.key("alerts:groups"), mapping={k: orjson.dumps(v.to_dict()) for k, v in groups.items()})
             if silences:
-                pipe.hset(self.key("alerts:silences"), mapping={k: orjson.dumps(v.to_dict()) for k, v in silences.items()})
+                pipe.hset(
+                    self.key("alerts:silences"), mapping={k: orjson.dumps(v.to_dict()) for k, v in silences.items()}
+                )
             await pipe.execute()
             return True
         except _ERRORS as exc:
@@ -123,5 +127,5 @@ class AlertStateStore:
             values = await self._client.hmget(self.key("exposure"), [*customer_ids, EXPOSURE_TOTAL])
         except _ERRORS:
             return {}, None
-        out = {c: float(v) for c, v in zip(customer_ids, values[:-1]) if v is not None}
+        out = {c: float(v) for c, v in zip(customer_ids, values[:-1], strict=True) if v is not None}
         return out, float(values[-1]) if values[-1] is not None else None

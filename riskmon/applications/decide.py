@@ -10,14 +10,14 @@ Redis and these functions.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from riskmon.config import RiskConfig
-from riskmon.pipeline.messages import Incoming
 from riskmon.decisioning import ScoredFactor, decide
+from riskmon.pipeline.messages import Incoming
 from riskmon.schemas import Application, Decision, Reason, decode_object
 
 if TYPE_CHECKING:  # scoring imports this module
@@ -38,8 +38,6 @@ __all__ = [
 #: ``model_version`` of decisions the configured scorecard made (the online
 #: champion replaces it once it has learned enough outcomes).
 MODEL_VERSION = "scorecard-v1"
-
-
 
 
 def decision_id_for(application_id: str, stage: str = "automated") -> str:
@@ -102,7 +100,7 @@ def build_decision(
 def decide_scored(
     application: Application,
     config: RiskConfig,
-    score: "Scored | None",
+    score: Scored | None,
     *,
     decided_at: datetime,
     latency_ms: float,
@@ -143,7 +141,7 @@ class Decided:
 
 def decide_batch(
     applications: Sequence[Application],
-    scores: Sequence["Scored | None"],
+    scores: Sequence[Scored | None],
     config: RiskConfig,
     *,
     now: Callable[[], datetime],
@@ -167,7 +165,7 @@ def decide_batch(
     return out
 
 
-def decision_snapshot(score: "Scored | None", decided_at: str, outcome: str) -> dict | None:
+def decision_snapshot(score: Scored | None, decided_at: str, outcome: str) -> dict | None:
     """The feature snapshot kept for the label join: the score's, stamped with the decision."""
     return None if score is None else {**score.snapshot, "decided_at": decided_at, "outcome": outcome}
 
@@ -196,6 +194,3 @@ def fallback_decision(
         policy_version=config.policy_version,
         latency_ms=round(latency_ms, 3),
     )
-
-
-

@@ -22,26 +22,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 import orjson
 
+from riskmon.applications.decide import decide_batch, parse_application
+from riskmon.applications.scoring import ModelScorer, Scored
 from riskmon.audit import decision_record, pseudonymize
 from riskmon.config import RiskConfig
-from riskmon.schemas import Application, SchemaError, dumps
 from riskmon.pipeline.handler import BatchHandler
-from riskmon.pipeline.messages import Send, utcnow
-from riskmon.pipeline.store import UNAVAILABLE, DecisionStore
-from riskmon.pipeline.messages import Incoming
-from riskmon.applications.decide import decide_batch, parse_application
+from riskmon.pipeline.messages import Incoming, Send, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
-from riskmon.applications.scoring import ModelScorer, Scored
+from riskmon.pipeline.store import UNAVAILABLE, DecisionStore
 from riskmon.portfolio.summaries import decision_summary
+from riskmon.schemas import Application, SchemaError, dumps
 
 __all__ = ["ApplicationHandler", "Send"]
 
 log = logging.getLogger(__name__)
+
 
 class ApplicationHandler(BatchHandler):
     """Decide a batch of consumed applications; never raises."""
@@ -117,8 +118,14 @@ class ApplicationHandler(BatchHandler):
         outputs: list[tuple[Application, float, dict | None]] = []  # application, latency s, snapshot
         produced_at: list[float | None] = []  # broker timestamps of the inputs decided, for end-to-end latency
         latencies = [self._mono() - message.received_monotonic for message, _ in fresh]
-        decided = decide_batch([a for _, a in fresh], scored, self._config, now=self._now,
-                               latencies_ms=[latency * 1000.0 for latency in latencies], degraded=degraded)
+        decided = decide_batch(
+            [a for _, a in fresh],
+            scored,
+            self._config,
+            now=self._now,
+            latencies_ms=[latency * 1000.0 for latency in latencies],
+            degraded=degraded,
+        )
         for (message, application), latency, d in zip(fresh, latencies, decided, strict=True):
             if d.error is not None:
                 log.error("policy failed for an application; routing it to review", exc_info=d.error)
@@ -134,7 +141,7 @@ class ApplicationHandler(BatchHandler):
         sent: list[tuple[str, str, bytes, bytes | None]] = []
         summaries: list[dict] = []
         audit_records: list[dict] = []
-        for (application, latency, snapshot), value in zip(outputs, values):
+        for (application, latency, snapshot), value in zip(outputs, values, strict=True):
             # ``value`` may be an earlier attempt's stored decision: read it once, use it everywhere
             sent_decision = orjson.loads(value)
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
@@ -148,7 +155,9 @@ class ApplicationHandler(BatchHandler):
             sent_decision = orjson.loads(value)
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
             sent.append((application.application_id, application.customer_id, _profile(sent_decision), None))
-            audit_records += self._audit_record(application, sent_decision, None)  # the writer drops it if already chained
+            audit_records += self._audit_record(
+                application, sent_decision, None
+            )  # the writer drops it if already chained
 
         if self._audit_topic is not None and audit_records:  # one message per batch, like the summaries
             pending.append(await self._send(self._audit_topic, None, dumps({"records": audit_records})))

@@ -24,19 +24,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from redis.exceptions import RedisError
 
+from riskmon.applications.decide import MODEL_VERSION
 from riskmon.config import Policy
 from riskmon.decisioning import ScoredFactor
 from riskmon.decisioning.policy import scorecard
+from riskmon.learning.registry import ModelPointer, ModelRegistry
 from riskmon.models.features import model_inputs
 from riskmon.models.online import OnlineCreditModel
 from riskmon.schemas import Application
-from riskmon.applications.decide import MODEL_VERSION
-from riskmon.learning.registry import ModelPointer, ModelRegistry
 
 __all__ = ["ModelScorer", "Scored", "SCORECARD_VERSION"]
 
@@ -95,7 +95,13 @@ class ModelScorer:
                     continue
                 self.models[role] = OnlineCreditModel.restore(data)
                 self.pointers[role] = pointer
-                log.info("now scoring %s with %s (%s, %d labels)", role, pointer.version, pointer.hash[:12], pointer.n_learned)
+                log.info(
+                    "now scoring %s with %s (%s, %d labels)",
+                    role,
+                    pointer.version,
+                    pointer.hash[:12],
+                    pointer.n_learned,
+                )
         except (RedisError, OSError) as exc:
             log.warning("model registry unreachable (%s); keeping the models in memory", exc)
         except Exception:  # a corrupt snapshot must not stop decisions: keep what we have
@@ -114,7 +120,7 @@ class ModelScorer:
         hashes = {role: p.hash for role, p in self.pointers.items()}
         explanations = champion.explain_many(inputs) if deciding and champion is not None else []
         out = []
-        for i, (application, x) in enumerate(zip(applications, inputs)):
+        for i, (application, x) in enumerate(zip(applications, inputs, strict=True)):
             card = scorecard(application, policy)
             card_pd = card[0]
             if deciding:

@@ -25,8 +25,13 @@ __all__ = ["read_audit_log", "checkpoint_key", "read_checkpoints"]
 def read_audit_log(config: dict[str, str], topic: str, *, timeout: float = 60.0) -> list[dict[str, Any]]:
     """Every entry of the (single-partition) audit topic, from the first, in order."""
     consumer = Consumer(
-        {**config, "group.id": f"riskmon-audit-reader-{uuid.uuid4().hex}", "enable.auto.commit": False,
-         "auto.offset.reset": "earliest", "isolation.level": "read_committed"}
+        {
+            **config,
+            "group.id": f"riskmon-audit-reader-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+        }
     )
     try:
         tp = TopicPartition(topic, 0)

@@ -26,7 +26,7 @@ True
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from collections.abc import Sequence
 
 __all__ = [
     "EMPTY_ROOT",

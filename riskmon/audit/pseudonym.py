@@ -41,7 +41,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from typing import Mapping
+from collections.abc import Mapping
 
 import orjson
 

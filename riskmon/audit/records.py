@@ -41,8 +41,9 @@ b'{"a":[0.1,null,"\\xc3\\xa9"],"b":1}'
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from riskmon.schemas import dumps, format_timestamp
 
@@ -65,6 +66,7 @@ KINDS = ("decision", "review")
 MAX_REASONS = 4
 #: ``model_version`` prefix of decisions made by the configured scorecard (no model snapshot).
 SCORECARD_PREFIX = "scorecard"
+
 
 def canonical_bytes(record: Mapping) -> bytes:
     """The bytes that are hashed: sorted keys, compact, UTF-8 (orjson ``OPT_SORT_KEYS``).

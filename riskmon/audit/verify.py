@@ -44,8 +44,8 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from riskmon.audit.chain import (
     ZERO_HASH,
@@ -115,21 +115,24 @@ def _locate(entries: Sequence, i: int, seq: int, kind: str, problem: str) -> tup
         # A sequence number seen before: an inserted or replayed entry. If two
         # entries claim seq - 1 and the chain goes on from this one, the
         # earlier of them is the intruder.
-        if found == seq - 1 and i > 0 and _self_consistent(entry) and nxt is not None:
-            if isinstance(nxt, Mapping) and nxt.get("prev") == entry.get("chain"):
-                return seq - 1, (
-                    f"entry {seq - 1}: inserted (two entries claim seq {seq - 1}; the chain goes on from the second)"
-                )
+        if (
+            found == seq - 1
+            and i > 0
+            and _self_consistent(entry)
+            and isinstance(nxt, Mapping)
+            and nxt.get("prev") == entry.get("chain")
+        ):
+            return seq - 1, (
+                f"entry {seq - 1}: inserted (two entries claim seq {seq - 1}; the chain goes on from the second)"
+            )
         return seq, f"{problem} (an entry was inserted or replayed)"
     if kind == "prev":
         # This entry is intact and the next one links to it: then the entry
         # before it was replaced by one whose hashes were recomputed.
-        if i > 0 and nxt is not None and _self_consistent(entry) and isinstance(nxt, Mapping):
-            if nxt.get("prev") == entry.get("chain"):
-                return seq - 1, (
-                    f"entry {seq - 1}: rewritten (its hashes were recomputed, but entry {seq} "
-                    "still links to the original)"
-                )
+        if i > 0 and _self_consistent(entry) and isinstance(nxt, Mapping) and nxt.get("prev") == entry.get("chain"):
+            return seq - 1, (
+                f"entry {seq - 1}: rewritten (its hashes were recomputed, but entry {seq} still links to the original)"
+            )
         return seq, f"{problem} (inserted or reordered)"
     return seq, problem
 
@@ -194,7 +197,7 @@ def verify(
     full = start == 0
     frontier = MerkleFrontier() if full else None
     shapes = [checkpoint_shape(cp) for cp in checkpoints]
-    wanted = {cp["size"] for cp, shape in zip(checkpoints, shapes) if shape is None}
+    wanted = {cp["size"] for cp, shape in zip(checkpoints, shapes, strict=True) if shape is None}
     seen: dict[int, tuple[str | None, str]] = {}  # size -> (root or None, head)
     if start in wanted:
         seen[start] = (EMPTY_ROOT.hex() if full else None, prev)

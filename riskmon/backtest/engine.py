@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Sequence
 
 from riskmon.alerting.config import AlertingConfig
 from riskmon.alerting.manager import AlertManager, Outcome
 from riskmon.alerting.model import Notification
+from riskmon.applications.scoring import ModelScorer
 from riskmon.backtest.evaluator import Evaluator
 from riskmon.backtest.learner import OfflineLearner
 from riskmon.backtest.recorded import Parsed
@@ -41,7 +42,6 @@ from riskmon.config import RiskConfig
 from riskmon.detectors import utc
 from riskmon.models.labels import label_from_repayment
 from riskmon.schemas import Alert, Application, Repayment, Review, Transaction, format_timestamp
-from riskmon.applications.scoring import ModelScorer
 
 __all__ = ["RunResult", "run", "TICK_SECONDS"]
 
@@ -56,7 +56,9 @@ class RunResult:
     config: RiskConfig
     decisions: list[dict] = field(default_factory=list)
     decision_seconds: list[float] = field(default_factory=list)  # measured compute time of each decision
-    candidates: list[Alert] = field(default_factory=list)  # raw detector candidates (what risk.alerts.candidates carries)
+    candidates: list[Alert] = field(
+        default_factory=list
+    )  # raw detector candidates (what risk.alerts.candidates carries)
     published: list[Alert] = field(default_factory=list)  # the alert manager's feed
     notifications: list[Notification] = field(default_factory=list)
     manager_reasons: Counter = field(default_factory=Counter)  # why each candidate was (not) published
@@ -151,8 +153,12 @@ class _Run:
         if snapshot and loan not in self.labelled:  # the live join: decided here, learned once
             self.labelled.add(loan)
             assert self.watermark is not None
-            example = {**snapshot, "label": label, "labelled_at": format_timestamp(utc(self.watermark)),
-                       "repayment_event_id": repayment.event_id}
+            example = {
+                **snapshot,
+                "label": label,
+                "labelled_at": format_timestamp(utc(self.watermark)),
+                "repayment_event_id": repayment.event_id,
+            }
             alerts += self.learner.learn([example], at=self.watermark)
         return alerts
 
@@ -167,7 +173,11 @@ class _Run:
             self._apply(self.manager.tick(self.watermark))
         r = self.result
         r.late_dropped = self.evaluator.late_dropped
-        r.learned, r.publications, r.promotions = self.learner.learned, self.learner.publications, self.learner.promotions
+        r.learned, r.publications, r.promotions = (
+            self.learner.learned,
+            self.learner.publications,
+            self.learner.promotions,
+        )
         return r
 
 

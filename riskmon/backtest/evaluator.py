@@ -23,20 +23,20 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
 
 import orjson
 
-from riskmon.config import RiskConfig
-from riskmon.transactions.core import watch_transactions
-from riskmon.schemas import Alert, Application, Repayment, Transaction, dumps
 from riskmon.applications.decide import decide_batch
 from riskmon.applications.scoring import ModelScorer, Scored
+from riskmon.config import RiskConfig
 from riskmon.portfolio.summaries import decision_summary, observe_summary, repayment_summary
-from riskmon.transactions.watch import CustomerWatch, TransactionAnomalyWatch
 from riskmon.portfolio.watch import PortfolioWatch
+from riskmon.schemas import Alert, Application, Repayment, Transaction, dumps
+from riskmon.transactions.core import watch_transactions
+from riskmon.transactions.watch import CustomerWatch, TransactionAnomalyWatch
 
 __all__ = ["Evaluated", "Evaluator"]
 
@@ -94,8 +94,9 @@ class Evaluator:
         """Decide a batch as the worker's application handler does (one scoring call per batch)."""
         scored = self._score(applications)
         out = []
-        decided = decide_batch(applications, scored, self.config, now=lambda: decided_at, latencies_ms=latencies_ms,
-                               degraded=degraded)
+        decided = decide_batch(
+            applications, scored, self.config, now=lambda: decided_at, latencies_ms=latencies_ms, degraded=degraded
+        )
         for d in decided:
             error = None
             if d.error is not None:

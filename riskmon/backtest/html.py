@@ -31,19 +31,37 @@ def _charts(report: dict[str, Any]) -> list[str]:
     runs = {name: report[name] for name in RUNS}
     records = report["records"]
     charts = [
-        grouped_bars("Outcome rates", list(OUTCOMES),
-                     {n: [r["decisions"]["rates"][o] for o in OUTCOMES] for n, r in runs.items()}, percent=True),
-        grouped_bars("Bad rate by outcome (loans with a known outcome)", list(OUTCOMES),
-                     {n: [r["performance"][o]["bad_rate"] for o in OUTCOMES] for n, r in runs.items()}, percent=True),
+        grouped_bars(
+            "Outcome rates",
+            list(OUTCOMES),
+            {n: [r["decisions"]["rates"][o] for o in OUTCOMES] for n, r in runs.items()},
+            percent=True,
+        ),
+        grouped_bars(
+            "Bad rate by outcome (loans with a known outcome)",
+            list(OUTCOMES),
+            {n: [r["performance"][o]["bad_rate"] for o in OUTCOMES] for n, r in runs.items()},
+            percent=True,
+        ),
         histogram("Score (PD) distribution", {n: [d["score"] for d in records[n]["decisions"]] for n in runs}),
     ]
-    for stage, key, title in (("candidates", "firing", "Raw detector candidates (firing)"),
-                              ("feed", "firing", "Alerts after dedup (feed, firing)"),
-                              ("notifications", "trigger", "Notifications after grouping")):
-        charts.append(grouped_bars(title, list(LEVELS), {n: [float(r["alerts"][stage][key][lv]) for lv in LEVELS]
-                                                          for n, r in runs.items()}))
-    charts.append(grouped_bars("Decision time, ms (measured offline)", ["p50", "p95", "p99"],
-                               {n: [r["decision_time_ms"][p] for p in ("p50", "p95", "p99")] for n, r in runs.items()}))
+    for stage, key, title in (
+        ("candidates", "firing", "Raw detector candidates (firing)"),
+        ("feed", "firing", "Alerts after dedup (feed, firing)"),
+        ("notifications", "trigger", "Notifications after grouping"),
+    ):
+        charts.append(
+            grouped_bars(
+                title, list(LEVELS), {n: [float(r["alerts"][stage][key][lv]) for lv in LEVELS] for n, r in runs.items()}
+            )
+        )
+    charts.append(
+        grouped_bars(
+            "Decision time, ms (measured offline)",
+            ["p50", "p95", "p99"],
+            {n: [r["decision_time_ms"][p] for p in ("p50", "p95", "p99")] for n, r in runs.items()},
+        )
+    )
     return charts
 
 
@@ -59,8 +77,18 @@ def _incidents(report: dict[str, Any]) -> str:
         for one in report[name]["incidents"]["each"]:
             for stage in ("raw", "managed"):
                 d = one[stage]
-                rows.append((name, one["label"], one["customer_id"], stage, "yes" if d["detected"] else "missed",
-                             d["level"] or "", "" if d["delay_s"] is None else f"{d['delay_s']:g}", ", ".join(d["detectors"])))
+                rows.append(
+                    (
+                        name,
+                        one["label"],
+                        one["customer_id"],
+                        stage,
+                        "yes" if d["detected"] else "missed",
+                        d["level"] or "",
+                        "" if d["delay_s"] is None else f"{d['delay_s']:g}",
+                        ", ".join(d["detectors"]),
+                    )
+                )
     if not rows:
         return '<p class="note">No labelled incidents in this stream (label transactions with features.incident).</p>'
     return _table(("config", "incident", "customer", "alerts", "detected", "level", "delay s", "detectors"), rows)
@@ -78,7 +106,7 @@ def html_report(report: dict[str, Any]) -> str:
     cur, new = report["current"]["config"], report["new"]["config"]
     streams = ", ".join(f"{n} {escape(t)}" for t, n in data["by_topic"].items())
     parts = [
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
         f"<title>riskmon backtest: {escape(data['file'])}</title><style>{_STYLE}</style></head><body>",
         f"<h1>Backtest of {escape(new['source'])}</h1>",
         f"<p>Stream <code>{escape(data['file'])}</code>: {data['events']} events ({streams}), "
@@ -89,14 +117,18 @@ def html_report(report: dict[str, Any]) -> str:
         _table(("", "current", "new", "change"), table_rows(report)),
         f"<p>{escape(outcome_moves(report))}</p>",
         _matrix(report),
-        '<div class="charts">', *_charts(report), "</div>",
-        "<h2>Labelled incidents</h2>", _incidents(report),
-        "<h2>How to read this</h2><ul class=\"note\">",
+        '<div class="charts">',
+        *_charts(report),
+        "</div>",
+        "<h2>Labelled incidents</h2>",
+        _incidents(report),
+        '<h2>How to read this</h2><ul class="note">',
         "<li>Event time drives every clock; the same stream and configurations always give the same figures, "
         "except the measured decision times.</li>",
         "<li>Bad rates count only loans whose outcome is in the stream: a recorded stream has outcomes for loans "
         "the live policy approved, so an approval the live policy refused has none (see the counts).</li>",
-        "<li>Raw candidates are every detector transition (risk.alerts.candidates); the feed is the alert manager's output after dedup "
+        "<li>Raw candidates are every detector transition (risk.alerts.candidates); "
+        "the feed is the alert manager's output after dedup "
         "(muted alerts left out); notifications are what receivers would get after grouping.</li>",
         "</ul></body></html>",
     ]

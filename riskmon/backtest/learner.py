@@ -19,14 +19,14 @@ take over from the scorecard and what it would then decide:
 
 from __future__ import annotations
 
+from riskmon.applications.scoring import ModelScorer
 from riskmon.config import RiskConfig
-from riskmon.models.snapshots import digest
-from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator
-from riskmon.models.online import OnlineCreditModel
-from riskmon.schemas import Alert
 from riskmon.learning.learner import LearnerState, learn_examples, promotion_rule
 from riskmon.learning.registry import ModelPointer
-from riskmon.applications.scoring import ModelScorer
+from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator
+from riskmon.models.online import OnlineCreditModel
+from riskmon.models.snapshots import digest
+from riskmon.schemas import Alert
 
 __all__ = ["OfflineLearner"]
 
@@ -74,13 +74,18 @@ class OfflineLearner:
     def publish(self, now: float) -> None:
         """Promote if the automatic rule says so, then do what a scorer does with a
         published snapshot: restore a frozen copy of each model."""
-        if self._config.models.promotion.automatic and self.state.cc.should_promote(promotion_rule(self._config.models))[0]:
+        if (
+            self._config.models.promotion.automatic
+            and self.state.cc.should_promote(promotion_rule(self._config.models))[0]
+        ):
             self.state.cc.promote()
             self.promotions += 1
         for role, model in (("champion", self.state.cc.champion), ("challenger", self.state.cc.challenger)):
             data = model.snapshot()  # one pickle for the copy and its hash
             self._scorer.models[role] = OnlineCreditModel.restore(data)
-            self._scorer.pointers[role] = ModelPointer(role, model.name, model.version, digest(data), model.n_learned, now)
+            self._scorer.pointers[role] = ModelPointer(
+                role, model.name, model.version, digest(data), model.n_learned, now
+            )
         self.state.learned_since_publish = 0
         self._last_publish = now
         self.publications += 1

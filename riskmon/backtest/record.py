@@ -24,8 +24,9 @@ import base64
 import heapq
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 from confluent_kafka import Consumer, KafkaException, TopicPartition

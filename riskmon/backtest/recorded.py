@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Union
 
 import orjson
 
@@ -69,7 +69,7 @@ TOPICS: dict[str, type] = {
     "credit.reviews": Review,
 }
 
-Record = Union[Application, Transaction, Repayment, Review]
+Record = Application | Transaction | Repayment | Review
 
 
 class StreamFileError(ValueError):
@@ -213,7 +213,8 @@ def incidents(events: list[Parsed]) -> list[Incident]:
     ...     doc = {"transaction_id": f"t{i}", "customer_id": "c1", "occurred_at": f"2026-01-01T00:00:0{i}Z",
     ...            "amount": 5, "type": "purchase", "features": {"incident": label} if label else {}}
     ...     return parse_event(RecordedEvent(i, "credit.transactions", dumps(doc)))
-    >>> [(i.label, i.customer_id, i.end - i.start, i.events) for i in incidents([tx(1, "burst"), tx(2, None), tx(3, "burst")])]
+    >>> found = incidents([tx(1, "burst"), tx(2, None), tx(3, "burst")])
+    >>> [(i.label, i.customer_id, i.end - i.start, i.events) for i in found]
     [('burst', 'c1', 2.0, 2)]
     """
     found: dict[tuple[str, str], list[datetime]] = {}

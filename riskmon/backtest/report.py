@@ -11,8 +11,9 @@ Decisions and alerts carry identifiers and numbers only, never ``applicant``.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from riskmon.backtest.engine import RunResult
 from riskmon.backtest.recorded import Parsed, incidents
@@ -40,7 +41,7 @@ def build_report(data: str | Path, events: Sequence[Parsed], current: RunResult,
         "current": summarise(current, found),
         "new": summarise(new, found),
         "comparison": compare(current, new),
-        "records": {name: _records(r) for name, r in zip(RUNS, (current, new))},
+        "records": {name: _records(r) for name, r in zip(RUNS, (current, new), strict=True)},
     }
 
 
@@ -81,35 +82,69 @@ def table_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         rows.append((name, a, b, change))
 
     row("configuration", cur["config"]["policy_version"], new["config"]["policy_version"])
-    row("decisions", str(cur["decisions"]["n"]), str(new["decisions"]["n"]), _delta(cur["decisions"]["n"], new["decisions"]["n"]))
+    row(
+        "decisions",
+        str(cur["decisions"]["n"]),
+        str(new["decisions"]["n"]),
+        _delta(cur["decisions"]["n"], new["decisions"]["n"]),
+    )
     for o in OUTCOMES:
         a, b = cur["decisions"], new["decisions"]
-        row(f"  {o}", f"{a['counts'][o]} ({_pct(a['rates'][o])})", f"{b['counts'][o]} ({_pct(b['rates'][o])})",
-            _pp(a["rates"][o], b["rates"][o]))
+        row(
+            f"  {o}",
+            f"{a['counts'][o]} ({_pct(a['rates'][o])})",
+            f"{b['counts'][o]} ({_pct(b['rates'][o])})",
+            _pp(a["rates"][o], b["rates"][o]),
+        )
     for o in OUTCOMES:
         a, b = cur["performance"][o], new["performance"][o]
         name = "bad rate among approvals" if o == "approve" else f"  bad rate among {o}s"
-        row(name, f"{_pct(a['bad_rate'])} ({a['bad']}/{a['labelled']})", f"{_pct(b['bad_rate'])} ({b['bad']}/{b['labelled']})",
-            _pp(a["bad_rate"], b["bad_rate"]))
+        row(
+            name,
+            f"{_pct(a['bad_rate'])} ({a['bad']}/{a['labelled']})",
+            f"{_pct(b['bad_rate'])} ({b['bad']}/{b['labelled']})",
+            _pp(a["bad_rate"], b["bad_rate"]),
+        )
     row("decided by", _models(cur), _models(new))
-    row("held for review by a model alert", str(cur["decisions"]["held_by_model_alert"]), str(new["decisions"]["held_by_model_alert"]))
-    for stage, label in (("candidates", "alerts, raw candidates"), ("feed", "alerts after dedup (feed)"),
-                         ("notifications", "notifications after grouping")):
+    row(
+        "held for review by a model alert",
+        str(cur["decisions"]["held_by_model_alert"]),
+        str(new["decisions"]["held_by_model_alert"]),
+    )
+    for stage, label in (
+        ("candidates", "alerts, raw candidates"),
+        ("feed", "alerts after dedup (feed)"),
+        ("notifications", "notifications after grouping"),
+    ):
         key = "trigger" if stage == "notifications" else "firing"
         a, b = cur["alerts"][stage][key], new["alerts"][stage][key]
-        row(f"{label} " + "/".join(LEVELS), "/".join(str(a[lv]) for lv in LEVELS), "/".join(str(b[lv]) for lv in LEVELS),
-            _delta(sum(a.values()), sum(b.values())))
+        row(
+            f"{label} " + "/".join(LEVELS),
+            "/".join(str(a[lv]) for lv in LEVELS),
+            "/".join(str(b[lv]) for lv in LEVELS),
+            _delta(sum(a.values()), sum(b.values())),
+        )
     inc_a, inc_b = cur["incidents"], new["incidents"]
-    row("incidents detected, raw / after manager", f"{inc_a['detected_raw']}/{inc_a['total']} / {inc_a['detected_managed']}/{inc_a['total']}",
-        f"{inc_b['detected_raw']}/{inc_b['total']} / {inc_b['detected_managed']}/{inc_b['total']}")
-    for one_a, one_b in zip(inc_a["each"], inc_b["each"]):
+    row(
+        "incidents detected, raw / after manager",
+        f"{inc_a['detected_raw']}/{inc_a['total']} / {inc_a['detected_managed']}/{inc_a['total']}",
+        f"{inc_b['detected_raw']}/{inc_b['total']} / {inc_b['detected_managed']}/{inc_b['total']}",
+    )
+    for one_a, one_b in zip(inc_a["each"], inc_b["each"], strict=False):
         row(f"  {one_a['label']} ({one_a['customer_id']})", _detection(one_a["managed"]), _detection(one_b["managed"]))
     if cur["alerts"]["unlabelled_customers_alerted"] is not None:
-        row("unlabelled customers alerted (warning+)", str(cur["alerts"]["unlabelled_customers_alerted"]),
-            str(new["alerts"]["unlabelled_customers_alerted"]))
+        row(
+            "unlabelled customers alerted (warning+)",
+            str(cur["alerts"]["unlabelled_customers_alerted"]),
+            str(new["alerts"]["unlabelled_customers_alerted"]),
+        )
     ta, tb = cur["decision_time_ms"], new["decision_time_ms"]
-    row("decision time ms p50/p95/p99", "/".join(_ms(ta[k]) for k in ("p50", "p95", "p99")),
-        "/".join(_ms(tb[k]) for k in ("p50", "p95", "p99")), "(measured, offline)")
+    row(
+        "decision time ms p50/p95/p99",
+        "/".join(_ms(ta[k]) for k in ("p50", "p95", "p99")),
+        "/".join(_ms(tb[k]) for k in ("p50", "p95", "p99")),
+        "(measured, offline)",
+    )
     return rows
 
 
@@ -122,9 +157,9 @@ def text_report(report: dict[str, Any]) -> str:
         f"riskmon backtest: {data['file']}: {data['events']} events ("
         + ", ".join(f"{n} {t.split('.')[-1]}" for t, n in data["by_topic"].items())
         + f"), {data['invalid']} invalid (dead letters), {len(data['incidents'])} labelled incidents",
-        "  ".join(h.ljust(w) for h, w in zip(("", "current", "new", "change"), widths)).rstrip(),
+        "  ".join(h.ljust(w) for h, w in zip(("", "current", "new", "change"), widths, strict=False)).rstrip(),
     ]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]
     lines.append(outcome_moves(report))
     return "\n".join(lines)
 

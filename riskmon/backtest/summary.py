@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from riskmon.backtest.engine import RunResult
 from riskmon.backtest.recorded import Incident
@@ -63,9 +64,13 @@ def _rate(part: int, whole: int) -> float | None:
 def detect(incident: Incident, alerts: Iterable[Alert]) -> dict[str, Any]:
     """Whether, when and by what ``alerts`` caught ``incident`` (see module doc)."""
     hits = [
-        a for a in alerts
-        if a.status == "firing" and a.level in _DETECTING_LEVELS and a.suppressed_by is None
-        and a.subject.kind == "customer" and a.subject.id == incident.customer_id
+        a
+        for a in alerts
+        if a.status == "firing"
+        and a.level in _DETECTING_LEVELS
+        and a.suppressed_by is None
+        and a.subject.kind == "customer"
+        and a.subject.id == incident.customer_id
         and incident.start <= a.updated_at.timestamp() <= incident.end + DETECTION_GRACE_SECONDS
     ]
     if not hits:
@@ -105,8 +110,12 @@ def _performance(r: RunResult) -> dict[str, Any]:
     for outcome in OUTCOMES:
         ids = [d["application_id"] for d in r.decisions if d["outcome"] == outcome]
         known = [r.labels[i] for i in ids if i in r.labels]
-        out[outcome] = {"decided": len(ids), "labelled": len(known), "bad": sum(known),
-                        "bad_rate": _rate(sum(known), len(known))}
+        out[outcome] = {
+            "decided": len(ids),
+            "labelled": len(known),
+            "bad": sum(known),
+            "bad_rate": _rate(sum(known), len(known)),
+        }
     return out
 
 
@@ -117,13 +126,21 @@ def _alerts(r: RunResult, incidents: Sequence[Incident]) -> dict[str, Any]:
     labelled = {i.customer_id for i in incidents}
     alarms = {a.subject.id for a in firing if a.subject.kind == "customer" and a.level in _DETECTING_LEVELS}
     return {
-        "candidates": {"firing": _levels(firing), "resolved": sum(1 for a in r.candidates if a.status == "resolved"),
-                       "by_detector": dict(sorted(Counter(a.detector for a in firing).items()))},
-        "feed": {"firing": _levels(feed), "messages": len(r.published),
-                 "muted": sum(1 for a in r.published if a.suppressed_by is not None)},
-        "notifications": {"trigger": _levels(triggers),
-                          "by_action": dict(sorted(Counter(n.action for n in r.notifications).items())),
-                          "groups": len({n.group_key for n in r.notifications})},
+        "candidates": {
+            "firing": _levels(firing),
+            "resolved": sum(1 for a in r.candidates if a.status == "resolved"),
+            "by_detector": dict(sorted(Counter(a.detector for a in firing).items())),
+        },
+        "feed": {
+            "firing": _levels(feed),
+            "messages": len(r.published),
+            "muted": sum(1 for a in r.published if a.suppressed_by is not None),
+        },
+        "notifications": {
+            "trigger": _levels(triggers),
+            "by_action": dict(sorted(Counter(n.action for n in r.notifications).items())),
+            "groups": len({n.group_key for n in r.notifications}),
+        },
         "manager_reasons": dict(sorted(r.manager_reasons.items())),
         # customers alerted (warning or above) that carry no incident label: only meaningful when the stream is labelled
         "unlabelled_customers_alerted": len(alarms - labelled) if incidents else None,
@@ -134,12 +151,21 @@ def summarise(r: RunResult, incidents: Sequence[Incident]) -> dict[str, Any]:
     """One configuration's figures (see module doc)."""
     millis = [s * 1000.0 for s in r.decision_seconds]
     detections = [
-        {"label": i.label, "customer_id": i.customer_id, "events": i.events,
-         "raw": detect(i, r.candidates), "managed": detect(i, r.published)}
+        {
+            "label": i.label,
+            "customer_id": i.customer_id,
+            "events": i.events,
+            "raw": detect(i, r.candidates),
+            "managed": detect(i, r.published),
+        }
         for i in incidents
     ]
     return {
-        "config": {"source": r.config.source, "version": r.config.version[:12], "policy_version": r.config.policy_version},
+        "config": {
+            "source": r.config.source,
+            "version": r.config.version[:12],
+            "policy_version": r.config.policy_version,
+        },
         "decisions": _decisions(r),
         "performance": _performance(r),
         "alerts": _alerts(r, incidents),
@@ -151,12 +177,20 @@ def summarise(r: RunResult, incidents: Sequence[Incident]) -> dict[str, Any]:
         },
         "decision_time_ms": {
             "n": len(millis),
-            **{name: None if (v := percentile(millis, q)) is None else round(v, 4)
-               for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))},
+            **{
+                name: None if (v := percentile(millis, q)) is None else round(v, 4)
+                for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))
+            },
         },
-        "stream": {"dead_letters": {f"{t}:{rule}": n for (t, rule), n in sorted(r.deadletters.items())},
-                   "duplicates": r.duplicates, "reviews_counted": r.reviews, "late_transactions": r.late_dropped,
-                   "labels_learned": r.learned, "model_publications": r.publications, "promotions": r.promotions},
+        "stream": {
+            "dead_letters": {f"{t}:{rule}": n for (t, rule), n in sorted(r.deadletters.items())},
+            "duplicates": r.duplicates,
+            "reviews_counted": r.reviews,
+            "late_transactions": r.late_dropped,
+            "labels_learned": r.learned,
+            "model_publications": r.publications,
+            "promotions": r.promotions,
+        },
     }
 
 

@@ -12,8 +12,8 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from html import escape
-from typing import Mapping, Sequence
 
 __all__ = ["grouped_bars", "histogram", "COLOURS"]
 
@@ -40,7 +40,9 @@ def _frame(title: str, top: float, percent: bool, legend: Sequence[str]) -> list
         value = top * i / 4
         y = _TOP + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{_LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{_label(value, percent)}</text>')
+        parts.append(
+            f'<text x="{_LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{_label(value, percent)}</text>'
+        )
     for i, name in enumerate(legend):  # under the axis labels, so a long title never runs into it
         x = _LEFT + 110 * i
         parts.append(f'<rect x="{x}" y="{_H - 16}" width="10" height="10" fill="{COLOURS[i % len(COLOURS)]}"/>')
@@ -80,16 +82,24 @@ def grouped_bars(
                 continue
             h = plot_h * value / top
             x, y = x0 + s * bar, _TOP + plot_h - h
-            parts.append(f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar - 2:.1f}" height="{h:.1f}" '
-                         f'fill="{COLOURS[s % len(COLOURS)]}"><title>{escape(name)}: {_label(value, percent)}</title></rect>')
-            parts.append(f'<text x="{x + bar / 2 - 1:.1f}" y="{y - 3:.1f}" text-anchor="middle" font-size="9">'
-                         f'{_label(value, percent)}</text>')
-        parts.append(f'<text x="{x0 + slot * 0.4:.1f}" y="{_H - _BOTTOM + 16}" text-anchor="middle">{escape(category)}</text>')
+            parts.append(
+                f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar - 2:.1f}" height="{h:.1f}" '
+                f'fill="{COLOURS[s % len(COLOURS)]}"><title>{escape(name)}: {_label(value, percent)}</title></rect>'
+            )
+            parts.append(
+                f'<text x="{x + bar / 2 - 1:.1f}" y="{y - 3:.1f}" text-anchor="middle" font-size="9">'
+                f"{_label(value, percent)}</text>"
+            )
+        parts.append(
+            f'<text x="{x0 + slot * 0.4:.1f}" y="{_H - _BOTTOM + 16}" text-anchor="middle">{escape(category)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def histogram(title: str, series: Mapping[str, Sequence[float]], *, bins: int = 20, lo: float = 0.0, hi: float = 1.0) -> str:
+def histogram(
+    title: str, series: Mapping[str, Sequence[float]], *, bins: int = 20, lo: float = 0.0, hi: float = 1.0
+) -> str:
     """Overlaid step outlines of each series' share of values per bin on ``[lo, hi]``.
 
     >>> "polyline" in histogram("PD", {"current": [0.1, 0.2, 0.2]}, bins=4)
@@ -113,10 +123,15 @@ def histogram(title: str, series: Mapping[str, Sequence[float]], *, bins: int = 
             points += [f"{_LEFT + b * step:.1f},{y:.1f}", f"{_LEFT + (b + 1) * step:.1f},{y:.1f}"]
         points.append(f"{_LEFT + plot_w:.1f},{_TOP + plot_h:.1f}")
         dash = ' stroke-dasharray="6 4"' if s else ""  # identical distributions stay visible as two lines
-        parts.append(f'<polyline fill="none" stroke-width="2"{dash} stroke="{COLOURS[s % len(COLOURS)]}" points="{" ".join(points)}">'
-                     f"<title>{escape(name)}</title></polyline>")
+        parts.append(
+            f'<polyline fill="none" stroke-width="2"{dash} stroke="{COLOURS[s % len(COLOURS)]}" '
+            f'points="{" ".join(points)}">'
+            f"<title>{escape(name)}</title></polyline>"
+        )
     for i in range(0, bins + 1, max(1, bins // 5)):
         x = _LEFT + i * step
-        parts.append(f'<text x="{x:.1f}" y="{_H - _BOTTOM + 16}" text-anchor="middle">{lo + (hi - lo) * i / bins:g}</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{_H - _BOTTOM + 16}" text-anchor="middle">{lo + (hi - lo) * i / bins:g}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)

@@ -11,8 +11,9 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 __all__ = ["add_alerting_commands", "ALERTING_COMMANDS"]
 
@@ -34,7 +35,10 @@ def add_alerting_commands(sub: Any) -> None:
     silence = sub.add_parser("silence", help="mute matching alerts for a while (add, list, expire)")
     silence_sub = silence.add_subparsers(dest="silence_command", required=True, metavar="ACTION")
     add = silence_sub.add_parser("add", help="create a silence")
-    add.add_argument("matcher", help="field=value[,field=a|b]; fields: level, detector, subject_kind, subject_id, dedup_key, labels.NAME")
+    add.add_argument(
+        "matcher",
+        help="field=value[,field=a|b]; fields: level, detector, subject_kind, subject_id, dedup_key, labels.NAME",
+    )
     add.add_argument("--duration", required=True, help="how long, e.g. 30m, 2h, 1d")
     add.add_argument("--author", required=True, help="who silences (recorded)")
     add.add_argument("--comment", required=True, help="why (recorded)")
@@ -58,22 +62,27 @@ def add_alerting_commands(sub: Any) -> None:
 def _settings(args: argparse.Namespace) -> Any:
     from riskmon.settings import settings_from_env
 
-    return settings_from_env().with_overrides(kafka_bootstrap=args.bootstrap, redis_url=args.redis_url,
-                                              topic_prefix=args.topic_prefix)
+    return settings_from_env().with_overrides(
+        kafka_bootstrap=args.bootstrap, redis_url=args.redis_url, topic_prefix=args.topic_prefix
+    )
 
 
 def _send(settings: Any, key: str, doc: dict[str, Any]) -> None:
     import orjson
     from confluent_kafka import KafkaException, Producer
 
-    from riskmon.settings import PRODUCER_DEFAULTS
     from riskmon.runtime.topics import ensure_topics, topic_names
+    from riskmon.settings import PRODUCER_DEFAULTS
 
     ensure_topics(settings)
     producer = Producer({**settings.confluent_config(), **PRODUCER_DEFAULTS})
     errors: list[str] = []
-    producer.produce(topic_names(settings).alert_candidates, key=key.encode(), value=orjson.dumps(doc),
-                     on_delivery=lambda err, msg: errors.append(str(err)) if err else None)
+    producer.produce(
+        topic_names(settings).alert_candidates,
+        key=key.encode(),
+        value=orjson.dumps(doc),
+        on_delivery=lambda err, msg: errors.append(str(err)) if err else None,
+    )
     if producer.flush(15) or errors:
         raise KafkaException(errors[0] if errors else "not delivered within 15 s")
 
@@ -88,7 +97,7 @@ def _redis_hash(settings: Any, name: str) -> dict[bytes, bytes]:
 
 
 def _when(t: float | None) -> str:
-    return "-" if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    return "-" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _cmd_ack(args: argparse.Namespace) -> int:
@@ -108,7 +117,9 @@ def _cmd_silence(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.silence_command == "add":
-        doc = silence_command(args.matcher, duration=args.duration, author=args.author, comment=args.comment, now=time.time())
+        doc = silence_command(
+            args.matcher, duration=args.duration, author=args.author, comment=args.comment, now=time.time()
+        )
         _send(settings, doc["silence"]["id"], doc)
         s = doc["silence"]
         print(f"{s['id']}  until {_when(s['ends_at'])}  {args.matcher}")
@@ -117,8 +128,10 @@ def _cmd_silence(args: argparse.Namespace) -> int:
         _send(settings, args.silence_id, expire_command(args.silence_id, by=args.by, at=time.time()))
         print(f"expiry of {args.silence_id} sent to the alert manager")
         return 0
-    silences = sorted((Silence.from_dict(orjson.loads(v)) for v in _redis_hash(settings, "alerts:silences").values()),
-                      key=lambda s: s.created_at)
+    silences = sorted(
+        (Silence.from_dict(orjson.loads(v)) for v in _redis_hash(settings, "alerts:silences").values()),
+        key=lambda s: s.created_at,
+    )
     now = time.time()
     if args.json:
         print(json.dumps([{**s.to_dict(), "active": s.active(now)} for s in silences], indent=2))
@@ -148,7 +161,10 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
         a = s.alert
         extra = f" ack:{a.acknowledged_by}" if a.acknowledged_by else ""
         extra += f" {a.suppressed_by}" if a.suppressed_by else ""
-        print(f"{a.level:<8} {a.status:<8} {a.dedup_key}  x{a.count}  since {a.started_at:%Y-%m-%d %H:%M}{extra}  {a.summary}")
+        print(
+            f"{a.level:<8} {a.status:<8} {a.dedup_key}  x{a.count}  "
+            f"since {a.started_at:%Y-%m-%d %H:%M}{extra}  {a.summary}"
+        )
     if not shown:
         print("no open alerts" if not args.all else "no alerts", file=sys.stderr)
     return 0

@@ -15,10 +15,10 @@ import orjson
 import redis
 
 from riskmon.audit import prove, verify, verify_proof
-from riskmon.settings import Settings
 from riskmon.audit.log import read_audit_log, read_checkpoints
 from riskmon.pipeline.store import key_namespace
 from riskmon.runtime.topics import topic_names
+from riskmon.settings import Settings
 
 __all__ = ["load_trail", "verify_trail", "show_application", "export_trail"]
 
@@ -37,14 +37,21 @@ def load_trail(settings: Settings, file: Path | None = None) -> tuple[list[dict]
     return entries, checkpoints
 
 
-def verify_trail(settings: Settings, *, file: Path | None = None, start: int | None = None, end: int | None = None) -> dict[str, Any]:
+def verify_trail(
+    settings: Settings, *, file: Path | None = None, start: int | None = None, end: int | None = None
+) -> dict[str, Any]:
     entries, checkpoints = load_trail(settings, file)
     anchor = None
     if start:
         anchor = next((e for e in entries if e.get("seq") == start - 1), None)
         entries = [e for e in entries if isinstance(e.get("seq"), int) and e["seq"] >= start]
     result = verify(
-        entries, checkpoints=checkpoints, key=settings.audit_checkpoint_key.encode(), start_seq=start, end_seq=end, anchor=anchor
+        entries,
+        checkpoints=checkpoints,
+        key=settings.audit_checkpoint_key.encode(),
+        start_seq=start,
+        end_seq=end,
+        anchor=anchor,
     )
     return {
         "ok": result.ok,
@@ -68,7 +75,13 @@ def show_application(settings: Settings, application_id: str) -> dict[str, Any]:
         size = covering["size"] if covering and entry["seq"] < covering["size"] else len(entries)
         proof = prove(entries, entry["seq"], tree_size=size)
         trusted = covering if covering and size == covering["size"] else None
-        history.append({"entry": entry, "proof": proof, "proof_valid": verify_proof(proof, checkpoint=trusted) if trusted else verify_proof(proof)})
+        history.append(
+            {
+                "entry": entry,
+                "proof": proof,
+                "proof_valid": verify_proof(proof, checkpoint=trusted) if trusted else verify_proof(proof),
+            }
+        )
     return {"application_id": application_id, "entries": history, "checkpoint": covering}
 
 

@@ -30,10 +30,16 @@ def add_backtest_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--config", metavar="NEW", help="the configuration to evaluate")
     p.add_argument("--data", metavar="FILE", type=Path, help="the recorded stream (see docs/backtest.md)")
-    p.add_argument("--baseline", metavar="CONFIG", default=None,
-                   help="the current configuration to compare with (default: the packaged one)")
+    p.add_argument(
+        "--baseline",
+        metavar="CONFIG",
+        default=None,
+        help="the current configuration to compare with (default: the packaged one)",
+    )
     p.add_argument("--html", metavar="OUT.html", type=Path, default=None, help="also write an HTML report with charts")
-    p.add_argument("--json", metavar="OUT.json", type=Path, default=None, help="also write every figure and record as JSON")
+    p.add_argument(
+        "--json", metavar="OUT.json", type=Path, default=None, help="also write every figure and record as JSON"
+    )
     actions = p.add_subparsers(dest="backtest_command", metavar="ACTION")
     rec = actions.add_parser("record", help="record the input topics from Kafka into a FILE the backtest reads")
     rec.add_argument("--out", type=Path, required=True, help="file to write (JSON lines)")
@@ -57,11 +63,15 @@ def load_configs(path: str | None) -> tuple[Any, Any]:
     from riskmon.config import ConfigError, load_config
 
     if path is not None and not Path(path).is_file():
-        raise BacktestError(f"configuration file {path} " + ("is not a file" if Path(path).exists() else "does not exist"))
+        raise BacktestError(
+            f"configuration file {path} " + ("is not a file" if Path(path).exists() else "does not exist")
+        )
     try:
         config = load_config(path)
     except ConfigError as exc:
-        raise BacktestError(f"invalid configuration {path or 'the packaged configuration'}: {exc}".replace("\n", " ")) from None
+        raise BacktestError(
+            f"invalid configuration {path or 'the packaged configuration'}: {exc}".replace("\n", " ")
+        ) from None
     return config, config.alerting or DEFAULTS
 
 
@@ -101,8 +111,10 @@ def _backtest(args: argparse.Namespace) -> int:
         raise BacktestError(f"cannot read {args.data}: {exc.strerror}") from None
     report = build_report(args.data, events, run(current, current_alerting, events), run(new, new_alerting, events))
     print(text_report(report))
-    for path, content in ((args.json, lambda: orjson.dumps(report, option=orjson.OPT_INDENT_2)),
-                          (args.html, lambda: html_report(report).encode("utf-8"))):
+    for path, content in (
+        (args.json, lambda: orjson.dumps(report, option=orjson.OPT_INDENT_2)),
+        (args.html, lambda: html_report(report).encode("utf-8")),
+    ):
         if path is None:
             continue
         try:
@@ -124,5 +136,7 @@ def _record(args: argparse.Namespace) -> int:
         raise BacktestError(str(exc)) from None
     except OSError as exc:
         raise BacktestError(f"cannot write {args.out}: {exc.strerror}") from None
-    print(f"wrote {sum(counts.values())} events to {args.out} (" + ", ".join(f"{t} {n}" for t, n in counts.items()) + ")")
+    print(
+        f"wrote {sum(counts.values())} events to {args.out} (" + ", ".join(f"{t} {n}" for t, n in counts.items()) + ")"
+    )
     return 0

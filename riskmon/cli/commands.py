@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 __all__ = ["build_parser", "main"]
 
@@ -25,9 +25,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     stack = sub.add_parser("stack", help="start or stop a local Kafka (KRaft) and Redis on loopback")
     stack_sub = stack.add_subparsers(dest="stack_command", required=True, metavar="ACTION")
-    for name, text in (("up", "start Kafka and Redis (idempotent)"), ("down", "stop what `up` started"), ("status", "show what runs")):
+    for name, text in (
+        ("up", "start Kafka and Redis (idempotent)"),
+        ("down", "stop what `up` started"),
+        ("status", "show what runs"),
+    ):
         p = stack_sub.add_parser(name, help=text)
-        p.add_argument("--dir", type=Path, default=None, help="state directory (default: $RISKMON_STACK_DIR or ~/.local/state/riskmon/stack)")
+        p.add_argument(
+            "--dir",
+            type=Path,
+            default=None,
+            help="state directory (default: $RISKMON_STACK_DIR or ~/.local/state/riskmon/stack)",
+        )
         if name == "up":
             p.add_argument("--kafka-version", default=None, help="Apache Kafka version to run (from Maven Central)")
             p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for both to serve")
@@ -36,13 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_connection_flags(worker)
     worker.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
 
-    demo = sub.add_parser("demo", help="start the stack and a worker, stream real public credit data, show decisions live")
-    demo.add_argument("--source", default="lending_club", choices=["lending_club", "credit_data"], help="public data set to stream")
+    demo = sub.add_parser(
+        "demo", help="start the stack and a worker, stream real public credit data, show decisions live"
+    )
+    demo.add_argument(
+        "--source", default="lending_club", choices=["lending_club", "credit_data"], help="public data set to stream"
+    )
     demo.add_argument("--limit", type=int, default=3000, help="applications to stream (default 3000; 0 for all)")
     demo.add_argument("--rate", type=float, default=200.0, help="applications per second to produce (default 200)")
     demo.add_argument("--dir", type=Path, default=None, help="stack state directory")
     demo.add_argument("--keep-stack", action="store_true", help="leave Kafka and Redis running afterwards")
-    demo.add_argument("--config", default=None, help="thresholds/policy file (default: $RISKMON_CONFIG or the packaged one)")
+    demo.add_argument(
+        "--config", default=None, help="thresholds/policy file (default: $RISKMON_CONFIG or the packaged one)"
+    )
 
     schemas = sub.add_parser("schemas", help="event schemas")
     schemas_sub = schemas.add_subparsers(dest="schemas_command", required=True, metavar="ACTION")
@@ -51,9 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     model = sub.add_parser("model", help="online models: status, promotion")
     model_sub = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
-    for name, text in (("status", "show the published models and their prequential evaluation"),
-                       ("promote", "make the challenger the champion (the learner records the evidence)"),
-                       ("history", "list past promotions with their evidence")):
+    for name, text in (
+        ("status", "show the published models and their prequential evaluation"),
+        ("promote", "make the challenger the champion (the learner records the evidence)"),
+        ("history", "list past promotions with their evidence"),
+    ):
         p = model_sub.add_parser(name, help=text)
         p.add_argument("--redis-url", default=None, help="Redis URL (overrides RISKMON_REDIS_URL)")
         p.add_argument("--topic-prefix", default=None, help="environment prefix (overrides RISKMON_TOPIC_PREFIX)")
@@ -64,9 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="the tamper-evident decision trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-    for name, text in (("verify", "check the whole trail (or a range) and name the first bad record"),
-                       ("show", "the full history of one application, with inclusion proofs"),
-                       ("export", "write a range of the trail for an auditor (JSON lines)")):
+    for name, text in (
+        ("verify", "check the whole trail (or a range) and name the first bad record"),
+        ("show", "the full history of one application, with inclusion proofs"),
+        ("export", "write a range of the trail for an auditor (JSON lines)"),
+    ):
         p = audit_sub.add_parser(name, help=text)
         _add_connection_flags(p)
         if name == "show":
@@ -82,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="configuration file")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = config_sub.add_parser("check", help="validate a configuration file and print its version")
-    check.add_argument("path", nargs="?", default=None, help="file to check (default: $RISKMON_CONFIG or the packaged one)")
+    check.add_argument(
+        "path", nargs="?", default=None, help="file to check (default: $RISKMON_CONFIG or the packaged one)"
+    )
     config_sub.add_parser("show-default", help="print the packaged default configuration")
     _add_ops_commands(sub)
 
@@ -103,24 +124,48 @@ def _add_ops_commands(sub: argparse._SubParsersAction) -> None:
     tail.add_argument("stream", choices=["alerts", "decisions", "deadletters"], help="which topic to follow")
     tail.add_argument("--from-beginning", action="store_true", help="start at the oldest event instead of the end")
     tail.add_argument("--limit", type=int, default=None, metavar="N", help="stop after printing N events")
-    tail.add_argument("--level", default=None, choices=["info", "warning", "critical"], help="alerts at this level or above")
-    tail.add_argument("--detector", action="append", default=[], metavar="NAME", help="alerts of this detector (repeatable)")
-    tail.add_argument("--outcome", action="append", default=[], choices=["approve", "review", "reject"],
-                      help="decisions with this outcome (repeatable)")
-    tail.add_argument("--json", action="store_true", help="print each event's original JSON (input for `riskmon replay`)")
-    tail.add_argument("--no-color", action="store_true", help="never colour (default: colour when stdout is a terminal)")
+    tail.add_argument(
+        "--level", default=None, choices=["info", "warning", "critical"], help="alerts at this level or above"
+    )
+    tail.add_argument(
+        "--detector", action="append", default=[], metavar="NAME", help="alerts of this detector (repeatable)"
+    )
+    tail.add_argument(
+        "--outcome",
+        action="append",
+        default=[],
+        choices=["approve", "review", "reject"],
+        help="decisions with this outcome (repeatable)",
+    )
+    tail.add_argument(
+        "--json", action="store_true", help="print each event's original JSON (input for `riskmon replay`)"
+    )
+    tail.add_argument(
+        "--no-color", action="store_true", help="never colour (default: colour when stdout is a terminal)"
+    )
     replay = sub.add_parser("replay", help="produce a JSON-lines or CSV file of events to their topics")
     replay.add_argument("file", type=Path, metavar="FILE")
-    replay.add_argument("--topic", default=None, help="send every event here (default: each event type's contract topic)")
+    replay.add_argument(
+        "--topic", default=None, help="send every event here (default: each event type's contract topic)"
+    )
     pace = replay.add_mutually_exclusive_group()
     pace.add_argument("--rate", type=float, default=None, help="events per second (default: as fast as possible)")
     pace.add_argument("--speed", type=float, default=None, help="multiple of the pace of the recorded timestamps")
-    replay.add_argument("--format", dest="fmt", default=None, choices=["jsonl", "csv"], help="default: from the file name")
-    replay.add_argument("--key", dest="key_field", default=None, metavar="FIELD",
-                        help="field to key messages by (default: the contract's key of the event type)")
+    replay.add_argument(
+        "--format", dest="fmt", default=None, choices=["jsonl", "csv"], help="default: from the file name"
+    )
+    replay.add_argument(
+        "--key",
+        dest="key_field",
+        default=None,
+        metavar="FIELD",
+        help="field to key messages by (default: the contract's key of the event type)",
+    )
     for p in (tail, replay):
         p.add_argument("--bootstrap", default=None, help="Kafka bootstrap servers (overrides RISKMON_KAFKA_BOOTSTRAP)")
-        p.add_argument("--topic-prefix", default=None, help="prefix of every topic name (overrides RISKMON_TOPIC_PREFIX)")
+        p.add_argument(
+            "--topic-prefix", default=None, help="prefix of every topic name (overrides RISKMON_TOPIC_PREFIX)"
+        )
 
 
 def _add_connection_flags(p: argparse.ArgumentParser) -> None:
@@ -129,7 +174,12 @@ def _add_connection_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, help="thresholds/policy file (overrides RISKMON_CONFIG)")
     p.add_argument("--topic-prefix", default=None, help="prefix of every topic name (overrides RISKMON_TOPIC_PREFIX)")
     p.add_argument("--app-id", default=None, help="consumer group / Faust app id (overrides RISKMON_APP_ID)")
-    p.add_argument("--web-port", type=int, default=None, help="HTTP port for /metrics and /health; 0 disables (overrides RISKMON_WEB_PORT)")
+    p.add_argument(
+        "--web-port",
+        type=int,
+        default=None,
+        help="HTTP port for /metrics and /health; 0 disables (overrides RISKMON_WEB_PORT)",
+    )
     p.add_argument("--partitions", type=int, default=None, help="partitions of topics the worker creates")
 
 
@@ -144,7 +194,12 @@ def _cmd_stack(args: argparse.Namespace) -> int:
     try:
         if args.stack_command == "up":
             kwargs = {"kafka_version": args.kafka_version} if args.kafka_version else {}
-            info = stack.up(directory, timeout=args.timeout, progress=lambda line: print(f"# {line}", file=sys.stderr, flush=True), **kwargs)
+            info = stack.up(
+                directory,
+                timeout=args.timeout,
+                progress=lambda line: print(f"# {line}", file=sys.stderr, flush=True),
+                **kwargs,
+            )
             if not info.started:
                 print("# already running; nothing changed", file=sys.stderr)
             print(f"KAFKA_BOOTSTRAP={info.kafka_bootstrap}")
@@ -170,8 +225,8 @@ def _cmd_stack(args: argparse.Namespace) -> int:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from riskmon.config import ConfigError
-    from riskmon.settings import SettingsError, settings_from_env
     from riskmon.runtime.worker import WorkerStartError, run_worker
+    from riskmon.settings import SettingsError, settings_from_env
 
     try:
         settings = settings_from_env().with_overrides(
@@ -234,8 +289,8 @@ def _cmd_model(args: argparse.Namespace) -> int:
     import asyncio
     import json
 
-    from riskmon.settings import settings_from_env
     from riskmon.learning.tools import model_history, model_status, request_promotion
+    from riskmon.settings import settings_from_env
 
     settings = settings_from_env().with_overrides(redis_url=args.redis_url, topic_prefix=args.topic_prefix)
     try:
@@ -257,8 +312,8 @@ def _cmd_model(args: argparse.Namespace) -> int:
 def _cmd_audit(args: argparse.Namespace) -> int:
     import json
 
-    from riskmon.settings import SettingsError, settings_from_env
     from riskmon.cli import audit as audit_tools
+    from riskmon.settings import SettingsError, settings_from_env
 
     try:
         settings = settings_from_env().with_overrides(
@@ -311,14 +366,18 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     try:
         settings = settings_from_env().with_overrides(kafka_bootstrap=args.bootstrap, topic_prefix=args.topic_prefix)
-        options = ReplayOptions(args.file, topic=args.topic, fmt=args.fmt, rate=args.rate, speed=args.speed,
-                                key_field=args.key_field)
+        options = ReplayOptions(
+            args.file, topic=args.topic, fmt=args.fmt, rate=args.rate, speed=args.speed, key_field=args.key_field
+        )
         result = run_replay(settings, options)
     except (OpsError, SettingsError) as exc:
         raise _UserError(str(exc)) from exc
     where = ", ".join(sorted(result.topics or ())) or "no topic"
-    print(f"replay: {result.sent} of {result.lines} lines delivered to {where}; "
-          f"{result.bad} bad lines, {result.failed} not delivered", file=sys.stderr)
+    print(
+        f"replay: {result.sent} of {result.lines} lines delivered to {where}; "
+        f"{result.bad} bad lines, {result.failed} not delivered",
+        file=sys.stderr,
+    )
     return 0 if result.ok else 1
 
 
@@ -336,7 +395,15 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
 # -----------------------------------------------------------------------------
 
-_COMMANDS = {"stack": _cmd_stack, "worker": _cmd_worker, "demo": _cmd_demo, "schemas": _cmd_schemas, "config": _cmd_config, "model": _cmd_model, "audit": _cmd_audit}
+_COMMANDS = {
+    "stack": _cmd_stack,
+    "worker": _cmd_worker,
+    "demo": _cmd_demo,
+    "schemas": _cmd_schemas,
+    "config": _cmd_config,
+    "model": _cmd_model,
+    "audit": _cmd_audit,
+}
 
 
 _COMMANDS.update(tail=_cmd_tail, replay=_cmd_replay)
@@ -345,7 +412,8 @@ _COMMANDS["backtest"] = _cmd_backtest
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``riskmon`` console script."""
-    from riskmon.cli.alerts import ALERTING_COMMANDS, UserError as AlertingUserError
+    from riskmon.cli.alerts import ALERTING_COMMANDS
+    from riskmon.cli.alerts import UserError as AlertingUserError
 
     args = build_parser().parse_args(argv)
     try:

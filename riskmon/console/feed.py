@@ -29,8 +29,9 @@ the two can be applied in any order without going back in time.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from riskmon.schemas.vocab import LEVELS
 
@@ -38,14 +39,41 @@ __all__ = ["ALERT_FIELDS", "DECISION_FIELDS", "alert_view", "decision_view", "pr
 
 #: Alert fields shown: the contract's, plus the manager's lifecycle fields.
 ALERT_FIELDS = (
-    "alert_id", "dedup_key", "level", "status", "detector", "subject", "summary", "value", "threshold", "window",
-    "started_at", "updated_at", "count", "labels", "runbook_url",
-    "acknowledged_by", "acknowledged_at", "suppressed_by", "group_key", "notification",
+    "alert_id",
+    "dedup_key",
+    "level",
+    "status",
+    "detector",
+    "subject",
+    "summary",
+    "value",
+    "threshold",
+    "window",
+    "started_at",
+    "updated_at",
+    "count",
+    "labels",
+    "runbook_url",
+    "acknowledged_by",
+    "acknowledged_at",
+    "suppressed_by",
+    "group_key",
+    "notification",
 )
 #: Decision fields shown; never ``applicant``, ``customer_id`` or features.
 DECISION_FIELDS = (
-    "decision_id", "application_id", "decided_at", "stage", "outcome", "score", "grade", "approved_amount",
-    "currency", "model_version", "policy_version", "latency_ms",
+    "decision_id",
+    "application_id",
+    "decided_at",
+    "stage",
+    "outcome",
+    "score",
+    "grade",
+    "approved_amount",
+    "currency",
+    "model_version",
+    "policy_version",
+    "latency_ms",
 )
 _REASON_FIELDS = ("code", "description", "contribution")
 _MAX_REASONS = 4
@@ -94,7 +122,11 @@ def progress(doc: Mapping[str, Any]) -> tuple[float, int, float]:
     An acknowledgement keeps ``updated_at`` and adds ``acknowledged_at``; a
     resolution or a new episode moves ``updated_at`` on.
     """
-    return (_epoch(doc.get("updated_at")), 1 if doc.get("status") == "resolved" else 0, _epoch(doc.get("acknowledged_at")))
+    return (
+        _epoch(doc.get("updated_at")),
+        1 if doc.get("status") == "resolved" else 0,
+        _epoch(doc.get("acknowledged_at")),
+    )
 
 
 class AlertBoard:
@@ -132,7 +164,9 @@ class AlertBoard:
         return view
 
     def reconcile(self, docs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """The manager's saved alerts; each replaces the board's copy only when further along. Returns those that did."""
+        """The manager's saved alerts; each replaces the board's copy only when further along.
+
+        Returns those that did."""
         changed = []
         for doc in docs:
             key = doc.get("dedup_key")

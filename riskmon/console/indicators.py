@@ -27,14 +27,15 @@ each model's prequential AUC (read from the worker's metrics).
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from riskmon.detectors.config import DetectorsConfig
+from riskmon.console.series import Buckets
 from riskmon.detectors import epoch
+from riskmon.detectors.config import DetectorsConfig
 from riskmon.detectors.portfolio import LOAN_INDICATORS
 from riskmon.schemas import parse_timestamp
 from riskmon.schemas.vocab import LEVELS
-from riskmon.console.series import Buckets
 
 __all__ = ["IndicatorCentre", "RATE_INDICATORS", "LATENCY_QUANTILES"]
 
@@ -80,8 +81,9 @@ class IndicatorCentre:
     def _event(self, event: Mapping[str, Any], t: float) -> None:
         at = epoch(parse_timestamp(event["at"], "at"))
         if event["kind"] == "decision":
-            self.indicators.observe(outcome=event["outcome"], at=at, latency_ms=event["latency_ms"],
-                                    decision_id=event["decision_id"])
+            self.indicators.observe(
+                outcome=event["outcome"], at=at, latency_ms=event["latency_ms"], decision_id=event["decision_id"]
+            )
             self.series.sample("latency_ms", t, float(event["latency_ms"]))
             self._score(event.get("model"), float(event["score"]))
         # repayments: the loan rates come from the watch (on_loan_rates), no loan window here
@@ -124,18 +126,29 @@ class IndicatorCentre:
     def snapshot(self, now: float, *, open_alerts: Mapping[str, int] | None = None) -> dict[str, Any]:
         """Current values (with the reason when there is none yet), series and thresholds, as JSON."""
         values = self.indicators.values()
-        current: dict[str, Any] = {name: values[name].to_dict() for name in RATE_INDICATORS if name not in LOAN_INDICATORS}
+        current: dict[str, Any] = {
+            name: values[name].to_dict() for name in RATE_INDICATORS if name not in LOAN_INDICATORS
+        }
         for name in RATE_INDICATORS:
             if name in LOAN_INDICATORS:
                 current[name] = self._loans.get(name) or {
-                    "value": None, "n": 0, "window": values[name].window,
-                    "reason": "no loan rates from the portfolio watch yet"}
+                    "value": None,
+                    "n": 0,
+                    "window": values[name].window,
+                    "reason": "no loan rates from the portfolio watch yet",
+                }
         current["psi"] = {"value": self._psi_value, "model": self._model, "reason": self._psi_reason}
         current["auc"] = dict(self._auc)
         out = self.series.to_dict(now, quantiles={"latency_ms": LATENCY_QUANTILES})
         for level in LEVELS:  # every chart has its series, even before the first alert
             out["series"].setdefault(f"alerts_{level}", [0] * len(out["t"]))
-        return {"now": now, "current": current, "open_alerts": dict(open_alerts or {}), "thresholds": self._thresholds, **out}
+        return {
+            "now": now,
+            "current": current,
+            "open_alerts": dict(open_alerts or {}),
+            "thresholds": self._thresholds,
+            **out,
+        }
 
 
 def _thresholds(detectors: DetectorsConfig) -> dict[str, list[dict[str, Any]]]:
@@ -143,7 +156,10 @@ def _thresholds(detectors: DetectorsConfig) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for name, detector in detectors.portfolio_thresholds().items():
         if name in RATE_INDICATORS:
-            out[name] = [{"level": str(level), "enter": spec.enter, "direction": detector.direction} for level, spec in detector.levels]
+            out[name] = [
+                {"level": str(level), "enter": spec.enter, "direction": detector.direction}
+                for level, spec in detector.levels
+            ]
     psi = detectors.psi_thresholds()
     out["psi"] = [{"level": str(level), "enter": spec.enter, "direction": psi.direction} for level, spec in psi.levels]
     return out

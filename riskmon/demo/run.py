@@ -36,8 +36,8 @@ import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from riskmon.client import watermark_high
-from riskmon.settings import PRODUCER_DEFAULTS
 from riskmon.portfolio import summaries
+from riskmon.settings import PRODUCER_DEFAULTS
 
 __all__ = ["DemoOptions", "run_demo", "MALFORMED_SAMPLES"]
 
@@ -108,15 +108,15 @@ def _percentile(values: list[float], q: float) -> float:
 
 def run_demo(options: DemoOptions) -> int:
     """Run the demo; returns 0 when every application got its decision."""
-    from riskmon import stack
     import redis
 
+    from riskmon import stack
     from riskmon.config import load_config
     from riskmon.demo.data import load_records
     from riskmon.demo.transactions import generate_transactions
     from riskmon.pipeline.store import key_namespace
-    from riskmon.settings import Settings
     from riskmon.runtime.topics import ensure_topics, topic_names
+    from riskmon.settings import Settings
 
     out = options.out
 
@@ -140,7 +140,10 @@ def run_demo(options: DemoOptions) -> int:
         records = load_records(options.source, limit=options.limit)
         labels = {r.application["application_id"]: r.is_bad for r in records}
         by_id = {r.application["application_id"]: r for r in records}
-        say(f"   loaded {len(records)} real applications from {options.source} (bad rate {sum(labels.values()) / max(1, len(labels)):.1%})")
+        say(
+            f"   loaded {len(records)} real applications from {options.source} "
+            f"(bad rate {sum(labels.values()) / max(1, len(labels)):.1%})"
+        )
 
         web_port = _free_port()
         env = dict(os.environ, RISKMON_KAFKA_BOOTSTRAP=info.kafka_bootstrap, RISKMON_REDIS_URL=info.redis_url)
@@ -164,7 +167,13 @@ def run_demo(options: DemoOptions) -> int:
             names.deadletter: _end_offsets(info.kafka_bootstrap, names.deadletter),
             names.alerts: _end_offsets(info.kafka_bootstrap, names.alerts),
         }
-        consumer = Consumer({"bootstrap.servers": info.kafka_bootstrap, "group.id": f"riskmon-demo-view-{os.getpid()}", "enable.auto.commit": False})
+        consumer = Consumer(
+            {
+                "bootstrap.servers": info.kafka_bootstrap,
+                "group.id": f"riskmon-demo-view-{os.getpid()}",
+                "enable.auto.commit": False,
+            }
+        )
         consumer.assign([tp for parts in start_positions.values() for tp in parts])
 
         producer_done = threading.Event()
@@ -211,9 +220,12 @@ def run_demo(options: DemoOptions) -> int:
         incidents = Counter(t.incident for t in transactions if t.incident)
         # the alert each incident must raise: (detector, customer)
         expected_alerts = {
-            ({"velocity": "txn_velocity", "cash_out": "cash_24h", "anomaly": "txn_anomaly"}[t.incident],
-             t.transaction["customer_id"])
-            for t in transactions if t.incident
+            (
+                {"velocity": "txn_velocity", "cash_out": "cash_24h", "anomaly": "txn_anomaly"}[t.incident],
+                t.transaction["customer_id"],
+            )
+            for t in transactions
+            if t.incident
         }
         raised: set[tuple[str, str]] = set()
 
@@ -228,8 +240,10 @@ def run_demo(options: DemoOptions) -> int:
             transactions_done.set()
 
         threading.Thread(target=produce_transactions, name="demo-transactions", daemon=True).start()
-        say(f"   streaming {len(transactions)} synthetic transactions with incidents: "
-            + ", ".join(f"{k} ({v} events)" for k, v in sorted(incidents.items())))
+        say(
+            f"   streaming {len(transactions)} synthetic transactions with incidents: "
+            + ", ".join(f"{k} ({v} events)" for k, v in sorted(incidents.items()))
+        )
         label_producer = Producer({"bootstrap.servers": info.kafka_bootstrap, **PRODUCER_DEFAULTS, "linger.ms": 20})
         performing: deque = deque()  # approved loans whose outcome is not known yet
         say("   streaming... (decisions as they happen; a summary every 2 s)")
@@ -252,8 +266,10 @@ def run_demo(options: DemoOptions) -> int:
                     if a["level"] != "info":
                         raised.add((a["detector"], a["subject"]["id"]))
                     if a["level"] != "info":  # info alerts are counted in the report, not printed one by one
-                            say(f"   ALERT {a['level'].upper():<8} {a['status']:<8} {a['detector']:<22} "
-                            f"{a['subject']['kind']}:{a['subject']['id']}  value {a['value']}")
+                        say(
+                            f"   ALERT {a['level'].upper():<8} {a['status']:<8} {a['detector']:<22} "
+                            f"{a['subject']['kind']}:{a['subject']['id']}  value {a['value']}"
+                        )
                 elif msg.topic() == names.deadletter:
                     tally.deadletters += 1
                     err = orjson.loads(msg.value())["error"]
@@ -294,7 +310,10 @@ def run_demo(options: DemoOptions) -> int:
                     say(f"   phase two: the champion has learned {learned} outcomes; streaming the second half")
                     model_ready.set()
                 elif tally.labels_sent < min_labels:
-                    say(f"   only {tally.labels_sent} loan outcomes (< {min_labels} the champion needs): the scorecard keeps deciding")
+                    say(
+                        f"   only {tally.labels_sent} loan outcomes (< {min_labels} the champion needs): "
+                        "the scorecard keeps deciding"
+                    )
                     model_ready.set()
                 elif not waiting_said:
                     say(f"   phase one decided; waiting for the learner ({learned}/{min_labels} outcomes learned)")
@@ -305,13 +324,20 @@ def run_demo(options: DemoOptions) -> int:
             if worker.poll() is not None:
                 say(f"   worker exited unexpectedly with status {worker.returncode}; see {log_path}")
                 return 1
-            if len(tally.decided) >= len(records) and tally.deadletters >= len(MALFORMED_SAMPLES) and transactions_done.is_set():
+            if (
+                len(tally.decided) >= len(records)
+                and tally.deadletters >= len(MALFORMED_SAMPLES)
+                and transactions_done.is_set()
+            ):
                 alerts_due = alerts_due or now + 20.0  # the last incidents' alerts are on their way
                 if expected_alerts <= raised and drain_until is None:
                     drain_until = now + 2.0  # read escalations right behind the first alerts
                 if now > alerts_due or (drain_until is not None and now > drain_until):
                     if not expected_alerts <= raised:
-                        say(f"   not every incident raised its alert in time: missing {sorted(expected_alerts - raised)}")
+                        say(
+                            "   not every incident raised its alert in time: "
+                            f"missing {sorted(expected_alerts - raised)}"
+                        )
                     break
             if producer_done.is_set():
                 deadline = deadline or now + options.decision_timeout
@@ -327,8 +353,13 @@ def run_demo(options: DemoOptions) -> int:
         say("   " + _summary(tally, produced["n"], len(records), elapsed))
         say(_report(tally, len(records)))
         say(_model_report(settings, tally))
-        say("== alerts by level and detector: " + (", ".join(
-            f"{level} {detector} {count}" for (level, detector), count in sorted(tally.alerts.items())) or "none"))
+        say(
+            "== alerts by level and detector: "
+            + (
+                ", ".join(f"{level} {detector} {count}" for (level, detector), count in sorted(tally.alerts.items()))
+                or "none"
+            )
+        )
         return 0 if len(tally.decided) == len(records) else 1
     finally:
         if worker is not None and worker.poll() is None:
@@ -374,7 +405,11 @@ def _model_report(settings: object, t: _Tally) -> str:
     evaluation = status.get("evaluation") or {}
     card = evaluation.get("scorecard") or {}
     comparison = evaluation.get("comparison") or {}
-    for name, summary in (("scorecard", card), ("champion", comparison.get("champion", {})), ("challenger", comparison.get("challenger", {}))):
+    for name, summary in (
+        ("scorecard", card),
+        ("champion", comparison.get("champion", {})),
+        ("challenger", comparison.get("challenger", {})),
+    ):
         if summary.get("n"):
             auc = summary.get("auc")
             lines.append(

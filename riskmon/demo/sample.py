@@ -42,17 +42,31 @@ def sample_stream(*, source: str = "lending_club", limit: int = 3000, transactio
     out: list[tuple[str, int, dict[str, Any]]] = []
     for i, record in enumerate(records):
         app = record.application
-        out.append((app["submitted_at"], len(out), {"topic": "credit.applications", "key": app["application_id"], "value": app}))
+        out.append(
+            (
+                app["submitted_at"],
+                len(out),
+                {"topic": "credit.applications", "key": app["application_id"], "value": app},
+            )
+        )
         repayment = repayment_for(record, months_after=1, good_status="paid_off")
         repayment["occurred_at"] = times[min(i + OUTCOME_DELAY, len(times) - 1)]
-        out.append((repayment["occurred_at"], len(out), {"topic": "credit.repayments", "key": app["application_id"], "value": repayment}))
+        out.append(
+            (
+                repayment["occurred_at"],
+                len(out),
+                {"topic": "credit.repayments", "key": app["application_id"], "value": repayment},
+            )
+        )
     end = parse_timestamp(times[-1], "submitted_at")
     customers = sorted({r.application["customer_id"] for r in records})
     for labelled in generate_transactions(customers, n=transactions, end=end):
         tx = dict(labelled.transaction)
         if labelled.incident:
             tx["features"] = {"incident": labelled.incident}
-        out.append((tx["occurred_at"], len(out), {"topic": "credit.transactions", "key": tx["customer_id"], "value": tx}))
+        out.append(
+            (tx["occurred_at"], len(out), {"topic": "credit.transactions", "key": tx["customer_id"], "value": tx})
+        )
     out.sort(key=lambda item: (parse_timestamp(item[0], "t"), item[1]))
     return [doc for _, _, doc in out]
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Sequence
+from datetime import UTC, datetime, timedelta
 
 __all__ = ["LabelledTransaction", "generate_transactions", "INCIDENTS"]
 
@@ -37,7 +37,7 @@ class LabelledTransaction:
 
 
 def _ts(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def generate_transactions(
@@ -45,14 +45,15 @@ def generate_transactions(
 ) -> list[LabelledTransaction]:
     """``n`` everyday transactions over the six hours before ``end``, then the incidents.
 
-    >>> stream = generate_transactions([f"c{i}" for i in range(50)], n=10, end=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    >>> end = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> stream = generate_transactions([f"c{i}" for i in range(50)], n=10, end=end)
     >>> len(stream), sorted({t.incident for t in stream if t.incident})
     (39, ['anomaly', 'cash_out', 'velocity'])
     """
     if len(customers) < 4:
         raise ValueError("need at least 4 customers: three incidents and everyday traffic")
     rng = random.Random(seed)
-    end = end or datetime.now(timezone.utc)
+    end = end or datetime.now(UTC)
     span = 6 * 3600
     start = end - timedelta(seconds=span)
     everyday, incident_customers = list(customers[3:]), list(customers[:3])
@@ -79,17 +80,50 @@ def generate_transactions(
         )
     burst, cash, night = incident_customers
     for k in range(25):  # velocity: 25 purchases in two minutes
-        out.append(LabelledTransaction(
-            {"transaction_id": f"tx-{seed}-v{k:02d}", "customer_id": burst, "occurred_at": _ts(end - timedelta(seconds=120 - 4 * k)),
-             "amount": 19.99, "currency": "USD", "type": "purchase", "channel": "web", "merchant_category": "5999"},
-            "velocity"))
+        out.append(
+            LabelledTransaction(
+                {
+                    "transaction_id": f"tx-{seed}-v{k:02d}",
+                    "customer_id": burst,
+                    "occurred_at": _ts(end - timedelta(seconds=120 - 4 * k)),
+                    "amount": 19.99,
+                    "currency": "USD",
+                    "type": "purchase",
+                    "channel": "web",
+                    "merchant_category": "5999",
+                },
+                "velocity",
+            )
+        )
     for k in range(3):  # cash-out: 3 x 1,500 in cash
-        out.append(LabelledTransaction(
-            {"transaction_id": f"tx-{seed}-c{k}", "customer_id": cash, "occurred_at": _ts(end - timedelta(seconds=90 - 30 * k)),
-             "amount": 1500.0, "currency": "USD", "type": "cash_withdrawal", "channel": "atm", "merchant_category": "6011"},
-            "cash_out"))
-    out.append(LabelledTransaction(  # one cash withdrawal some 200 times the usual amount
-        {"transaction_id": f"tx-{seed}-a0", "customer_id": night, "occurred_at": _ts(end - timedelta(seconds=10)),
-         "amount": 9000.0, "currency": "USD", "type": "cash_withdrawal", "channel": "atm", "merchant_category": "6011"},
-        "anomaly"))
+        out.append(
+            LabelledTransaction(
+                {
+                    "transaction_id": f"tx-{seed}-c{k}",
+                    "customer_id": cash,
+                    "occurred_at": _ts(end - timedelta(seconds=90 - 30 * k)),
+                    "amount": 1500.0,
+                    "currency": "USD",
+                    "type": "cash_withdrawal",
+                    "channel": "atm",
+                    "merchant_category": "6011",
+                },
+                "cash_out",
+            )
+        )
+    out.append(
+        LabelledTransaction(  # one cash withdrawal some 200 times the usual amount
+            {
+                "transaction_id": f"tx-{seed}-a0",
+                "customer_id": night,
+                "occurred_at": _ts(end - timedelta(seconds=10)),
+                "amount": 9000.0,
+                "currency": "USD",
+                "type": "cash_withdrawal",
+                "channel": "atm",
+                "merchant_category": "6011",
+            },
+            "anomaly",
+        )
+    )
     return out

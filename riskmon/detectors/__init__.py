@@ -39,7 +39,7 @@ How the family fits together::
 
 from riskmon.detectors.anomaly import AnomalyResult, TransactionAnomalyDetector, transaction_features
 from riskmon.detectors.base import DetectorConfigError, epoch, format_duration, utc
-from riskmon.detectors.candidates import alert_candidate, alerts_on, alert_id, build_alert, dedup_key
+from riskmon.detectors.candidates import alert_candidate, alert_id, alerts_on, build_alert, dedup_key
 from riskmon.detectors.drift import (
     DriftResult,
     ErrorDriftDetector,
@@ -49,9 +49,9 @@ from riskmon.detectors.drift import (
     PSIResult,
 )
 from riskmon.detectors.portfolio import INDICATORS, Indicator, Observation, PortfolioIndicators
+from riskmon.detectors.recent import RecentIds
 from riskmon.detectors.threshold import LevelSpec, ThresholdDetector, Transition
 from riskmon.detectors.windows import SlidingWindow, TumblingWindow, WindowUpdate, WindowValue
-from riskmon.detectors.recent import RecentIds
 
 __all__ = [
     # shared

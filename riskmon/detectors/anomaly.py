@@ -37,9 +37,10 @@ start once the trees have completed their first window.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timezone, tzinfo
-from typing import Any, Mapping
+from datetime import UTC, tzinfo
+from typing import Any
 
 from riskmon.detectors.base import DetectorConfigError, fmt, fraction, integer, number
 from riskmon.schemas.inputs import Transaction
@@ -96,7 +97,7 @@ def features(
     return x
 
 
-def transaction_features(tx: Transaction, *, tz: tzinfo = timezone.utc, max_amount: float = 1e7) -> dict[str, float]:
+def transaction_features(tx: Transaction, *, tz: tzinfo = UTC, max_amount: float = 1e7) -> dict[str, float]:
     """:func:`features` of a :class:`Transaction`; the hour is ``occurred_at`` seen in ``tz``.
 
     Amounts are log-scaled against ``max_amount`` (major units); the hour's
@@ -152,7 +153,7 @@ def _levels(raw: Mapping[Any, Any]) -> tuple[tuple[Level, float, float], ...]:
             q, floor = fraction(spec, field), 0.0
         out[level] = (q, floor)
     ordered = tuple((level, q, floor) for level, (q, floor) in sorted(out.items()))
-    for (lo, q_lo, _), (hi, q_hi, _) in zip(ordered, ordered[1:]):
+    for (lo, q_lo, _), (hi, q_hi, _) in zip(ordered, ordered[1:], strict=False):
         if not q_hi > q_lo:
             raise DetectorConfigError(
                 f"levels.{hi}.quantile", f"must be above levels.{lo}.quantile ({fmt(q_lo)}), got {fmt(q_hi)}"
@@ -206,7 +207,9 @@ class TransactionAnomalyDetector:
             self.protect_from = None if protect_from is None else Level.parse(protect_from)
         except ValueError:
             raise DetectorConfigError("protect_from", f"must be a level or null, got {protect_from!r}") from None
-        self.quantile_window = None if quantile_window is None else integer(quantile_window, "quantile_window", minimum=10)
+        self.quantile_window = (
+            None if quantile_window is None else integer(quantile_window, "quantile_window", minimum=10)
+        )
         self.seed = seed
         self._reset()
 
@@ -228,14 +231,14 @@ class TransactionAnomalyDetector:
         # a quantile with no scores yet grades nothing
         return [
             math.inf if (v := q.get()) is None else max(v, floor)
-            for q, (_, _, floor) in zip(self._quantiles, self.levels)
+            for q, (_, _, floor) in zip(self._quantiles, self.levels, strict=False)
         ]
 
     def _grade(self, score: float) -> tuple[Level | None, float | None, str]:
         if self._n_seen < self.warmup:
             return None, None, f"warming up: {self._n_seen} of {self.warmup} observations"
         thresholds = self._thresholds()
-        for (level, q, _), cut in zip(reversed(self.levels), reversed(thresholds)):
+        for (level, q, _), cut in zip(reversed(self.levels), reversed(thresholds), strict=False):
             if score >= cut:
                 return level, cut, f"{level}: score {fmt(score)} >= {fmt(cut)} (q{q:g} of recent scores)"
         lowest, q, _ = self.levels[0]
@@ -286,7 +289,7 @@ class TransactionAnomalyDetector:
     @property
     def thresholds(self) -> dict[Level, float]:
         """Current score cut-off per level."""
-        return {level: cut for (level, _, _), cut in zip(self.levels, self._thresholds())}
+        return {level: cut for (level, _, _), cut in zip(self.levels, self._thresholds(), strict=False)}
 
     def __repr__(self) -> str:
         levels = ", ".join(f"{level}=q{q:g}" for level, q, _ in self.levels)

@@ -17,7 +17,7 @@ No detector reads the wall clock.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = ["DetectorConfigError", "epoch", "utc", "format_duration", "fmt"]
@@ -54,7 +54,7 @@ def epoch(dt: datetime) -> float:
 
 def utc(t: float) -> datetime:
     """The aware UTC datetime of epoch seconds ``t``."""
-    return datetime.fromtimestamp(t, tz=timezone.utc)
+    return datetime.fromtimestamp(t, tz=UTC)
 
 
 def format_duration(seconds: float) -> str:

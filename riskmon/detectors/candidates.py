@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from riskmon.detectors.base import utc
 from riskmon.detectors.threshold import Transition

@@ -10,8 +10,9 @@ or model its own fresh instance at run time.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from riskmon.detectors import (
     INDICATORS,
@@ -78,7 +79,9 @@ class DetectorsConfig:
         return _section(self.raw, path)
 
     def window(self, name: str) -> SlidingWindow:
-        return _build(f"detectors.customer.{name}.window", lambda: SlidingWindow(**self._get(f"customer.{name}.window")))
+        return _build(
+            f"detectors.customer.{name}.window", lambda: SlidingWindow(**self._get(f"customer.{name}.window"))
+        )
 
     def customer_thresholds(self, name: str) -> ThresholdDetector:
         path = f"customer.{name}.thresholds"
@@ -90,7 +93,9 @@ class DetectorsConfig:
         )
 
     def portfolio(self) -> PortfolioIndicators:
-        return _build("detectors.portfolio.indicators", lambda: PortfolioIndicators(**self._get("portfolio.indicators")))
+        return _build(
+            "detectors.portfolio.indicators", lambda: PortfolioIndicators(**self._get("portfolio.indicators"))
+        )
 
     def portfolio_thresholds(self) -> dict[str, ThresholdDetector]:
         blocks = self._get("portfolio.thresholds")
@@ -109,7 +114,9 @@ class DetectorsConfig:
         return _build("detectors.model.psi", lambda: PSIMonitor(**self._get("model.psi")))
 
     def psi_thresholds(self) -> ThresholdDetector:
-        return _build("detectors.model.psi_thresholds", lambda: ThresholdDetector.from_config(self._get("model.psi_thresholds")))
+        return _build(
+            "detectors.model.psi_thresholds", lambda: ThresholdDetector.from_config(self._get("model.psi_thresholds"))
+        )
 
     def error_drift(self) -> ErrorDriftDetector:
         return _build("detectors.model.error_drift", lambda: ErrorDriftDetector(**self._get("model.error_drift")))

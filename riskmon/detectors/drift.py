@@ -30,8 +30,9 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 from riskmon.detectors.base import (
     DetectorConfigError,
@@ -129,7 +130,9 @@ class PSIMonitor:
         self.warning = positive(warning, "warning")
         self.critical = positive(critical, "critical")
         if not self.critical > self.warning:
-            raise DetectorConfigError("critical", f"must be above warning ({fmt(self.warning)}), got {fmt(self.critical)}")
+            raise DetectorConfigError(
+                "critical", f"must be above warning ({fmt(self.warning)}), got {fmt(self.critical)}"
+            )
         self._reset()
 
     def _reset(self) -> None:
@@ -162,7 +165,9 @@ class PSIMonitor:
             if len(self._reference) < self.reference_size:
                 return PSIResult(None, None, 0, f"building reference: {len(self._reference)} of {self.reference_size}")
             self.set_reference(self._reference)
-            return PSIResult(None, None, 0, f"reference fixed: {self.reference_size} values, {len(self._expected)} bins")
+            return PSIResult(
+                None, None, 0, f"reference fixed: {self.reference_size} values, {len(self._expected)} bins"
+            )
         b = bisect_right(self._edges, x)
         self._window.append(b)
         self._counts[b] += 1
@@ -321,7 +326,9 @@ class ErrorDriftDetector:
         else:
             before = estimate = total / n
             self._n, self._sum = 0, 0.0
-            reason = f"drift detected by Page-Hinkley after {n} errors: mean error {fmt(estimate)} since the last detection"
+            reason = (
+                f"drift detected by Page-Hinkley after {n} errors: mean error {fmt(estimate)} since the last detection"
+            )
         return DriftResult(True, reason, estimate, before, n, self.level, at)
 
     def _estimate(self) -> float:

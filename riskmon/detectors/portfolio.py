@@ -40,9 +40,9 @@ loan window one entry per loan observed in it.
 from __future__ import annotations
 
 import heapq
-from typing import Any
-from functools import cache
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 from riskmon.detectors.base import (
     DetectorConfigError,
@@ -57,8 +57,8 @@ from riskmon.detectors.base import (
 from riskmon.detectors.recent import RecentIds
 from riskmon.detectors.windows import SlidingWindow
 from riskmon.schemas.inputs import Repayment
-from riskmon.schemas.vocab import DEFAULT_STATUSES
 from riskmon.schemas.outputs import Decision
+from riskmon.schemas.vocab import DEFAULT_STATUSES
 
 __all__ = ["Indicator", "Observation", "PortfolioIndicators", "DPD_BUCKETS", "INDICATORS", "LOAN_INDICATORS"]
 
@@ -198,9 +198,8 @@ class PortfolioIndicators:
         if outcome not in _OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(_OUTCOMES)}, got {outcome!r}")
         latency = finite_value(latency_ms, "latency_ms")
-        if decision_id is not None:
-            if decision_id in self._seen:
-                return Observation(False, False, f"duplicate decision {decision_id}: counted once")
+        if decision_id is not None and decision_id in self._seen:
+            return Observation(False, False, f"duplicate decision {decision_id}: counted once")
         window = self._decisions[outcome]
         u = window.update(at, latency)
         if not u.accepted:

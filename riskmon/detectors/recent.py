@@ -8,6 +8,7 @@ from riskmon.detectors.base import integer
 
 __all__ = ["RecentIds"]
 
+
 class RecentIds:
     """The last ``capacity`` ids added, oldest forgotten first: a bounded dedup memory.
 
@@ -39,4 +40,3 @@ class RecentIds:
 
     def __len__(self) -> int:
         return len(self._ids)
-

@@ -37,8 +37,9 @@ resolution; transitions carry its start and their rank in it, which
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from riskmon.detectors.base import (
     DetectorConfigError,
@@ -200,9 +201,10 @@ class ThresholdDetector:
             if not ok:
                 raise DetectorConfigError(
                     f"levels.{level}.exit",
-                    f"must be {op} enter ({fmt(spec.enter)}) for direction={self.direction}, got {fmt(spec.exit_value)}",
+                    f"must be {op} enter ({fmt(spec.enter)}) for direction={self.direction}, "
+                    f"got {fmt(spec.exit_value)}",
                 )
-        for (lo, lo_spec), (hi, hi_spec) in zip(self.levels, self.levels[1:]):
+        for (lo, lo_spec), (hi, hi_spec) in zip(self.levels, self.levels[1:], strict=False):
             ok = hi_spec.enter > lo_spec.enter if above else hi_spec.enter < lo_spec.enter
             if not ok:
                 raise DetectorConfigError(
@@ -340,7 +342,7 @@ class ThresholdDetector:
         detector._reset()
         detector._runs = {
             Level(lvl): (float(start), int(n))
-            for lvl, start, n in zip(runs[0::3], runs[1::3], runs[2::3])
+            for lvl, start, n in zip(runs[0::3], runs[1::3], runs[2::3], strict=False)
             if Level(lvl) in configured
         }
         detector._value = None if value is None else float(value)
@@ -371,11 +373,7 @@ class ThresholdDetector:
     @property
     def pending(self) -> dict[Level, int]:
         """Levels above the current one with a run beyond ``enter`` not yet long enough: level -> observations."""
-        return {
-            level: n
-            for level, (_, n) in self._runs.items()
-            if self._level is None or level > self._level
-        }
+        return {level: n for level, (_, n) in self._runs.items() if self._level is None or level > self._level}
 
     def __repr__(self) -> str:
         levels = ", ".join(f"{level}={spec.enter:g}/{spec.exit_value:g}" for level, spec in self.levels)

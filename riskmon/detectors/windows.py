@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from riskmon.detectors.base import (
     DetectorConfigError,
@@ -128,8 +129,7 @@ class _Buckets:
         if wm is not None and t < wm - self.allowed_lateness:
             self._dropped += 1
             reason = (
-                f"late, dropped: older than watermark - lateness "
-                f"({fmt(t)} < {fmt(wm)} - {fmt(self.allowed_lateness)})"
+                f"late, dropped: older than watermark - lateness ({fmt(t)} < {fmt(wm)} - {fmt(self.allowed_lateness)})"
             )
             return False, True, reason, self._index(t)
         k = self._index(t)
@@ -186,7 +186,7 @@ class _Buckets:
         window._watermark = None if watermark is None else float(watermark)
         window._dropped = int(dropped)
         window._keys = [int(k) for k in flat[0::3]]
-        window._buckets = {k: [int(c), float(s)] for k, c, s in zip(window._keys, flat[1::3], flat[2::3])}
+        window._buckets = {k: [int(c), float(s)] for k, c, s in zip(window._keys, flat[1::3], flat[2::3], strict=False)}
         if window._keys != sorted(set(window._keys)):
             raise ValueError("window state: bucket indices must be unique and increasing")
         window._restore_totals(totals)
@@ -258,9 +258,7 @@ class TumblingWindow(_Buckets):
         assert self._watermark is not None
         # window k is final when its end (k+1)*size <= watermark - lateness
         k_stop = math.floor((self._watermark - self.allowed_lateness) / self.size)
-        return tuple(
-            WindowValue(k * self.size, (k + 1) * self.size, b[0], b[1]) for k, b in self._pop_until(k_stop)
-        )
+        return tuple(WindowValue(k * self.size, (k + 1) * self.size, b[0], b[1]) for k, b in self._pop_until(k_stop))
 
     @property
     def current(self) -> WindowValue | None:
@@ -299,7 +297,9 @@ class SlidingWindow(_Buckets):
         step = positive(step, "step")
         n = size / step
         if abs(n - round(n)) > 1e-9 or round(n) < 1:
-            raise DetectorConfigError("step", f"must divide size ({fmt(size)}) a whole number of times, got {fmt(step)}")
+            raise DetectorConfigError(
+                "step", f"must divide size ({fmt(size)}) a whole number of times, got {fmt(step)}"
+            )
         if round(n) > MAX_BUCKETS:
             raise DetectorConfigError("step", f"would keep more than {MAX_BUCKETS} buckets per key (size / step)")
         allowed_lateness = non_negative(allowed_lateness, "allowed_lateness")
@@ -363,16 +363,7 @@ class SlidingWindow(_Buckets):
         return WindowValue((k - self._n + 1) * self.step, (k + 1) * self.step, self._count, self._sum)
 
     def __repr__(self) -> str:
-        return (
-            f"SlidingWindow(size={self.size:g}, step={self.step:g}, "
-            f"allowed_lateness={self.allowed_lateness:g})"
-        )
+        return f"SlidingWindow(size={self.size:g}, step={self.step:g}, allowed_lateness={self.allowed_lateness:g})"
 
 
 # -- exposure -------------------------------------------------------------------
-
-
-
-
-
-

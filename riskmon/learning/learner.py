@@ -23,18 +23,19 @@ from __future__ import annotations
 import logging
 import pickle
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import orjson
 
 from riskmon.config import ModelsConfig
-from riskmon.models.snapshots import digest
+from riskmon.learning.registry import ModelPointer, ModelRegistry
 from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator, PromotionRule
 from riskmon.models.online import OnlineCreditModel
-from riskmon.schemas import Alert
-from riskmon.pipeline.store import DecisionStore
+from riskmon.models.snapshots import digest
 from riskmon.pipeline.messages import Incoming
-from riskmon.learning.registry import ModelPointer, ModelRegistry
+from riskmon.pipeline.store import DecisionStore
+from riskmon.schemas import Alert
 
 __all__ = ["Learner", "LearnerState", "learn_examples", "promotion_rule"]
 
@@ -92,7 +93,9 @@ class Learner:
         if state is not None and {state.cc.champion.name, state.cc.challenger.name} != wanted:
             log.warning(
                 "configured models %s differ from the saved ones (%s, %s); starting the missing ones afresh",
-                sorted(wanted), state.cc.champion.name, state.cc.challenger.name,
+                sorted(wanted),
+                state.cc.champion.name,
+                state.cc.challenger.name,
             )
             kept = {m.name: m for m in (state.cc.champion, state.cc.challenger) if m.name in wanted}
             state = LearnerState(
@@ -103,7 +106,9 @@ class Learner:
                 state.scorecard_eval,
             )
         if state is None:
-            state = LearnerState(ChampionChallenger(self._fresh("champion"), self._fresh("challenger")), PrequentialEvaluator())
+            state = LearnerState(
+                ChampionChallenger(self._fresh("champion"), self._fresh("challenger")), PrequentialEvaluator()
+            )
             log.info("learner starts fresh models %s and %s", state.cc.champion.name, state.cc.challenger.name)
         else:
             log.info("learner resumes %s and %s", state.cc.champion.version, state.cc.challenger.version)
@@ -132,7 +137,7 @@ class Learner:
         claims = await self._store.claim_labels([e["application_id"] for e in examples])
         if claims is None:
             raise RuntimeError("Redis unavailable: labels cannot be claimed, so they are not learned twice")
-        fresh = [e for e, first in zip(examples, claims) if first]
+        fresh = [e for e, first in zip(examples, claims, strict=True) if first]
         if fresh:
             drift_alerts = self._learn(state, fresh)
             if drift_alerts and self._alerts is not None:
@@ -185,7 +190,9 @@ class Learner:
             data = model.snapshot()
             snapshots[role] = (
                 data,
-                ModelPointer(role, model.name, model.version, digest(data), model.n_learned, now),  # one pickle, not two
+                ModelPointer(
+                    role, model.name, model.version, digest(data), model.n_learned, now
+                ),  # one pickle, not two
             )
         evaluation = {
             "published_at": now,
@@ -197,7 +204,10 @@ class Learner:
         state.learned_since_publish = 0
         self._last_publish = self._mono()
         log.info(
-            "published %s (%s) and %s", state.cc.champion.version, snapshots["champion"][1].hash[:12], state.cc.challenger.version
+            "published %s (%s) and %s",
+            state.cc.champion.version,
+            snapshots["champion"][1].hash[:12],
+            state.cc.challenger.version,
         )
         return True
 
@@ -205,8 +215,11 @@ class Learner:
 def promotion_rule(config: ModelsConfig) -> PromotionRule:
     """The configured promotion rule as the champion/challenger judge reads it."""
     rule = config.promotion
-    return PromotionRule(min_labels=max(1, rule.min_labels), min_auc_gain=rule.min_auc_gain,
-                         max_logloss_increase=rule.max_logloss_increase)
+    return PromotionRule(
+        min_labels=max(1, rule.min_labels),
+        min_auc_gain=rule.min_auc_gain,
+        max_logloss_increase=rule.max_logloss_increase,
+    )
 
 
 def learn_examples(
@@ -233,10 +246,15 @@ def learn_examples(
             state.scorecard_eval.update(float(scores["scorecard"]), y)
         champion_pd, challenger_pd = scores.get(cc.champion.name), scores.get(cc.challenger.name)
         if champion_pd is not None and drift is not None:
-            alerts += _drift_alert(drift, abs(float(y) - float(champion_pd)), cc.champion.version,
-                                   at=clock(), config_version=config_version)
+            alerts += _drift_alert(
+                drift,
+                abs(float(y) - float(champion_pd)),
+                cc.champion.version,
+                at=clock(),
+                config_version=config_version,
+            )
         if champion_pd is not None and challenger_pd is not None:
-            for column, value in zip(judged, (x, y, float(champion_pd), float(challenger_pd))):
+            for column, value in zip(judged, (x, y, float(champion_pd), float(challenger_pd)), strict=True):
                 column.append(value)
         else:  # decided before these models were published: learn, but do not judge
             unjudged[0].append(x)

@@ -17,8 +17,9 @@ processes, agree on one history.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
@@ -40,13 +41,19 @@ class ModelPointer:
     published_at: float
 
     @classmethod
-    def from_json(cls, role: str, raw: bytes) -> "ModelPointer":
+    def from_json(cls, role: str, raw: bytes) -> ModelPointer:
         d = orjson.loads(raw)
         return cls(role, d["name"], d["version"], d["hash"], int(d["n_learned"]), float(d["published_at"]))
 
     def to_json(self) -> bytes:
         return orjson.dumps(
-            {"name": self.name, "version": self.version, "hash": self.hash, "n_learned": self.n_learned, "published_at": self.published_at}
+            {
+                "name": self.name,
+                "version": self.version,
+                "hash": self.hash,
+                "n_learned": self.n_learned,
+                "published_at": self.published_at,
+            }
         )
 
 
@@ -90,7 +97,8 @@ class ModelRegistry:
 
     async def pointers(self) -> dict[str, ModelPointer]:
         raw = await self._r.mget([self._key("role", role) for role in ROLES])
-        return {role: ModelPointer.from_json(role, value) for role, value in zip(ROLES, raw) if value is not None}
+        pairs = zip(ROLES, raw, strict=True)
+        return {role: ModelPointer.from_json(role, value) for role, value in pairs if value is not None}
 
     async def snapshot(self, digest: str) -> bytes | None:
         return await self._r.get(self._key("snapshot", digest))
@@ -102,7 +110,8 @@ class ModelRegistry:
     async def request_promotion(self, *, author: str, reason: str) -> None:
         """Ask the learner to swap champion and challenger (it records the evidence)."""
         await self._r.set(
-            self._key("promotion_request"), orjson.dumps({"author": author, "reason": reason, "requested_at": time.time()})
+            self._key("promotion_request"),
+            orjson.dumps({"author": author, "reason": reason, "requested_at": time.time()}),
         )
 
     async def take_promotion_request(self) -> dict[str, Any] | None:

@@ -27,19 +27,19 @@ topic.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 import orjson
 
 from riskmon.models.labels import label_from_repayment
-from riskmon.schemas import Repayment, SchemaError, decode_object, dumps, format_timestamp
 from riskmon.pipeline.handler import BatchHandler
-from riskmon.pipeline.messages import Send, utcnow
-from riskmon.pipeline.store import DecisionStore
-from riskmon.pipeline.messages import Incoming
+from riskmon.pipeline.messages import Incoming, Send, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.pipeline.store import DecisionStore
 from riskmon.portfolio.summaries import repayment_summary
+from riskmon.schemas import Repayment, SchemaError, decode_object, dumps, format_timestamp
 
 __all__ = ["RepaymentHandler"]
 
@@ -97,7 +97,7 @@ class RepaymentHandler(BatchHandler):
             # its original bytes, so a replay from risk.deadletter can recover them.
             raise RuntimeError("feature store (Redis) unavailable: repayment labels cannot be joined")
         labelled_at = format_timestamp(self._now())
-        for (application_id, (repayment, label)), (snapshot, first) in zip(final.items(), joined or []):
+        for (application_id, (repayment, label)), (snapshot, first) in zip(final.items(), joined or [], strict=False):
             if snapshot is None:
                 self._metrics.label_result("unmatched")
                 log.debug("no decision-time features for application %s", application_id)

@@ -9,9 +9,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from riskmon.settings import Settings
-from riskmon.pipeline.store import key_namespace
 from riskmon.learning.registry import ModelRegistry
+from riskmon.pipeline.store import key_namespace
+from riskmon.settings import Settings
 
 __all__ = ["model_status", "model_history", "request_promotion"]
 
@@ -27,7 +27,16 @@ async def model_status(settings: Settings) -> dict[str, Any]:
     try:
         pointers = await registry.pointers()
         return {
-            "roles": {role: {"name": p.name, "version": p.version, "hash": p.hash, "labels": p.n_learned, "published_at": p.published_at} for role, p in pointers.items()},
+            "roles": {
+                role: {
+                    "name": p.name,
+                    "version": p.version,
+                    "hash": p.hash,
+                    "labels": p.n_learned,
+                    "published_at": p.published_at,
+                }
+                for role, p in pointers.items()
+            },
             "evaluation": await registry.evaluation(),
         }
     except RedisConnectionError as exc:

@@ -8,7 +8,8 @@ final labels, names its version and can be snapshotted for the registry.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["CreditModel"]
 

@@ -23,8 +23,9 @@ answers with its reason, never a bare bool.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Self
+from typing import Any, Self
 
 from riskmon.models import snapshots
 from riskmon.models.base import CreditModel
@@ -219,7 +220,7 @@ class ChampionChallenger:
         n = len(xs)
         if not len(ys) == len(champion_pds_at_decision) == len(challenger_pds_at_decision) == n:
             raise ValueError("learn_many: xs, ys and both PD lists must have the same length")
-        for y, champion_pd, challenger_pd in zip(ys, champion_pds_at_decision, challenger_pds_at_decision):
+        for y, champion_pd, challenger_pd in zip(ys, champion_pds_at_decision, challenger_pds_at_decision, strict=True):
             self.champion_eval.update(champion_pd, y)
             self.challenger_eval.update(challenger_pd, y)
         self.champion.learn_many(xs, ys)
@@ -256,8 +257,7 @@ class ChampionChallenger:
         champion, challenger = evidence["champion"], evidence["challenger"]
         auc = f"AUC {challenger['auc']:.4f} vs champion {champion['auc']:.4f} ({delta['auc']:+.4f})"
         loss = (
-            f"log loss {challenger['log_loss']:.4f} vs champion {champion['log_loss']:.4f} "
-            f"({delta['log_loss']:+.4f})"
+            f"log loss {challenger['log_loss']:.4f} vs champion {champion['log_loss']:.4f} ({delta['log_loss']:+.4f})"
         )
         if delta["auc"] < rule.min_auc_gain:
             return False, f"{auc}: gain below min_auc_gain {rule.min_auc_gain:.4f}"

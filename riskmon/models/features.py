@@ -44,7 +44,15 @@ __all__ = [
 ]
 
 #: Inputs derived from the contract's own fields; ``features`` never overwrite them.
-CONTRACT_INPUTS = ("amount", "term_months", "annual_income", "loan_to_income", "log_annual_income", "product", "channel")
+CONTRACT_INPUTS = (
+    "amount",
+    "term_months",
+    "annual_income",
+    "loan_to_income",
+    "log_annual_income",
+    "product",
+    "channel",
+)
 #: Suffix of a missing-value indicator: ``emp_length__missing``.
 MISSING_SUFFIX = "__missing"
 #: Separator of a one-hot key: ``channel=web``.

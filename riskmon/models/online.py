@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Iterable, Literal, Mapping, Self
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, Self
 
 from river import compose, linear_model, optim, preprocessing
 
@@ -401,9 +402,7 @@ class OnlineCreditModel:
         """
         return self.explain_many([x], top=top)[0]
 
-    def explain_many(
-        self, xs: list[Mapping[str, float | str]], *, top: int = 4
-    ) -> list[list[tuple[str, str, float]]]:
+    def explain_many(self, xs: list[Mapping[str, float | str]], *, top: int = 4) -> list[list[tuple[str, str, float]]]:
         """:meth:`explain_one` for each input, reading the weights once."""
         if self.n_learned == 0 or top <= 0:
             return [[] for _ in xs]
@@ -466,7 +465,7 @@ class OnlineCreditModel:
         """
         if len(xs) != len(ys):
             raise ValueError(f"learn_many: {len(xs)} inputs but {len(ys)} labels")
-        for x, y in zip(xs, ys):
+        for x, y in zip(xs, ys, strict=True):
             self.learn_one(x, y)
 
 

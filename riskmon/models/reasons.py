@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from riskmon.models.features import MISSING_SUFFIX, ONE_HOT_SEP, OTHER_CATEGORY
 

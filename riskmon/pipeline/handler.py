@@ -13,19 +13,17 @@ fails goes to the dead-letter topic with its original bytes and the error.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
-from riskmon.schemas import dumps
 from riskmon.pipeline.messages import Incoming, Send, dead_letter, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.schemas import dumps
 
 __all__ = ["BatchHandler", "Send", "utcnow"]
 
 log = logging.getLogger(__name__)
-
-
-
 
 
 class BatchHandler:

@@ -8,13 +8,15 @@ handler be built and tested without the stream framework.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from riskmon.schemas import DeadLetter
 
 __all__ = ["Incoming", "Send", "dead_letter", "utcnow"]
+
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
@@ -42,11 +44,9 @@ def dead_letter(message: Incoming, error: Exception, *, received_at: datetime) -
     )
 
 
-
 #: ``send(topic, key, value)`` queues a message and returns its delivery future.
 Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
+    return datetime.now(UTC)

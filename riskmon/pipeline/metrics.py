@@ -16,7 +16,7 @@ tests check their PromQL against it.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -48,7 +48,9 @@ class WorkerMetrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         # -- flow: what came in, what went out ------------------------------------
-        self.consumed = Counter("riskmon_messages_consumed_total", "Messages consumed, by topic.", ["topic"], registry=r)
+        self.consumed = Counter(
+            "riskmon_messages_consumed_total", "Messages consumed, by topic.", ["topic"], registry=r
+        )
         self.decisions = Counter(
             "riskmon_decisions_total", "Automated decisions published, by outcome.", ["outcome"], registry=r
         )
@@ -82,7 +84,8 @@ class WorkerMetrics:
         )
         self.customer_state_resets = Counter(
             "riskmon_customer_state_reset_total",
-            "Customers whose stored detector state could not be used (another format or window shape) and started afresh.",
+            "Customers whose stored detector state could not be used (another format or window shape) "
+            "and started afresh.",
             registry=r,
         )
         self.alerts = Counter(
@@ -107,8 +110,7 @@ class WorkerMetrics:
         )
         self.gc_pause = Histogram(
             "riskmon_gc_pause_seconds",
-            "Time the garbage collector stopped the worker, by generation collected "
-            "(riskmon.runtime.tuning.gc).",
+            "Time the garbage collector stopped the worker, by generation collected (riskmon.runtime.tuning.gc).",
             ["generation"],
             buckets=_GC_PAUSE_BUCKETS,
             registry=r,
@@ -142,8 +144,12 @@ class WorkerMetrics:
         self.model_auc = Gauge(
             "riskmon_model_roc_auc", "Prequential ROC AUC of each model on labelled decisions.", ["model"], registry=r
         )
-        self.model_ks = Gauge("riskmon_model_ks", "Prequential Kolmogorov-Smirnov statistic of each model.", ["model"], registry=r)
-        self.model_log_loss = Gauge("riskmon_model_log_loss", "Prequential log loss of each model.", ["model"], registry=r)
+        self.model_ks = Gauge(
+            "riskmon_model_ks", "Prequential Kolmogorov-Smirnov statistic of each model.", ["model"], registry=r
+        )
+        self.model_log_loss = Gauge(
+            "riskmon_model_log_loss", "Prequential log loss of each model.", ["model"], registry=r
+        )
         self.model_labels_learned = Gauge(
             "riskmon_model_labels_learned", "Labels the published model of each role has learned.", ["role"], registry=r
         )
@@ -218,7 +224,10 @@ class WorkerMetrics:
     def set_consumer_lag(self, lag: Mapping[str, int], end: Mapping[str, int]) -> None:
         """Replace the lag and end-offset gauges (by topic) in one step, so a scrape
         sees one sample; topics no longer assigned to this worker disappear."""
-        for gauge, values, known in ((self.consumer_lag, lag, self._lag_topics), (self.consumer_end_offset, end, self._end_topics)):
+        for gauge, values, known in (
+            (self.consumer_lag, lag, self._lag_topics),
+            (self.consumer_end_offset, end, self._end_topics),
+        ):
             for topic in known - set(values):
                 gauge.remove(topic)
             for topic, value in values.items():
@@ -249,7 +258,10 @@ class WorkerMetrics:
     def model_evaluation(self, evaluation: dict) -> None:
         """Export the learner's latest published evaluation."""
         comparison = evaluation.get("comparison", {})
-        rows = [(comparison.get(role, {}).get("version", role).rsplit("-n", 1)[0], comparison.get(role, {})) for role in ("champion", "challenger")]
+        rows = [
+            (comparison.get(role, {}).get("version", role).rsplit("-n", 1)[0], comparison.get(role, {}))
+            for role in ("champion", "challenger")
+        ]
         rows.append(("scorecard", evaluation.get("scorecard", {})))
         for name, summary in rows:
             for gauge, key in ((self.model_auc, "auc"), (self.model_ks, "ks"), (self.model_log_loss, "log_loss")):

@@ -17,6 +17,7 @@ from riskmon.schemas.outputs import Decision
 
 __all__ = ["ExposureChange", "ExposureTracker"]
 
+
 @dataclass(frozen=True, slots=True)
 class ExposureChange:
     """What one decision or repayment did to a customer's exposure."""
@@ -171,4 +172,3 @@ class ExposureTracker:
 
     def __repr__(self) -> str:
         return f"ExposureTracker(outstanding={self.outstanding:g}, limit={self._limit}, open_loans={len(self._loans)})"
-

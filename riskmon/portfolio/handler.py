@@ -25,17 +25,17 @@ scorers read it and hold approvals for manual review until it clears.
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 import orjson
 from redis.exceptions import RedisError
 
+from riskmon.alerting.sink import AlertSink
 from riskmon.alerting.state_store import EXPOSURE_TOTAL
 from riskmon.config import RiskConfig
 from riskmon.detectors.portfolio import LOAN_INDICATORS, PortfolioIndicators
-from riskmon.alerting.sink import AlertSink
-from riskmon.pipeline.store import DecisionStore
 from riskmon.pipeline.messages import Incoming
+from riskmon.pipeline.store import DecisionStore
 from riskmon.portfolio.summaries import observe_summary
 from riskmon.portfolio.watch import PortfolioWatch
 

@@ -6,7 +6,6 @@ lives on the single worker that owns the portfolio topic.
 
 from __future__ import annotations
 
-
 from riskmon.detectors import ThresholdDetector, alerts_on, build_alert
 from riskmon.detectors.config import DetectorsConfig
 from riskmon.detectors.recent import RecentIds
@@ -76,23 +75,36 @@ class PortfolioWatch:
         return self.exposure[customer_id], self.exposure_levels[customer_id]
 
     def on_decision(self, event: dict, at: float, *, config_version: str) -> list[Alert]:
-        self.indicators.observe(outcome=event["outcome"], at=at, latency_ms=event["latency_ms"], decision_id=event["decision_id"])
+        self.indicators.observe(
+            outcome=event["outcome"], at=at, latency_ms=event["latency_ms"], decision_id=event["decision_id"]
+        )
         alerts = self._indicator_alerts(at, config_version)
         alerts += self._follow_scoring_model(event.get("model"), at, config_version)
         psi = self.psi.update(float(event["score"]))
         if psi.psi is not None:
             transition = self.psi_levels.update(psi.psi, at)
-            alerts += alerts_on(transition, detector="score_psi", subject={"kind": "model", "id": "champion"},
-                              config_version=config_version, window=f"{self.psi.window_size} decisions")
+            alerts += alerts_on(
+                transition,
+                detector="score_psi",
+                subject={"kind": "model", "id": "champion"},
+                config_version=config_version,
+                window=f"{self.psi.window_size} decisions",
+            )
             level = self.psi_levels.level
-            self.model_critical = f"score PSI {psi.psi:.3f} is critical" if level is not None and str(level) == "critical" else None
+            self.model_critical = (
+                f"score PSI {psi.psi:.3f} is critical" if level is not None and str(level) == "critical" else None
+            )
         if event["outcome"] == "approve" and event.get("approved_amount"):
             tracker, levels = self._exposure(event["customer_id"])
             before = tracker.outstanding
             tracker.approve(event["application_id"], float(event["approved_amount"]))
             self.total_outstanding += tracker.outstanding - before
-            alerts += alerts_on(levels.update(tracker.outstanding, at), detector="exposure",
-                              subject={"kind": "customer", "id": event["customer_id"]}, config_version=config_version)
+            alerts += alerts_on(
+                levels.update(tracker.outstanding, at),
+                detector="exposure",
+                subject={"kind": "customer", "id": event["customer_id"]},
+                config_version=config_version,
+            )
             self._leave_if_closed(event["customer_id"])  # a re-delivered approval of a loan already closed
         return alerts
 
@@ -121,17 +133,27 @@ class PortfolioWatch:
         ]
 
     def on_repayment(self, event: dict, at: float, *, config_version: str) -> list[Alert]:
-        self.indicators.observe_loan(loan_id=event["application_id"], at=at, days_past_due=event["days_past_due"],
-                                     status=event["status"])
+        self.indicators.observe_loan(
+            loan_id=event["application_id"], at=at, days_past_due=event["days_past_due"], status=event["status"]
+        )
         alerts = self._indicator_alerts(at, config_version)
         if event["customer_id"] in self.exposure:
             tracker, levels = self._exposure(event["customer_id"])
             before = tracker.outstanding
-            tracker.repay(event["application_id"], event.get("amount_paid"), paid_off=event["status"] == "paid_off",
-                          charged_off=event["status"] == "charged_off", event_id=event.get("event_id"))
+            tracker.repay(
+                event["application_id"],
+                event.get("amount_paid"),
+                paid_off=event["status"] == "paid_off",
+                charged_off=event["status"] == "charged_off",
+                event_id=event.get("event_id"),
+            )
             self.total_outstanding += tracker.outstanding - before
-            alerts += alerts_on(levels.update(tracker.outstanding, at), detector="exposure",
-                              subject={"kind": "customer", "id": event["customer_id"]}, config_version=config_version)
+            alerts += alerts_on(
+                levels.update(tracker.outstanding, at),
+                detector="exposure",
+                subject={"kind": "customer", "id": event["customer_id"]},
+                config_version=config_version,
+            )
             self._leave_if_closed(event["customer_id"])
         return alerts
 
@@ -145,4 +167,3 @@ class PortfolioWatch:
         """A customer's exposure: 0 for one with no open loan (not kept in memory)."""
         tracker = self.exposure.get(customer_id)
         return 0.0 if tracker is None else tracker.outstanding
-

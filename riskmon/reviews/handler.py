@@ -19,20 +19,20 @@ verdict, the reason and the automated decision it settles.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 import orjson
 from redis.exceptions import RedisError
 
-from riskmon.audit import review_record
-from riskmon.schemas import DeadLetter, Decision, Reason, Review, SchemaError, decode_object, dumps
-from riskmon.pipeline.handler import BatchHandler
-from riskmon.pipeline.messages import Send, utcnow
-from riskmon.pipeline.store import DecisionStore
-from riskmon.pipeline.messages import Incoming
 from riskmon.applications.decide import decision_id_for
+from riskmon.audit import review_record
+from riskmon.pipeline.handler import BatchHandler
+from riskmon.pipeline.messages import Incoming, Send, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.pipeline.store import DecisionStore
+from riskmon.schemas import DeadLetter, Decision, Reason, Review, SchemaError, decode_object, dumps
 
 __all__ = ["ReviewHandler", "ReviewRefused"]
 
@@ -92,21 +92,28 @@ class ReviewHandler(BatchHandler):
         except (RedisError, OSError) as exc:
             raise RuntimeError(f"decision store unavailable: {exc}") from exc  # retried, then dead-lettered
         if automated_raw is None:
-            raise ReviewRefused("unknown_application", f"application_id: no automated decision is known for {review.application_id}")
+            raise ReviewRefused(
+                "unknown_application", f"application_id: no automated decision is known for {review.application_id}"
+            )
         automated = orjson.loads(automated_raw)
         if automated["outcome"] != "review":
             raise ReviewRefused(
-                "already_final", f"application_id: {review.application_id} was decided automatically ({automated['outcome']})"
+                "already_final",
+                f"application_id: {review.application_id} was decided automatically ({automated['outcome']})",
             )
         review_dict = review.to_dict()
         manual = self._manual_decision(review, automated, orjson.loads(features_raw) if features_raw else None)
-        value = dumps({**manual.to_dict(), "review": {"reviewer": review.reviewer, "reviewed_at": review_dict["reviewed_at"]}})
+        value = dumps(
+            {**manual.to_dict(), "review": {"reviewer": review.reviewer, "reviewed_at": review_dict["reviewed_at"]}}
+        )
         key = f"{ns}:manual:{review.application_id}"
         reserved = await self._store.client.set(key, value, nx=True, ex=400 * 86400)
         if not reserved:
             stored = await self._store.client.get(key)
             if stored is None or orjson.loads(stored).get("review") != orjson.loads(value)["review"]:
-                raise ReviewRefused("already_final", f"application_id: {review.application_id} already has a manual decision")
+                raise ReviewRefused(
+                    "already_final", f"application_id: {review.application_id} already has a manual decision"
+                )
             value = stored  # the same review again (a replay): the same bytes again
         out = [await self._send(self._decisions_topic, review.application_id.encode(), value)]
         if self._audit_topic is not None:

@@ -227,7 +227,9 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     @app.page("/health")
     async def health_page(web: Any, request: Any) -> Any:
         degraded = store.degraded
-        return web.json({"status": "degraded" if degraded else "ok", "degraded": degraded, "policy_version": config.policy_version})
+        return web.json(
+            {"status": "degraded" if degraded else "ok", "degraded": degraded, "policy_version": config.policy_version}
+        )
 
     @app.on_before_shutdown.connect
     async def _close_store(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
@@ -273,20 +275,34 @@ def _add_timer(app: faust.App, timer: Timer) -> None:
 def _add_web(app: faust.App, settings: Settings, config: RiskConfig, table: Routes, metrics: WorkerMetrics) -> None:
     """The decision API, the alerts API and the console, and the decision watcher they share."""
     store = table.store
-    watcher = DecisionWatcher(settings.kafka_bootstrap, table.names.decisions, **_aiokafka_security(settings),
-                              **side_consumer_fetch(settings.fetch_min_bytes, WATCHER_FETCH_WAIT_MS))
-    commands = app.topic(table.names.alert_candidates, key_type=bytes, value_type=bytes,
-                         value_serializer="raw", key_serializer="raw")
-    applications = app.topic(table.names.applications, key_type=bytes, value_type=bytes,
-                             value_serializer="raw", key_serializer="raw")
+    watcher = DecisionWatcher(
+        settings.kafka_bootstrap,
+        table.names.decisions,
+        **_aiokafka_security(settings),
+        **side_consumer_fetch(settings.fetch_min_bytes, WATCHER_FETCH_WAIT_MS),
+    )
+    commands = app.topic(
+        table.names.alert_candidates, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw"
+    )
+    applications = app.topic(
+        table.names.applications, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw"
+    )
     register_http_api(
         app, applications_topic=applications, watcher=watcher, store=store, max_bytes=settings.max_message_bytes
     )
     register_alerts_api(app, commands_topic=commands, client=store.client, namespace=store.namespace)
-    register_console(app, settings=settings, config=config, client=store.client, namespace=store.namespace,
-                     registry=metrics.registry, consumer_kwargs={
-                         **_aiokafka_security(settings),
-                         **side_consumer_fetch(settings.fetch_min_bytes, FEED_FETCH_WAIT_MS)})
+    register_console(
+        app,
+        settings=settings,
+        config=config,
+        client=store.client,
+        namespace=store.namespace,
+        registry=metrics.registry,
+        consumer_kwargs={
+            **_aiokafka_security(settings),
+            **side_consumer_fetch(settings.fetch_min_bytes, FEED_FETCH_WAIT_MS),
+        },
+    )
 
     @app.task
     async def _start_watcher() -> None:

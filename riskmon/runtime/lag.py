@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
-from riskmon.config import RiskConfig
 from riskmon.alerting.sink import AlertSink
-from riskmon.pipeline.messages import Incoming
+from riskmon.config import RiskConfig
 from riskmon.detectors import IngestionLag, ThresholdDetector, alerts_on
+from riskmon.pipeline.messages import Incoming
 from riskmon.schemas import Alert
 
 __all__ = ["LagWatch", "PipelineLag"]
@@ -67,4 +67,3 @@ class LagWatch:
             config_version=config_version,
             window=None,
         )
-

@@ -30,8 +30,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Mapping
 from functools import partial
-from typing import Any, Mapping
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
@@ -81,7 +82,9 @@ class OutputProducer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._reports: list[tuple[asyncio.Future, KafkaError | None]] = []  # the poll thread's, until close() has joined it
+        self._reports: list[
+            tuple[asyncio.Future, KafkaError | None]
+        ] = []  # the poll thread's, until close() has joined it
 
     def start(self) -> None:
         """Create the producer and its poll thread, bound to the running loop."""

@@ -198,13 +198,18 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
     ]
     table.timers = [
         # quiet-period resolutions and grouped announcements; the others forget what they held
-        Timer("alert-tick", 1.0, alert_handler.tick, owner_topic=names.alert_candidates,
-              otherwise=alert_handler.forget),
+        Timer(
+            "alert-tick", 1.0, alert_handler.tick, owner_topic=names.alert_candidates, otherwise=alert_handler.forget
+        ),
         # a checkpoint of the chain head at least every 10 s while entries arrive
         Timer("audit-checkpoint", 10.0, audit_writer.checkpoint, owner_topic=names.audit_pending),
         # a requested promotion is applied even when no labels flow, and what is due is published
-        Timer("publish-models", max(1.0, min(5.0, config.models.publish_every_seconds / 2)), learner.tick,
-              owner_topic=names.training),
+        Timer(
+            "publish-models",
+            max(1.0, min(5.0, config.models.publish_every_seconds / 2)),
+            learner.tick,
+            owner_topic=names.training,
+        ),
     ]
     if settings.shadow_config_path:
         _add_shadow(table, settings, config, send=send, window=window)
@@ -246,5 +251,8 @@ def _add_shadow(table: Routes, settings: Settings, config: RiskConfig, *, send: 
     table.timers.append(Timer("shadow-tick", SHADOW_TICK_SECONDS, handler.tick))
     logging.getLogger(__name__).info(
         "shadow mode: %s (%s) evaluated beside %s, recorded on %s only",
-        shadow_config.source, shadow_config.policy_version, config.policy_version, topic,
+        shadow_config.source,
+        shadow_config.policy_version,
+        config.policy_version,
+        topic,
     )

@@ -16,8 +16,9 @@ else the consumer's fetch position. It is what ``kafka-consumer-groups
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Collection, Iterable, Mapping
+from typing import Any
 
 __all__ = ["partition_lag", "sum_by_topic", "sample_consumer_lag", "ConsumerSample"]
 

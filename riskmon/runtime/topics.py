@@ -36,7 +36,9 @@ class TopicNames:
     training: str  # internal: labelled examples for the learner (one partition)
     portfolio: str  # internal: decision and repayment summaries for the portfolio watch (one partition)
     audit_pending: str  # internal: audit records waiting for the one audit writer (one partition)
-    alert_candidates: str  # internal: detector candidates and operators' acks/silences for the one alert manager (one partition)
+    alert_candidates: (
+        str  # internal: detector candidates and operators' acks/silences for the one alert manager (one partition)
+    )
     notifications: str  # what receivers (pagers, webhooks) are sent, keyed by group; one consumer group per receiver
 
     def all(self) -> tuple[str, ...]:

@@ -12,8 +12,8 @@ import sys
 from typing import Any
 
 from riskmon.config import RiskConfig, load_config
-from riskmon.settings import Settings
 from riskmon.runtime.topics import ensure_topics
+from riskmon.settings import Settings
 
 __all__ = ["run_worker", "faust_worker", "WorkerStartError"]
 
@@ -66,8 +66,9 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
     pin_mmap_threshold()  # before the large buffers come and go
     probe = install_memory_probe(settings.tracemalloc_frames)
     if probe is not None:
-        print(f"riskmon worker: tracemalloc on (diagnosis only, slower): dumps go to {probe}",
-              file=sys.stderr, flush=True)
+        print(
+            f"riskmon worker: tracemalloc on (diagnosis only, slower): dumps go to {probe}", file=sys.stderr, flush=True
+        )
     from riskmon.settings import DEV_AUDIT_KEY
 
     if DEV_AUDIT_KEY in (settings.audit_pseudonym_key, settings.audit_checkpoint_key):

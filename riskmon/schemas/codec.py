@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 
@@ -194,7 +194,7 @@ def format_timestamp(dt: datetime) -> str:
     """
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError("format_timestamp needs an aware datetime (with tzinfo)")
-    u = dt.astimezone(timezone.utc)
+    u = dt.astimezone(UTC)
     return (
         f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
         f".{u.microsecond // 1000:03d}Z"
@@ -240,12 +240,12 @@ def parse_timestamp(value: str, field: str) -> datetime:
     if zulu is None and sign is None:
         raise SchemaError(field, "format", f"must include a UTC offset, Z or +hh:mm (got {show(value)})")
     try:
-        return datetime.fromisoformat(value).astimezone(timezone.utc)  # fast path; shape checked above
+        return datetime.fromisoformat(value).astimezone(UTC)  # fast path; shape checked above
     except (ValueError, OverflowError):
         pass  # lower-case t/z, or not a real date/time: decide below
     try:
         if zulu is not None:
-            tz = timezone.utc
+            tz = UTC
         else:
             if int(off_h) > 23 or int(off_m) > 59:
                 raise ValueError("offset out of range")
@@ -253,7 +253,7 @@ def parse_timestamp(value: str, field: str) -> datetime:
             tz = timezone(-offset if sign == "-" else offset)
         micro = int((frac + "00000")[:6]) if frac else 0
         dt = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz)
-        return dt.astimezone(timezone.utc)
+        return dt.astimezone(UTC)
     except (ValueError, OverflowError):
         raise SchemaError(field, "format", f"is not a real date and time (got {show(value)})") from None
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import orjson
 
@@ -187,7 +188,8 @@ def _number(text: str) -> Any:
 def row_to_doc(row: dict[str, str]) -> dict:
     """A CSV row (header -> cell) as an event object: typed, nested on dots, empty cells left out.
 
-    >>> row_to_doc({"application_id": "a-1", "amount": "100", "features.dti": "0.3", "applicant.name": "Ada", "channel": ""})
+    >>> row_to_doc({"application_id": "a-1", "amount": "100", "features.dti": "0.3", "applicant.name": "Ada",
+    ...             "channel": ""})
     {'application_id': 'a-1', 'amount': 100, 'features': {'dti': 0.3}, 'applicant': {'name': 'Ada'}}
     """
     doc: dict[str, Any] = {}
@@ -231,5 +233,5 @@ def _read_csv(stream: Any) -> Iterator[Event | BadLine]:
         if len(cells) != len(header):
             yield BadLine(reader.line_num, f"{len(cells)} cells, the header has {len(header)}")
             continue
-        doc = row_to_doc(dict(zip(header, cells)))
+        doc = row_to_doc(dict(zip(header, cells, strict=False)))
         yield Event(reader.line_num, doc, dumps(doc))

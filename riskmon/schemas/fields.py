@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from riskmon.schemas.codec import json_type, parse_timestamp, show
 from riskmon.schemas.errors import SchemaError

@@ -118,9 +118,7 @@ def _alert_schema() -> dict:
             "notification": {"type": "string"},
         }
     )
-    return _document(
-        "alert", "A graded alert on risk.alerts (key: dedup_key). No personal data.", props, required
-    )
+    return _document("alert", "A graded alert on risk.alerts (key: dedup_key). No personal data.", props, required)
 
 
 def _deadletter_schema() -> dict:

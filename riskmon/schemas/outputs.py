@@ -398,4 +398,3 @@ class DeadLetter:
             error=dict(d["error"]),
             raw=_unrender(d.get("raw"), d.get("raw_encoding")),
         )
-

@@ -6,8 +6,8 @@ and :class:`Level` compare by severity, after Marble's approve < review < declin
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
-from typing import Iterable
 
 __all__ = [
     "OUTCOMES",

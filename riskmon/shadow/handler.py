@@ -43,18 +43,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 from riskmon.alerting.clock import EventClock, alert_event_time
 from riskmon.alerting.config import DEFAULTS
 from riskmon.alerting.manager import AlertManager, Outcome
+from riskmon.applications.scoring import ModelScorer
 from riskmon.backtest.evaluator import Evaluator
 from riskmon.config import ConfigError, RiskConfig, load_config
+from riskmon.pipeline.messages import Incoming, Send, utcnow
 from riskmon.schemas import Alert, Application, Repayment, SchemaError, Transaction, decode_object, dumps
-from riskmon.pipeline.messages import Send, utcnow
-from riskmon.pipeline.messages import Incoming
-from riskmon.applications.scoring import ModelScorer
 
 __all__ = ["SHADOW_TICK_SECONDS", "SHADOW_TOPIC", "ShadowHandler", "load_shadow_config"]
 
@@ -99,7 +99,11 @@ class ShadowHandler:
         self._scorer = scorer
         self._send = send
         self._topic = topic
-        self._envelope = {"shadow": True, "config_version": config.version[:12], "active_policy_version": active_policy_version}
+        self._envelope = {
+            "shadow": True,
+            "config_version": config.version[:12],
+            "active_policy_version": active_policy_version,
+        }
         self._max_bytes = max_message_bytes
         self._degraded = degraded
         self._now = wall_clock
@@ -145,8 +149,9 @@ class ShadowHandler:
         await self._scorer.refresh()
         degraded = self._degraded() or self.evaluator.model_hold
         latencies = [(self._mono() - m.received_monotonic) * 1000.0 for m, _ in fresh]
-        evaluated = self.evaluator.decide([a for _, a in fresh], decided_at=self._now(), latencies_ms=latencies,
-                                          degraded=degraded)
+        evaluated = self.evaluator.decide(
+            [a for _, a in fresh], decided_at=self._now(), latencies_ms=latencies, degraded=degraded
+        )
         decisions = [e.decision for e in evaluated]
         records = [(d["application_id"], self._wrap("decision", d)) for d in decisions]
         await self._publish(records, self.evaluator.watch_decisions(decisions))

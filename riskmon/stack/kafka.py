@@ -94,12 +94,20 @@ def ensure_kafka(version: str, cache: Path, progress: Progress) -> Path:
         shutil.rmtree(lib, ignore_errors=True)
         (home / "pom.xml").write_text(render_pom(version))
         log = home / "mvn.log"
-        cmd = ["mvn", "-B", "-q", "-Dstyle.color=never", "dependency:copy-dependencies",
-               "-DoutputDirectory=lib", "-DincludeScope=runtime"]
+        cmd = [
+            "mvn",
+            "-B",
+            "-q",
+            "-Dstyle.color=never",
+            "dependency:copy-dependencies",
+            "-DoutputDirectory=lib",
+            "-DincludeScope=runtime",
+        ]
         try:
             with open(log, "wb") as out:
-                result = subprocess.run(cmd, cwd=home, stdin=subprocess.DEVNULL, stdout=out,
-                                        stderr=subprocess.STDOUT, timeout=MVN_TIMEOUT)
+                result = subprocess.run(
+                    cmd, cwd=home, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=MVN_TIMEOUT
+                )
         except subprocess.TimeoutExpired:
             raise StackError(
                 f"Maven did not finish fetching Kafka {version} within {MVN_TIMEOUT:.0f} s; "
@@ -205,8 +213,16 @@ def _megabytes(size: str) -> float:
 def java_base(lib: Path, log4j: Path, heap: str) -> list[str]:
     """``java`` with heap, classpath (Java expands ``lib/*`` itself) and logging config."""
     initial = heap if _megabytes(heap) < 256 else "256m"
-    return ["java", f"-Xmx{heap}", f"-Xms{initial}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{lib}/*"]
+    return [
+        "java",
+        f"-Xmx{heap}",
+        f"-Xms{initial}",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={log4j}",
+        "-cp",
+        f"{lib}/*",
+    ]
 
 
 def start_command(lib: Path, props: Path, log4j: Path) -> list[str]:
@@ -219,8 +235,15 @@ def format_storage(lib: Path, props: Path, log4j: Path, data: Path, progress: Pr
     if (data / "meta.properties").is_file():
         return
     progress("formatting KRaft storage")
-    cmd = [*java_base(lib, log4j, DEFAULT_HEAP), "kafka.tools.StorageTool",
-           "format", "-t", new_cluster_id(), "-c", str(props)]
+    cmd = [
+        *java_base(lib, log4j, DEFAULT_HEAP),
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        new_cluster_id(),
+        "-c",
+        str(props),
+    ]
     result = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         output = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
@@ -239,8 +262,9 @@ def wait_ready(bootstrap: str, pid: int, deadline: float, describe_failure: Call
 
     # log_level 0 keeps librdkafka quiet about the refused connects while the JVM starts;
     # a short reconnect backoff notices the listener as soon as it opens.
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0,
-                         "reconnect.backoff.ms": 100, "reconnect.backoff.max.ms": 500})
+    admin = AdminClient(
+        {"bootstrap.servers": bootstrap, "log_level": 0, "reconnect.backoff.ms": 100, "reconnect.backoff.max.ms": 500}
+    )
     last_error = "no answer yet"
     while True:
         if not is_alive(pid):

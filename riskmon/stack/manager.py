@@ -54,8 +54,9 @@ class _Layout:
 
     def failure_logs(self, name: str, since: dict[str, int]) -> str:
         """Last 30 lines each log received since the server was started."""
-        return "\n".join(f"--- last lines of {log} ---\n{tail(log, since=since.get(str(log), 0))}"
-                         for log in self.logs(name))
+        return "\n".join(
+            f"--- last lines of {log} ---\n{tail(log, since=since.get(str(log), 0))}" for log in self.logs(name)
+        )
 
     def log_offsets(self, name: str) -> dict[str, int]:
         return {str(log): log_size(log) for log in self.logs(name)}
@@ -75,8 +76,10 @@ def _locked(dir: Path) -> Iterator[None]:
 
 
 def _running(state: dict[str, Any], layout: _Layout) -> tuple[bool, bool]:
-    return (is_ours(state.get("kafka", {}).get("pid"), str(layout.kafka_props)),
-            is_ours(state.get("redis", {}).get("pid"), str(layout.redis_conf)))
+    return (
+        is_ours(state.get("kafka", {}).get("pid"), str(layout.kafka_props)),
+        is_ours(state.get("redis", {}).get("pid"), str(layout.redis_conf)),
+    )
 
 
 def _info(dir: Path, state: dict[str, Any], started: bool) -> StackInfo:
@@ -93,13 +96,13 @@ def _info(dir: Path, state: dict[str, Any], started: bool) -> StackInfo:
 _PORT_KEYS = {"kafka": ("port", "controller_port"), "redis": ("port",)}
 
 
-def _plan_ports(state: dict[str, Any], to_start: list[str],
-                progress: Callable[[str], None]) -> dict[str, list[int]]:
+def _plan_ports(state: dict[str, Any], to_start: list[str], progress: Callable[[str], None]) -> dict[str, list[int]]:
     """Ports for the servers in ``to_start``: the recorded ones when still free, else fresh ones.
 
     Reusing ports keeps a restarted stack on the addresses clients already know.
     Ports of servers left running, and those already planned, are never handed out twice.
     """
+
     def recorded(name: str) -> list[int | None]:
         return [state.get(name, {}).get(key) for key in _PORT_KEYS[name]]
 
@@ -127,8 +130,9 @@ def _redis_version() -> str:
     return match.group(1) if match else "unknown"
 
 
-def _start_kafka(layout: _Layout, version: str, ports: list[int],
-                 progress: Callable[[str], None]) -> tuple[dict[str, Any], dict[str, int]]:
+def _start_kafka(
+    layout: _Layout, version: str, ports: list[int], progress: Callable[[str], None]
+) -> tuple[dict[str, Any], dict[str, int]]:
     """Fetch if needed, configure, format once, spawn; return the state entry and log offsets."""
     lib = kafka.ensure_kafka(version, kafka_cache_dir(), progress)
     data = layout.kafka / "data"
@@ -142,12 +146,20 @@ def _start_kafka(layout: _Layout, version: str, ports: list[int],
     cmd = kafka.start_command(lib, layout.kafka_props, log4j)
     offsets = layout.log_offsets("kafka")
     pid = spawn(cmd, layout.kafka / "kafka.out", cwd=layout.kafka)
-    return ({"version": version, "port": port, "controller_port": controller_port,
-             "pid": pid, "cmdline": cmd, "started_at": time.time()}, offsets)
+    return (
+        {
+            "version": version,
+            "port": port,
+            "controller_port": controller_port,
+            "pid": pid,
+            "cmdline": cmd,
+            "started_at": time.time(),
+        },
+        offsets,
+    )
 
 
-def _start_redis(layout: _Layout, port: int,
-                 progress: Callable[[str], None]) -> tuple[dict[str, Any], dict[str, int]]:
+def _start_redis(layout: _Layout, port: int, progress: Callable[[str], None]) -> tuple[dict[str, Any], dict[str, int]]:
     """Configure and spawn redis-server; return the state entry and log offsets."""
     layout.redis.mkdir(parents=True, exist_ok=True)
     layout.redis_conf.write_text(redis_server.render_config(layout.redis, port))
@@ -155,12 +167,16 @@ def _start_redis(layout: _Layout, port: int,
     cmd = redis_server.start_command(layout.redis_conf)
     offsets = layout.log_offsets("redis")
     pid = spawn(cmd, layout.redis / "redis.out", cwd=layout.redis)
-    return ({"version": _redis_version(), "port": port, "pid": pid, "cmdline": cmd,
-             "started_at": time.time()}, offsets)
+    return ({"version": _redis_version(), "port": port, "pid": pid, "cmdline": cmd, "started_at": time.time()}, offsets)
 
 
-def up(dir: Path, *, kafka_version: str = kafka.DEFAULT_KAFKA_VERSION, timeout: float = 120.0,
-       progress: Callable[[str], None] | None = None) -> StackInfo:
+def up(
+    dir: Path,
+    *,
+    kafka_version: str = kafka.DEFAULT_KAFKA_VERSION,
+    timeout: float = 120.0,
+    progress: Callable[[str], None] | None = None,
+) -> StackInfo:
     """Start whatever of Kafka and Redis is not running in ``dir``; wait until both serve.
 
     Returns ``started=False`` when both already ran (nothing changed). The Kafka
@@ -184,8 +200,7 @@ def up(dir: Path, *, kafka_version: str = kafka.DEFAULT_KAFKA_VERSION, timeout: 
         if kafka_up and state["kafka"].get("version") != kafka_version:
             report(f"Kafka {state['kafka'].get('version')} is already running; leaving it as it is")
 
-        plan = _plan_ports(state, [name for name, up_ in (("kafka", kafka_up), ("redis", redis_up)) if not up_],
-                           report)
+        plan = _plan_ports(state, [name for name, up_ in (("kafka", kafka_up), ("redis", redis_up)) if not up_], report)
         started: list[tuple[int, str]] = []
         # Error messages quote only what the logs received from here on.
         since = {name: layout.log_offsets(name) for name in ("kafka", "redis")}
@@ -200,12 +215,20 @@ def up(dir: Path, *, kafka_version: str = kafka.DEFAULT_KAFKA_VERSION, timeout: 
                 save_state(dir, state)
             began = time.monotonic()
             deadline = began + timeout
-            redis_server.wait_ready(redis_server.url(state["redis"]["port"]), state["redis"]["pid"],
-                                    deadline, lambda: layout.failure_logs("redis", since["redis"]))
+            redis_server.wait_ready(
+                redis_server.url(state["redis"]["port"]),
+                state["redis"]["pid"],
+                deadline,
+                lambda: layout.failure_logs("redis", since["redis"]),
+            )
             if not redis_up:
                 report(f"Redis ready in {time.monotonic() - began:.1f} s")
-            kafka.wait_ready(f"127.0.0.1:{state['kafka']['port']}", state["kafka"]["pid"],
-                             deadline, lambda: layout.failure_logs("kafka", since["kafka"]))
+            kafka.wait_ready(
+                f"127.0.0.1:{state['kafka']['port']}",
+                state["kafka"]["pid"],
+                deadline,
+                lambda: layout.failure_logs("kafka", since["kafka"]),
+            )
             if not kafka_up:
                 report(f"Kafka ready in {time.monotonic() - began:.1f} s")
         except BaseException:
@@ -246,11 +269,17 @@ def down(dir: Path, *, timeout: float = 30.0, only: Service | None = None) -> li
         names = {only: names[only]}
     with _locked(dir):
         state = load_state(dir)
-        targets = {name: state[name]["pid"] for name, (_, marker) in names.items()
-                   if is_ours(state.get(name, {}).get("pid"), marker)}
+        targets = {
+            name: state[name]["pid"]
+            for name, (_, marker) in names.items()
+            if is_ours(state.get(name, {}).get("pid"), marker)
+        }
         stopped = set(stop([(pid, names[name][1]) for name, pid in targets.items()], timeout))
-        described = [f"{names[name][0]} (pid {pid}, 127.0.0.1:{state[name]['port']})"
-                     for name, pid in targets.items() if pid in stopped]
+        described = [
+            f"{names[name][0]} (pid {pid}, 127.0.0.1:{state[name]['port']})"
+            for name, pid in targets.items()
+            if pid in stopped
+        ]
         for name in names:
             if name in state and state[name].get("pid") is not None:
                 state[name]["pid"] = None

@@ -17,19 +17,21 @@ from riskmon.stack.state import StackError
 
 def render_config(dir: Path, port: int) -> str:
     """redis.conf for a loopback-only, non-persistent, foreground server."""
-    return "\n".join([
-        "# Written by riskmon's stack tooling; rewritten on every start.",
-        "bind 127.0.0.1",
-        f"port {port}",
-        "protected-mode yes",
-        "daemonize no",
-        f'dir "{dir}"',
-        f'logfile "{dir / "redis.log"}"',
-        'save ""',
-        "appendonly no",
-        "set-proc-title no",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Written by riskmon's stack tooling; rewritten on every start.",
+            "bind 127.0.0.1",
+            f"port {port}",
+            "protected-mode yes",
+            "daemonize no",
+            f'dir "{dir}"',
+            f'logfile "{dir / "redis.log"}"',
+            'save ""',
+            "appendonly no",
+            "set-proc-title no",
+            "",
+        ]
+    )
 
 
 def start_command(conf: Path) -> list[str]:
@@ -57,8 +59,9 @@ def wait_ready(redis_url: str, pid: int, deadline: float, describe_failure: Call
             if not is_alive(pid):
                 raise StackError(f"redis-server (pid {pid}) exited during startup.\n{describe_failure()}")
             if time.monotonic() >= deadline:
-                raise StackError(f"Redis on {redis_url} did not answer PING in time ({last_error}).\n"
-                                 f"{describe_failure()}")
+                raise StackError(
+                    f"Redis on {redis_url} did not answer PING in time ({last_error}).\n{describe_failure()}"
+                )
             try:
                 if client.ping():
                     return

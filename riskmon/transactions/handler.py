@@ -23,19 +23,19 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 from redis.exceptions import RedisError
 
-from riskmon.config import RiskConfig
-from riskmon.schemas import SchemaError, Transaction, decode_object
 from riskmon.alerting.sink import AlertSink
+from riskmon.config import RiskConfig
 from riskmon.pipeline.handler import BatchHandler
-from riskmon.pipeline.messages import Send, utcnow
-from riskmon.pipeline.store import DecisionStore
-from riskmon.pipeline.messages import Incoming
+from riskmon.pipeline.messages import Incoming, Send, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.pipeline.store import DecisionStore
+from riskmon.schemas import SchemaError, Transaction, decode_object
 from riskmon.transactions.core import watch_transactions
 from riskmon.transactions.watch import CustomerStates, CustomerWatch, TransactionAnomalyWatch
 
@@ -117,7 +117,7 @@ class TransactionHandler(BatchHandler):
         if missing and not self._store.degraded:
             try:
                 raw = await self._store.client.mget([self._key(c) for c in missing])
-                stored.update((c, value) for c, value in zip(missing, raw) if value is not None)
+                stored.update((c, value) for c, value in zip(missing, raw, strict=True) if value is not None)
             except (RedisError, OSError) as exc:
                 log.warning("customer state unavailable in Redis (%s); starting from memory", exc)
         watches: dict[str, CustomerWatch] = {}
@@ -134,8 +134,11 @@ class TransactionHandler(BatchHandler):
                 watches[customer] = self._states.fresh()
         if unreadable:
             self._metrics.customer_state_resets.inc(len(unreadable))
-            log.warning("%d customers' stored state could not be used and started afresh (first: %s)",
-                        len(unreadable), unreadable[0])
+            log.warning(
+                "%d customers' stored state could not be used and started afresh (first: %s)",
+                len(unreadable),
+                unreadable[0],
+            )
         return watches
 
     async def _save(self, watches: dict[str, CustomerWatch]) -> None:

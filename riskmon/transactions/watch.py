@@ -9,17 +9,25 @@ that raised it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
+from riskmon.detectors import (
+    SlidingWindow,
+    ThresholdDetector,
+    Transition,
+    alert_candidate,
+    build_alert,
+    format_duration,
+    transaction_features,
+)
 from riskmon.detectors.config import DetectorsConfig
-from riskmon.detectors import SlidingWindow, ThresholdDetector, Transition, alert_candidate, build_alert, format_duration, transaction_features
 from riskmon.schemas import Alert, Transaction
 
 __all__ = ["CustomerWatch", "CustomerStates", "TransactionAnomalyWatch"]
-
 
 
 def alerts_on(transition: Transition | None, **kwargs: Any) -> list[Alert]:
@@ -37,7 +45,7 @@ class CustomerWatch:
     late_dropped: int = 0
 
     @classmethod
-    def fresh(cls, config: DetectorsConfig) -> "CustomerWatch":
+    def fresh(cls, config: DetectorsConfig) -> CustomerWatch:
         return cls(
             velocity=config.window("txn_velocity"),
             velocity_levels=config.customer_thresholds("txn_velocity"),
@@ -46,7 +54,7 @@ class CustomerWatch:
         )
 
     @classmethod
-    def factory(cls, config: DetectorsConfig) -> Callable[[], "CustomerWatch"]:
+    def factory(cls, config: DetectorsConfig) -> Callable[[], CustomerWatch]:
         """A maker of fresh watches for many new customers (see :class:`CustomerStates`).
 
         Building one from the configuration validates every threshold again
@@ -134,15 +142,19 @@ class CustomerStates:
         held per 215-byte state), which 50,000 cached customers would turn
         into 200 MB.
         """
-        return _exact(orjson.dumps([
-            CUSTOMER_STATE_FORMAT,
-            self._shape,
-            watch.velocity.state(),
-            watch.velocity_levels.state(),
-            watch.cash.state(),
-            watch.cash_levels.state(),
-            watch.late_dropped,
-        ]))
+        return _exact(
+            orjson.dumps(
+                [
+                    CUSTOMER_STATE_FORMAT,
+                    self._shape,
+                    watch.velocity.state(),
+                    watch.velocity_levels.state(),
+                    watch.cash.state(),
+                    watch.cash_levels.state(),
+                    watch.late_dropped,
+                ]
+            )
+        )
 
     def decode(self, data: bytes) -> CustomerWatch:
         """The watch ``data`` (from :meth:`encode`) holds; ``ValueError`` if it cannot be used."""
@@ -196,7 +208,3 @@ class TransactionAnomalyWatch:
                 labels={"transaction_id": tx.transaction_id, "type": tx.type},
             )
         ]
-
-
-
-

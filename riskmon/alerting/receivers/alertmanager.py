@@ -38,8 +38,13 @@ def alertmanager_alerts(n: Notification, *, firing_ttl: float) -> list[dict]:
     for a in n.alerts:
         labels = {_label_name(k): str(v) for k, v in (a.get("labels") or {}).items()}
         labels.update(
-            alertname=a["detector"], severity=a["level"], dedup_key=a["dedup_key"], subject_kind=a["subject"]["kind"],
-            subject_id=a["subject"]["id"], group_key=n.group_key, source="riskmon",
+            alertname=a["detector"],
+            severity=a["level"],
+            dedup_key=a["dedup_key"],
+            subject_kind=a["subject"]["kind"],
+            subject_id=a["subject"]["id"],
+            group_key=n.group_key,
+            source="riskmon",
         )
         annotations = {"summary": a["summary"]}
         for k in ("value", "threshold", "window", "runbook_url", "acknowledged_by"):
@@ -47,8 +52,14 @@ def alertmanager_alerts(n: Notification, *, firing_ttl: float) -> list[dict]:
                 annotations[k] = str(a[k])
         resolved = a["status"] == "resolved"
         ends = parse_timestamp(a["updated_at"], "updated_at") if resolved else created + timedelta(seconds=firing_ttl)
-        out.append({"labels": labels, "annotations": annotations, "startsAt": a["started_at"],
-                    "endsAt": format_timestamp(ends)})
+        out.append(
+            {
+                "labels": labels,
+                "annotations": annotations,
+                "startsAt": a["started_at"],
+                "endsAt": format_timestamp(ends),
+            }
+        )
     return out
 
 

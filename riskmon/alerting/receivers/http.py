@@ -12,8 +12,9 @@ import random
 import socket
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 __all__ = ["Request", "Response", "post", "classify", "backoff"]
 
@@ -37,19 +38,23 @@ class Response:
 
 def post(request: Request, timeout: float) -> Response:
     """POST ``request``; never raises (a failure is a :class:`Response` with ``error``)."""
-    req = urllib.request.Request(request.url, data=request.body, method="POST",
-                                 headers={"Content-Type": "application/json", **request.headers})
+    req = urllib.request.Request(
+        request.url, data=request.body, method="POST", headers={"Content-Type": "application/json", **request.headers}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - URLs come from the operator's config
             return Response(status=resp.status, body=resp.read(4096).decode("utf-8", "replace"))
     except urllib.error.HTTPError as exc:
         body = exc.read(4096).decode("utf-8", "replace") if exc.fp else ""
         return Response(status=exc.code, body=body, retry_after=_retry_after(exc.headers.get("Retry-After")))
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         return Response(status=None, error="timeout")
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        return Response(status=None, error="timeout" if isinstance(reason, (socket.timeout, TimeoutError)) else f"connection: {reason}")
+        return Response(
+            status=None,
+            error="timeout" if isinstance(reason, (socket.timeout, TimeoutError)) else f"connection: {reason}",
+        )
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -76,8 +81,9 @@ def classify(response: Response) -> Verdict:
     return "reject"
 
 
-def backoff(attempt: int, *, initial: float, cap: float, retry_after: float | None = None,
-            rng: random.Random | None = None) -> float:
+def backoff(
+    attempt: int, *, initial: float, cap: float, retry_after: float | None = None, rng: random.Random | None = None
+) -> float:
     """Seconds before attempt ``attempt + 1``: full jitter over ``min(cap, initial * 2**attempt)``.
 
     A server's ``Retry-After`` is a floor (capped too, so a receiver cannot stall us for a day).

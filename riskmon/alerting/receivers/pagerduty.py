@@ -16,8 +16,21 @@ from riskmon.alerting.receivers.http import Request
 __all__ = ["pagerduty_request", "pagerduty_event"]
 
 _SEVERITY = {"info": "info", "warning": "warning", "critical": "critical"}
-_DETAIL_FIELDS = ("dedup_key", "level", "status", "detector", "summary", "count", "started_at", "updated_at", "value",
-                  "threshold", "window", "acknowledged_by", "suppressed_by")
+_DETAIL_FIELDS = (
+    "dedup_key",
+    "level",
+    "status",
+    "detector",
+    "summary",
+    "count",
+    "started_at",
+    "updated_at",
+    "value",
+    "threshold",
+    "window",
+    "acknowledged_by",
+    "suppressed_by",
+)
 
 
 def pagerduty_event(n: Notification, routing_key: str) -> dict:

@@ -8,8 +8,8 @@ live in their own modules and are tested without a broker; ``tail.py`` and
 ``replay.py`` are the thin I/O shells around them.
 """
 
-from riskmon.schemas.event_files import KINDS, BadLine, EventKind, infer_kind, read_events
 from riskmon.cli.ops.render import render_alert, render_decision, use_color
+from riskmon.schemas.event_files import KINDS, BadLine, EventKind, infer_kind, read_events
 
 __all__ = [
     "KINDS",

@@ -22,7 +22,9 @@ def existing_topics(config: dict[str, str], timeout: float = 10.0) -> set[str]:
         # log_level 0: an unreachable broker is reported once, below, not as librdkafka's retry log
         metadata = AdminClient({**config, "log_level": 0}).list_topics(timeout=timeout)
     except KafkaException as exc:
-        raise OpsError(f"cannot reach Kafka at {config.get('bootstrap.servers')}: {exc.args[0].str() if exc.args else exc}") from None
+        raise OpsError(
+            f"cannot reach Kafka at {config.get('bootstrap.servers')}: {exc.args[0].str() if exc.args else exc}"
+        ) from None
     return {name for name, topic in metadata.topics.items() if topic.error is None}
 
 
@@ -32,7 +34,8 @@ def require_topic(topic: str, topics: set[str]) -> None:
     >>> require_topic("dev.credit.decisions", {"credit.decisions"})
     Traceback (most recent call last):
     ...
-    riskmon.cli.ops.errors.OpsError: topic dev.credit.decisions does not exist (check --topic-prefix / RISKMON_TOPIC_PREFIX; a worker creates the contract topics when it starts)
+    riskmon.cli.ops.errors.OpsError: topic dev.credit.decisions does not exist (check --topic-prefix /
+      RISKMON_TOPIC_PREFIX; a worker creates the contract topics when it starts)
     """
     if topic not in topics:
         raise OpsError(

@@ -12,7 +12,8 @@ than failing: ``tail`` is how one finds such events.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["render_alert", "render_decision", "render_deadletter", "use_color", "clean"]
 
@@ -62,7 +63,8 @@ def render_alert(alert: Mapping[str, Any], *, color: bool = False) -> str:
     ...               "detector": "velocity", "subject": {"kind": "customer", "id": "cust-42"},
     ...               "summary": "7 cash withdrawals in 10 minutes", "value": 7.0, "threshold": 5.0,
     ...               "window": "10m", "count": 3})
-    '2026-11-29T14:45:12.250Z WARNING  firing   velocity          customer:cust-42  7 cash withdrawals in 10 minutes (value 7, threshold 5, window 10m, x3)'
+    '2026-11-29T14:45:12.250Z WARNING  firing   velocity          customer:cust-42  7 cash withdrawals in 10 minutes
+      (value 7, threshold 5, window 10m, x3)'
     """
     level = clean(alert.get("level"))
     status = clean(alert.get("status"))

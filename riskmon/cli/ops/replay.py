@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from confluent_kafka import KafkaException, Producer
 
 from riskmon.cli.ops.errors import OpsError
-from riskmon.schemas.event_files import BadLine, Event, EventKind, Format, detect_format, infer_kind, read_events
 from riskmon.cli.ops.kafka import existing_topics, require_topic
 from riskmon.cli.ops.pacing import Pacer, Progress, progress_bar, progress_line
 from riskmon.schemas import SchemaError, parse_timestamp
+from riskmon.schemas.event_files import BadLine, Event, EventKind, Format, detect_format, infer_kind, read_events
 from riskmon.settings import PRODUCER_DEFAULTS, Settings
 
 __all__ = ["ReplayOptions", "ReplayResult", "run_replay"]
@@ -123,8 +124,7 @@ def run_replay(
     if options.topic is not None:
         require_topic(options.topic, topics)
     total = _count_lines(path) - (1 if fmt == "csv" else 0)
-    producer = Producer({**config, **PRODUCER_DEFAULTS, "linger.ms": 10,
-                         "message.max.bytes": _MAX_MESSAGE_BYTES})
+    producer = Producer({**config, **PRODUCER_DEFAULTS, "linger.ms": 10, "message.max.bytes": _MAX_MESSAGE_BYTES})
     result = ReplayResult(topics=set())
     report = _Reporter(err)
     tty = bool(getattr(err, "isatty", lambda: False)())
@@ -137,13 +137,19 @@ def run_replay(
             else:
                 result.failed += 1
                 report.say(f"line {line}: not delivered to {message.topic()}: {error.str()}")
+
         return callback
 
     def show(final: bool = False) -> None:
         elapsed = clock() - start
         if tty:
             end = "\n" if final else ""
-            print(f"\r{progress_bar(result.lines, total, result.sent, result.bad, elapsed)}", end=end, file=err, flush=True)
+            print(
+                f"\r{progress_bar(result.lines, total, result.sent, result.bad, elapsed)}",
+                end=end,
+                file=err,
+                flush=True,
+            )
         elif not final:
             print(progress_line(result.lines, total, result.sent, result.bad, elapsed), file=err, flush=True)
 
@@ -168,8 +174,13 @@ def run_replay(
             index += 1
             while (wait := due - clock()) > 0:
                 producer.poll(min(wait, 0.1))
-            _produce(producer, topic, _key(item.doc, options.key_field or (kind.key if kind else None)),
-                     item.value, delivered(item.line))
+            _produce(
+                producer,
+                topic,
+                _key(item.doc, options.key_field or (kind.key if kind else None)),
+                item.value,
+                delivered(item.line),
+            )
             if progress.should_print(clock() - start):
                 show()
     undelivered = producer.flush(options.flush_timeout)

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, TextIO
+from typing import Any, Literal, TextIO
 
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
-from riskmon.client import watermark_high
 from riskmon.cli.ops.errors import OpsError
 from riskmon.cli.ops.kafka import existing_topics, require_topic
 from riskmon.cli.ops.render import clean, render_alert, render_deadletter, render_decision
+from riskmon.client import watermark_high
 from riskmon.schemas import Level
 from riskmon.settings import Settings
 
@@ -74,9 +75,7 @@ def accepts(options: TailOptions, event: Mapping[str, Any]) -> bool:
             return False
     if options.detectors and event.get("detector") not in options.detectors:
         return False
-    if options.outcomes and event.get("outcome") not in options.outcomes:
-        return False
-    return True
+    return not (options.outcomes and event.get("outcome") not in options.outcomes)
 
 
 def render(options: TailOptions, event: Mapping[str, Any], raw: bytes) -> str:
@@ -129,8 +128,11 @@ def run_tail(settings: Settings, options: TailOptions, *, out: TextIO = sys.stdo
                 if not isinstance(event, dict):
                     raise ValueError("not an object")
             except ValueError:
-                print(f"# {topic}[{message.partition()}]@{message.offset()}: not a JSON object: {clean(raw[:80])}",
-                      file=err, flush=True)
+                print(
+                    f"# {topic}[{message.partition()}]@{message.offset()}: not a JSON object: {clean(raw[:80])}",
+                    file=err,
+                    flush=True,
+                )
                 continue
             if accepts(options, event):
                 print(render(options, event, raw), file=out, flush=True)

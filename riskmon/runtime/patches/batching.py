@@ -28,12 +28,12 @@ delete this module; batches then wait a window after each handling, and a
 failed batch is acknowledged (the handlers never raise, so none is lost).
 """
 
-
 from __future__ import annotations
 
 import asyncio
 import math
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 __all__ = ["Batcher", "take_batches"]
 

@@ -30,7 +30,6 @@ settings to ``faust.App`` and give ``side_consumer_fetch``'s two keyword
 arguments to the side consumers directly.
 """
 
-
 from __future__ import annotations
 
 import asyncio
@@ -60,7 +59,10 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
-        for attribute, variable in ((_ATTRIBUTE, "RISKMON_FETCH_MAX_WAIT_MS"), (_MIN_ATTRIBUTE, "RISKMON_FETCH_MIN_BYTES")):
+        for attribute, variable in (
+            (_ATTRIBUTE, "RISKMON_FETCH_MAX_WAIT_MS"),
+            (_MIN_ATTRIBUTE, "RISKMON_FETCH_MIN_BYTES"),
+        ):
             if not isinstance(getattr(consumer, attribute, None), int):
                 raise RuntimeError(
                     f"aiokafka {aiokafka.__version__} has no AIOKafkaConsumer.{attribute}: "
@@ -144,7 +146,7 @@ class _Consumer(faust_aiokafka.Consumer):
                                 acks_enabled = acks_enabled_for(message.topic)
                                 if acks_enabled:
                                     await self._add_gap(tp, r_offset + 1, offset)
-                            if commit_every is not None:
+                            if commit_every is not None:  # noqa: SIM102 - as in the Faust source copied
                                 if self._n_acked >= commit_every:
                                     self._n_acked = 0
                                     await self.commit()

@@ -24,11 +24,11 @@ How to drop it: delete this module and ``_Consumer._drain_messages`` in
 the cost above.
 """
 
-
 from __future__ import annotations
 
 import types
-from typing import Any, Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any
 
 __all__ = ["hand_over", "resume"]
 

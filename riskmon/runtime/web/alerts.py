@@ -11,7 +11,8 @@ webhook) each send a command to the alert manager and answer 202 with it.
 from __future__ import annotations
 
 import time
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 
@@ -30,7 +31,9 @@ def _states_key(namespace: str) -> str:
     return f"{namespace}:alerts:state"
 
 
-async def scan_alert_states(client: Any, namespace: str, *, count: int = SCAN_COUNT) -> AsyncIterator[list[dict[str, Any]]]:
+async def scan_alert_states(
+    client: Any, namespace: str, *, count: int = SCAN_COUNT
+) -> AsyncIterator[list[dict[str, Any]]]:
     """The saved alert states, as stored (JSON objects), in chunks of about ``count``.
 
     Why not one HGETALL: the manager keeps one state per customer
@@ -58,7 +61,9 @@ async def scan_alert_states(client: Any, namespace: str, *, count: int = SCAN_CO
             return
 
 
-async def scan_alert_docs(client: Any, namespace: str, *, count: int = SCAN_COUNT) -> AsyncIterator[list[dict[str, Any]]]:
+async def scan_alert_docs(
+    client: Any, namespace: str, *, count: int = SCAN_COUNT
+) -> AsyncIterator[list[dict[str, Any]]]:
     """The saved alerts (each state's ``alert`` as stored), in chunks of about ``count``.
 
     The console reconciles against every saved alert each minute on every
@@ -106,12 +111,17 @@ def register_alerts_api(app: Any, *, commands_topic: Any, client: Any, namespace
             out = []
             try:
                 async for chunk in scan_alert_states(client, namespace):
-                    out += [alert_view(s) for s in chunk
-                            if s["alert"].get("level") in LEVELS
-                            and (status == "all" or s["alert"].get("status") == status)
-                            and (level is None or s["alert"].get("level") == level)]
+                    out += [
+                        alert_view(s)
+                        for s in chunk
+                        if s["alert"].get("level") in LEVELS
+                        and (status == "all" or s["alert"].get("status") == status)
+                        and (level is None or s["alert"].get("level") == level)
+                    ]
             except Exception as exc:
-                return self.json({"error": {"type": "unavailable", "message": f"alert state unavailable: {exc}"}}, status=503)
+                return self.json(
+                    {"error": {"type": "unavailable", "message": f"alert state unavailable: {exc}"}}, status=503
+                )
             out.sort(key=lambda a: (-LEVELS.index(a["level"]), a["updated_at"]), reverse=False)
             return self.json({"alerts": out})
 
@@ -120,7 +130,9 @@ def register_alerts_api(app: Any, *, commands_topic: Any, client: Any, namespace
         async def post(self, request: web.Request, key: str) -> web.Response:
             try:
                 doc = await body_of(request)
-                command = ack_command(key, by=str(doc.get("by", "")), comment=str(doc.get("comment", "")), at=time.time())
+                command = ack_command(
+                    key, by=str(doc.get("by", "")), comment=str(doc.get("comment", "")), at=time.time()
+                )
             except CommandError as exc:
                 return bad(self, exc)
             await send(command, key)
@@ -132,15 +144,22 @@ def register_alerts_api(app: Any, *, commands_topic: Any, client: Any, namespace
             try:
                 silences = await read_silences(client, namespace)
             except Exception as exc:
-                return self.json({"error": {"type": "unavailable", "message": f"silences unavailable: {exc}"}}, status=503)
+                return self.json(
+                    {"error": {"type": "unavailable", "message": f"silences unavailable: {exc}"}}, status=503
+                )
             now = time.time()
             return self.json({"silences": [{**s.to_dict(), "active": s.active(now)} for s in silences]})
 
         async def post(self, request: web.Request) -> web.Response:
             try:
                 doc = await body_of(request)
-                command = silence_command(str(doc.get("matcher", "")), duration=doc.get("duration", ""),
-                                          author=str(doc.get("author", "")), comment=str(doc.get("comment", "")), now=time.time())
+                command = silence_command(
+                    str(doc.get("matcher", "")),
+                    duration=doc.get("duration", ""),
+                    author=str(doc.get("author", "")),
+                    comment=str(doc.get("comment", "")),
+                    now=time.time(),
+                )
             except CommandError as exc:
                 return bad(self, exc)
             await send(command, command["silence"]["id"])

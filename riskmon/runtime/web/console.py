@@ -25,6 +25,7 @@ starts again a second later; the decision path does not depend on it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from importlib import resources
@@ -36,10 +37,10 @@ from prometheus_client import CollectorRegistry
 
 from riskmon.config import RiskConfig
 from riskmon.console import AlertBoard, DecisionRing, IndicatorCentre, model_auc
-from riskmon.settings import Settings
-from riskmon.runtime.web.alerts import scan_alert_docs
 from riskmon.portfolio.handler import LOAN_RATES_KEY
 from riskmon.runtime.topics import topic_names
+from riskmon.runtime.web.alerts import scan_alert_docs
+from riskmon.settings import Settings
 
 __all__ = ["ConsoleFeed", "register_console"]
 
@@ -151,10 +152,8 @@ class ConsoleFeed:
         self._subscribers.clear()
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
         await self._close_consumer()
 
     async def _close_consumer(self) -> None:
@@ -299,7 +298,8 @@ def _asset(name: str) -> bytes:
 
 
 def register_console(app: Any, **feed_kwargs: Any) -> ConsoleFeed:
-    """Add the console's pages to a Faust app and run its feed (``ConsoleFeed(**feed_kwargs)``) while the worker runs."""
+    """Add the console's pages to a Faust app and run its feed (``ConsoleFeed(**feed_kwargs)``)
+    while the worker runs."""
     from aiohttp import web as aioweb
     from faust import web
 
@@ -335,7 +335,9 @@ def register_console(app: Any, **feed_kwargs: Any) -> ConsoleFeed:
     @app.page("/console/api/events")
     class Events(web.View):
         async def get(self, request: web.Request) -> aioweb.StreamResponse:
-            response = aioweb.StreamResponse(headers={**_HEADERS, "Content-Type": "text/event-stream", "X-Accel-Buffering": "no"})
+            response = aioweb.StreamResponse(
+                headers={**_HEADERS, "Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
+            )
             await response.prepare(request)
             snapshot, subscriber = feed.subscribe()
             try:
@@ -343,7 +345,7 @@ def register_console(app: Any, **feed_kwargs: Any) -> ConsoleFeed:
                 while True:
                     try:
                         event, data = await asyncio.wait_for(subscriber.queue.get(), KEEPALIVE_SECONDS)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         await response.write(b": keep-alive\n\n")
                         continue
                     if event == _CLOSE[0]:

@@ -96,7 +96,9 @@ class DecisionWatcher:
             await self._consumer.stop()
 
 
-def register_http_api(app: Any, *, applications_topic: Any, watcher: DecisionWatcher, store: Any, max_bytes: int) -> None:
+def register_http_api(
+    app: Any, *, applications_topic: Any, watcher: DecisionWatcher, store: Any, max_bytes: int
+) -> None:
     """Add the ``/v1`` pages to a Faust app."""
     from faust import web
 
@@ -111,20 +113,29 @@ def register_http_api(app: Any, *, applications_topic: Any, watcher: DecisionWat
             try:
                 timeout = min(MAX_TIMEOUT, float(request.query.get("timeout", DEFAULT_TIMEOUT)))
             except ValueError:
-                return self.json({"error": {"type": "type", "field": "timeout", "message": "timeout: must be seconds"}}, status=400)
+                return self.json(
+                    {"error": {"type": "type", "field": "timeout", "message": "timeout: must be seconds"}}, status=400
+                )
             try:
                 await asyncio.wait_for(watcher.ready.wait(), timeout)
-            except asyncio.TimeoutError:
-                return self.json({"error": {"type": "unavailable", "message": "the decision watcher is not ready yet"}}, status=503)
+            except TimeoutError:
+                return self.json(
+                    {"error": {"type": "unavailable", "message": "the decision watcher is not ready yet"}}, status=503
+                )
             app_id = application.application_id
             future = watcher.expect(app_id)
             try:
                 delivery = await applications_topic.send(key=app_id.encode(), value=body)
                 await delivery
                 decision = await asyncio.wait_for(asyncio.shield(future), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return self.json(
-                    {"error": {"type": "timeout", "message": f"no decision within {timeout:g}s; GET /v1/decisions/{app_id} later"}},
+                    {
+                        "error": {
+                            "type": "timeout",
+                            "message": f"no decision within {timeout:g}s; GET /v1/decisions/{app_id} later",
+                        }
+                    },
                     status=504,
                 )
             finally:
@@ -136,7 +147,9 @@ def register_http_api(app: Any, *, applications_topic: Any, watcher: DecisionWat
         async def get(self, request: web.Request, application_id: str) -> web.Response:
             stored = await store.get_decision(application_id)
             if stored is None:
-                return self.json({"error": {"type": "not_found", "message": f"no decision for {application_id}"}}, status=404)
+                return self.json(
+                    {"error": {"type": "not_found", "message": f"no decision for {application_id}"}}, status=404
+                )
             return self.bytes(stored, content_type="application/json")
 
 
