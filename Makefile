@@ -1,7 +1,7 @@
 # The two commands a newcomer needs on a fresh Debian machine:
 #   make demo   - bootstrap, then `riskmon demo` on real public credit data
 #   make test   - bootstrap, then the whole test suite (starts its own Kafka and Redis)
-.PHONY: bootstrap demo test unit
+.PHONY: bootstrap demo test unit lint format
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -14,3 +14,14 @@ test: bootstrap
 
 unit: bootstrap
 	.venv/bin/pytest -m "not integration"
+
+# ruff (lint and format check) and mypy, as CI runs them before the tests
+lint: bootstrap
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+# rewrite the tree in the project's format and apply ruff's safe fixes
+format: bootstrap
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .

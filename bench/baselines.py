@@ -82,7 +82,7 @@ def faust_passthrough(src: str, dst: str, bootstrap: str, group: str, *, tuned: 
     sink = app.topic(dst, value_serializer="raw", key_serializer="raw")
 
     @app.agent(source, concurrency=1)
-    async def forward(stream):  # type: ignore[no-untyped-def]
+    async def forward(stream: faust.StreamT) -> None:
         async for event in stream.events():
             await sink.send(key=event.message.key, value=event.message.value)
 

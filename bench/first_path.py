@@ -22,8 +22,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Literal, overload
 
 import orjson
 from confluent_kafka import Consumer, Producer
@@ -62,14 +64,39 @@ def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> 
     producer.flush(60)
 
 
-def drain(bootstrap: str, topic: str, n: int, timeout: float, alive=lambda: True, with_start: bool = False):  # type: ignore[no-untyped-def]
+@overload
+def drain(
+    bootstrap: str,
+    topic: str,
+    n: int,
+    timeout: float,
+    alive: Callable[[], bool] = ...,
+    with_start: Literal[False] = False,
+) -> tuple[int, float]: ...
+
+
+@overload
+def drain(
+    bootstrap: str, topic: str, n: int, timeout: float, alive: Callable[[], bool] = ..., *, with_start: Literal[True]
+) -> tuple[int, float, float]: ...
+
+
+def drain(
+    bootstrap: str,
+    topic: str,
+    n: int,
+    timeout: float,
+    alive: Callable[[], bool] = lambda: True,
+    with_start: bool = False,
+) -> tuple[int, float] | tuple[int, float, float]:
     """Consume ``n`` records of ``topic``; return (count, span in seconds), and with
     ``with_start`` the first record's timestamp (epoch seconds) as a third item."""
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"}
     )
     consumer.subscribe([topic])
-    first = last = None
+    first: float | None = None
+    last: float | None = None
     count = 0
     deadline = time.monotonic() + timeout
     while count < n and time.monotonic() < deadline and alive():

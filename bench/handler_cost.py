@@ -23,14 +23,18 @@ import pstats
 import sys
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypedDict
 
 from bench.harness import Mix
+from riskmon.alerting.sink import AlertSink
 from riskmon.applications.handler import ApplicationHandler
 from riskmon.config import load_config
-from riskmon.pipeline.messages import Incoming
+from riskmon.pipeline.handler import BatchHandler
+from riskmon.pipeline.messages import Incoming, Send
 from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.pipeline.store import DecisionStore
+from riskmon.schemas import Alert
 from riskmon.transactions.handler import TransactionHandler
 
 #: Events per batch at 1,000 events/s of the mix in 20 ms windows: 7 of 10 are
@@ -38,26 +42,39 @@ from riskmon.transactions.handler import TransactionHandler
 DEFAULT_BATCH = {"transactions": 14, "applications": 4}
 
 
-class Alerts:
+class Alerts(AlertSink):
     """Takes the alerts a handler publishes and drops them (the alert path is not measured)."""
 
-    async def publish(self, alerts: list[Any]) -> list[Any]:
+    def __init__(self) -> None:
+        super().__init__(_sent, "risk.alerts")  # never sends: publish is overridden
+
+    async def publish(self, alerts: Iterable[Alert]) -> list[Awaitable[Any]]:
         return []
 
 
-async def _sent(topic: str, key: bytes | None, value: bytes) -> Any:
-    done = asyncio.get_running_loop().create_future()
+async def _sent(topic: str, key: bytes | None, value: bytes) -> asyncio.Future[None]:
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     done.set_result(None)
     return done
 
 
-def _handler(kind: str, store: DecisionStore) -> Any:
+class _Common(TypedDict):
+    """The arguments both handlers take."""
+
+    store: DecisionStore
+    send: Send
+    deadletter_topic: str
+    max_message_bytes: int
+    metrics: WorkerMetrics
+
+
+def _handler(kind: str, store: DecisionStore) -> BatchHandler:
     config = load_config(None)
-    common = dict(
+    common = _Common(
         store=store, send=_sent, deadletter_topic="risk.deadletter", max_message_bytes=1 << 18, metrics=WorkerMetrics()
     )
     if kind == "transactions":
-        return TransactionHandler(config=config, alerts=Alerts(), **common)  # type: ignore[arg-type]
+        return TransactionHandler(config=config, alerts=Alerts(), **common)
     return ApplicationHandler(
         config=config,
         decisions_topic="credit.decisions",

@@ -29,11 +29,11 @@ import math
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import metadata
-from typing import Any
+from typing import Any, NotRequired, Protocol, TypedDict, Unpack, cast
 
-from riskmon.config import load_config
+from riskmon.config import Policy, load_config
 from riskmon.decisioning import decide
 from riskmon.demo.data import load_records
 from riskmon.models import (
@@ -45,20 +45,42 @@ from riskmon.models import (
     PromotionRule,
     model_inputs,
 )
+from riskmon.models.online import Optimizer
 from riskmon.models.reasons import base_name
 from riskmon.schemas import Application
 
+#: One application's model inputs (``model_inputs``), as the models take them.
+Inputs = Mapping[str, float | str]
+
+
+class ModelParams(TypedDict):
+    """The ``OnlineCreditModel`` arguments a candidate sets (the others keep their defaults)."""
+
+    name: str
+    optimizer: Optimizer
+    learning_rate: float
+    l2: NotRequired[float]
+
+
+class Candidate(Protocol):
+    """What the prequential run needs of a model: an online model or a River classifier."""
+
+    def predict_proba_many(self, xs: list[Inputs]) -> list[float]: ...
+
+    def learn_many(self, xs: list[Inputs], ys: list[bool]) -> None: ...
+
+
 #: The recommended pair (see docs/benchmarks.md): the same model, the challenger learning
 #: more slowly (expected to overtake as labels accumulate; promoted only on evidence).
-CHAMPION = dict(name="logreg", optimizer="sgd", learning_rate=0.005)
-CHALLENGER = dict(name="logreg-slow", optimizer="sgd", learning_rate=0.002)
+CHAMPION = ModelParams(name="logreg", optimizer="sgd", learning_rate=0.005)
+CHALLENGER = ModelParams(name="logreg-slow", optimizer="sgd", learning_rate=0.002)
 #: Further online candidates, each in the same prequential run.
 CANDIDATES = [
-    dict(name="logreg-sgd-0.01", optimizer="sgd", learning_rate=0.01),  # default_config.yaml's champion
-    dict(name="logreg-adagrad", optimizer="adagrad", learning_rate=0.05, l2=0.0001),  # ... and its challenger
-    dict(name="logreg-adam-0.001", optimizer="adam", learning_rate=0.001),
-    dict(name="logreg-sgd-0.02", optimizer="sgd", learning_rate=0.02),
-    dict(name="logreg-l2-0.01", optimizer="sgd", learning_rate=0.005, l2=0.01),
+    ModelParams(name="logreg-sgd-0.01", optimizer="sgd", learning_rate=0.01),  # default_config.yaml's champion
+    ModelParams(name="logreg-adagrad", optimizer="adagrad", learning_rate=0.05, l2=0.0001),  # ... and its challenger
+    ModelParams(name="logreg-adam-0.001", optimizer="adam", learning_rate=0.001),
+    ModelParams(name="logreg-sgd-0.02", optimizer="sgd", learning_rate=0.02),
+    ModelParams(name="logreg-l2-0.01", optimizer="sgd", learning_rate=0.005, l2=0.01),
 ]
 
 
@@ -69,15 +91,15 @@ class RiverClassifier:
         self.name, self.model, self.exclude = name, model, set(exclude)
         self.n_learned = 0
 
-    def _x(self, x: dict) -> dict:
+    def _x(self, x: Inputs) -> dict[str, float | str]:
         return {k: v for k, v in x.items() if base_name(k) not in self.exclude}
 
-    def predict_proba_many(self, xs: list[dict]) -> list[float]:
+    def predict_proba_many(self, xs: list[Inputs]) -> list[float]:
         if not self.n_learned:
             return [DEFAULT_PRIOR_PD] * len(xs)
         return [min(max(self.model.predict_proba_one(self._x(x)).get(True, 0.0), 0.0), 1.0) for x in xs]
 
-    def learn_many(self, xs: list[dict], ys: list[bool]) -> None:
+    def learn_many(self, xs: list[Inputs], ys: list[bool]) -> None:
         for x, y in zip(xs, ys, strict=True):
             self.model.learn_one(self._x(x), y)
             self.n_learned += 1
@@ -86,13 +108,13 @@ class RiverClassifier:
 # -- data ---------------------------------------------------------------------------
 
 
-def load() -> tuple[list[Application], list[dict], list[bool]]:
+def load() -> tuple[list[Application], list[Inputs], list[bool]]:
     records = load_records("lending_club")
     apps = [Application.from_dict(r.application) for r in records]
     return apps, [model_inputs(a) for a in apps], [r.is_bad for r in records]
 
 
-def without(x: dict, exclude: tuple[str, ...]) -> dict:
+def without(x: Inputs, exclude: tuple[str, ...]) -> dict[str, float | str]:
     return {k: v for k, v in x.items() if base_name(k) not in exclude}
 
 
@@ -104,7 +126,9 @@ def measures(pds: list[float], ys: list[bool]) -> dict[str, Any]:
     for p, y in zip(pds, ys, strict=True):
         ev.update(p, y)
     out = ev.summary()
-    out["se"] = auc_se(out["auc"], ev.n_bad, ev.n_good)
+    auc = out["auc"]
+    assert auc is not None, "an AUC needs both bads and goods among the labels"
+    out["se"] = auc_se(auc, ev.n_bad, ev.n_good)
     return out
 
 
@@ -117,7 +141,7 @@ def auc_se(auc: float, n_bad: int, n_good: int) -> float:
 # -- prequential run -----------------------------------------------------------------
 
 
-def prequential(models: dict[str, Any], xs: list[dict], ys: list[bool], delay: int) -> dict[str, list[float]]:
+def prequential(models: dict[str, Candidate], xs: list[Inputs], ys: list[bool], delay: int) -> dict[str, list[float]]:
     """Score each application with every model, learn label j after application j + delay was scored."""
     pds: dict[str, list[float]] = {name: [] for name in models}
     for i, x in enumerate(xs):
@@ -130,7 +154,9 @@ def prequential(models: dict[str, Any], xs: list[dict], ys: list[bool], delay: i
     return pds
 
 
-def champion_challenger(xs: list[dict], ys: list[bool], delay: int) -> tuple[ChampionChallenger, list, list]:
+def champion_challenger(
+    xs: list[Inputs], ys: list[bool], delay: int
+) -> tuple[ChampionChallenger, list[float], list[float]]:
     """The same protocol through ChampionChallenger; remaining labels are delivered at the end."""
     cc = ChampionChallenger(OnlineCreditModel(**CHAMPION), OnlineCreditModel(**CHALLENGER))
     champion_pds: list[float] = []
@@ -149,7 +175,7 @@ def champion_challenger(xs: list[dict], ys: list[bool], delay: int) -> tuple[Cha
     return cc, champion_pds, challenger_pds
 
 
-def frozen_at_half(xs: list[dict], ys: list[bool], half: int, **params: Any) -> list[float]:
+def frozen_at_half(xs: list[Inputs], ys: list[bool], half: int, **params: Unpack[ModelParams]) -> list[float]:
     """The online model after learning every first-half label, then frozen (like the batch model)."""
     model = OnlineCreditModel(**params)
     model.learn_many(xs[:half], ys[:half])
@@ -157,7 +183,7 @@ def frozen_at_half(xs: list[dict], ys: list[bool], half: int, **params: Any) -> 
 
 
 def sklearn_batch(
-    xs: list[dict], ys: list[bool], half: int, exclude: tuple[str, ...], *, c: float = 1.0, clip: float | None = None
+    xs: list[Inputs], ys: list[bool], half: int, exclude: tuple[str, ...], *, c: float = 1.0, clip: float | None = None
 ) -> list[float]:
     """One-hot (DictVectorizer) + StandardScaler (+ optional clip) + LogisticRegression(C=c), fit on the first half."""
     import numpy as np
@@ -177,7 +203,7 @@ def sklearn_batch(
 # -- cost per event --------------------------------------------------------------------
 
 
-def costs(xs: list[dict], ys: list[bool], batch: int, repeat: int = 5) -> dict[str, float]:
+def costs(xs: list[Inputs], ys: list[bool], batch: int, repeat: int = 5) -> dict[str, float]:
     """Best-of-``repeat`` µs per event of each way to score and learn, measured in turns.
 
     The candidates run one after the other inside each round, so a burst of
@@ -188,10 +214,14 @@ def costs(xs: list[dict], ys: list[bool], batch: int, repeat: int = 5) -> dict[s
     model.learn_many(train_x, train_y)
     batches = [test[i : i + batch] for i in range(0, len(test), batch)]
     pipeline = model.pipeline
+    # River's Pipeline is typed to take dicts: model_inputs gives dicts, typed Mapping only because the
+    # models take a list[Mapping] (invariant), so the same lists are handed over as what they are
+    river_train = cast(list[dict[str, float | str]], train_x)
+    river_test = cast(list[dict[str, float | str]], test)
 
     def pipeline_learn() -> None:
         twin = OnlineCreditModel(**CHAMPION, max_categories=None).pipeline
-        for x, y in zip(train_x, train_y, strict=True):
+        for x, y in zip(river_train, train_y, strict=True):
             twin.learn_one(x, y)
 
     candidates: dict[str, tuple[Callable[[], Any], int]] = {
@@ -202,7 +232,7 @@ def costs(xs: list[dict], ys: list[bool], batch: int, repeat: int = 5) -> dict[s
             lambda: OnlineCreditModel(**CHAMPION, max_categories=None).learn_many(train_x, train_y),
             len(train_x),
         ),
-        "River Pipeline predict_proba_one": (lambda: [pipeline.predict_proba_one(x) for x in test], len(test)),
+        "River Pipeline predict_proba_one": (lambda: [pipeline.predict_proba_one(x) for x in river_test], len(test)),
         "River Pipeline learn_one": (pipeline_learn, len(train_x)),
     }
     best = {name: math.inf for name in candidates}
@@ -224,13 +254,15 @@ def row(name: str, scope: str, m: dict[str, Any]) -> str:
     )
 
 
-def online_runs(xs: list[dict], ys: list[bool], delay: int, forest_too: bool) -> tuple[ChampionChallenger, dict]:
+def online_runs(
+    xs: list[Inputs], ys: list[bool], delay: int, forest_too: bool
+) -> tuple[ChampionChallenger, dict[str, list[float]]]:
     """Every online candidate's decision-time PDs over the whole stream."""
     from river import forest, tree
 
     cc, champion_pds, challenger_pds = champion_challenger(xs, ys, delay)
     online = {"champion " + CHAMPION["name"]: champion_pds, "challenger " + CHALLENGER["name"]: challenger_pds}
-    candidates: dict[str, Any] = {p["name"]: OnlineCreditModel(**p) for p in CANDIDATES}
+    candidates: dict[str, Candidate] = {p["name"]: OnlineCreditModel(**p) for p in CANDIDATES}
     candidates["hoeffding-adaptive-tree"] = RiverClassifier("hat", tree.HoeffdingAdaptiveTreeClassifier(seed=42))
     if forest_too:
         candidates["arf-10-trees"] = RiverClassifier("arf", forest.ARFClassifier(n_models=10, seed=42))
@@ -240,7 +272,9 @@ def online_runs(xs: list[dict], ys: list[bool], delay: int, forest_too: bool) ->
     return cc, online
 
 
-def report_quality(online: dict, scorecard: list[float], xs: list[dict], ys: list[bool]) -> dict[str, float]:
+def report_quality(
+    online: dict[str, list[float]], scorecard: list[float], xs: list[Inputs], ys: list[bool]
+) -> dict[str, float]:
     """The main table; returns the two second-half AUCs the summary needs."""
     n, half = len(ys), len(ys) // 2
     second = ys[half:]
@@ -266,7 +300,7 @@ def report_quality(online: dict, scorecard: list[float], xs: list[dict], ys: lis
     return {"champion": champion["auc"], "batch": batch["auc"]}
 
 
-def report_with_pricing(xs: list[dict], ys: list[bool], delay: int) -> None:
+def report_with_pricing(xs: list[Inputs], ys: list[bool], delay: int) -> None:
     """Secondary: Lending Club's own pricing as inputs (it leaks the lender's decision)."""
     half = len(ys) // 2
     online = prequential({"m": OnlineCreditModel(**CHAMPION, exclude=())}, xs, ys, delay)["m"]
@@ -291,7 +325,7 @@ def report_cold_start(champion_pds: list[float], scorecard: list[float], ys: lis
         print(f"  {label:<16} {len(wy):>5} {sum(wy):>5} {champion:>9.3f} {card:>10.3f}")
 
 
-def report_cutoffs(champion_pds: list[float], scorecard: list[float], ys: list[bool], policy: Any) -> None:
+def report_cutoffs(champion_pds: list[float], scorecard: list[float], ys: list[bool], policy: Policy) -> None:
     """Outcome mix of the default PD cut-offs on the 2nd half, and the champion at equal approval rate."""
     half = len(ys) // 2
     second = ys[half:]
@@ -313,7 +347,7 @@ def report_cutoffs(champion_pds: list[float], scorecard: list[float], ys: list[b
     )
 
 
-def report_costs(xs: list[dict], ys: list[bool], batch: int) -> None:
+def report_costs(xs: list[Inputs], ys: list[bool], batch: int) -> None:
     print(f"\ncost per event, one process, {batch}-event batches (µs, best of 5 rounds):")
     cost = costs(xs, ys, batch)
     for name, us in cost.items():

@@ -91,17 +91,19 @@ class DecisionClient:
         self._ready.set()
         while not self._stop.is_set():
             msg = self._consumer.poll(0.1)
-            if msg is None or msg.error():
+            value = None if msg is None or msg.error() else msg.value()
+            if msg is None or value is None:
                 continue
             try:
-                record = orjson.loads(msg.value())
+                record = orjson.loads(value)
             except orjson.JSONDecodeError:
                 continue
             if msg.topic() == self._decisions:
                 key = record.get("application_id")
                 self._resolve(key, record, None)
             else:
-                key = msg.key().decode("utf-8", "replace") if msg.key() else None
+                raw_key = msg.key()
+                key = raw_key.decode("utf-8", "replace") if raw_key else None
                 self._resolve(key, None, ApplicationRefused(record.get("error", {})))
 
     def _resolve(self, application_id: str | None, decision: dict | None, error: Exception | None) -> None:

@@ -53,7 +53,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["Settings", "SettingsError", "settings_from_env"]
 
@@ -144,7 +144,7 @@ class Settings:
         if not 0 <= self.web_port <= 65535:
             raise SettingsError(f"RISKMON_WEB_PORT must be a TCP port, got {self.web_port}")
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the non-None ``changes`` applied (command-line flags)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
@@ -152,9 +152,12 @@ class Settings:
         """The real name of a contract topic, with the configured prefix."""
         return f"{self.topic_prefix}{name}"
 
-    def confluent_config(self) -> dict[str, str]:
+    def confluent_config(self) -> dict[str, str | int | float | bool]:
         """librdkafka settings for admin clients, producers and consumers."""
-        conf = {"bootstrap.servers": self.kafka_bootstrap, "security.protocol": self.security_protocol}
+        conf: dict[str, str | int | float | bool] = {
+            "bootstrap.servers": self.kafka_bootstrap,
+            "security.protocol": self.security_protocol,
+        }
         if self.security_protocol.startswith("SASL"):
             conf.update(
                 {

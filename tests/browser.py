@@ -19,6 +19,7 @@ Chromium runs in its own session (process group) with a throw-away profile;
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -59,8 +60,10 @@ class _WebSocket:
         self._sock = socket.create_connection((host, int(port)), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
         self._sock.sendall(
-            (f"GET /{path} HTTP/1.1\r\nHost: {host_port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+            (
+                f"GET /{path} HTTP/1.1\r\nHost: {host_port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
         )
         head = b""
         while b"\r\n\r\n" not in head:
@@ -119,10 +122,8 @@ class _WebSocket:
                     return message.decode()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._send_frame(0x8, b"")
-        except OSError:
-            pass
         self._sock.close()
 
 
@@ -176,7 +177,9 @@ class Page:
         result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
         if "exceptionDetails" in result:
             details = result["exceptionDetails"]
-            raise BrowserError(f"{expression!r} threw: {details.get('exception', {}).get('description') or details.get('text')}")
+            raise BrowserError(
+                f"{expression!r} threw: {details.get('exception', {}).get('description') or details.get('text')}"
+            )
         return result.get("result", {}).get("value")
 
     def wait_for(self, expression: str, *, timeout: float = 60.0, what: str | None = None) -> Any:
@@ -242,18 +245,33 @@ class Chromium:
         self.width, self.height = width, height
         profile_dir.mkdir(parents=True, exist_ok=True)
         (profile_dir / "DevToolsActivePort").unlink(missing_ok=True)  # a reused profile's port is stale
-        self._log = open(profile_dir.parent / f"{profile_dir.name}.log", "ab")
+        self._log = open(profile_dir.parent / f"{profile_dir.name}.log", "ab")  # noqa: SIM115 - closed in close()
         args = [
-            binary, "--headless", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-            "--disable-extensions", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--metrics-recording-only", "--password-store=basic", "--use-mock-keychain",
-            f"--user-data-dir={profile_dir}", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-            f"--window-size={width},{height}", "--hide-scrollbars", "--force-color-profile=srgb", "about:blank",
+            binary,
+            "--headless",
+            "--disable-gpu",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--metrics-recording-only",
+            "--password-store=basic",
+            "--use-mock-keychain",
+            f"--user-data-dir={profile_dir}",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            f"--window-size={width},{height}",
+            "--hide-scrollbars",
+            "--force-color-profile=srgb",
+            "about:blank",
         ]
         if os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self._pages: list[Page] = []
         try:
             self.port = self._wait_for_port(timeout)
@@ -313,13 +331,11 @@ class Chromium:
                 self.proc.wait()
             except ProcessLookupError:
                 pass
-        try:  # renderers left in the group after the main process went
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # renderers left after the main process went
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self._log.close()
 
-    def __enter__(self) -> "Chromium":
+    def __enter__(self) -> Chromium:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -14,13 +14,15 @@ flight.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
@@ -48,7 +50,7 @@ class ReceiverWorker(threading.Thread):
         spec: ReceiverSpec,
         config: AlertingConfig,
         *,
-        kafka_config: Mapping[str, str],
+        kafka_config: Mapping[str, str | int | float | bool],
         group_id: str,
         notifications_topic: str,
         deadletter_topic: str,
@@ -59,6 +61,7 @@ class ReceiverWorker(threading.Thread):
         poster: Poster = post,
         sleep: Callable[[float], bool] | None = None,
         rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(name=f"riskmon-notify-{spec.name}", daemon=True)
         self.spec = spec
@@ -72,6 +75,7 @@ class ReceiverWorker(threading.Thread):
         self._stopping = threading.Event()
         self._sleep = sleep or (lambda s: self._stopping.wait(s))
         self._rng = rng or random.Random()
+        self._clock = clock  # monotonic seconds: the give-up deadline and the backlog export's period
         env = os.environ if env is None else env
         secret_name = spec.routing_key_env or spec.secret_env
         self._secret = env.get(secret_name, "") if secret_name else ""
@@ -92,22 +96,30 @@ class ReceiverWorker(threading.Thread):
     # -- the loop --------------------------------------------------------------
 
     def run(self) -> None:
-        consumer = Consumer({**self._kafka, "group.id": self._group_id, "enable.auto.commit": False,
-                             "auto.offset.reset": "earliest", "enable.partition.eof": False})
+        consumer = Consumer(
+            {
+                **self._kafka,
+                "group.id": self._group_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "enable.partition.eof": False,
+            }
+        )
         self._producer = producer = Producer({**self._kafka, **PRODUCER_DEFAULTS})
         consumer.subscribe([self._topic])
         last_backlog = 0.0
         try:
             while not self._stopping.is_set():
                 msg = consumer.poll(0.5)
-                if time.monotonic() - last_backlog > 10:
+                if self._clock() - last_backlog > 10:
                     self._export_backlog(consumer)
-                    last_backlog = time.monotonic()
+                    last_backlog = self._clock()
                 if msg is None:
                     continue
-                if msg.error():
-                    if msg.error().code() != KafkaError._PARTITION_EOF:
-                        log.warning("receiver %s: consumer error %s", self.spec.name, msg.error())
+                error = msg.error()
+                if error is not None:
+                    if error.code() != KafkaError._PARTITION_EOF:
+                        log.warning("receiver %s: consumer error %s", self.spec.name, error)
                     continue
                 if self._handle(msg):
                     consumer.commit(message=msg, asynchronous=False)
@@ -134,8 +146,15 @@ class ReceiverWorker(threading.Thread):
         try:
             n = Notification.from_dict(orjson.loads(raw))
         except Exception as exc:
-            self._dead_letter(msg.topic(), msg.partition(), msg.offset(), msg.key(), raw, "invalid_notification",
-                              f"{type(exc).__name__}: {exc}")
+            self._dead_letter(
+                msg.topic(),
+                msg.partition(),
+                msg.offset(),
+                msg.key(),
+                raw,
+                "invalid_notification",
+                f"{type(exc).__name__}: {exc}",
+            )
             return True
         if self.spec.name not in n.receivers:
             return True
@@ -157,32 +176,63 @@ class ReceiverWorker(threading.Thread):
     def deliver(self, request: Request, n: Notification) -> str | None:
         """Send with retries; the final verdict, or None when stopped before it was settled."""
         spec, delivery = self.spec, self._config.delivery
-        started, attempt = time.monotonic(), 0
+        started, attempt = self._clock(), 0
         while True:
             response = self._poster(request, spec.timeout)
             verdict = classify(response)
             if verdict == "delivered":
                 self._metrics.deliveries.labels(receiver=spec.name, result="delivered").inc()
                 self.delivered += 1
-                log.info("receiver %s: %s %s delivered (HTTP %s, attempt %d)", spec.name, n.action, n.group_key,
-                         response.status, attempt + 1)
+                log.info(
+                    "receiver %s: %s %s delivered (HTTP %s, attempt %d)",
+                    spec.name,
+                    n.action,
+                    n.group_key,
+                    response.status,
+                    attempt + 1,
+                )
                 return verdict
             what = f"HTTP {response.status}" if response.status is not None else response.error
             if verdict == "reject":
                 self._metrics.deliveries.labels(receiver=spec.name, result="rejected").inc()
-                log.error("receiver %s refused %s %s: %s %s", spec.name, n.action, n.group_key, what, response.body[:200])
-                self._dead_letter_request(request, n, "delivery_rejected", f"receiver {spec.name}: {what}: {response.body[:500]}")
+                log.error(
+                    "receiver %s refused %s %s: %s %s", spec.name, n.action, n.group_key, what, response.body[:200]
+                )
+                self._dead_letter_request(
+                    request, n, "delivery_rejected", f"receiver {spec.name}: {what}: {response.body[:500]}"
+                )
                 return verdict
-            if time.monotonic() - started >= delivery.give_up_after:
+            if self._clock() - started >= delivery.give_up_after:
                 self._metrics.deliveries.labels(receiver=spec.name, result="gave_up").inc()
-                log.error("receiver %s: gave up on %s %s after %d attempts (%s)", spec.name, n.action, n.group_key, attempt + 1, what)
-                self._dead_letter_request(request, n, "delivery_gave_up", f"receiver {spec.name}: {what} after {attempt + 1} attempts")
+                log.error(
+                    "receiver %s: gave up on %s %s after %d attempts (%s)",
+                    spec.name,
+                    n.action,
+                    n.group_key,
+                    attempt + 1,
+                    what,
+                )
+                self._dead_letter_request(
+                    request, n, "delivery_gave_up", f"receiver {spec.name}: {what} after {attempt + 1} attempts"
+                )
                 return "gave_up"
             self._metrics.deliveries.labels(receiver=spec.name, result="retried").inc()
-            delay = backoff(attempt, initial=delivery.initial_backoff, cap=delivery.max_backoff,
-                            retry_after=response.retry_after, rng=self._rng)
-            log.warning("receiver %s: %s %s failed (%s); retry %d in %.1fs", spec.name, n.action, n.group_key, what,
-                        attempt + 1, delay)
+            delay = backoff(
+                attempt,
+                initial=delivery.initial_backoff,
+                cap=delivery.max_backoff,
+                retry_after=response.retry_after,
+                rng=self._rng,
+            )
+            log.warning(
+                "receiver %s: %s %s failed (%s); retry %d in %.1fs",
+                spec.name,
+                n.action,
+                n.group_key,
+                what,
+                attempt + 1,
+                delay,
+            )
             attempt += 1
             if self._sleep(delay):
                 return None
@@ -200,32 +250,63 @@ class ReceiverWorker(threading.Thread):
     def _mark_delivered(self, notification_id: str) -> None:
         if self._redis is None:
             return
-        try:
+        with contextlib.suppress(Exception):
             self._redis.set(self._mark_prefix + notification_id, b"1", ex=7 * 86400)
-        except Exception:
-            pass
 
     def _dead_letter_request(self, request: Request, n: Notification, kind: str, message: str) -> None:
         self._dead_letter(self._topic, None, None, n.group_key.encode(), request.body, kind, message)
 
-    def _dead_letter(self, source: str, partition: int | None, offset: int | None, key: bytes | None,
-                     raw: bytes | None, kind: str, message: str) -> None:
+    def _dead_letter(
+        self,
+        source: str,
+        partition: int | None,
+        offset: int | None,
+        key: bytes | None,
+        raw: bytes | None,
+        kind: str,
+        message: str,
+    ) -> None:
         """Send a dead letter on the loop's producer and wait for it: its offset is committed next."""
-        record = DeadLetter(source_topic=source, partition=partition, offset=offset, key=key,
-                            received_at=datetime.now(timezone.utc), error={"type": kind, "message": message[:1000], "field": None},
-                            raw=raw)
-        self._producer.produce(self._deadletter_topic, key=key, value=dumps(record.to_dict()))
-        self._producer.flush(10)
+        record = DeadLetter(
+            source_topic=source,
+            partition=partition,
+            offset=offset,
+            key=key,
+            received_at=datetime.now(UTC),
+            error={"type": kind, "message": message[:1000], "field": None},
+            raw=raw,
+        )
+        producer = self._producer
+        assert producer is not None, "dead letters are sent from run(), which makes the producer"
+        producer.produce(self._deadletter_topic, key=key, value=dumps(record.to_dict()))
+        producer.flush(10)
 
 
-def start_receivers(config: AlertingConfig, *, kafka_config: Mapping[str, str], app_id: str, notifications_topic: str,
-                    deadletter_topic: str, metrics: AlertMetrics, redis_url: str | None, namespace: str) -> list[ReceiverWorker]:
+def start_receivers(
+    config: AlertingConfig,
+    *,
+    kafka_config: Mapping[str, str | int | float | bool],
+    app_id: str,
+    notifications_topic: str,
+    deadletter_topic: str,
+    metrics: AlertMetrics,
+    redis_url: str | None,
+    namespace: str,
+) -> list[ReceiverWorker]:
     """One started :class:`ReceiverWorker` per configured receiver (consumer group ``<app_id>-notify-<name>``)."""
     workers = []
     for spec in config.receivers.values():
-        worker = ReceiverWorker(spec, config, kafka_config=kafka_config, group_id=f"{app_id}-notify-{spec.name}",
-                                notifications_topic=notifications_topic, deadletter_topic=deadletter_topic,
-                                metrics=metrics, redis_url=redis_url, namespace=namespace)
+        worker = ReceiverWorker(
+            spec,
+            config,
+            kafka_config=kafka_config,
+            group_id=f"{app_id}-notify-{spec.name}",
+            notifications_topic=notifications_topic,
+            deadletter_topic=deadletter_topic,
+            metrics=metrics,
+            redis_url=redis_url,
+            namespace=namespace,
+        )
         worker.start()
         workers.append(worker)
     return workers

@@ -149,6 +149,7 @@ class GroupStage:
             )
             ctx.groups[key] = replace(group, pending=group.pending | {a.dedup_key})
             return
+        assert item.reason is not None  # every item arrives here with the dedup stage's reason
         ctx.groups[key] = _notify(ctx, group, "trigger", item.reason, a)
 
 

@@ -127,7 +127,7 @@ class ModelScorer:
                 assert champion is not None
                 pd = shadow[champion.name][i]
                 reasons = tuple(ScoredFactor(code, text, share) for code, text, share in explanations[i])
-                model_score = (float(pd), reasons)  # type: ignore[arg-type]
+                model_score = (float(pd), reasons)
                 version = champion.version
             else:
                 model_score, version = None, SCORECARD_VERSION

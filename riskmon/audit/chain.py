@@ -41,6 +41,7 @@ import hmac
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import TypeGuard
 
 import orjson
 
@@ -82,7 +83,7 @@ class AuditChainError(ValueError):
         self.problem = problem
 
 
-def is_hash(value: object) -> bool:
+def is_hash(value: object) -> TypeGuard[str]:
     """Whether ``value`` is a SHA-256 digest in lower-case hex (64 digits), as the chain writes them."""
     return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 

@@ -22,7 +22,9 @@ from riskmon.client import watermark_high
 __all__ = ["read_audit_log", "checkpoint_key", "read_checkpoints"]
 
 
-def read_audit_log(config: dict[str, str], topic: str, *, timeout: float = 60.0) -> list[dict[str, Any]]:
+def read_audit_log(
+    config: dict[str, str | int | float | bool], topic: str, *, timeout: float = 60.0
+) -> list[dict[str, Any]]:
     """Every entry of the (single-partition) audit topic, from the first, in order."""
     consumer = Consumer(
         {
@@ -46,10 +48,11 @@ def read_audit_log(config: dict[str, str], topic: str, *, timeout: float = 60.0)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"read {position} of {end} audit records from {topic} before timing out")
             for msg in consumer.consume(1000, timeout=0.5):
-                if msg.error():
+                value, offset = msg.value(), msg.offset()
+                if msg.error() or value is None or offset is None:
                     continue
-                entries.append(orjson.loads(msg.value()))
-                position = msg.offset() + 1
+                entries.append(orjson.loads(value))
+                position = offset + 1
         return entries
     finally:
         consumer.close()

@@ -37,18 +37,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from redis.exceptions import RedisError
 
 from riskmon.audit import AuditChain, AuditChainError
-from riskmon.schemas import dumps, format_timestamp
 from riskmon.audit.log import checkpoint_key, read_audit_log
-from riskmon.pipeline.messages import Send
+from riskmon.pipeline.messages import Incoming, Send
 from riskmon.pipeline.store import DecisionStore
-from riskmon.pipeline.messages import Incoming
+from riskmon.schemas import dumps, format_timestamp
 
 __all__ = ["AuditWriter"]
 
@@ -82,10 +82,10 @@ class AuditWriter:
         store: DecisionStore,
         send: Send,
         audit_topic: str,
-        kafka_config: dict[str, str],
+        kafka_config: dict[str, str | int | float | bool],
         checkpoint_key_bytes: bytes,
         checkpoint_every: int = 100,
-        wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._sleep = sleep
@@ -109,7 +109,9 @@ class AuditWriter:
             return self._chain
         entries = await asyncio.get_running_loop().run_in_executor(None, read_audit_log, self._kafka, self._topic)
         try:
-            checkpoints = [orjson.loads(x) for x in await self._store.client.lrange(checkpoint_key(self._store.namespace), 0, -1)]
+            checkpoints = [
+                orjson.loads(x) for x in await self._store.client.lrange(checkpoint_key(self._store.namespace), 0, -1)
+            ]
         except (RedisError, OSError):
             checkpoints = []
         try:
@@ -125,13 +127,16 @@ class AuditWriter:
             src = entry.get("record", {}).get("source") or {}
             if isinstance(src.get("offset"), int):
                 where = f"{src.get('topic')}:{src.get('partition')}"
-                self._chained[where] = max(self._chained.get(where, (-1, -1)), (src["offset"], int(src.get("index", 0))))
+                self._chained[where] = max(
+                    self._chained.get(where, (-1, -1)), (src["offset"], int(src.get("index", 0)))
+                )
         log.info("audit chain resumed at size %d (head %s)", self._chain.size, self._chain.head[:12])
         return self._chain
 
     def _mark_key(self, record: dict) -> str:
         """The Redis key that says ``record`` (a decision or a review) is in the trail."""
-        return f"{self._store.namespace}:audited:{record['kind']}:{record.get('decision_id')}:{record.get('reviewed_at', '')}"
+        ns, kind = self._store.namespace, record["kind"]
+        return f"{ns}:audited:{kind}:{record.get('decision_id')}:{record.get('reviewed_at', '')}"
 
     async def _mark_tail(self, entries: Sequence[dict]) -> None:
         """Mark again the records of the log's last batch (and at least the last ``TAIL_REMARK`` entries).
@@ -150,7 +155,11 @@ class AuditWriter:
         start = max(0, len(entries) - TAIL_REMARK)
         while start > 0 and entries[start - 1].get("at") == last_at:
             start -= 1
-        keys = [self._mark_key(e["record"]) for e in entries[start:] if isinstance(e.get("record"), dict) and "kind" in e["record"]]
+        keys = [
+            self._mark_key(e["record"])
+            for e in entries[start:]
+            if isinstance(e.get("record"), dict) and "kind" in e["record"]
+        ]
         if not keys:
             return
         try:
@@ -196,7 +205,11 @@ class AuditWriter:
             return
         end = await asyncio.get_running_loop().run_in_executor(None, self._log_end)
         if end != chain.size:
-            log.warning("risk.audit ends at %d but this writer's chain at %d: another writer appended; resuming", end, chain.size)
+            log.warning(
+                "risk.audit ends at %d but this writer's chain at %d: another writer appended; resuming",
+                end,
+                chain.size,
+            )
             self._chain = None
             chain = await self._resume()
             if chain is None:
@@ -213,7 +226,12 @@ class AuditWriter:
             for index, record in enumerate(records):
                 if message.offset is not None and (message.offset, index) <= position:
                     continue  # already chained before a restart
-                record["source"] = {"topic": message.topic, "partition": message.partition, "offset": message.offset, "index": index}
+                record["source"] = {
+                    "topic": message.topic,
+                    "partition": message.partition,
+                    "offset": message.offset,
+                    "index": index,
+                }
                 items.append(record)
         if not items:
             return
@@ -226,9 +244,11 @@ class AuditWriter:
         appended = []
         at = format_timestamp(self._now())  # one chaining time per batch: the batch is chained at once
         in_batch: set[str] = set()
-        self._unacknowledged = True  # until every entry below is acknowledged: no checkpoint (handle() re-reads on failure)
+        self._unacknowledged = (
+            True  # until every entry below is acknowledged: no checkpoint (handle() re-reads on failure)
+        )
         try:
-            for record, mark, known in zip(items, marks, seen):
+            for record, mark, known in zip(items, marks, seen, strict=True):
                 if known is not None or mark in in_batch:
                     continue  # the same decision or review sent twice upstream (in an earlier batch, or in this one)
                 in_batch.add(mark)

@@ -130,7 +130,8 @@ def _read(consumer: Consumer, settings: Settings, deadline: float) -> dict[tuple
         if tp not in pending:
             continue
         got[tp].append(msg)
-        if msg.offset() >= ends[tp] - 1:
+        offset = msg.offset()
+        if offset is not None and offset >= ends[tp] - 1:
             pending.discard(tp)
     return got
 

@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 #: Contract input topics and their records.
-TOPICS: dict[str, type] = {
+TOPICS: dict[str, type[Application] | type[Transaction] | type[Repayment] | type[Review]] = {
     "credit.applications": Application,
     "credit.transactions": Transaction,
     "credit.repayments": Repayment,

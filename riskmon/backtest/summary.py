@@ -150,7 +150,7 @@ def _alerts(r: RunResult, incidents: Sequence[Incident]) -> dict[str, Any]:
 def summarise(r: RunResult, incidents: Sequence[Incident]) -> dict[str, Any]:
     """One configuration's figures (see module doc)."""
     millis = [s * 1000.0 for s in r.decision_seconds]
-    detections = [
+    detections: list[dict[str, Any]] = [
         {
             "label": i.label,
             "customer_id": i.customer_id,

@@ -212,12 +212,12 @@ def _cmd_stack(args: argparse.Namespace) -> int:
             if not stopped:
                 print("nothing was running", file=sys.stderr)
             return 0
-        info = stack.status(directory)
-        if info is None:
+        running = stack.status(directory)
+        if running is None:
             print("not running")
             return 3
-        print(f"KAFKA_BOOTSTRAP={info.kafka_bootstrap}")
-        print(f"REDIS_URL={info.redis_url}")
+        print(f"KAFKA_BOOTSTRAP={running.kafka_bootstrap}")
+        print(f"REDIS_URL={running.redis_url}")
         return 0
     except stack.StackError as exc:
         raise _UserError(str(exc)) from exc

@@ -72,7 +72,8 @@ class Buckets:
         for name, series in self._gauges.items():
             for i in sorted(k for k in series if k < oldest):
                 self._carry[name] = series.pop(i)
-        for table in (self._counts, self._samples):
+        tables: tuple[dict[str, dict[int, Any]], ...] = (self._counts, self._samples)
+        for table in tables:
             for series in table.values():
                 for i in [k for k in series if k < oldest]:
                     del series[i]
@@ -114,9 +115,9 @@ class Buckets:
             series[name] = column
         for name, values in self._counts.items():
             series[name] = [values.get(i, 0) for i in index]
-        for name, values in self._samples.items():
+        for name, samples in self._samples.items():
             for q in (quantiles or {}).get(name, (0.5,)):
                 series[f"{name}_p{round(q * 100)}"] = [
-                    quantile(list(values[i]), q) if i in values else None for i in index
+                    quantile(list(samples[i]), q) if i in samples else None for i in index
                 ]
         return {"step": self.step, "t": [i * self.step for i in index], "series": series}

@@ -261,7 +261,7 @@ def run_demo(options: DemoOptions) -> int:
             now = time.monotonic()
             if msg is not None and not msg.error():
                 if msg.topic() == names.alerts:
-                    a = orjson.loads(msg.value())
+                    a = orjson.loads(msg.value() or b"{}")
                     tally.alerts[(a["level"], a["detector"])] += 1
                     if a["level"] != "info":
                         raised.add((a["detector"], a["subject"]["id"]))
@@ -272,10 +272,10 @@ def run_demo(options: DemoOptions) -> int:
                         )
                 elif msg.topic() == names.deadletter:
                     tally.deadletters += 1
-                    err = orjson.loads(msg.value())["error"]
+                    err = orjson.loads(msg.value() or b"{}")["error"]
                     say(f"   dead letter: {err['type']}: {err['message'][:80]}")
                 else:
-                    d = orjson.loads(msg.value())
+                    d = orjson.loads(msg.value() or b"{}")
                     if d["application_id"] in labels and d["application_id"] not in tally.decided:
                         tally.decided.add(d["application_id"])
                         tally.outcomes[d["outcome"]] += 1

@@ -219,6 +219,7 @@ class TransactionAnomalyDetector:
         self._model = anomaly.HalfSpaceTrees(
             n_trees=self.n_trees, height=self.height, window_size=self.window_size, seed=self.seed
         )
+        self._quantiles: list[stats.Quantile] | list[stats.RollingQuantile]
         if self.quantile_window is None:
             self._quantiles = [stats.Quantile(q) for _, q, _ in self.levels]
         else:

@@ -126,7 +126,7 @@ def build_alert(
     return Alert(
         alert_id=alert_id(key, started_at, lvl, status),
         dedup_key=key,
-        level=lvl,
+        level=str(lvl),
         status=status,
         detector=detector,
         subject=s,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from riskmon.detectors import (
@@ -106,7 +107,7 @@ class DetectorsConfig:
                     f"detectors.portfolio.thresholds.{name}", f"is not an indicator; known: {', '.join(INDICATORS)}"
                 )
             out[name] = _build(
-                f"detectors.portfolio.thresholds.{name}", lambda name=name: ThresholdDetector.from_config(blocks[name])
+                f"detectors.portfolio.thresholds.{name}", partial(ThresholdDetector.from_config, blocks[name])
             )
         return out
 

@@ -280,6 +280,7 @@ class ErrorDriftDetector:
     def _reset(self) -> None:
         from river import drift  # imported on first use: river.drift takes seconds to import
 
+        self._detector: drift.ADWIN | drift.PageHinkley
         if self.method == "adwin":
             self._detector = drift.ADWIN(delta=self.delta, clock=self.clock, grace_period=self.grace_period)
         else:
@@ -312,7 +313,9 @@ class ErrorDriftDetector:
             return DriftResult(False, f"no drift ({name}, {self._n} errors)", estimate, None, self._n, None, at)
         self._detections += 1
         n, total = self._n, self._sum
-        if self.method == "adwin":
+        from river.drift import ADWIN  # already imported by _reset
+
+        if isinstance(self._detector, ADWIN):
             # ADWIN keeps the recent sub-window (the new regime) and drops the rest
             width = int(self._detector.width)
             estimate = float(self._detector.estimation)
@@ -332,7 +335,9 @@ class ErrorDriftDetector:
         return DriftResult(True, reason, estimate, before, n, self.level, at)
 
     def _estimate(self) -> float:
-        if self.method == "adwin":
+        from river.drift import ADWIN  # already imported by _reset
+
+        if isinstance(self._detector, ADWIN):
             return float(self._detector.estimation)
         return self._sum / self._n if self._n else 0.0
 

@@ -206,9 +206,10 @@ class PortfolioIndicators:
             return Observation(False, True, u.reason)
         if decision_id is not None:
             self._seen.add(decision_id)
+        watermark = window.watermark
         for other in self._decisions.values():
-            if other is not window:
-                other.advance(window.watermark)
+            if other is not window and watermark is not None:
+                other.advance(watermark)
         return Observation(True, u.late, f"{outcome} {u.reason}")
 
     def on_decision(self, decision: Decision) -> Observation:

@@ -322,8 +322,8 @@ class ThresholdDetector:
         runs: list[Any] = []
         for level, (start, n) in self._runs.items():
             runs += (int(level), start, n)
-        level = None if self._level is None else int(self._level)
-        return [level, self._started_at, self._seq, runs, self._value, self._at]
+        level_number = None if self._level is None else int(self._level)
+        return [level_number, self._started_at, self._seq, runs, self._value, self._at]
 
     def with_state(self, state: Sequence[Any]) -> ThresholdDetector:
         """A detector with this one's thresholds holding ``state`` (from :meth:`state`).

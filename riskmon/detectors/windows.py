@@ -245,7 +245,8 @@ class TumblingWindow(_Buckets):
             return WindowUpdate(False, True, reason, self.current)
         start = k * self.size
         where = f"window [{fmt(start)}, {fmt(start + self.size)})"
-        reason = f"counted late (by {fmt(self._watermark - t)}s) in {where}" if late else f"counted in {where}"
+        lateness = 0.0 if self._watermark is None else self._watermark - t
+        reason = f"counted late (by {fmt(lateness)}s) in {where}" if late else f"counted in {where}"
         self._advance_to(t)
         return WindowUpdate(True, late, reason, self.current, self._close())
 
@@ -335,7 +336,8 @@ class SlidingWindow(_Buckets):
             return WindowUpdate(False, True, reason, self.current)
         self._count += 1
         self._sum += value
-        reason = f"counted late (by {fmt(self._watermark - t)}s)" if late else "counted"
+        lateness = 0.0 if self._watermark is None else self._watermark - t
+        reason = f"counted late (by {fmt(lateness)}s)" if late else "counted"
         self._advance_to(t)
         self._evict()
         return WindowUpdate(True, late, reason, self.current)

@@ -8,7 +8,7 @@ final labels, names its version and can be snapshotted for the registry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["CreditModel"]
@@ -18,6 +18,7 @@ __all__ = ["CreditModel"]
 class CreditModel(Protocol):
     """A probability-of-default model that learns online."""
 
+    name: str
     n_learned: int
 
     @property
@@ -35,11 +36,11 @@ class CreditModel(Protocol):
         """SHA-256 (hex) of the snapshot bytes."""
         ...
 
-    def predict_proba_many(self, xs: list[Mapping[str, float | str]]) -> list[float]:
+    def predict_proba_many(self, xs: Sequence[Mapping[str, float | str]]) -> list[float]:
         """Probability of default of each input."""
         ...
 
-    def learn_many(self, xs: list[Mapping[str, float | str]], ys: list[bool]) -> None:
+    def learn_many(self, xs: Sequence[Mapping[str, float | str]], ys: list[bool]) -> None:
         """Learn final labels, in order."""
         ...
 

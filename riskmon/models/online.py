@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, Self
 
 from river import compose, linear_model, optim, preprocessing
@@ -290,7 +290,7 @@ class OnlineCreditModel:
 
     # -- scoring ------------------------------------------------------------------
 
-    def predict_proba_many(self, xs: list[Mapping[str, float | str]]) -> list[float]:
+    def predict_proba_many(self, xs: Sequence[Mapping[str, float | str]]) -> list[float]:
         """Probability of default of each input, in order; the prior before any label."""
         if self.n_learned == 0:
             return [self.prior_pd] * len(xs)
@@ -402,7 +402,9 @@ class OnlineCreditModel:
         """
         return self.explain_many([x], top=top)[0]
 
-    def explain_many(self, xs: list[Mapping[str, float | str]], *, top: int = 4) -> list[list[tuple[str, str, float]]]:
+    def explain_many(
+        self, xs: Sequence[Mapping[str, float | str]], *, top: int = 4
+    ) -> list[list[tuple[str, str, float]]]:
         """:meth:`explain_one` for each input, reading the weights once."""
         if self.n_learned == 0 or top <= 0:
             return [[] for _ in xs]
@@ -455,7 +457,7 @@ class OnlineCreditModel:
         self.n_learned += 1
         self.n_bad += bool(y)
 
-    def learn_many(self, xs: list[Mapping[str, float | str]], ys: list[bool]) -> None:
+    def learn_many(self, xs: Sequence[Mapping[str, float | str]], ys: list[bool]) -> None:
         """Learn labels in order, one SGD step each (exactly ``learn_one`` in a loop).
 
         River's own ``learn_many`` takes one averaged step per batch, so the

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -137,7 +138,9 @@ class DecisionStore:
     def _failed(self, exc: Exception) -> None:
         self.last_error = f"{type(exc).__name__}: {exc}"
         if self._clock() >= self._down_until:
-            log.warning("Redis unavailable (%s); holding approvals for review for %.0fs", self.last_error, self._backoff)
+            log.warning(
+                "Redis unavailable (%s); holding approvals for review for %.0fs", self.last_error, self._backoff
+            )
         self._down_until = self._clock() + self._backoff
 
     async def _pipeline(self, fill: Callable[[Any], None]) -> list[Any] | None:
@@ -175,7 +178,7 @@ class DecisionStore:
         if raw is None:
             return None
         stored, delivered = raw
-        return [Lookup(value, mark is not None) for value, mark in zip(stored, delivered)]
+        return [Lookup(value, mark is not None) for value, mark in zip(stored, delivered, strict=True)]
 
     async def reserve(self, entries: Sequence[tuple[str, bytes]]) -> list[bytes] | None:
         """Store each new decision unless one exists; return the bytes to send.
@@ -191,7 +194,7 @@ class DecisionStore:
         raw = await self._guarded(lambda: self._reserve_script(keys=keys, args=args))
         if raw is None:
             return None
-        return [stored if stored is not None else value for stored, (_, value) in zip(raw, entries)]
+        return [stored if stored is not None else value for stored, (_, value) in zip(raw, entries, strict=True)]
 
     async def confirm(self, delivered: Sequence[tuple[str, str, bytes, bytes | None]]) -> bool:
         """Mark decisions delivered, update customer profiles, keep feature snapshots.
@@ -206,7 +209,11 @@ class DecisionStore:
         keys: list[str] = []
         args: list[Any] = [self._ttl]
         for app_id, customer_id, profile, features in delivered:
-            keys += (f"{self._ns}:delivered:{app_id}", f"{self._ns}:profile:{customer_id}", f"{self._ns}:features:{app_id}")
+            keys += (
+                f"{self._ns}:delivered:{app_id}",
+                f"{self._ns}:profile:{customer_id}",
+                f"{self._ns}:features:{app_id}",
+            )
             args += (profile, features if features is not None else b"")
         return await self._guarded(lambda: self._confirm_script(keys=keys, args=args)) is not None
 

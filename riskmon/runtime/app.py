@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -132,14 +133,14 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     gc_pauses = GcPauseRecorder(metrics.gc_pause).install()
     heap_frozen: list[int] = []
 
-    @app.on_partitions_assigned.connect
-    async def _freeze_startup_heap(app: faust.App, *args: Any, **kwargs: Any) -> None:
+    @_connect(app.on_partitions_assigned)
+    async def _freeze_startup_heap(*args: Any, **kwargs: Any) -> None:
         """Once, at the first assignment: everything is imported and connected, no state yet."""
         if not heap_frozen:
             heap_frozen.append(freeze_startup_heap())
 
-    @app.on_before_shutdown.connect
-    async def _stop_timing_gc(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
+    @_connect(app.on_before_shutdown)
+    async def _stop_timing_gc(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
         gc_pauses.uninstall()
 
     # every handler's outputs go through librdkafka (riskmon.runtime.output_producer says why);
@@ -148,8 +149,8 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         settings.confluent_config(), max_message_bytes=DEADLETTER_MAX_BYTES + 64 * 1024, client_id=settings.app_id
     )
 
-    @app.on_before_shutdown.connect
-    async def _close_output_producer(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
+    @_connect(app.on_before_shutdown)
+    async def _close_output_producer(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
         output_producer.close()
 
     table = build_routes(settings, config, send=output_producer.send, metrics=metrics)
@@ -182,8 +183,8 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
             )
             log.info("delivering notifications to %s", ", ".join(r.spec.name for r in receivers))
 
-        @app.on_before_shutdown.connect
-        async def _stop_receivers(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
+        @_connect(app.on_before_shutdown)
+        async def _stop_receivers(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
             for r in receivers:
                 r.stop()
             for r in receivers:
@@ -231,8 +232,8 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
             {"status": "degraded" if degraded else "ok", "degraded": degraded, "policy_version": config.policy_version}
         )
 
-    @app.on_before_shutdown.connect
-    async def _close_store(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
+    @_connect(app.on_before_shutdown)
+    async def _close_store(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
         await store.close()
 
     app.riskmon_metrics = metrics  # type: ignore[attr-defined]
@@ -241,12 +242,22 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     return app
 
 
+def _connect(signal: Any) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., Awaitable[None]]]:
+    """``@signal.connect`` for an async receiver; Faust's type of a receiver rejects every async function."""
+
+    def register(receiver: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        signal.connect(receiver)
+        return receiver
+
+    return register
+
+
 def _add_agent(app: faust.App, topic: faust.TopicT, route: Route, lag: PipelineLag) -> None:
     """One agent: batches of raw events to the route's handler (which never raises), with
     ``concurrency=1`` so that no offset is committed past an event in flight; input
     topics also feed the ingestion-lag watch."""
 
-    async def run(stream: faust.Stream) -> None:
+    async def run(stream: faust.StreamT) -> None:
         async for events in take_batches(stream, BATCH_MAX, route.within):
             batch = _incoming(events, app.loop.time())
             await route.handle(batch)
@@ -308,8 +319,8 @@ def _add_web(app: faust.App, settings: Settings, config: RiskConfig, table: Rout
     async def _start_watcher() -> None:
         await watcher.start()
 
-    @app.on_before_shutdown.connect
-    async def _stop_watcher(app: faust.App, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
+    @_connect(app.on_before_shutdown)
+    async def _stop_watcher(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
         await watcher.stop()
 
 

@@ -65,7 +65,7 @@ class OutputProducer:
 
     def __init__(
         self,
-        kafka_config: Mapping[str, str],
+        kafka_config: Mapping[str, str | int | float | bool],
         *,
         max_message_bytes: int,
         client_id: str = "riskmon-worker",

@@ -9,7 +9,7 @@ domains; the domains know nothing of Faust. Adding a path is one row here.
 Internal single-partition topics give one worker each role that must be
 unique: the learner (``risk.model.training``), the portfolio watch
 (``risk.portfolio.events``), the audit writer (``risk.audit.pending``) and
-the alert manager (``risk.alert.candidates``). Their timers are
+the alert manager (``risk.alerts.candidates``). Their timers are
 *owner-only*: they run on the worker that holds that topic's partition.
 """
 
@@ -44,7 +44,7 @@ __all__ = ["ALERT_WITHIN", "BATCH_MAX", "Route", "Routes", "Timer", "build_route
 #: The most events one batch holds.
 BATCH_MAX = 500
 #: The alert manager's batch window (seconds): a second window every alert waits, after its
-#: input batch's and a hop through ``risk.alert.candidates``.
+#: input batch's and a hop through ``risk.alerts.candidates``.
 ALERT_WITHIN = 0.02
 
 Handle = Callable[[Sequence[Incoming]], Awaitable[None]]
@@ -202,7 +202,7 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
             "alert-tick", 1.0, alert_handler.tick, owner_topic=names.alert_candidates, otherwise=alert_handler.forget
         ),
         # a checkpoint of the chain head at least every 10 s while entries arrive
-        Timer("audit-checkpoint", 10.0, audit_writer.checkpoint, owner_topic=names.audit_pending),
+        Timer("audit-checkpoint", 10.0, _discard(audit_writer.checkpoint), owner_topic=names.audit_pending),
         # a requested promotion is applied even when no labels flow, and what is due is published
         Timer(
             "publish-models",
@@ -216,6 +216,15 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
     return table
 
 
+def _discard(job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """``job`` as a timer runs it: its result is not wanted."""
+
+    async def run() -> None:
+        await job()
+
+    return run
+
+
 def _add_shadow(table: Routes, settings: Settings, config: RiskConfig, *, send: Send, window: float) -> None:
     """Shadow mode: its own agents on the input topics, ``risk.shadow`` as its only output."""
     import logging
@@ -223,6 +232,7 @@ def _add_shadow(table: Routes, settings: Settings, config: RiskConfig, *, send: 
     from riskmon.runtime.topics import ensure_topic
     from riskmon.shadow.handler import SHADOW_TICK_SECONDS, SHADOW_TOPIC, ShadowHandler, load_shadow_config
 
+    assert settings.shadow_config_path is not None
     shadow_config = load_shadow_config(settings.shadow_config_path)
     topic = settings.topic(SHADOW_TOPIC)
     ensure_topic(settings, topic)

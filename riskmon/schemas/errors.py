@@ -66,7 +66,9 @@ class SchemaError(ValueError):
         """The dead-letter ``error`` object: ``{type, message, field}``."""
         return {"type": self.rule, "message": self.message, "field": self.field or None}
 
-    def __reduce__(self):  # keep pickling working despite the 3-argument constructor
+    def __reduce__(
+        self,
+    ) -> tuple[type[SchemaError], tuple[str, str, str]]:  # keep pickling working despite the 3-argument constructor
         return (type(self), (self.field, self.rule, self.detail))
 
     def __repr__(self) -> str:

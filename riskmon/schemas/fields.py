@@ -200,15 +200,17 @@ def _integer(value: object, name: str) -> int:
 
 
 def _check_positive_int(value: object, name: str) -> int:
-    if _integer(value, name) <= 0:
+    number = _integer(value, name)
+    if number <= 0:
         raise SchemaError(name, "minimum", f"must be an integer > 0 (got {show(value)})")
-    return value
+    return number
 
 
 def _check_non_negative_int(value: object, name: str) -> int:
-    if _integer(value, name) < 0:
+    number = _integer(value, name)
+    if number < 0:
         raise SchemaError(name, "minimum", f"must be an integer >= 0 (got {show(value)})")
-    return value
+    return number
 
 
 def _check_currency(value: object, name: str) -> str:

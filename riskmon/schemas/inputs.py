@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from riskmon.schemas.codec import format_timestamp
 from riskmon.schemas.fields import (
@@ -57,6 +57,12 @@ class _InputEvent:
 
     __slots__ = ()
     SPEC: ClassVar[ObjectSpec]
+    schema_version: int
+    extra: dict[str, Any]
+
+    if TYPE_CHECKING:
+
+        def __init__(self, **fields: Any) -> None: ...
 
     @classmethod
     def from_dict(cls, d: dict) -> Self:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import IntEnum
+from typing import Self
 
 __all__ = [
     "OUTCOMES",
@@ -44,18 +45,18 @@ class _Ordered(IntEnum):
     """Shared behaviour: parse the contract's lower-case name, print it back."""
 
     @classmethod
-    def parse(cls, text: str | _Ordered):
+    def parse(cls, text: str | _Ordered) -> Self:
         """The member named ``text`` (``"review"`` -> ``REVIEW``); ``ValueError`` otherwise."""
         if isinstance(text, cls):
             return text
         try:
-            return cls[text.upper()]
+            return cls[text.upper()]  # type: ignore[union-attr]  # not a str: AttributeError below
         except (KeyError, AttributeError):
             names = ", ".join(m.name.lower() for m in cls)
             raise ValueError(f"unknown {cls.__name__.lower()} {text!r}: expected one of {names}") from None
 
     @classmethod
-    def worst(cls, items: Iterable[_Ordered | str]):
+    def worst(cls, items: Iterable[_Ordered | str]) -> Self:
         """The most severe of ``items`` (the least severe member when empty)."""
         return max((cls.parse(i) for i in items), default=cls(0))
 

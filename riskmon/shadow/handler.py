@@ -124,7 +124,7 @@ class ShadowHandler:
         except Exception:  # the shadow must never cost the live path anything
             log.exception("shadow evaluation of a batch of %d failed; the live path is not affected", len(batch))
 
-    def _valid(self, batch: Sequence[Incoming], kind: type) -> list[Any]:
+    def _valid(self, batch: Sequence[Incoming], kind: type[Transaction] | type[Repayment]) -> list[Any]:
         out = []
         for message in batch:
             try:

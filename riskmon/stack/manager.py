@@ -109,18 +109,19 @@ def _plan_ports(state: dict[str, Any], to_start: list[str], progress: Callable[[
     reserved = {port for name in _PORT_KEYS if name not in to_start for port in recorded(name) if port}
     plan: dict[str, list[int]] = {}
     for name in to_start:
-        ports = recorded(name)
-        if all(ports) and reserved.isdisjoint(ports) and all(map(port_is_free, ports)):
+        ports = [port for port in recorded(name) if port]
+        if len(ports) == len(_PORT_KEYS[name]) and reserved.isdisjoint(ports) and all(map(port_is_free, ports)):
             plan[name] = ports
             reserved.update(ports)
     for name in to_start:
         if name not in plan:
-            while not reserved.isdisjoint(ports := free_ports(len(_PORT_KEYS[name]))):
-                pass
+            fresh = free_ports(len(_PORT_KEYS[name]))
+            while not reserved.isdisjoint(fresh):
+                fresh = free_ports(len(_PORT_KEYS[name]))
             if all(recorded(name)):
-                progress(f"{name}: previous ports {recorded(name)} are taken; using {ports}")
-            plan[name] = ports
-            reserved.update(ports)
+                progress(f"{name}: previous ports {recorded(name)} are taken; using {fresh}")
+            plan[name] = fresh
+            reserved.update(fresh)
     return plan
 
 

@@ -69,6 +69,7 @@ class CustomerWatch:
         if not update.accepted:
             self.late_dropped += 1
             return alerts
+        assert update.current is not None  # an accepted event is in the current window
         alerts += alerts_on(
             self.velocity_levels.update(float(update.current.count), at),
             detector="txn_velocity",
@@ -79,6 +80,7 @@ class CustomerWatch:
         cash = tx.amount if tx.type == "cash_withdrawal" else 0.0
         cash_update = self.cash.update(at, cash)
         if cash_update.accepted:
+            assert cash_update.current is not None
             alerts += alerts_on(
                 self.cash_levels.update(cash_update.current.sum, at),
                 detector="cash_24h",

@@ -19,9 +19,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import orjson
 import pytest
@@ -73,7 +73,7 @@ class WorkerProcess:
     def topic(self, name: str) -> str:
         return f"{self.prefix}{name}"
 
-    def start(self, *, timeout: float = 90.0) -> "WorkerProcess":
+    def start(self, *, timeout: float = 90.0) -> WorkerProcess:
         env = {
             **os.environ,
             "RISKMON_KAFKA_BOOTSTRAP": self.services.kafka_bootstrap,
@@ -106,8 +106,10 @@ class WorkerProcess:
             return {}
         if not str(desc.state).endswith("STABLE"):
             return {}
-        return {m.member_id: [tp.topic for tp in (m.assignment.topic_partitions if m.assignment else [])]
-                for m in desc.members}
+        return {
+            m.member_id: [tp.topic for tp in (m.assignment.topic_partitions if m.assignment else [])]
+            for m in desc.members
+        }
 
     def wait_until_assigned(self, timeout: float, admin: AdminClient, earlier: dict[str, list[str]]) -> None:
         """Wait until a member that joined after this process started holds input partitions.
@@ -121,8 +123,11 @@ class WorkerProcess:
         while time.monotonic() < deadline:
             self.assert_alive()
             members = self._members(admin)
-            if any(self.topic("credit.applications") in topics
-                   for member, topics in members.items() if member not in earlier):
+            if any(
+                self.topic("credit.applications") in topics
+                for member, topics in members.items()
+                if member not in earlier
+            ):
                 return
             time.sleep(0.5)
         raise AssertionError(f"worker never got its partitions; log:\n{self.log_tail()}")

@@ -62,7 +62,7 @@ class _Server:
     def answer(self, path: str, headers: dict, body: bytes) -> tuple[int, dict, float]:
         raise NotImplementedError
 
-    def __enter__(self) -> "_Server":
+    def __enter__(self) -> _Server:
         self.thread.start()
         return self
 
@@ -131,8 +131,13 @@ class WebhookStandIn(_Server):
         return f"http://127.0.0.1:{self.port}/hook"
 
     def answer(self, path: str, headers: dict, body: bytes) -> tuple[int, dict, float]:
-        ok = verify(self.secret, headers.get("X-Riskmon-Timestamp", ""), body, headers.get("X-Riskmon-Signature", ""),
-                    now=time.time())
+        ok = verify(
+            self.secret,
+            headers.get("X-Riskmon-Timestamp", ""),
+            body,
+            headers.get("X-Riskmon-Signature", ""),
+            now=time.time(),
+        )
         with self.lock:
             if not ok:
                 self.refused += 1
@@ -155,15 +160,23 @@ class AlertmanagerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "AlertmanagerProcess":
+    def __enter__(self) -> AlertmanagerProcess:
         assert self.BINARY, "prometheus-alertmanager is not installed (scripts/bootstrap.sh installs it)"
         config = self.directory / "alertmanager.yml"
         config.write_text("route:\n  receiver: blackhole\n  group_by: ['...']\nreceivers:\n  - name: blackhole\n")
         self.log = open(self.directory / "alertmanager.log", "wb")
         self.proc = subprocess.Popen(
-            [self.BINARY, f"--config.file={config}", f"--storage.path={self.directory / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address="],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                self.BINARY,
+                f"--config.file={config}",
+                f"--storage.path={self.directory / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--cluster.listen-address=",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -176,7 +189,9 @@ class AlertmanagerProcess:
         raise AssertionError("alertmanager did not become ready:\n" + (self.directory / "alertmanager.log").read_text())
 
     def alerts(self) -> list[dict]:
-        with urllib.request.urlopen(f"{self.url}/api/v2/alerts?active=true&silenced=true&inhibited=true", timeout=5) as r:
+        with urllib.request.urlopen(
+            f"{self.url}/api/v2/alerts?active=true&silenced=true&inhibited=true", timeout=5
+        ) as r:
             return json.loads(r.read())
 
     def __exit__(self, *exc: Any) -> None:

@@ -32,11 +32,28 @@ T0 = time.time() - 600
 CUSTOMERS = ["c-1", "c-2", "c-3"]
 
 
-def candidate(customer: str, at: float, *, status: str = "firing", level: str = "critical", detector: str = "txn_velocity",
-              started: float = T0) -> tuple[bytes, bytes]:
-    a = build_alert(detector=detector, subject={"kind": "customer", "id": customer}, level=level, status=status,
-                    summary=f"{detector} on customer {customer}", started_at=started, updated_at=at, config_version="test",
-                    value=25.0, threshold=20.0, window="1h")
+def candidate(
+    customer: str,
+    at: float,
+    *,
+    status: str = "firing",
+    level: str = "critical",
+    detector: str = "txn_velocity",
+    started: float = T0,
+) -> tuple[bytes, bytes]:
+    a = build_alert(
+        detector=detector,
+        subject={"kind": "customer", "id": customer},
+        level=level,
+        status=status,
+        summary=f"{detector} on customer {customer}",
+        started_at=started,
+        updated_at=at,
+        config_version="test",
+        value=25.0,
+        threshold=20.0,
+        window="1h",
+    )
     return a.dedup_key.encode(), orjson.dumps(a.to_dict())
 
 
@@ -75,11 +92,18 @@ def write_config(path: Path, pd: PagerDutyStandIn, am: AlertmanagerProcess, hook
 
 
 def test_every_notification_delivered_once_per_incident_through_faults(make_worker, services, tmp_path) -> None:
-    with PagerDutyStandIn(script=[429, 500, "timeout"]) as pd, WebhookStandIn("s3cret") as hook, \
-            AlertmanagerProcess(tmp_path) as am:
+    with (
+        PagerDutyStandIn(script=[429, 500, "timeout"]) as pd,
+        WebhookStandIn("s3cret") as hook,
+        AlertmanagerProcess(tmp_path) as am,
+    ):
         config = write_config(tmp_path / "riskmon.yaml", pd, am, hook)
-        env = {"RISKMON_CONFIG": str(config), "TEST_PD_ROUTING_KEY": "R0UT1NGKEY", "TEST_HOOK_SECRET": "s3cret",
-               "TEST_WRONG_SECRET": "not-the-secret"}
+        env = {
+            "RISKMON_CONFIG": str(config),
+            "TEST_PD_ROUTING_KEY": "R0UT1NGKEY",
+            "TEST_HOOK_SECRET": "s3cret",
+            "TEST_WRONG_SECRET": "not-the-secret",
+        }
         worker = make_worker(**env).start()
         candidates_topic = worker.topic("risk.alerts.candidates")
 
@@ -93,20 +117,51 @@ def test_every_notification_delivered_once_per_incident_through_faults(make_work
         assert [a for a, _ in pd.attempts[:3]] == [429, 500, "timeout"], "the scripted failures were retried"
         assert pd.open_incidents() == {f"txn_velocity:customer:{c}": 1 for c in CUSTOMERS}
         assert {e["routing_key"] for e in pd.accepted} == {"R0UT1NGKEY"}
-        wait_for("Alertmanager to hold the three alerts",
-                 lambda: {a["labels"]["dedup_key"] for a in am.alerts()} >= {f"txn_velocity:customer:{c}" for c in CUSTOMERS})
+        wait_for(
+            "Alertmanager to hold the three alerts",
+            lambda: (
+                {a["labels"]["dedup_key"] for a in am.alerts()} >= {f"txn_velocity:customer:{c}" for c in CUSTOMERS}
+            ),
+        )
         wait_for("the webhook to get three signed triggers", lambda: len(hook.received) >= 3)
 
         # Acknowledged from the command line: recorded on the alert, and the pager is told.
-        cli_env = {**os.environ, "RISKMON_KAFKA_BOOTSTRAP": services.kafka_bootstrap, "RISKMON_REDIS_URL": services.redis_url,
-                   "RISKMON_TOPIC_PREFIX": worker.prefix}
-        ack = subprocess.run([sys.executable, "-m", "riskmon", "ack", "txn_velocity:customer:c-1", "--by", "oncall-ben",
-                              "--comment", "calling the customer"], env=cli_env, capture_output=True, text=True, timeout=60)
+        cli_env = {
+            **os.environ,
+            "RISKMON_KAFKA_BOOTSTRAP": services.kafka_bootstrap,
+            "RISKMON_REDIS_URL": services.redis_url,
+            "RISKMON_TOPIC_PREFIX": worker.prefix,
+        }
+        ack = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "riskmon",
+                "ack",
+                "txn_velocity:customer:c-1",
+                "--by",
+                "oncall-ben",
+                "--comment",
+                "calling the customer",
+            ],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert ack.returncode == 0, ack.stderr
-        wait_for("the pager to get the acknowledgement",
-                 lambda: any(e["event_action"] == "acknowledge" for e in pd.accepted), worker=worker)
-        listing = subprocess.run([sys.executable, "-m", "riskmon", "alerts", "list", "--json"], env=cli_env,
-                                 capture_output=True, text=True, timeout=60)
+        wait_for(
+            "the pager to get the acknowledgement",
+            lambda: any(e["event_action"] == "acknowledge" for e in pd.accepted),
+            worker=worker,
+        )
+        listing = subprocess.run(
+            [sys.executable, "-m", "riskmon", "alerts", "list", "--json"],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         listed = {a["dedup_key"]: a for a in orjson.loads(listing.stdout)}
         assert listed["txn_velocity:customer:c-1"]["acknowledged_by"] == "oncall-ben"
         assert listed["txn_velocity:customer:c-2"]["count"] == 6  # repeats counted on the one open alert
@@ -120,19 +175,30 @@ def test_every_notification_delivered_once_per_incident_through_faults(make_work
         worker = make_worker(**env).start()
         triggers_before = sum(1 for e in pd.accepted if e["event_action"] == "trigger")
         produce(services.kafka_bootstrap, candidates_topic, [candidate(c, T0 + 100) for c in CUSTOMERS])
-        wait_for("the re-sent triggers", lambda: sum(1 for e in pd.accepted if e["event_action"] == "trigger") >= triggers_before + 3,
-                 worker=worker)
+        wait_for(
+            "the re-sent triggers",
+            lambda: sum(1 for e in pd.accepted if e["event_action"] == "trigger") >= triggers_before + 3,
+            worker=worker,
+        )
         assert pd.open_incidents() == {f"txn_velocity:customer:{c}": 1 for c in CUSTOMERS}, "no duplicate open incident"
 
         # The detectors clear: every incident resolved at the pager, in Alertmanager and at the webhook.
-        produce(services.kafka_bootstrap, candidates_topic, [candidate(c, T0 + 200, status="resolved") for c in CUSTOMERS])
+        produce(
+            services.kafka_bootstrap, candidates_topic, [candidate(c, T0 + 200, status="resolved") for c in CUSTOMERS]
+        )
         wait_for("every incident resolved", lambda: sum(pd.open_incidents().values()) == 0, worker=worker)
-        wait_for("Alertmanager to see the resolutions",
-                 lambda: not {a["labels"]["dedup_key"] for a in am.alerts()} & {f"txn_velocity:customer:{c}" for c in CUSTOMERS})
+        wait_for(
+            "Alertmanager to see the resolutions",
+            lambda: (
+                not {a["labels"]["dedup_key"] for a in am.alerts()} & {f"txn_velocity:customer:{c}" for c in CUSTOMERS}
+            ),
+        )
         wait_for("resolutions at the webhook", lambda: sum(1 for n in hook.received if n["action"] == "resolve") >= 3)
 
         assert hook.refused >= 1, "the misconfigured webhook was refused"
-        dead = values(consume(services.kafka_bootstrap, worker.topic("risk.deadletter"), expect=1, timeout=30, settle=1))
+        dead = values(
+            consume(services.kafka_bootstrap, worker.topic("risk.deadletter"), expect=1, timeout=30, settle=1)
+        )
         rejected = [d for d in dead if d["error"]["type"] == "delivery_rejected"]
         assert len(rejected) == 1 and "HTTP 401" in rejected[0]["error"]["message"]
         assert orjson.loads(rejected[0]["raw"])["alerts"][0]["detector"] == "probe"
@@ -150,8 +216,12 @@ def _http(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
     import urllib.error
     import urllib.request
 
-    req = urllib.request.Request(url, data=orjson.dumps(body) if body is not None else None, method=method,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url,
+        data=orjson.dumps(body) if body is not None else None,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, orjson.loads(r.read())
@@ -162,18 +232,34 @@ def _http(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
 def test_silence_and_pager_acknowledgement_over_http(make_worker, services) -> None:
     worker = make_worker().start()
     base = f"http://127.0.0.1:{worker.web_port}"
-    status, refused = _http("POST", f"{base}/v1/silences", {"matcher": "name=x", "duration": "1h", "author": "ops-anna", "comment": "x"})
+    status, refused = _http(
+        "POST", f"{base}/v1/silences", {"matcher": "name=x", "duration": "1h", "author": "ops-anna", "comment": "x"}
+    )
     assert status == 400 and "matcher field 'name'" in refused["error"]["message"]
-    status, made = _http("POST", f"{base}/v1/silences", {"matcher": "detector=cash_24h", "duration": "1h",
-                                                         "author": "ops-anna", "comment": "known ATM fault"})
+    status, made = _http(
+        "POST",
+        f"{base}/v1/silences",
+        {"matcher": "detector=cash_24h", "duration": "1h", "author": "ops-anna", "comment": "known ATM fault"},
+    )
     assert status == 202
     silence_id = made["accepted"]["silence"]["id"]
-    wait_for("the silence to be active", lambda: any(s["id"] == silence_id and s["active"]
-                                                   for s in _http("GET", f"{base}/v1/silences")[1].get("silences", [])), worker=worker)
+    wait_for(
+        "the silence to be active",
+        lambda: any(
+            s["id"] == silence_id and s["active"] for s in _http("GET", f"{base}/v1/silences")[1].get("silences", [])
+        ),
+        worker=worker,
+    )
 
     topic = worker.topic("risk.alerts.candidates")
-    produce(services.kafka_bootstrap, topic, [candidate("c-5", T0, detector="cash_24h", level="warning"),
-                                              candidate("c-6", T0, detector="txn_velocity", level="critical")])
+    produce(
+        services.kafka_bootstrap,
+        topic,
+        [
+            candidate("c-5", T0, detector="cash_24h", level="warning"),
+            candidate("c-6", T0, detector="txn_velocity", level="critical"),
+        ],
+    )
     feed = values(consume(services.kafka_bootstrap, worker.topic("risk.alerts"), expect=2, timeout=60, settle=1))
     by_detector = {a["detector"]: a for a in feed}
     assert by_detector["cash_24h"]["suppressed_by"] == f"silence:{silence_id}"
@@ -181,15 +267,34 @@ def test_silence_and_pager_acknowledgement_over_http(make_worker, services) -> N
 
     # The pager acknowledges the incident (PagerDuty's dedup_key is our group key).
     group = by_detector["txn_velocity"]["group_key"]
-    status, _ = _http("POST", f"{base}/v1/pager/acknowledge",
-                      {"event": {"event_type": "incident.acknowledged", "agent": {"summary": "Ben Ortiz"}, "data": {"incident_key": group}}})
+    status, _ = _http(
+        "POST",
+        f"{base}/v1/pager/acknowledge",
+        {
+            "event": {
+                "event_type": "incident.acknowledged",
+                "agent": {"summary": "Ben Ortiz"},
+                "data": {"incident_key": group},
+            }
+        },
+    )
     assert status == 202
     feed = values(consume(services.kafka_bootstrap, worker.topic("risk.alerts"), expect=3, timeout=60, settle=1))
     assert [a["acknowledged_by"] for a in feed if a.get("acknowledged_by")] == ["pager:Ben_Ortiz"]
-    wait_for("the acknowledgement in GET /v1/alerts", lambda: any(
-        a.get("acknowledged_by") == "pager:Ben_Ortiz" for a in _http("GET", f"{base}/v1/alerts")[1].get("alerts", [])))
+    wait_for(
+        "the acknowledgement in GET /v1/alerts",
+        lambda: any(
+            a.get("acknowledged_by") == "pager:Ben_Ortiz"
+            for a in _http("GET", f"{base}/v1/alerts")[1].get("alerts", [])
+        ),
+    )
 
     status, _ = _http("DELETE", f"{base}/v1/silences/{silence_id}?by=ops-anna")
     assert status == 202
-    wait_for("the silence to expire", lambda: any(s["id"] == silence_id and not s["active"]
-                                                for s in _http("GET", f"{base}/v1/silences")[1]["silences"]), worker=worker)
+    wait_for(
+        "the silence to expire",
+        lambda: any(
+            s["id"] == silence_id and not s["active"] for s in _http("GET", f"{base}/v1/silences")[1]["silences"]
+        ),
+        worker=worker,
+    )

@@ -18,13 +18,13 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
+from riskmon.alerting import handler as alert_manager
 from riskmon.alerting.clock import EventClock
 from riskmon.alerting.config import parse_alerting
+from riskmon.alerting.handler import AlertManagerHandler
 from riskmon.alerting.metrics import AlertMetrics
 from riskmon.alerting.state_store import AlertStateStore
 from riskmon.detectors import build_alert
-from riskmon.alerting import handler as alert_manager
-from riskmon.alerting.handler import AlertManagerHandler
 from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.metrics import WorkerMetrics
 
@@ -35,8 +35,16 @@ N = 30
 
 
 def _candidate(i: int, status: str, at: float, started: float) -> Incoming:
-    alert = build_alert(detector="cash_24h", subject={"kind": "customer", "id": f"c-{i}"}, level="warning",
-                        status=status, summary="s", started_at=started, updated_at=at, config_version="v")
+    alert = build_alert(
+        detector="cash_24h",
+        subject={"kind": "customer", "id": f"c-{i}"},
+        level="warning",
+        status=status,
+        summary="s",
+        started_at=started,
+        updated_at=at,
+        config_version="v",
+    )
     return Incoming("candidates", 0, None, alert.dedup_key.encode(), orjson.dumps(alert.to_dict()), 0.0)
 
 
@@ -56,9 +64,16 @@ async def _run(redis_url: str, namespace: str, limit: int) -> tuple[list[tuple[s
     alert_manager.RESOLVED_IN_MEMORY = limit
     wall = [T0]
     handler = AlertManagerHandler(
-        config=parse_alerting({}), store=AlertStateStore(client, namespace), send=send, alerts_topic="alerts",
-        notifications_topic="notifications", deadletter_topic="dead", metrics=WorkerMetrics(CollectorRegistry()),
-        alert_metrics=AlertMetrics(CollectorRegistry()), clock=EventClock(wall=lambda: wall[0]))
+        config=parse_alerting({}),
+        store=AlertStateStore(client, namespace),
+        send=send,
+        alerts_topic="alerts",
+        notifications_topic="notifications",
+        deadletter_topic="dead",
+        metrics=WorkerMetrics(CollectorRegistry()),
+        alert_metrics=AlertMetrics(CollectorRegistry()),
+        clock=EventClock(wall=lambda: wall[0]),
+    )
     sizes = []
     try:
         await handler.handle([_candidate(i, "firing", T0, T0) for i in range(N)])

@@ -30,9 +30,19 @@ def test_every_saved_alert_comes_back_in_chunks_and_a_corrupt_state_is_skipped(s
         client = aioredis.Redis.from_url(services.redis_url)
         try:
             manager = AlertManager(parse_alerting({}))
-            alerts = [build_alert(detector="cash_24h", subject={"kind": "customer", "id": f"c-{i}"}, level="warning",
-                                  status="firing", summary="s", started_at=i, updated_at=i, config_version="v")
-                      for i in range(n)]
+            alerts = [
+                build_alert(
+                    detector="cash_24h",
+                    subject={"kind": "customer", "id": f"c-{i}"},
+                    level="warning",
+                    status="firing",
+                    summary="s",
+                    started_at=i,
+                    updated_at=i,
+                    config_version="v",
+                )
+                for i in range(n)
+            ]
             out = manager.process(alerts, 0.0)
             manager.commit(out)
             assert await AlertStateStore(client, namespace).save(out.states, out.groups, out.silences)

@@ -52,7 +52,7 @@ def test_n_valid_applications_give_exactly_n_decisions(make_worker, services) ->
     decisions = consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=n, timeout=120)
     docs = values(decisions)
     assert sorted(d["application_id"] for d in docs) == [f"app-{i:05d}" for i in range(n)]
-    for msg, d in zip(decisions, docs):
+    for msg, d in zip(decisions, docs, strict=True):
         assert msg.key() == d["application_id"].encode()  # keyed by application_id, as the contract says
         assert d["stage"] == "automated"
         assert d["outcome"] in ("approve", "review", "reject")
@@ -81,7 +81,12 @@ BAD_INPUTS = [
     ("empty value", b"", "invalid_json", None),
     ("not an object", b'["app-1", 5000]', "not_object", None),
     ("wrong type", encode(application(1, amount="5000")), "type", "amount"),
-    ("missing field", encode({k: v for k, v in application(2).items() if k != "customer_id"}), "required", "customer_id"),
+    (
+        "missing field",
+        encode({k: v for k, v in application(2).items() if k != "customer_id"}),
+        "required",
+        "customer_id",
+    ),
     ("NaN literal", encode(application(3)).replace(b'"amount":5750', b'"amount":NaN'), "non_finite", None),
     ("Infinity literal", encode(application(4)).replace(b'"amount":6000', b'"amount":Infinity'), "non_finite", None),
     ("overflow to inf", encode(application(5)).replace(b'"amount":6250', b'"amount":1e400'), "non_finite", None),
@@ -89,7 +94,12 @@ BAD_INPUTS = [
     ("zero term", encode(application(7, term_months=0)), "minimum", "term_months"),
     ("bad timestamp", encode(application(8, submitted_at="yesterday")), "format", "submitted_at"),
     ("bad id", encode(application(9, application_id="app 9!")), "pattern", "application_id"),
-    ("oversized", encode(application(10, features={"blob": "x" * 200, **{f"f{i}": i for i in range(150)}})) + b" " * 9000, "too_large", None),
+    (
+        "oversized",
+        encode(application(10, features={"blob": "x" * 200, **{f"f{i}": i for i in range(150)}})) + b" " * 9000,
+        "too_large",
+        None,
+    ),
 ]
 
 
@@ -132,7 +142,9 @@ def test_the_same_application_three_times_gets_one_decision(make_worker, service
     consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=1, timeout=60, settle=1)
     produce(services.kafka_bootstrap, topic, [(b"app-00007", doc)])  # and again later
     produce(services.kafka_bootstrap, topic, [(b"app-00008", encode(application(8)))])  # a marker behind it
-    decisions = values(consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=2, timeout=60, settle=3))
+    decisions = values(
+        consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=2, timeout=60, settle=3)
+    )
     assert sorted(d["application_id"] for d in decisions) == ["app-00007", "app-00008"]
 
 
@@ -144,6 +156,8 @@ def test_a_restarted_worker_does_not_decide_again(make_worker, services) -> None
     assert first.stop() == 0, first.log_tail()  # SIGTERM: a clean shutdown commits its offsets
     second = make_worker().start()
     produce(services.kafka_bootstrap, topic, [(f"app-{i:05d}".encode(), encode(application(i))) for i in range(50, 60)])
-    decisions = values(consume(services.kafka_bootstrap, second.topic("credit.decisions"), expect=60, timeout=60, settle=3))
+    decisions = values(
+        consume(services.kafka_bootstrap, second.topic("credit.decisions"), expect=60, timeout=60, settle=3)
+    )
     ids = [d["application_id"] for d in decisions]
     assert len(ids) == len(set(ids)) == 60

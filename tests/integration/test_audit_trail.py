@@ -20,7 +20,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 
 
 def riskmon(worker, services, *args: str) -> subprocess.CompletedProcess:
-    flags = ["--bootstrap", services.kafka_bootstrap, "--redis-url", services.redis_url, "--topic-prefix", worker.prefix]
+    flags = [
+        "--bootstrap",
+        services.kafka_bootstrap,
+        "--redis-url",
+        services.redis_url,
+        "--topic-prefix",
+        worker.prefix,
+    ]
     return subprocess.run([sys.executable, "-m", "riskmon", *args, *flags], capture_output=True, text=True, timeout=120)
 
 
@@ -37,30 +44,52 @@ def wait_for_trail(worker, services, size: int, timeout: float = 90) -> dict:
 
 
 def review(app_id: str, outcome: str, reviewer: str = "analyst-7") -> bytes:
-    return orjson.dumps({"application_id": app_id, "reviewer": reviewer, "outcome": outcome,
-                         "reason": "income verified with payslips", "reviewed_at": "2026-11-29T16:00:00Z"})
+    return orjson.dumps(
+        {
+            "application_id": app_id,
+            "reviewer": reviewer,
+            "outcome": outcome,
+            "reason": "income verified with payslips",
+            "reviewed_at": "2026-11-29T16:00:00Z",
+        }
+    )
 
 
 def test_decisions_and_reviews_chain_into_a_trail_that_verifies(make_worker, services, tmp_path: Path) -> None:
     worker = make_worker().start()
     n = 60
-    produce(services.kafka_bootstrap, worker.topic("credit.applications"),
-            [(f"app-{i:05d}".encode(), orjson.dumps(application(i))) for i in range(n)])
-    decisions = {d["application_id"]: d for d in values(consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=n, timeout=90))}
+    produce(
+        services.kafka_bootstrap,
+        worker.topic("credit.applications"),
+        [(f"app-{i:05d}".encode(), orjson.dumps(application(i))) for i in range(n)],
+    )
+    decisions = {
+        d["application_id"]: d
+        for d in values(consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=n, timeout=90))
+    }
     to_review = next(a for a, d in decisions.items() if d["outcome"] == "review")
     approved = next(a for a, d in decisions.items() if d["outcome"] == "approve")
 
-    produce(services.kafka_bootstrap, worker.topic("credit.reviews"), [
-        (to_review.encode(), review(to_review, "approve")),
-        (b"app-unknown", review("app-unknown", "approve")),               # never decided
-        (approved.encode(), review(approved, "reject")),                  # decided automatically already
-        (to_review.encode(), review(to_review, "reject", reviewer="analyst-9")),  # a second, different verdict
-    ])
+    produce(
+        services.kafka_bootstrap,
+        worker.topic("credit.reviews"),
+        [
+            (to_review.encode(), review(to_review, "approve")),
+            (b"app-unknown", review("app-unknown", "approve")),  # never decided
+            (approved.encode(), review(approved, "reject")),  # decided automatically already
+            (to_review.encode(), review(to_review, "reject", reviewer="analyst-9")),  # a second, different verdict
+        ],
+    )
     letters = values(consume(services.kafka_bootstrap, worker.topic("risk.deadletter"), expect=3, timeout=60))
     assert sorted(d["error"]["type"] for d in letters) == ["already_final", "already_final", "unknown_application"]
-    manual = [d for d in values(consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=n + 1, timeout=60))
-              if d["stage"] == "manual"]
-    assert [(d["application_id"], d["outcome"], d["reasons"][0]["code"]) for d in manual] == [(to_review, "approve", "MANUAL_APPROVE")]
+    manual = [
+        d
+        for d in values(consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=n + 1, timeout=60))
+        if d["stage"] == "manual"
+    ]
+    assert [(d["application_id"], d["outcome"], d["reasons"][0]["code"]) for d in manual] == [
+        (to_review, "approve", "MANUAL_APPROVE")
+    ]
 
     time.sleep(11)  # the writer checkpoints the head at least every 10 s
     result = wait_for_trail(worker, services, n + 1)
@@ -81,7 +110,13 @@ def test_decisions_and_reviews_chain_into_a_trail_that_verifies(make_worker, ser
     # tampering with an export is found and located
     lines = exported.splitlines()
     cases = {
-        "edited": (lambda ls: [ls[i].replace(b'"outcome":"reject"', b'"outcome":"approve"') if i == 10 else ls[i] for i in range(len(ls))], 10),
+        "edited": (
+            lambda ls: [
+                ls[i].replace(b'"outcome":"reject"', b'"outcome":"approve"') if i == 10 else ls[i]
+                for i in range(len(ls))
+            ],
+            10,
+        ),
         "deleted": (lambda ls: ls[:20] + ls[21:], 20),
         "swapped": (lambda ls: ls[:30] + [ls[31], ls[30]] + ls[32:], 30),
         "inserted": (lambda ls: ls[:16] + [ls[15]] + ls[16:], 15),  # a replayed copy of entry 15
@@ -107,8 +142,11 @@ def test_decisions_and_reviews_chain_into_a_trail_that_verifies(make_worker, ser
 def test_a_worker_killed_mid_stream_leaves_a_trail_with_no_gap(make_worker, services) -> None:
     first = make_worker().start()
     n = 400
-    produce(services.kafka_bootstrap, first.topic("credit.applications"),
-            [(f"app-{i:05d}".encode(), orjson.dumps(application(i))) for i in range(n)])
+    produce(
+        services.kafka_bootstrap,
+        first.topic("credit.applications"),
+        [(f"app-{i:05d}".encode(), orjson.dumps(application(i))) for i in range(n)],
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # kill -9 once some, not all, decisions are out
         seen = consume(services.kafka_bootstrap, first.topic("credit.decisions"), expect=50, timeout=5, settle=0)
@@ -116,7 +154,9 @@ def test_a_worker_killed_mid_stream_leaves_a_trail_with_no_gap(make_worker, serv
             break
     first.stop(signal.SIGKILL)
     second = make_worker().start()
-    decided = values(consume(services.kafka_bootstrap, second.topic("credit.decisions"), expect=n, timeout=120, settle=3))
+    decided = values(
+        consume(services.kafka_bootstrap, second.topic("credit.decisions"), expect=n, timeout=120, settle=3)
+    )
     assert {d["application_id"] for d in decided} == {f"app-{i:05d}" for i in range(n)}
     by_id: dict[str, set[bytes]] = {}
     for d in decided:  # a decision sent twice across the crash is byte-identical

@@ -18,8 +18,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from riskmon.audit.log import read_audit_log
 from riskmon.audit.writer import AuditWriter
-from riskmon.pipeline.store import DecisionStore
 from riskmon.pipeline.messages import Incoming
+from riskmon.pipeline.store import DecisionStore
 from riskmon.runtime.output_producer import OutputProducer
 
 pytestmark = pytest.mark.integration
@@ -50,8 +50,9 @@ def run_writer(services, topic: str, namespace: str, batches: list[list[Incoming
         kafka = {"bootstrap.servers": services.kafka_bootstrap}
         producer = OutputProducer(kafka, max_message_bytes=1_000_000)
         store = DecisionStore(services.redis_url, ttl_seconds=600, namespace=namespace)
-        writer = AuditWriter(store=store, send=producer.send, audit_topic=topic, kafka_config=kafka,
-                             checkpoint_key_bytes=b"k" * 16)
+        writer = AuditWriter(
+            store=store, send=producer.send, audit_topic=topic, kafka_config=kafka, checkpoint_key_bytes=b"k" * 16
+        )
         try:
             for batch in batches:
                 await writer.handle(batch)
@@ -68,13 +69,20 @@ def chained(services, topic: str) -> list[str]:
 
 def test_the_same_record_twice_in_one_batch_is_chained_once(services, audit_topic) -> None:
     namespace = f"riskmon:t{uuid.uuid4().hex[:8]}"
-    run_writer(services, audit_topic, namespace, [[pending(0, record("dec-a"), record("dec-b")), pending(1, record("dec-a"))]])
+    run_writer(
+        services, audit_topic, namespace, [[pending(0, record("dec-a"), record("dec-b")), pending(1, record("dec-a"))]]
+    )
     assert chained(services, audit_topic) == ["dec-a", "dec-b"]
 
 
 def test_a_writer_killed_before_it_marked_leaves_no_second_entry_for_a_resent_record(services, audit_topic) -> None:
     namespace = f"riskmon:t{uuid.uuid4().hex[:8]}"
-    run_writer(services, audit_topic, namespace, [[pending(0, record("dec-a"))], [pending(1, record("dec-b"), record("dec-c"))]])
+    run_writer(
+        services,
+        audit_topic,
+        namespace,
+        [[pending(0, record("dec-a"))], [pending(1, record("dec-b"), record("dec-c"))]],
+    )
     plain = redis.Redis.from_url(services.redis_url)
     marks = plain.keys(f"{namespace}:audited:*")
     assert len(marks) == 3
@@ -105,8 +113,14 @@ def test_the_timers_checkpoint_waits_until_the_batch_is_acknowledged(services, a
 
             return asyncio.ensure_future(acked())
 
-        writer = AuditWriter(store=store, send=slow_send, audit_topic=audit_topic, kafka_config=kafka,
-                             checkpoint_key_bytes=b"k" * 16, checkpoint_every=1_000)
+        writer = AuditWriter(
+            store=store,
+            send=slow_send,
+            audit_topic=audit_topic,
+            kafka_config=kafka,
+            checkpoint_key_bytes=b"k" * 16,
+            checkpoint_every=1_000,
+        )
         try:
             handling = asyncio.ensure_future(writer.handle([pending(0, record("dec-a"), record("dec-b"))]))
             await asyncio.sleep(3)  # resumed, chained in memory, waiting for the acks

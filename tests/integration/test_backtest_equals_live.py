@@ -40,22 +40,36 @@ or resolve intervals.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
+import yaml
 
 from riskmon.cli.commands import main
-from riskmon.config import default_config_text
+from riskmon.config import default_config_text, load_config, parse_config
+from tests.config_edit import edited_default_config
 from tests.integration.conftest import consume, produce, values
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PERSONAL = {"name": "Jane Example", "national_id": "123-45-6789"}
-DECISION_FIELDS = ("decision_id", "application_id", "customer_id", "stage", "outcome", "score", "grade",
-                   "approved_amount", "currency", "reasons", "model_version", "policy_version")
+DECISION_FIELDS = (
+    "decision_id",
+    "application_id",
+    "customer_id",
+    "stage",
+    "outcome",
+    "score",
+    "grade",
+    "approved_amount",
+    "currency",
+    "reasons",
+    "model_version",
+    "policy_version",
+)
 EVENT_TIME_DETECTORS = ("txn_velocity", "cash_24h")  # alert times from the events; exposure's from decided_at
 
 
@@ -67,39 +81,96 @@ def stream_docs() -> list[dict]:
     """The stream: contract events as producers send them (``riskmon replay`` infers each one's topic)."""
     docs: list[dict] = []
     for i in range(32):
-        docs.append({
-            "application_id": f"bt-app-{i:03d}", "customer_id": f"bt-cust-{i % 16:03d}", "submitted_at": ts(10 * i),
-            "amount": 4_000 + 1_500 * (i % 9), "term_months": 240 if i % 11 == 5 else 36,
-            "annual_income": 30_000 + 4_000 * (i % 7), "currency": "USD", "channel": "web",
-            "features": {"debt_to_income": 4 + 3 * (i % 12), "delinquencies_2y": 3 if i % 13 == 7 else i % 2,
-                         "inquiries_6m": i % 4, "revol_util": 15 + 7 * (i % 10)},
-            "applicant": PERSONAL,
-        })
+        docs.append(
+            {
+                "application_id": f"bt-app-{i:03d}",
+                "customer_id": f"bt-cust-{i % 16:03d}",
+                "submitted_at": ts(10 * i),
+                "amount": 4_000 + 1_500 * (i % 9),
+                "term_months": 240 if i % 11 == 5 else 36,
+                "annual_income": 30_000 + 4_000 * (i % 7),
+                "currency": "USD",
+                "channel": "web",
+                "features": {
+                    "debt_to_income": 4 + 3 * (i % 12),
+                    "delinquencies_2y": 3 if i % 13 == 7 else i % 2,
+                    "inquiries_6m": i % 4,
+                    "revol_util": 15 + 7 * (i % 10),
+                },
+                "applicant": PERSONAL,
+            }
+        )
     for k in range(2):  # one customer's two large approvals: exposure 180,000 >= 150,000
-        docs.append({"application_id": f"bt-big-{k}", "customer_id": "bt-exposure", "submitted_at": ts(400 + k),
-                     "amount": 90_000, "term_months": 36, "annual_income": 1_000_000, "applicant": PERSONAL})
+        docs.append(
+            {
+                "application_id": f"bt-big-{k}",
+                "customer_id": "bt-exposure",
+                "submitted_at": ts(400 + k),
+                "amount": 90_000,
+                "term_months": 36,
+                "annual_income": 1_000_000,
+                "applicant": PERSONAL,
+            }
+        )
     for i in range(5):  # few outcomes: the scorecard keeps deciding (see the module doc)
-        docs.append({"event_id": f"bt-rp-{i}", "application_id": f"bt-app-{i:03d}", "customer_id": f"bt-cust-{i:03d}",
-                     "occurred_at": ts(500 + i), "status": "default" if i % 2 else "paid_off",
-                     "days_past_due": 95 if i % 2 else 0})
+        docs.append(
+            {
+                "event_id": f"bt-rp-{i}",
+                "application_id": f"bt-app-{i:03d}",
+                "customer_id": f"bt-cust-{i:03d}",
+                "occurred_at": ts(500 + i),
+                "status": "default" if i % 2 else "paid_off",
+                "days_past_due": 95 if i % 2 else 0,
+            }
+        )
     for i in range(20):  # everyday traffic
-        docs.append({"transaction_id": f"bt-tx-{i}", "customer_id": f"bt-cust-{i % 8:03d}", "occurred_at": ts(30 * i),
-                     "amount": 20.0 + i, "type": "purchase", "channel": "card"})
+        docs.append(
+            {
+                "transaction_id": f"bt-tx-{i}",
+                "customer_id": f"bt-cust-{i % 8:03d}",
+                "occurred_at": ts(30 * i),
+                "amount": 20.0 + i,
+                "type": "purchase",
+                "channel": "card",
+            }
+        )
     for k in range(25):  # a labelled velocity burst
-        docs.append({"transaction_id": f"bt-burst-{k}", "customer_id": "bt-burst", "occurred_at": ts(600 + 4 * k),
-                     "amount": 19.99, "type": "purchase", "channel": "web", "features": {"incident": "velocity"}})
+        docs.append(
+            {
+                "transaction_id": f"bt-burst-{k}",
+                "customer_id": "bt-burst",
+                "occurred_at": ts(600 + 4 * k),
+                "amount": 19.99,
+                "type": "purchase",
+                "channel": "web",
+                "features": {"incident": "velocity"},
+            }
+        )
     for k in range(3):  # a labelled cash-out
-        docs.append({"transaction_id": f"bt-cash-{k}", "customer_id": "bt-cash", "occurred_at": ts(700 + 30 * k),
-                     "amount": 1500.0, "type": "cash_withdrawal", "channel": "atm", "features": {"incident": "cash_out"}})
+        docs.append(
+            {
+                "transaction_id": f"bt-cash-{k}",
+                "customer_id": "bt-cash",
+                "occurred_at": ts(700 + 30 * k),
+                "amount": 1500.0,
+                "type": "cash_withdrawal",
+                "channel": "atm",
+                "features": {"incident": "cash_out"},
+            }
+        )
     return docs
 
 
 def shadow_config_text() -> str:
     """A stricter policy and a more sensitive velocity detector than the defaults."""
-    text = default_config_text().replace("id: rules-v1 ", "id: rules-shadow ").replace(
-        "approve_below: 0.12 ", "approve_below: 0.05 ").replace(
-        "warning: {enter: 10, exit: 6}", "warning: {enter: 5, exit: 3}")
-    assert text != default_config_text()
+    text = edited_default_config(
+        {
+            "policy.id": "rules-shadow",
+            "policy.cutoffs.approve_below": 0.05,
+            "detectors.customer.txn_velocity.thresholds.levels.warning": {"enter": 5, "exit": 3},
+        }
+    )
+    assert parse_config(yaml.safe_load(text)).version != load_config(None).version  # a configuration of its own
     return text
 
 
@@ -130,7 +201,9 @@ def test_backtest_reproduces_live_and_shadow_results(make_worker, services, tmp_
     original.write_bytes(b"".join(orjson.dumps(doc) + b"\n" for doc in stream_docs()))
 
     worker = make_worker(RISKMON_CONFIG=str(current), RISKMON_SHADOW_CONFIG=str(shadow)).start()
-    assert main(["replay", str(original), "--bootstrap", services.kafka_bootstrap, "--topic-prefix", worker.prefix]) == 0
+    assert (
+        main(["replay", str(original), "--bootstrap", services.kafka_bootstrap, "--topic-prefix", worker.prefix]) == 0
+    )
     produce(services.kafka_bootstrap, worker.topic("credit.applications"), [(b"bt-bad", b"this is not json")])
 
     bootstrap = services.kafka_bootstrap
@@ -145,39 +218,70 @@ def test_backtest_reproduces_live_and_shadow_results(make_worker, services, tmp_
         kinds[s["kind"]].append(s["record"])
 
     recorded = tmp_path / "recorded.jsonl"
-    assert main(["backtest", "record", "--out", str(recorded), "--bootstrap", bootstrap, "--topic-prefix", worker.prefix]) == 0
+    assert (
+        main(["backtest", "record", "--out", str(recorded), "--bootstrap", bootstrap, "--topic-prefix", worker.prefix])
+        == 0
+    )
     lines = recorded.read_bytes().splitlines()
     wrapped = [orjson.loads(x) for x in lines if x.startswith(b'{"topic"')]
     assert sorted(x for x in lines if not x.startswith(b'{"topic"')) == sorted(
-        orjson.dumps(doc) for doc in stream_docs()), "every event recorded as its original bytes, as replay sent them"
+        orjson.dumps(doc) for doc in stream_docs()
+    ), "every event recorded as its original bytes, as replay sent them"
     assert [(w["topic"], w["value"]) for w in wrapped] == [("credit.applications", "this is not json")]
 
     report_path = tmp_path / "report.json"
-    assert main(["backtest", "--baseline", str(current), "--config", str(shadow), "--data", str(recorded),
-                 "--json", str(report_path), "--html", str(tmp_path / "report.html")]) == 0
+    assert (
+        main(
+            [
+                "backtest",
+                "--baseline",
+                str(current),
+                "--config",
+                str(shadow),
+                "--data",
+                str(recorded),
+                "--json",
+                str(report_path),
+                "--html",
+                str(tmp_path / "report.html"),
+            ]
+        )
+        == 0
+    )
     report = orjson.loads(report_path.read_bytes())
     offline = report["records"]
 
     # decisions: one per valid application, equal field by field (timing excluded)
     assert len(live_decisions) == 34
     assert sorted(map(comparable, live_decisions), key=lambda d: d["application_id"]) == sorted(
-        map(comparable, offline["current"]["decisions"]), key=lambda d: d["application_id"])
+        map(comparable, offline["current"]["decisions"]), key=lambda d: d["application_id"]
+    )
     assert sorted(map(comparable, kinds["decision"]), key=lambda d: d["application_id"]) == sorted(
-        map(comparable, offline["new"]["decisions"]), key=lambda d: d["application_id"])
-    assert {d["outcome"] for d in live_decisions} == {"approve", "review", "reject"}, "the stream exercises every outcome"
+        map(comparable, offline["new"]["decisions"]), key=lambda d: d["application_id"]
+    )
+    assert {d["outcome"] for d in live_decisions} == {"approve", "review", "reject"}, (
+        "the stream exercises every outcome"
+    )
     assert {d["model_version"] for d in live_decisions} == {"scorecard-v1"}
     live_outcomes = {d["application_id"]: d["outcome"] for d in live_decisions}
-    assert any(live_outcomes[d["application_id"]] != d["outcome"] for d in kinds["decision"]), "the configurations differ"
+    assert any(live_outcomes[d["application_id"]] != d["outcome"] for d in kinds["decision"]), (
+        "the configurations differ"
+    )
 
     # alerts: raw candidates, then the manager's feed, per dedup key
     assert candidate_sequences(live_candidates) == candidate_sequences(offline["current"]["candidates"])
     assert candidate_sequences(kinds["candidate"]) == candidate_sequences(offline["new"]["candidates"])
     assert {a["dedup_key"] for a in live_candidates} == {
-        "txn_velocity:customer:bt-burst", "cash_24h:customer:bt-cash", "exposure:customer:bt-exposure"}
+        "txn_velocity:customer:bt-burst",
+        "cash_24h:customer:bt-cash",
+        "exposure:customer:bt-exposure",
+    }
     assert feed_sequences(live_feed) == feed_sequences(offline["current"]["published"])
     assert feed_sequences(kinds["alert"]) == feed_sequences(offline["new"]["published"])
     assert feed_sequences(live_feed)["txn_velocity:customer:bt-burst"] == [
-        ("warning", "firing", "first_notification"), ("critical", "firing", "level_changed")]
+        ("warning", "firing", "first_notification"),
+        ("critical", "firing", "level_changed"),
+    ]
 
     # dead letters, shadow isolation, personal data, timing reported apart
     assert len(letters) == 1 and report["current"]["stream"]["dead_letters"] == {"credit.applications:invalid_json": 1}

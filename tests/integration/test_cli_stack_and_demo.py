@@ -14,7 +14,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 
 def riskmon(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "riskmon", *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        [sys.executable, "-m", "riskmon", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 

@@ -28,8 +28,8 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from riskmon.config import load_config
-from riskmon.settings import Settings
 from riskmon.runtime.app import create_app
+from riskmon.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -107,7 +107,7 @@ async def _fetches_for_a_trickle(settings: Settings, topic: str, records: int = 
 
         def trickle() -> None:
             producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 0})
-            for i in range(records):
+            for _i in range(records):
                 producer.produce(topic, value=b"x" * 200, partition=0)
                 producer.poll(0)
                 time.sleep(gap)

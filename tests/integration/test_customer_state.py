@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -17,9 +17,9 @@ import pytest
 import redis
 
 from riskmon.config import load_config
-from riskmon.pipeline.store import DecisionStore
 from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.pipeline.store import DecisionStore
 from riskmon.transactions.handler import STATE_TTL_SECONDS, TransactionHandler
 from riskmon.transactions.watch import CustomerStates
 
@@ -39,11 +39,20 @@ class Alerts:
 
 
 def _transactions(customer: str, first: int, n: int, start: datetime) -> list[Incoming]:
-    docs = [{"transaction_id": f"tx-{customer}-{i}", "customer_id": customer, "amount": 19.99, "type": "purchase",
-             "occurred_at": (start + timedelta(seconds=i)).isoformat().replace("+00:00", "Z")}
-            for i in range(first, first + n)]
-    return [Incoming("credit.transactions", 0, i, customer.encode(), orjson.dumps(d), received_monotonic=0.0)
-            for i, d in enumerate(docs)]
+    docs = [
+        {
+            "transaction_id": f"tx-{customer}-{i}",
+            "customer_id": customer,
+            "amount": 19.99,
+            "type": "purchase",
+            "occurred_at": (start + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
+        }
+        for i in range(first, first + n)
+    ]
+    return [
+        Incoming("credit.transactions", 0, i, customer.encode(), orjson.dumps(d), received_monotonic=0.0)
+        for i, d in enumerate(docs)
+    ]
 
 
 async def _worker(url: str, namespace: str, batches: list[list[Incoming]]) -> Alerts:
@@ -54,8 +63,15 @@ async def _worker(url: str, namespace: str, batches: list[list[Incoming]]) -> Al
     async def send(topic: str, key: bytes | None, value: bytes) -> Any:
         raise AssertionError(f"nothing but alerts is sent here, got one for {topic}")
 
-    handler = TransactionHandler(config=CONFIG, store=store, send=send, alerts=alerts,  # type: ignore[arg-type]
-                                 deadletter_topic="risk.deadletter", max_message_bytes=1 << 18, metrics=WorkerMetrics())
+    handler = TransactionHandler(
+        config=CONFIG,
+        store=store,
+        send=send,
+        alerts=alerts,  # type: ignore[arg-type]
+        deadletter_topic="risk.deadletter",
+        max_message_bytes=1 << 18,
+        metrics=WorkerMetrics(),
+    )
     try:
         for batch in batches:
             await handler.handle(batch)
@@ -66,7 +82,7 @@ async def _worker(url: str, namespace: str, batches: list[list[Incoming]]) -> Al
 
 def test_a_second_worker_carries_on_from_the_state_the_first_saved(services) -> None:
     namespace = f"riskmon:t{uuid.uuid4().hex[:8]}"
-    start = datetime.now(timezone.utc) - timedelta(minutes=5)
+    start = datetime.now(UTC) - timedelta(minutes=5)
     customers = [f"cust-{k}" for k in range(30)]  # many customers per batch, as in a busy partition
     first = [[m for c in customers for m in _transactions(c, 0, 3, start)]]
     asyncio.run(_worker(services.redis_url, namespace, first))

@@ -23,8 +23,8 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import orjson
 import pytest
@@ -32,9 +32,9 @@ from confluent_kafka import Producer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from riskmon.schemas import SchemaError
-from riskmon.pipeline.messages import Incoming
 from riskmon.applications.decide import parse_application
+from riskmon.pipeline.messages import Incoming
+from riskmon.schemas import SchemaError
 from tests.integration.conftest import Services, WorkerProcess, produce
 from tests.integration.test_application_path import application
 from tests.integration.verifier import Expected, OutputReader, verify
@@ -55,8 +55,16 @@ class Feeder(threading.Thread):
     def __init__(self, bootstrap: str, topic: str, n: int, *, rate: float, tag: str, bad_every: int = 20) -> None:
         super().__init__(daemon=True)
         self.topic, self.n, self.rate, self.tag, self.bad_every = topic, n, rate, tag, bad_every
-        self.producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "all",
-                                  "enable.idempotence": True, "message.timeout.ms": 120_000, "log_level": 0})
+        self.producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "linger.ms": 5,
+                "acks": "all",
+                "enable.idempotence": True,
+                "message.timeout.ms": 120_000,
+                "log_level": 0,
+            }
+        )
         self.acked_valid: set[str] = set()
         self.acked_bad: dict[bytes, bytes] = {}
         self.failed = 0
@@ -125,8 +133,11 @@ def test_five_kill_9s_at_random_points_lose_nothing_and_change_no_decision(make_
     assert len(expected.valid) == 1425 and len(expected.bad) == 75
 
     reader = reader_for(worker)
-    reader.wait_until(lambda r: r.accounted_for(expected) and audit_caught_up(r), timeout=180,
-                      what="every input decided or dead-lettered, and audited")
+    reader.wait_until(
+        lambda r: r.accounted_for(expected) and audit_caught_up(r),
+        timeout=180,
+        what="every input decided or dead-lettered, and audited",
+    )
     worker.assert_alive()
     assert worker.stop() == 0, worker.log_tail()  # a clean stop flushes what is in flight
     reader.read_to_end()
@@ -144,8 +155,11 @@ def test_sigterm_mid_stream_and_restart_repeats_nothing(make_worker, services, r
     feeder.join(60)
     expected = feeder.expected()
     reader = reader_for(worker)
-    reader.wait_until(lambda r: r.accounted_for(expected) and audit_caught_up(r), timeout=120,
-                      what="every input decided or dead-lettered")
+    reader.wait_until(
+        lambda r: r.accounted_for(expected) and audit_caught_up(r),
+        timeout=120,
+        what="every input decided or dead-lettered",
+    )
     assert worker.stop() == 0, worker.log_tail()
     reader.read_to_end()
     report = verify(reader, expected, audit=True, max_repeats=0)
@@ -165,8 +179,11 @@ def test_a_second_worker_joining_and_one_leaving_mid_stream_decides_each_applica
     feeder.join(60)
     expected = feeder.expected()
     reader = reader_for(second)
-    reader.wait_until(lambda r: r.accounted_for(expected) and audit_caught_up(r), timeout=120,
-                      what="every input decided or dead-lettered")
+    reader.wait_until(
+        lambda r: r.accounted_for(expected) and audit_caught_up(r),
+        timeout=120,
+        what="every input decided or dead-lettered",
+    )
     second.assert_alive()
     assert second.stop() == 0, second.log_tail()
     reader.read_to_end()
@@ -205,8 +222,11 @@ def test_the_broker_down_for_30_s_loses_nothing_it_acknowledged(own_stack, tmp_p
         expected = feeder.expected()
         assert len(expected.valid) > 1000  # the feeder's retries carried it through the outage
         reader = reader_for(worker)
-        reader.wait_until(lambda r: r.accounted_for(expected) and audit_caught_up(r), timeout=180,
-                          what="processing to resume and account for every acknowledged input, audited")
+        reader.wait_until(
+            lambda r: r.accounted_for(expected) and audit_caught_up(r),
+            timeout=180,
+            what="processing to resume and account for every acknowledged input, audited",
+        )
         worker.assert_alive()  # rode out the outage: no restart needed
         assert worker.stop() == 0, worker.log_tail()
         reader.read_to_end()
@@ -223,8 +243,18 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=10,
 )
-FIELDS = ["application_id", "customer_id", "submitted_at", "amount", "term_months", "annual_income",
-          "currency", "features", "applicant", "schema_version"]
+FIELDS = [
+    "application_id",
+    "customer_id",
+    "submitted_at",
+    "amount",
+    "term_months",
+    "annual_income",
+    "currency",
+    "features",
+    "applicant",
+    "schema_version",
+]
 
 
 @st.composite
@@ -243,7 +273,7 @@ def mutated_application(draw: st.DrawFn, i: int) -> bytes:
         return raw[: draw(st.integers(0, len(raw) - 1))]
     if how == "flip":
         at = draw(st.integers(0, len(raw) - 1))
-        return raw[:at] + bytes([raw[at] ^ draw(st.integers(1, 255))]) + raw[at + 1:]
+        return raw[:at] + bytes([raw[at] ^ draw(st.integers(1, 255))]) + raw[at + 1 :]
     at = draw(st.integers(0, len(raw)))
     return raw[:at] + draw(st.binary(min_size=1, max_size=8)) + raw[at:]
 
@@ -258,8 +288,14 @@ def storm_inputs(n: int) -> list[bytes]:
         st.integers(0, 10**6).flatmap(mutated_application),
     )
 
-    @settings(max_examples=n, derandomize=True, database=None, phases=[Phase.generate], deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=n,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(hostile)
     def collect(raw: bytes) -> None:
         out.append(raw)
@@ -300,8 +336,11 @@ def test_a_storm_of_malformed_input_is_dead_lettered_and_the_worker_never_restar
     assert len(expected.bad) > 2000 and len(expected.valid) > 1000
     produce(services.kafka_bootstrap, worker.topic("credit.applications"), messages)
     reader = reader_for(worker)
-    reader.wait_until(lambda r: r.accounted_for(expected), timeout=180,
-                      what="every good input decided and every bad one dead-lettered")
+    reader.wait_until(
+        lambda r: r.accounted_for(expected),
+        timeout=180,
+        what="every good input decided and every bad one dead-lettered",
+    )
     worker.assert_alive()  # the process started above never exited: nothing crashed it
     assert worker.stop() == 0, worker.log_tail()
     reader.read_to_end()

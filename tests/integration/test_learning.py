@@ -17,7 +17,7 @@ import orjson
 import pytest
 import redis
 
-from riskmon.config import default_config_text
+from tests.config_edit import edited_default_config
 from tests.integration.conftest import consume, produce, values
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
@@ -52,12 +52,13 @@ def repayment(i: int, *, event: int = 0) -> dict:
 
 
 def config_file(tmp_path: Path) -> str:
-    text = (
-        default_config_text()
-        .replace("min_labels_to_decide: 500", "min_labels_to_decide: 100")
-        .replace("publish_every_labels: 200", "publish_every_labels: 50")
-        .replace("publish_every_seconds: 10", "publish_every_seconds: 2")
-        .replace("params: {optimizer: sgd, learning_rate: 0.005}", "params: {optimizer: sgd, learning_rate: 0.05}")
+    text = edited_default_config(
+        {
+            "models.min_labels_to_decide": 100,
+            "models.publish_every_labels": 50,
+            "models.publish_every_seconds": 2,
+            "models.champion.params": {"optimizer": "sgd", "learning_rate": 0.05},
+        }
     )
     path = tmp_path / "riskmon.yaml"
     path.write_text(text)
@@ -81,8 +82,11 @@ def test_models_learn_from_repayments_take_over_and_survive_a_restart(make_worke
     n = 300
 
     # 1. decisions first: the scorecard decides (no model has learned anything)
-    produce(services.kafka_bootstrap, worker.topic("credit.applications"),
-            [(f"la-{i:05d}".encode(), orjson.dumps(application(i))) for i in range(n)])
+    produce(
+        services.kafka_bootstrap,
+        worker.topic("credit.applications"),
+        [(f"la-{i:05d}".encode(), orjson.dumps(application(i))) for i in range(n)],
+    )
     first = values(consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=n, timeout=90))
     assert len(first) == n and {d["model_version"] for d in first} == {"scorecard-v1"}
     snapshot = orjson.loads(r.get(f"{namespace}:features:la-00003"))
@@ -91,7 +95,9 @@ def test_models_learn_from_repayments_take_over_and_survive_a_restart(make_worke
     # 2. the loans perform: every final outcome twice (a replay), plus non-final noise
     events = [(f"la-{i:05d}".encode(), orjson.dumps(repayment(i))) for i in range(n)]
     events += [(f"la-{i:05d}".encode(), orjson.dumps(repayment(i, event=1))) for i in range(n)]
-    events.append((b"la-00001", orjson.dumps({**repayment(1), "status": "current", "days_past_due": 0, "event_id": "x"})))
+    events.append(
+        (b"la-00001", orjson.dumps({**repayment(1), "status": "current", "days_past_due": 0, "event_id": "x"}))
+    )
     events.append((b"la-99999", orjson.dumps({**repayment(99999), "application_id": "la-99999"})))  # never decided
     produce(services.kafka_bootstrap, worker.topic("credit.repayments"), events)
     pointer = wait_for_pointer(r, namespace, n)
@@ -109,8 +115,11 @@ def test_models_learn_from_repayments_take_over_and_survive_a_restart(make_worke
     assert (rate["n"], rate["value"]) in {(n, 120 / n), (n + 1, 121 / (n + 1))}, rate  # 40% default; la-99999 maybe
 
     # 3. new applications: the learned champion decides, with its own reasons
-    produce(services.kafka_bootstrap, worker.topic("credit.applications"),
-            [(f"la-{i:05d}".encode(), orjson.dumps(application(i))) for i in range(n, n + 20)])
+    produce(
+        services.kafka_bootstrap,
+        worker.topic("credit.applications"),
+        [(f"la-{i:05d}".encode(), orjson.dumps(application(i))) for i in range(n, n + 20)],
+    )
     later = values(consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=n + 20, timeout=90))
     new = {d["application_id"]: d for d in later if int(d["application_id"][3:]) >= n}
     assert len(new) == 20
@@ -123,22 +132,39 @@ def test_models_learn_from_repayments_take_over_and_survive_a_restart(make_worke
     # 4. a restarted worker scores with the published model, not an empty one
     assert worker.stop() == 0
     second = make_worker(RISKMON_CONFIG=config_file(tmp_path)).start()
-    produce(services.kafka_bootstrap, second.topic("credit.applications"),
-            [(b"la-01000", orjson.dumps(application(1000)))])
+    produce(
+        services.kafka_bootstrap, second.topic("credit.applications"), [(b"la-01000", orjson.dumps(application(1000)))]
+    )
     after = values(consume(services.kafka_bootstrap, second.topic("credit.decisions"), expect=n + 21, timeout=90))
     restarted = [d for d in after if d["application_id"] == "la-01000"]
     assert restarted and restarted[0]["model_version"] == pointer["name"] + f"-n{pointer['n_learned']}"
 
     # 5. labels of decisions that both models scored are judged prequentially
-    produce(services.kafka_bootstrap, second.topic("credit.repayments"),
-            [(f"la-{i:05d}".encode(), orjson.dumps(repayment(i))) for i in range(n, n + 20)])
+    produce(
+        services.kafka_bootstrap,
+        second.topic("credit.repayments"),
+        [(f"la-{i:05d}".encode(), orjson.dumps(repayment(i))) for i in range(n, n + 20)],
+    )
     wait_for_pointer(r, namespace, n + 20)
 
     # 6. promotion from the command line is applied by the learner and recorded
     env_prefix = ["--redis-url", services.redis_url, "--topic-prefix", second.prefix]
     promoted = subprocess.run(
-        [sys.executable, "-m", "riskmon", "model", "promote", "--author", "risk-committee", "--reason", "test", *env_prefix],
-        capture_output=True, text=True, timeout=90,
+        [
+            sys.executable,
+            "-m",
+            "riskmon",
+            "model",
+            "promote",
+            "--author",
+            "risk-committee",
+            "--reason",
+            "test",
+            *env_prefix,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
     )
     assert promoted.returncode == 0, promoted.stderr
     record = orjson.loads(promoted.stdout)
@@ -147,6 +173,7 @@ def test_models_learn_from_repayments_take_over_and_survive_a_restart(make_worke
     assert record["evidence"]["n"] == 20, "judged on the 20 loans both models scored at decision time"
     assert record["evidence"]["champion"]["auc"] == 1.0  # the signal is clean
     assert record["rule_verdict"]["promote"] is False  # the rule would not have; the person decided
-    status = subprocess.run([sys.executable, "-m", "riskmon", "model", "status", *env_prefix],
-                            capture_output=True, text=True, timeout=60)
+    status = subprocess.run(
+        [sys.executable, "-m", "riskmon", "model", "status", *env_prefix], capture_output=True, text=True, timeout=60
+    )
     assert orjson.loads(status.stdout)["roles"]["champion"]["name"] == "logreg-slow"

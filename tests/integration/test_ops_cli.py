@@ -21,22 +21,33 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from riskmon.cli.ops.render import render_alert, render_decision
+from riskmon.runtime.topics import ensure_topics
 from riskmon.schemas.examples import example
 from riskmon.settings import Settings
-from riskmon.runtime.topics import ensure_topics
 from tests.integration.conftest import consume
 
 pytestmark = pytest.mark.integration
 
-LEVELS_AND_DETECTORS = [("info", "txn_anomaly"), ("warning", "cash_24h"), ("critical", "txn_velocity"),
-                        ("warning", "txn_velocity"), ("critical", "exposure")]
+LEVELS_AND_DETECTORS = [
+    ("info", "txn_anomaly"),
+    ("warning", "cash_24h"),
+    ("critical", "txn_velocity"),
+    ("warning", "txn_velocity"),
+    ("critical", "exposure"),
+]
 
 
 def riskmon(services, prefix: str, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the ``riskmon`` command line in a subprocess, as an operator would."""
     env = {**os.environ, "RISKMON_KAFKA_BOOTSTRAP": services.kafka_bootstrap, "RISKMON_TOPIC_PREFIX": prefix}
-    return subprocess.run([sys.executable, "-m", "riskmon", *argv], env=env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "riskmon", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture
@@ -51,8 +62,14 @@ def alerts() -> list[dict]:
     out = []
     for i, (level, detector) in enumerate(LEVELS_AND_DETECTORS):
         alert = example("alert")
-        alert.update(alert_id=f"alr-{i}", dedup_key=f"{detector}:customer:c{i}", level=level, detector=detector,
-                     subject={"kind": "customer", "id": f"c{i}"}, summary=f"{detector} on c{i}")
+        alert.update(
+            alert_id=f"alr-{i}",
+            dedup_key=f"{detector}:customer:c{i}",
+            level=level,
+            detector=detector,
+            subject={"kind": "customer", "id": f"c{i}"},
+            summary=f"{detector} on c{i}",
+        )
         out.append(alert)
     return out
 
@@ -72,22 +89,37 @@ def test_replayed_alerts_are_tailed_with_filters(services, prefix: str, tmp_path
 
     # keyed as the contract says (by dedup_key), sent as recorded
     messages = consume(services.kafka_bootstrap, f"{prefix}risk.alerts", expect=5, timeout=30, settle=0.5)
-    assert sorted((m.key(), m.value()) for m in messages) == sorted((a["dedup_key"].encode(), orjson.dumps(a)) for a in recorded)
+    assert sorted((m.key(), m.value()) for m in messages) == sorted(
+        (a["dedup_key"].encode(), orjson.dumps(a)) for a in recorded
+    )
 
     critical = riskmon(services, prefix, "tail", "alerts", "--from-beginning", "--limit", "2", "--level", "critical")
     assert critical.returncode == 0, critical.stderr
     assert sorted(critical.stdout.splitlines()) == sorted(render_alert(a) for a in recorded if a["level"] == "critical")
     assert "\x1b" not in critical.stdout  # not a terminal: no colour
 
-    velocity = riskmon(services, prefix, "tail", "alerts", "--from-beginning", "--limit", "2",
-                       "--detector", "txn_velocity", "--level", "warning")
+    velocity = riskmon(
+        services,
+        prefix,
+        "tail",
+        "alerts",
+        "--from-beginning",
+        "--limit",
+        "2",
+        "--detector",
+        "txn_velocity",
+        "--level",
+        "warning",
+    )
     assert velocity.returncode == 0, velocity.stderr
     shown = velocity.stdout.splitlines()
     assert sorted(shown) == sorted(render_alert(a) for a in recorded if a["detector"] == "txn_velocity")
     assert all(" txn_velocity " in line for line in shown)
 
     as_json = riskmon(services, prefix, "tail", "alerts", "--from-beginning", "--limit", "5", "--json")
-    assert sorted(orjson.loads(line)["alert_id"] for line in as_json.stdout.splitlines()) == [f"alr-{i}" for i in range(5)]
+    assert sorted(orjson.loads(line)["alert_id"] for line in as_json.stdout.splitlines()) == [
+        f"alr-{i}" for i in range(5)
+    ]
 
 
 def test_tail_from_the_end_shows_only_what_arrives_after_it_started(services, prefix: str, tmp_path: Path) -> None:
@@ -97,8 +129,14 @@ def test_tail_from_the_end_shows_only_what_arrives_after_it_started(services, pr
     assert riskmon(services, prefix, "replay", str(tmp_path / "old.jsonl")).returncode == 0
 
     env = {**os.environ, "RISKMON_KAFKA_BOOTSTRAP": services.kafka_bootstrap, "RISKMON_TOPIC_PREFIX": prefix}
-    tail = subprocess.Popen([sys.executable, "-m", "riskmon", "tail", "decisions", "--limit", "1"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    tail = subprocess.Popen(
+        [sys.executable, "-m", "riskmon", "tail", "decisions", "--limit", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
     watchdog = threading.Timer(120, tail.kill)  # the test stops by itself, whatever tail does
     watchdog.start()
     try:
@@ -121,11 +159,35 @@ def test_replayed_csv_applications_are_decided_and_the_decisions_tailed(make_wor
     path = tmp_path / "applications.csv"
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["application_id", "customer_id", "submitted_at", "amount", "term_months", "annual_income",
-                      "currency", "features.debt_to_income", "features.inquiries_6m", "applicant.name"])
+        out.writerow(
+            [
+                "application_id",
+                "customer_id",
+                "submitted_at",
+                "amount",
+                "term_months",
+                "annual_income",
+                "currency",
+                "features.debt_to_income",
+                "features.inquiries_6m",
+                "applicant.name",
+            ]
+        )
         for i in range(n):
-            out.writerow([f"app-{i:03d}", f"cust-{i % 7}", f"2026-11-29T14:{i:02d}:00Z", 2000 + 500 * i, 36,
-                          30000 + 2500 * i, "USD", 5 + i, i % 4, "Jane Example"])
+            out.writerow(
+                [
+                    f"app-{i:03d}",
+                    f"cust-{i % 7}",
+                    f"2026-11-29T14:{i:02d}:00Z",
+                    2000 + 500 * i,
+                    36,
+                    30000 + 2500 * i,
+                    "USD",
+                    5 + i,
+                    i % 4,
+                    "Jane Example",
+                ]
+            )
             if i == 9:
                 out.writerow(["app-broken", "cust-x"])  # line 12: a short row, never sent
         # delivered, then dead-lettered by the worker: the amount is not a number
@@ -133,7 +195,10 @@ def test_replayed_csv_applications_are_decided_and_the_decisions_tailed(make_wor
     replay = riskmon(services, worker.prefix, "replay", str(path), "--speed", "600")  # a minute apart: 0.1 s apart
     assert replay.returncode == 1, replay.stderr
     assert "replay: line 12: 2 cells, the header has 10" in replay.stderr
-    assert f"replay: {n + 1} of {n + 2} lines delivered to {worker.prefix}credit.applications; 1 bad lines" in replay.stderr
+    assert (
+        f"replay: {n + 1} of {n + 2} lines delivered to {worker.prefix}credit.applications; 1 bad lines"
+        in replay.stderr
+    )
 
     tail = riskmon(services, worker.prefix, "tail", "decisions", "--from-beginning", "--limit", str(n))
     assert tail.returncode == 0, tail.stderr

@@ -16,10 +16,10 @@ import orjson
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from riskmon.client import DecisionClient, DecisionTimeout
 from riskmon.cli.ops.replay import ReplayOptions, run_replay
-from riskmon.settings import Settings
+from riskmon.client import DecisionClient, DecisionTimeout
 from riskmon.runtime.topics import ensure_topics
+from riskmon.settings import Settings
 from tests.integration.conftest import consume
 
 PARTITIONS = 6

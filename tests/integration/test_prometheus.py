@@ -21,8 +21,9 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import orjson
 import pytest
@@ -57,7 +58,7 @@ class PrometheusServer:
         self.data = directory / "data"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60.0) -> "PrometheusServer":
+    def start(self, timeout: float = 60.0) -> PrometheusServer:
         assert PROMETHEUS is not None
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
@@ -146,8 +147,11 @@ def _by(result: list[dict[str, Any]], label: str) -> dict[str, float]:
 def test_prometheus_scrapes_the_worker_and_evaluates_the_rules(make_worker, services, prometheus) -> None:
     worker = make_worker().start()
     server = prometheus([f"127.0.0.1:{worker.web_port}"])
-    wait_for(lambda: _by(server.query('up{job="riskmon-worker"}'), "job") == {"riskmon-worker": 1.0}, 30,
-             lambda: f"worker never scraped: {server.api('targets')}")
+    wait_for(
+        lambda: _by(server.query('up{job="riskmon-worker"}'), "job") == {"riskmon-worker": 1.0},
+        30,
+        lambda: f"worker never scraped: {server.api('targets')}",
+    )
 
     n, bad = 80, 3
     applications_topic = worker.topic("credit.applications")
@@ -157,15 +161,22 @@ def test_prometheus_scrapes_the_worker_and_evaluates_the_rules(make_worker, serv
         [(f"app-{i:05d}".encode(), orjson.dumps(application(i))) for i in range(n)]
         + [(f"bad-{i}".encode(), b"{not json") for i in range(bad)],
     )
-    decisions = values(consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=n, timeout=120, settle=1.0))
+    decisions = values(
+        consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=n, timeout=120, settle=1.0)
+    )
     assert len(decisions) == n
     produced = collections.Counter(d["outcome"] for d in decisions)
     expected = {outcome: float(produced.get(outcome, 0)) for outcome in ("approve", "review", "reject")}
 
     # What Prometheus stored equals what the worker published.
-    wait_for(lambda: _by(server.query("sum by (outcome) (riskmon_decisions_total)"), "outcome") == expected, 60,
-             lambda: f"decisions by outcome {server.query('sum by (outcome) (riskmon_decisions_total)')} != {expected}")
-    dead = wait_for(lambda: server.query("sum by (source_topic, error_type) (riskmon_deadletters_total)"), 30, "no dead letters")
+    wait_for(
+        lambda: _by(server.query("sum by (outcome) (riskmon_decisions_total)"), "outcome") == expected,
+        60,
+        lambda: f"decisions by outcome {server.query('sum by (outcome) (riskmon_decisions_total)')} != {expected}",
+    )
+    dead = wait_for(
+        lambda: server.query("sum by (source_topic, error_type) (riskmon_deadletters_total)"), 30, "no dead letters"
+    )
     assert [(d["metric"], float(d["value"][1])) for d in dead] == [
         ({"source_topic": applications_topic, "error_type": "invalid_json"}, float(bad))
     ]
@@ -179,8 +190,11 @@ def test_prometheus_scrapes_the_worker_and_evaluates_the_rules(make_worker, serv
     end = f'sum(riskmon_consumer_end_offset{{topic="{applications_topic}"}})'
     lag = f'sum(riskmon_consumer_lag_messages{{topic="{applications_topic}"}})'
     both = f"{end} or label_replace({lag}, 'gauge', 'lag', '', '')"
-    wait_for(lambda: _by(server.query(both), "gauge") == {"": float(n + bad), "lag": 0.0}, 30,
-             lambda: f"end offsets and lag: {server.query(both)}")
+    wait_for(
+        lambda: _by(server.query(both), "gauge") == {"": float(n + bad), "lag": 0.0},
+        30,
+        lambda: f"end offsets and lag: {server.query(both)}",
+    )
 
     # Every group of the rules file loaded, and every rule evaluated with health ok.
     shipped = yaml.safe_load(RULES.read_text())["groups"]
@@ -203,10 +217,16 @@ def test_prometheus_scrapes_the_worker_and_evaluates_the_rules(make_worker, serv
         alerts = server.api("alerts")["alerts"]
         return {a["labels"]["alertname"]: [a["labels"]] for a in alerts if a["state"] == "firing"}
 
-    alerts = wait_for(lambda: firing().get("RiskmonDeadLetters") and firing(), 30, lambda: f"alerts: {server.api('alerts')}")
+    alerts = wait_for(
+        lambda: firing().get("RiskmonDeadLetters") and firing(), 30, lambda: f"alerts: {server.api('alerts')}"
+    )
     assert set(alerts) == {"RiskmonDeadLetters"}, alerts
     labels = alerts["RiskmonDeadLetters"][0]
-    assert (labels["source_topic"], labels["error_type"], labels["severity"]) == (applications_topic, "invalid_json", "warning")
+    assert (labels["source_topic"], labels["error_type"], labels["severity"]) == (
+        applications_topic,
+        "invalid_json",
+        "warning",
+    )
 
     # Every dashboard query evaluates; the ones about what just happened have data.
     dashboard = json.loads(DASHBOARD.read_text())
@@ -215,9 +235,15 @@ def test_prometheus_scrapes_the_worker_and_evaluates_the_rules(make_worker, serv
         for target in panel.get("targets", []):
             # a window wide enough to hold the whole test, so rates cannot fall to zero on a slow machine
             answers[(panel["title"], target["refId"])] = server.query(grafana_to_promql(target["expr"], "10m"))
-    for key in (("Decision latency", "A"), ("Decision latency", "B"), ("Decisions by outcome", "A"),
-                ("Approve / review / reject rates", "A"), ("Consumer lag by topic", "A"), ("Workers up", "A"),
-                ("End-to-end latency (produced to decision acknowledged)", "B")):
+    for key in (
+        ("Decision latency", "A"),
+        ("Decision latency", "B"),
+        ("Decisions by outcome", "A"),
+        ("Approve / review / reject rates", "A"),
+        ("Consumer lag by topic", "A"),
+        ("Workers up", "A"),
+        ("End-to-end latency (produced to decision acknowledged)", "B"),
+    ):
         assert answers[key], f"dashboard panel {key} has no data"
     shares = _by(answers[("Approve / review / reject rates", "A")], "outcome")
     assert sum(shares.values()) == pytest.approx(1.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -24,8 +24,22 @@ SAFE = dict(amount=2_000, annual_income=90_000, features={"inquiries_6m": 0, "re
 
 def start_redis(port: int, directory: Path) -> subprocess.Popen:
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(directory)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
     )
     client = redis.Redis(port=port, socket_connect_timeout=0.5)
     for _ in range(100):
@@ -39,8 +53,15 @@ def start_redis(port: int, directory: Path) -> subprocess.Popen:
 
 
 def transaction(i: int, customer: str, at: datetime) -> bytes:
-    return orjson.dumps({"transaction_id": f"tx-{customer}-{i}", "customer_id": customer,
-                         "occurred_at": at.isoformat().replace("+00:00", "Z"), "amount": 19.99, "type": "purchase"})
+    return orjson.dumps(
+        {
+            "transaction_id": f"tx-{customer}-{i}",
+            "customer_id": customer,
+            "occurred_at": at.isoformat().replace("+00:00", "Z"),
+            "amount": 19.99,
+            "type": "purchase",
+        }
+    )
 
 
 def test_redis_down_for_a_minute_holds_approvals_and_comes_back_empty(make_worker, services, tmp_path: Path) -> None:
@@ -73,25 +94,30 @@ def test_redis_down_for_a_minute_holds_approvals_and_comes_back_empty(make_worke
 
         own.terminate()
         own.wait(10)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for second in range(55):  # one application a second, and a customer's burst spread over ten seconds
             send_application(f"down-{second}", 100 + second)
             if 10 <= second < 20:
                 for k in range(4):
                     n = 4 * (second - 10) + k
-                    producer.produce(txs, key=b"cust-burst", value=transaction(n, "cust-burst", now - timedelta(seconds=60 - n)))
+                    producer.produce(
+                        txs, key=b"cust-burst", value=transaction(n, "cust-burst", now - timedelta(seconds=60 - n))
+                    )
             producer.flush(30)
             time.sleep(1)
         time.sleep(5)
         worker.assert_alive()
-        restarted_at = datetime.now(timezone.utc)
+        restarted_at = datetime.now(UTC)
         own = start_redis(port, tmp_path)  # back, and empty
         time.sleep(6)  # the store backs off from Redis for 5 s after a failure
         send_application("up-2", 2)
         send_application("up-1", 1)  # decided before the outage; Redis no longer knows it
         producer.flush(30)
-        reader.wait_until(lambda r: r.accounted_for(expected) and len(r.messages["credit.decisions"]) >= 58,
-                          timeout=120, what="decisions before, during and after the outage")
+        reader.wait_until(
+            lambda r: r.accounted_for(expected) and len(r.messages["credit.decisions"]) >= 58,
+            timeout=120,
+            what="decisions before, during and after the outage",
+        )
         worker.assert_alive()  # the one process started above never exited
         assert worker.stop() == 0, worker.log_tail()
         reader.read_to_end()
@@ -106,15 +132,25 @@ def test_redis_down_for_a_minute_holds_approvals_and_comes_back_empty(make_worke
         by_app.setdefault(d["application_id"], []).append(d)
     # Every application decided while Redis was down is held. One the worker reached only after Redis
     # came back is decided normally, so the check is on the decision time (and most are decided during it).
-    during = [by_app[f"down-{s}"][0] for s in range(55)
-              if datetime.fromisoformat(by_app[f"down-{s}"][0]["decided_at"]) < restarted_at]
+    during = [
+        by_app[f"down-{s}"][0]
+        for s in range(55)
+        if datetime.fromisoformat(by_app[f"down-{s}"][0]["decided_at"]) < restarted_at
+    ]
     assert len(during) >= 50, f"only {len(during)} of 55 applications were decided during the outage"
-    not_held = [(d["application_id"], d["decided_at"], d["outcome"], [r["code"] for r in d["reasons"]])
-                for d in during if not (d["outcome"] == "review" and d["reasons"][0]["code"] == "SYS_DEGRADED")]
+    not_held = [
+        (d["application_id"], d["decided_at"], d["outcome"], [r["code"] for r in d["reasons"]])
+        for d in during
+        if not (d["outcome"] == "review" and d["reasons"][0]["code"] == "SYS_DEGRADED")
+    ]
     assert not not_held, f"decided while Redis was down (back at {restarted_at.isoformat()}), not held: {not_held}"
     assert by_app["up-2"][0]["outcome"] == "approve"  # approvals resume
     assert [d["outcome"] for d in by_app["up-1"]] == ["approve", "approve"]
     assert len({d["decision_id"] for d in by_app["up-1"]}) == 1  # decided again, with the same id
 
-    velocity = [(a["level"], a["status"]) for a in reader.docs("risk.alerts") if a["dedup_key"] == "txn_velocity:customer:cust-burst"]
+    velocity = [
+        (a["level"], a["status"])
+        for a in reader.docs("risk.alerts")
+        if a["dedup_key"] == "txn_velocity:customer:cust-burst"
+    ]
     assert velocity == [("warning", "firing"), ("critical", "firing")], "one alert per level, not one per batch"

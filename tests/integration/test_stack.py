@@ -31,8 +31,7 @@ def _roundtrip_kafka(bootstrap: str, topic: str) -> bytes:
     payload = f"hello {topic}".encode()
     producer.produce(topic, key=b"k", value=payload)
     assert producer.flush(30) == 0
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{topic}",
-                         "auto.offset.reset": "earliest"})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{topic}", "auto.offset.reset": "earliest"})
     try:
         consumer.subscribe([topic])
         deadline = time.monotonic() + 60
@@ -73,8 +72,9 @@ def test_stack_life_cycle(tmp_path):
 
         # 2. `up` again changes nothing.
         again = up(stack_dir)
-        assert again == StackInfo(first.dir, first.kafka_bootstrap, first.redis_url,
-                                  first.kafka_pid, first.redis_pid, started=False)
+        assert again == StackInfo(
+            first.dir, first.kafka_bootstrap, first.redis_url, first.kafka_pid, first.redis_pid, started=False
+        )
         assert status(stack_dir) == again
         assert _serves(again)
 

@@ -25,8 +25,8 @@ import base64
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
@@ -96,7 +96,9 @@ class OutputReader:
                 continue
             wanted += [TopicPartition(self.prefix + name, p, OFFSET_BEGINNING) for p in topic.partitions]
         if len(wanted) != len(self._assigned):
-            new = [tp for tp in wanted if (tp.topic, tp.partition) not in {(a.topic, a.partition) for a in self._assigned}]
+            new = [
+                tp for tp in wanted if (tp.topic, tp.partition) not in {(a.topic, a.partition) for a in self._assigned}
+            ]
             self._consumer.incremental_assign(new)
             self._assigned += new
 
@@ -110,12 +112,12 @@ class OutputReader:
             for msg in self._consumer.consume(1000, timeout=0.1):
                 if msg.error():
                     continue
-                self.messages[msg.topic()[len(self.prefix):]].append(msg)
+                self.messages[msg.topic()[len(self.prefix) :]].append(msg)
                 self._positions[(msg.topic(), msg.partition())] = msg.offset() + 1
                 count += 1
         return count
 
-    def wait_until(self, condition: Callable[["OutputReader"], bool], *, timeout: float, what: str) -> None:
+    def wait_until(self, condition: Callable[[OutputReader], bool], *, timeout: float, what: str) -> None:
         """Read until ``condition(self)`` holds; AssertionError naming ``what`` after ``timeout``."""
         deadline = time.monotonic() + timeout
         while not condition(self):
@@ -191,7 +193,9 @@ def verify(
         problems.append(f"{len(missing)} valid applications have no decision (gap), e.g. {sorted(missing)[:5]}")
     unexpected = copies.keys() - expected.valid
     if unexpected:
-        problems.append(f"{len(unexpected)} decisions for applications nobody sent as valid, e.g. {sorted(unexpected)[:5]}")
+        problems.append(
+            f"{len(unexpected)} decisions for applications nobody sent as valid, e.g. {sorted(unexpected)[:5]}"
+        )
     repeats = sum(len(v) - 1 for v in copies.values())
     changed = sum(1 for v in copies.values() for other in v[1:] if other != v[0])
     if changed and not redis_lost:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import yaml
-
 from riskmon.backtest.recorded import Parsed, RecordedEvent, infer_topic, parse_event
-from riskmon.config import RiskConfig, default_config_text, parse_config
+from riskmon.config import RiskConfig
 from riskmon.schemas import dumps
+from tests.config_edit import Edit, edited_config
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PERSONAL = {"name": "Jane Example", "national_id": "123-45-6789", "email": "jane@example.org"}
 
 
@@ -35,14 +34,26 @@ def application(i: int, *, at: float | None = None, **overrides: Any) -> dict:
 
 
 def repayment(i: int, *, bad: bool, at: float) -> dict:
-    return {"event_id": f"rp-{i}", "application_id": f"app-{i:04d}", "customer_id": f"cust-{i:04d}",
-            "occurred_at": ts(at), "status": "default" if bad else "paid_off", "days_past_due": 95 if bad else 0}
+    return {
+        "event_id": f"rp-{i}",
+        "application_id": f"app-{i:04d}",
+        "customer_id": f"cust-{i:04d}",
+        "occurred_at": ts(at),
+        "status": "default" if bad else "paid_off",
+        "days_past_due": 95 if bad else 0,
+    }
 
 
-def transaction(i: int, *, customer: str, at: float, amount: float = 25.0, type: str = "purchase",
-                incident: str | None = None) -> dict:
-    doc = {"transaction_id": f"tx-{customer}-{i}", "customer_id": customer, "occurred_at": ts(at),
-           "amount": amount, "type": type}
+def transaction(
+    i: int, *, customer: str, at: float, amount: float = 25.0, type: str = "purchase", incident: str | None = None
+) -> dict:
+    doc = {
+        "transaction_id": f"tx-{customer}-{i}",
+        "customer_id": customer,
+        "occurred_at": ts(at),
+        "amount": amount,
+        "type": type,
+    }
     if incident:
         doc["features"] = {"incident": incident}
     return doc
@@ -65,14 +76,7 @@ def parsed(*docs: dict | bytes, topic: str | None = None) -> list[Parsed]:
     return out
 
 
-def config(edit: Any = None, **replacements: str) -> RiskConfig:
-    """The packaged configuration, with text replacements and/or a function editing its parsed document."""
-    text = default_config_text()
-    for old, new in replacements.items():
-        old = old.replace("__", " ")
-        assert old in text, old
-        text = text.replace(old, new)
-    doc = yaml.safe_load(text)
-    if edit is not None:
-        edit(doc)
-    return parse_config(doc)
+def config(*edits: Edit) -> RiskConfig:
+    """The packaged configuration with ``edits`` ({dotted path: value} or a function changing the
+    parsed document) applied to its structure, validated."""
+    return edited_config(*edits)

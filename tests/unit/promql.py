@@ -19,7 +19,21 @@ __all__ = ["metric_names", "known_metric_names", "grafana_to_promql"]
 #: Series Prometheus itself writes for every target.
 PROMETHEUS_METRICS = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})
 
-_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan"}
+_KEYWORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "inf",
+    "nan",
+}
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
 _MATCHERS = re.compile(r"\{[^{}]*\}")
 _RANGE = re.compile(r"\[[^\[\]]*\]")
@@ -30,7 +44,8 @@ _IDENT = re.compile(r"(?<![\w.])([A-Za-z_:][A-Za-z0-9_:]*)(\s*\()?")
 def metric_names(expr: str) -> set[str]:
     """Metric names read by ``expr``.
 
-    >>> sorted(metric_names('sum by (le) (rate(a_bucket{x="b c", y=~"d|e"}[5m])) / ignoring (z) group_left () b > 0.5 and on () absent(c)'))
+    >>> expr = 'sum by (le) (rate(a_bucket{x="b c", y=~"d|e"}[5m])) / ignoring (z) group_left () b > 0.5'
+    >>> sorted(metric_names(expr + ' and on () absent(c)'))
     ['a_bucket', 'b', 'c']
     >>> sorted(metric_names('label_replace(rate(m_total[1m]), "dst", "$1", "src", "(.*)") or vector(0)'))
     ['m_total']
@@ -64,6 +79,11 @@ def grafana_to_promql(expr: str, rate_interval: str = "1m") -> str:
     >>> grafana_to_promql('rate(x{instance=~"$instance"}[$__rate_interval])')
     'rate(x{instance=~".*"}[1m])'
     """
-    for variable, value in (("$__rate_interval", rate_interval), ("$__interval", "15s"), ("$__range", "1h"), ("$instance", ".*")):
+    for variable, value in (
+        ("$__rate_interval", rate_interval),
+        ("$__interval", "15s"),
+        ("$__range", "1h"),
+        ("$instance", ".*"),
+    ):
         expr = expr.replace(variable, value)
     return expr

@@ -8,8 +8,16 @@ from riskmon.detectors import build_alert
 
 
 def state(customer: str, level: str, status: str = "firing") -> AlertState:
-    alert = build_alert(detector="cash_24h", subject={"kind": "customer", "id": customer}, level=level, status=status,
-                        summary="s", started_at=1000.0, updated_at=1000.0, config_version="v1")
+    alert = build_alert(
+        detector="cash_24h",
+        subject={"kind": "customer", "id": customer},
+        level=level,
+        status=status,
+        summary="s",
+        started_at=1000.0,
+        updated_at=1000.0,
+        config_version="v1",
+    )
     return AlertState(alert=alert, candidate_id="c")
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from riskmon.alerting.config import AlertingConfigError, parse_alerting
+from riskmon.alerting.config import AlertingConfigError, GradingSpec, parse_alerting
 from riskmon.alerting.grading import graded_level
-from riskmon.alerting.config import GradingSpec
 from riskmon.alerting.manager import Acknowledge, AddSilence, AlertManager, ExpireSilence
 from riskmon.alerting.silences import Silence, parse_matcher
 from riskmon.detectors import build_alert
@@ -28,10 +27,19 @@ CONFIG = {
 }
 
 
-def alert(customer="c-1", at=T0, *, level="warning", status="firing", detector="txn_velocity", started=None, kind="customer"):
-    return build_alert(detector=detector, subject={"kind": kind, "id": customer}, level=level, status=status,
-                       summary=f"{detector} on {customer}", started_at=started if started is not None else at,
-                       updated_at=at, config_version="cfg")
+def alert(
+    customer="c-1", at=T0, *, level="warning", status="firing", detector="txn_velocity", started=None, kind="customer"
+):
+    return build_alert(
+        detector=detector,
+        subject={"kind": kind, "id": customer},
+        level=level,
+        status=status,
+        summary=f"{detector} on {customer}",
+        started_at=started if started is not None else at,
+        updated_at=at,
+        config_version="cfg",
+    )
 
 
 def manager(**overrides):
@@ -103,11 +111,11 @@ def test_published_ids_are_deterministic_for_the_same_stream():
 # -- grading -----------------------------------------------------------------------------------
 GRADING_CASES = [
     # (detector level, exposure, portfolio exposure, expected level)
-    ("warning", None, None, "warning"),        # unknown weight: the detector's level
-    ("warning", 300_000, None, "critical"),     # large exposure: one level up
+    ("warning", None, None, "warning"),  # unknown weight: the detector's level
+    ("warning", 300_000, None, "critical"),  # large exposure: one level up
     ("info", 300_000, None, "warning"),
-    ("critical", 300_000, None, "critical"),    # never above critical
-    ("warning", 10_000, 100_000, "critical"),   # 10% of the book
+    ("critical", 300_000, None, "critical"),  # never above critical
+    ("warning", 10_000, 100_000, "critical"),  # 10% of the book
     ("warning", 1_000, 100_000_000, "warning"),  # small and a tiny share
 ]
 
@@ -159,8 +167,14 @@ SILENCE_CASES = [
 @pytest.mark.parametrize("matcher, window, candidate, expected", SILENCE_CASES)
 def test_silences(matcher, window, candidate, expected):
     m = manager()
-    s = Silence.create(matcher=parse_matcher(matcher), starts_at=T0 + window[0], ends_at=T0 + window[1],
-                       author="ops-anna", comment="merchant outage", created_at=T0)
+    s = Silence.create(
+        matcher=parse_matcher(matcher),
+        starts_at=T0 + window[0],
+        ends_at=T0 + window[1],
+        author="ops-anna",
+        comment="merchant outage",
+        created_at=T0,
+    )
     run(m, [AddSilence(s)], T0)
     out = run(m, [candidate], candidate.updated_at.timestamp())
     assert reasons(out) == [expected]
@@ -170,8 +184,14 @@ def test_silences(matcher, window, candidate, expected):
 
 def test_expiring_a_silence_lets_the_next_repeat_notify():
     m = manager()
-    s = Silence.create(matcher=parse_matcher("detector=txn_velocity"), starts_at=T0, ends_at=T0 + 86400,
-                       author="ops-anna", comment="test", created_at=T0)
+    s = Silence.create(
+        matcher=parse_matcher("detector=txn_velocity"),
+        starts_at=T0,
+        ends_at=T0 + 86400,
+        author="ops-anna",
+        comment="test",
+        created_at=T0,
+    )
     run(m, [AddSilence(s), alert(at=T0 + 1)], T0 + 1)
     run(m, [ExpireSilence(s.id, by="ops-anna", at=T0 + 2)], T0 + 2)
     out = run(m, [alert(at=T0 + 3, started=T0 + 1)], T0 + 3)
@@ -256,7 +276,10 @@ CONFIG_ERRORS = [
     ({"group_by": ["name"]}, "alerting.group_by[0]"),
     ({"repeat_interval": "soon"}, "alerting.repeat_interval"),
     ({"routes": [{"receivers": ["ghost"]}]}, "alerting.routes[0].receivers[0]"),
-    ({"routes": [{"match": {"level": ["severe"]}, "receivers": ["pager"]}], "receivers": CONFIG["receivers"]}, "alerting.routes[0].match.level[0]"),
+    (
+        {"routes": [{"match": {"level": ["severe"]}, "receivers": ["pager"]}], "receivers": CONFIG["receivers"]},
+        "alerting.routes[0].match.level[0]",
+    ),
     ({"receivers": {"h": {"type": "webhook", "url": "http://x"}}}, "alerting.receivers.h.secret_env"),
     ({"receivers": {"h": {"type": "sms", "url": "http://x"}}}, "alerting.receivers.h.type"),
     ({"inhibit": [{"source_level": "critical", "target_levels": ["critical"]}]}, "alerting.inhibit[0].target_levels"),
@@ -274,8 +297,17 @@ def test_config_errors_name_the_field(raw, field):
 
 def test_no_personal_data_field_can_reach_an_alert():
     with pytest.raises(ValueError, match="personal data"):
-        build_alert(detector="d", subject={"kind": "customer", "id": "c"}, level="info", status="firing", summary="s",
-                    started_at=0, updated_at=0, config_version="v", labels={"email": "a@b.c"})
+        build_alert(
+            detector="d",
+            subject={"kind": "customer", "id": "c"},
+            level="info",
+            status="firing",
+            summary="s",
+            started_at=0,
+            updated_at=0,
+            config_version="v",
+            labels={"email": "a@b.c"},
+        )
 
 
 def test_acknowledging_the_incident_from_the_pager_takes_every_member():
@@ -302,8 +334,14 @@ def test_the_first_critical_of_a_group_pages_at_once_later_ones_wait_for_the_gro
 
 def test_silences_follow_the_operators_clock_when_old_events_are_replayed():
     m = manager()
-    s = Silence.create(matcher=parse_matcher("detector=txn_velocity"), starts_at=T0 + 86400, ends_at=T0 + 90000,
-                       author="ops-anna", comment="replaying yesterday", created_at=T0 + 86400)
+    s = Silence.create(
+        matcher=parse_matcher("detector=txn_velocity"),
+        starts_at=T0 + 86400,
+        ends_at=T0 + 90000,
+        author="ops-anna",
+        comment="replaying yesterday",
+        created_at=T0 + 86400,
+    )
     run(m, [AddSilence(s)], T0)
     out = m.process([alert(at=T0)], now=T0, wall=T0 + 86500)  # yesterday's event, processed today
     assert reasons(out) == ["silenced"]
@@ -335,8 +373,12 @@ def test_a_replay_of_old_events_resolves_and_prunes_on_event_time_despite_wall_t
                 clock.observe(at)
         return run(m, alerts, clock.now())
 
-    feed([alert(detector="txn_anomaly", at=T0),
-          alert(customer="credit.transactions", detector="ingestion_lag", kind="pipeline", at=today)])
+    feed(
+        [
+            alert(detector="txn_anomaly", at=T0),
+            alert(customer="credit.transactions", detector="ingestion_lag", kind="pipeline", at=today),
+        ]
+    )
     assert clock.now() == T0
     feed([alert(customer="c-2", detector="txn_velocity", at=T0 + 3600)])  # the replay moves on an hour
     resolved = m.tick(clock.now())

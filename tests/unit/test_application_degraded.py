@@ -13,12 +13,12 @@ from typing import Any
 
 import orjson
 
+from riskmon.applications.handler import ApplicationHandler
 from riskmon.config import load_config
 from riskmon.decisioning.policy import DEGRADED_CODE
-from riskmon.applications.handler import ApplicationHandler
-from riskmon.pipeline.store import DecisionStore
 from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.pipeline.store import DecisionStore
 
 CONFIG = load_config(None)
 SAFE = {
@@ -50,7 +50,6 @@ def _decide(clock_jumps_after_lookup: bool) -> dict:
     clock = StepClock()
     # port 1 on loopback refuses at once: Redis is down throughout
     store = DecisionStore("redis://127.0.0.1:1/0", ttl_seconds=60, backoff_seconds=5.0, clock=clock)
-    store._down_until = 5.0  # a failure a moment ago: backing off until t = 5 s
     lookup = store.lookup
 
     async def lookup_then_time_passes(ids: Any) -> Any:
@@ -68,11 +67,20 @@ def _decide(clock_jumps_after_lookup: bool) -> dict:
         done.set_result(None)
         return done
 
-    handler = ApplicationHandler(config=CONFIG, store=store, send=send, decisions_topic="credit.decisions",
-                                 deadletter_topic="risk.deadletter", max_message_bytes=1 << 18, metrics=WorkerMetrics())
+    handler = ApplicationHandler(
+        config=CONFIG,
+        store=store,
+        send=send,
+        decisions_topic="credit.decisions",
+        deadletter_topic="risk.deadletter",
+        max_message_bytes=1 << 18,
+        metrics=WorkerMetrics(),
+    )
     message = Incoming("credit.applications", 0, 0, b"app-safe", orjson.dumps(SAFE), received_monotonic=0.0)
 
     async def run() -> None:
+        # a failure a moment ago (t = 0 s), through the store's own path: backing off until t = 5 s
+        assert await lookup(["app-earlier"]) is None and store.degraded
         await handler.handle([message])
         await store.close()
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
 
-from riskmon.audit import AuditChain, AuditChainError, ZERO_HASH, canonical_bytes, checkpoint_valid, root
+from riskmon.audit import ZERO_HASH, AuditChain, AuditChainError, canonical_bytes, checkpoint_valid, root
 from riskmon.audit.merkle import leaf_hash
 
 KEY = b"checkpoint-key-for-tests-32bytes"
-T0 = datetime(2026, 11, 29, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 29, 14, 0, tzinfo=UTC)
 
 
 def at(i: int) -> str:
@@ -41,7 +41,9 @@ def test_entries_hash_as_specified():
     for seq, entry, prev in ((0, e0, ZERO_HASH), (1, e1, e0["chain"])):
         assert list(entry) == ["seq", "at", "record", "prev", "leaf", "chain"]
         assert entry["seq"] == seq and entry["prev"] == prev
-        body = orjson.dumps({"seq": seq, "at": at(seq), "record": record(seq), "prev": prev}, option=orjson.OPT_SORT_KEYS)
+        body = orjson.dumps(
+            {"seq": seq, "at": at(seq), "record": record(seq), "prev": prev}, option=orjson.OPT_SORT_KEYS
+        )
         leaf = hashlib.sha256(b"\x00" + body).digest()
         assert entry["leaf"] == leaf.hex()
         assert entry["chain"] == hashlib.sha256(bytes.fromhex(prev) + leaf).hexdigest()

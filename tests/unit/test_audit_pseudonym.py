@@ -108,8 +108,13 @@ def test_no_personal_value_reaches_the_trail(applicant):
     assert ref is None or PSEUDONYM.fullmatch(ref)
     # The applicant object itself smuggled into the decision and the snapshot: it is dropped.
     decision = {**example("decision"), "applicant": applicant}
-    snapshot = {"inputs": {"amount": 12000.0}, "scores": {"scorecard": 0.18}, "model_version": "scorecard-v1",
-                "snapshots": {}, "applicant": applicant}
+    snapshot = {
+        "inputs": {"amount": 12000.0},
+        "scores": {"scorecard": 0.18},
+        "model_version": "scorecard-v1",
+        "snapshots": {},
+        "applicant": applicant,
+    }
     record = decision_record(decision, applicant_ref=ref, snapshot=snapshot, features_retained=True)
     baseline = decision_record(example("decision"), applicant_ref=None, snapshot=snapshot, features_retained=True)
     # The record differs from one built without the applicant only in the pseudonym.

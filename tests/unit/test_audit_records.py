@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -17,10 +17,20 @@ from riskmon.schemas.examples import example
 
 HYPOTHESIS = settings(derandomize=True, database=None, deadline=None, max_examples=200)
 INPUTS = {  # riskmon.models.features.model_inputs of the example application
-    "amount": 12000.0, "term_months": 36.0, "annual_income": 54000.0, "loan_to_income": 0.2222222222222222,
-    "log_annual_income": 10.896758, "product": "personal_loan", "channel": "web", "debt_to_income": 0.31,
-    "delinquencies_2y": 0.0, "inquiries_6m": 2.0, "revol_util": 0.45, "home_ownership": "RENT",
-    "has_guarantor": 0.0, "months_since_last_delinq__missing": 1.0,
+    "amount": 12000.0,
+    "term_months": 36.0,
+    "annual_income": 54000.0,
+    "loan_to_income": 0.2222222222222222,
+    "log_annual_income": 10.896758,
+    "product": "personal_loan",
+    "channel": "web",
+    "debt_to_income": 0.31,
+    "delinquencies_2y": 0.0,
+    "inquiries_6m": 2.0,
+    "revol_util": 0.45,
+    "home_ownership": "RENT",
+    "has_guarantor": 0.0,
+    "months_since_last_delinq__missing": 1.0,
 }
 SNAPSHOT = {  # the shape riskmon.applications.scoring keeps (plus what the agent adds)
     "application_id": "app-2026-000123",
@@ -38,19 +48,52 @@ def model_decision(**changes) -> dict:
 
 
 DECISION_FIELDS = {
-    "schema_version", "kind", "decision_id", "application_id", "customer_id", "applicant_ref", "stage",
-    "decided_at", "model_version", "model_snapshot_hash", "model_snapshots", "model_scores", "policy_version",
-    "score", "grade", "outcome", "approved_amount", "currency", "reasons", "features_hash", "features", "source",
+    "schema_version",
+    "kind",
+    "decision_id",
+    "application_id",
+    "customer_id",
+    "applicant_ref",
+    "stage",
+    "decided_at",
+    "model_version",
+    "model_snapshot_hash",
+    "model_snapshots",
+    "model_scores",
+    "policy_version",
+    "score",
+    "grade",
+    "outcome",
+    "approved_amount",
+    "currency",
+    "reasons",
+    "features_hash",
+    "features",
+    "source",
 }
 REVIEW_FIELDS = {
-    "schema_version", "kind", "decision_id", "application_id", "customer_id", "applicant_ref", "reviewer",
-    "verdict", "reason", "reviewed_at", "overrides", "changed", "source",
+    "schema_version",
+    "kind",
+    "decision_id",
+    "application_id",
+    "customer_id",
+    "applicant_ref",
+    "reviewer",
+    "verdict",
+    "reason",
+    "reviewed_at",
+    "overrides",
+    "changed",
+    "source",
 }
 
 
 def test_decision_record_fields():
     rec = decision_record(
-        model_decision(), applicant_ref="anon-" + "a" * 32, snapshot=SNAPSHOT, features_retained=True,
+        model_decision(),
+        applicant_ref="anon-" + "a" * 32,
+        snapshot=SNAPSHOT,
+        features_retained=True,
         source={"topic": "credit.decisions", "partition": 3, "offset": 41},
     )
     assert set(rec) == DECISION_FIELDS
@@ -94,8 +137,9 @@ def test_features_hash_always_features_only_when_retained():
 )
 def test_model_snapshot_hash(decision_version, snapshot_changes, expected):
     snapshot = {**SNAPSHOT, **snapshot_changes}
-    rec = decision_record(model_decision(model_version=decision_version), applicant_ref=None, snapshot=snapshot,
-                          features_retained=False)
+    rec = decision_record(
+        model_decision(model_version=decision_version), applicant_ref=None, snapshot=snapshot, features_retained=False
+    )
     assert rec["model_snapshot_hash"] == expected
 
 
@@ -118,13 +162,18 @@ def test_fields_are_picked_never_copied_wholesale():
 def test_at_most_four_reasons():
     reason = {"code": "DTI_HIGH", "description": "Debt-to-income ratio is high", "contribution": 0.2}
     with pytest.raises(ValueError, match="at most 4 reasons"):
-        decision_record({**example("decision"), "reasons": [reason] * 5}, applicant_ref=None, snapshot=None,
-                        features_retained=False)
+        decision_record(
+            {**example("decision"), "reasons": [reason] * 5}, applicant_ref=None, snapshot=None, features_retained=False
+        )
 
 
 def test_review_record_fields():
-    rec = review_record(example("review"), example("decision"), applicant_ref="anon-" + "b" * 32,
-                        source={"topic": "credit.reviews", "partition": 0, "offset": 7})
+    rec = review_record(
+        example("review"),
+        example("decision"),
+        applicant_ref="anon-" + "b" * 32,
+        source={"topic": "credit.reviews", "partition": 0, "offset": 7},
+    )
     assert set(rec) == REVIEW_FIELDS
     assert rec["kind"] == "review"
     assert (rec["reviewer"], rec["verdict"]) == ("analyst.jdoe", "approve")
@@ -152,8 +201,10 @@ def test_review_of_another_application_is_refused():
 
 
 def test_canonical_bytes_are_sorted_compact_utf8():
-    assert canonical_bytes({"b": 1, "a": {"d": [1.5, None], "c": "é"}}) == '{"a":{"c":"é","d":[1.5,null]},"b":1}'.encode()
-    when = datetime(2026, 11, 29, 14, 38, 26, 140000, tzinfo=timezone.utc)
+    assert (
+        canonical_bytes({"b": 1, "a": {"d": [1.5, None], "c": "é"}}) == '{"a":{"c":"é","d":[1.5,null]},"b":1}'.encode()
+    )
+    when = datetime(2026, 11, 29, 14, 38, 26, 140000, tzinfo=UTC)
     assert canonical_bytes({"at": when}) == b'{"at":"2026-11-29T14:38:26.140Z"}'
     with pytest.raises(TypeError):
         canonical_bytes({"x": object()})
@@ -162,7 +213,10 @@ def test_canonical_bytes_are_sorted_compact_utf8():
 
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=10),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
     max_leaves=20,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -13,7 +13,7 @@ from riskmon.audit.chain import chain_hash, entry_leaf
 from riskmon.schemas.examples import example
 
 KEY = b"checkpoint-key-for-tests-32bytes"
-T0 = datetime(2026, 11, 29, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 29, 14, 0, tzinfo=UTC)
 N = 50
 CHECKPOINT_SIZES = (10, 20, 30, 40, 50)
 
@@ -36,8 +36,12 @@ def record(i: int) -> dict:
         earlier = {**decision, "decision_id": f"dec-{i - 1:04d}", "application_id": f"app-{i - 1:04d}"}
         review = {**example("review"), "application_id": earlier["application_id"], "reviewed_at": at(i)}
         return review_record(review, earlier, applicant_ref=f"anon-{i:032x}")
-    snapshot = {"inputs": {"amount": 1000.0 + i, "channel": "web"}, "scores": {"scorecard": decision["score"]},
-                "model_version": "scorecard-v1", "snapshots": {}}
+    snapshot = {
+        "inputs": {"amount": 1000.0 + i, "channel": "web"},
+        "scores": {"scorecard": decision["score"]},
+        "model_version": "scorecard-v1",
+        "snapshots": {},
+    }
     return decision_record(decision, applicant_ref=f"anon-{i:032x}", snapshot=snapshot, features_retained=i % 2 == 0)
 
 
@@ -47,7 +51,7 @@ def build(n: int = N, sizes=CHECKPOINT_SIZES, key: bytes = KEY) -> tuple[list[di
     for i in range(n):
         log.append(chain.append(record(i), at=at(i)))
         if chain.size in sizes:
-            cps.append(chain.checkpoint(at=at(i) , key=key))
+            cps.append(chain.checkpoint(at=at(i), key=key))
     return orjson.loads(orjson.dumps(log)), cps
 
 
@@ -215,11 +219,24 @@ TAMPERING = [
     (insert_with_odd_seq_17, 17, "entry 17: seq 999 where 17 expected (an entry was inserted here)"),
     (swap_17_18, 17, "entry 17: seq 18 where 17 expected (entries 17 and 18 swapped)"),
     (swap_5_9, 5, "entry 5: seq 9 where 5 expected (reordered: seq 5 comes later"),
-    (truncate_tail_45, 45, "log ends at 45 but checkpoint of 2026-11-29T14:00:49.000Z covers 50 entries (truncated tail)"),
-    (truncate_tail_40, 40, "log ends at 40 but checkpoint of 2026-11-29T14:00:49.000Z covers 50 entries (truncated tail)"),
+    (
+        truncate_tail_45,
+        45,
+        "log ends at 45 but checkpoint of 2026-11-29T14:00:49.000Z covers 50 entries (truncated tail)",
+    ),
+    (
+        truncate_tail_40,
+        40,
+        "log ends at 40 but checkpoint of 2026-11-29T14:00:49.000Z covers 50 entries (truncated tail)",
+    ),
     (forge_checkpoint_mac, None, "checkpoint at size 30 (2026-11-29T14:00:29.000Z): checkpoint MAC invalid"),
     (alter_checkpoint_root, None, "checkpoint at size 30 (2026-11-29T14:00:29.000Z): checkpoint MAC invalid"),
-    (rewrite_from_25_rehashed, 20, "checkpoint at size 30 (2026-11-29T14:00:29.000Z): root mismatch (the log was rewritten; the difference lies in entries 20..29)"),
+    (
+        rewrite_from_25_rehashed,
+        20,
+        "checkpoint at size 30 (2026-11-29T14:00:29.000Z): root mismatch "
+        "(the log was rewritten; the difference lies in entries 20..29)",
+    ),
     (rewrite_last_rehashed, 40, "checkpoint at size 50 (2026-11-29T14:00:49.000Z): root mismatch"),
     (fork_after_truncation, 40, "checkpoint at size 50 (2026-11-29T14:00:49.000Z): root mismatch"),
     (malformed_entry_30, 30, "entry 30: malformed (missing leaf)"),
@@ -301,7 +318,13 @@ RANGE_PROBLEMS = [
     # (description, damage, kwargs, first bad seq, words)
     ("edit inside", lambda log: flip_outcome(log[25]), {}, 25, "entry 25: record edited"),
     ("anchor edited", lambda log: flip_outcome(log[19]), {}, 19, "anchor entry 19"),
-    ("wrong anchor hash", None, {"anchor": "e" * 64, "start_seq": 20}, 20, "prev does not match the anchor's chain hash"),
+    (
+        "wrong anchor hash",
+        None,
+        {"anchor": "e" * 64, "start_seq": 20},
+        20,
+        "prev does not match the anchor's chain hash",
+    ),
     ("range beyond the log", None, {"end_seq": 60}, 50, "log ends at 50 but the range asks for entries up to 60"),
 ]
 
@@ -320,7 +343,9 @@ def test_range_problems(name, damage, kwargs, first_bad, words):
 def test_range_sees_a_rewrite_through_checkpoint_heads():
     log, cps = rewrite_from_25_rehashed(*build())
     result = verify(log[20:], anchor=log[19], checkpoints=cps, key=KEY)
-    assert result.first_bad_seq == 20 and "checkpoint at size 30" in result.problem and "head mismatch" in result.problem
+    assert (
+        result.first_bad_seq == 20 and "checkpoint at size 30" in result.problem and "head mismatch" in result.problem
+    )
 
 
 def test_range_arguments_are_checked():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from riskmon.audit.writer import RETRY_DELAYS, AuditWriter
-from riskmon.pipeline.store import DecisionStore
 from riskmon.pipeline.messages import Incoming
+from riskmon.pipeline.store import DecisionStore
 
 
 def test_a_batch_that_fails_is_retried_until_it_is_chained() -> None:

@@ -8,16 +8,21 @@ from pathlib import Path
 import orjson
 import pytest
 
+from riskmon.backtest.record import line_for, wrap
 from riskmon.backtest.recorded import StreamFileError, incidents, load_stream, read_stream
 from riskmon.schemas.event_files import infer_kind
-from riskmon.backtest.record import line_for, wrap
 from tests.unit.backtest_streams import application, parsed, repayment, transaction
 
 APP = application(1)
 TX = transaction(1, customer="c-1", at=5)
 RP = repayment(1, bad=False, at=50)
-REVIEW = {"application_id": "app-0001", "reviewer": "r-1", "outcome": "approve", "reason": "ok",
-          "reviewed_at": "2026-03-02T10:00:00Z"}
+REVIEW = {
+    "application_id": "app-0001",
+    "reviewer": "r-1",
+    "outcome": "approve",
+    "reason": "ok",
+    "reviewed_at": "2026-03-02T10:00:00Z",
+}
 
 VALID = [
     # (line in the file, expected topic, expected key)
@@ -71,11 +76,14 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
         load_stream(tmp_path / "nope.jsonl")
 
 
-@pytest.mark.parametrize("value, rule", [
-    (b"not json", "invalid_json"),  # the worker's dead-letter rules, unchanged
-    (orjson.dumps({**APP, "amount": -5}), "minimum"),
-    (orjson.dumps({k: v for k, v in APP.items() if k != "customer_id"}), "required"),
-])
+@pytest.mark.parametrize(
+    "value, rule",
+    [
+        (b"not json", "invalid_json"),  # the worker's dead-letter rules, unchanged
+        (orjson.dumps({**APP, "amount": -5}), "minimum"),
+        (orjson.dumps({k: v for k, v in APP.items() if k != "customer_id"}), "required"),
+    ],
+)
 def test_a_contract_breaking_event_is_a_dead_letter_not_a_file_error(value: bytes, rule: str) -> None:
     (event,) = parsed(value, topic="credit.applications")
     assert event.record is None and event.error is not None and event.error.rule == rule
@@ -98,7 +106,9 @@ RECORDED = [
 
 
 @pytest.mark.parametrize("raw, bare", RECORDED)
-def test_what_the_recorder_writes_the_reader_reads_back_as_the_same_message(tmp_path: Path, raw: bytes, bare: bool) -> None:
+def test_what_the_recorder_writes_the_reader_reads_back_as_the_same_message(
+    tmp_path: Path, raw: bytes, bare: bool
+) -> None:
     line = line_for("credit.applications", b"k", raw, 1)
     assert (line == raw) is bare
     path = tmp_path / "rec.jsonl"
@@ -107,7 +117,9 @@ def test_what_the_recorder_writes_the_reader_reads_back_as_the_same_message(tmp_
     assert event.topic == "credit.applications"
     assert event.value == raw or orjson.loads(event.value) == orjson.loads(raw)  # a wrapped object is re-encoded
     if bare:
-        assert infer_kind(orjson.loads(line)).topic == "credit.applications", "riskmon replay sends it to the same topic"
+        assert infer_kind(orjson.loads(line)).topic == "credit.applications", (
+            "riskmon replay sends it to the same topic"
+        )
     assert wrap("credit.applications", None, b"\xff", None)["value"] == base64.b64encode(b"\xff").decode()
 
 
@@ -120,4 +132,6 @@ def test_incidents_group_labelled_transactions_by_label_and_customer() -> None:
         {**transaction(5, customer="c", at=60), "features": {"incident": True}},  # not a string: no label
     )
     assert [(i.label, i.customer_id, i.events, i.end - i.start) for i in incidents(events)] == [
-        ("burst", "a", 2, 30.0), ("burst", "b", 1, 0.0)]
+        ("burst", "a", 2, 30.0),
+        ("burst", "b", 1, 0.0),
+    ]

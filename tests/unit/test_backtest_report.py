@@ -18,19 +18,28 @@ from riskmon.detectors import build_alert
 from tests.unit.backtest_streams import PERSONAL, T0, application, burst, config, parsed, repayment, transaction
 
 DEFAULT = config()
-STRICT = config(**{"id: rules-v1__": "id: rules-strict ", "approve_below: 0.12__": "approve_below: 0.03 ",
-                   "warning: {enter: 10, exit: 6}": "warning: {enter: 30, exit: 20}",
-                   "critical: {enter: 20, exit: 12}": "critical: {enter: 40, exit: 30}"})
+VELOCITY_LEVELS = "detectors.customer.txn_velocity.thresholds.levels"
+STRICT = config(
+    {
+        "policy.id": "rules-strict",
+        "policy.cutoffs.approve_below": 0.03,
+        f"{VELOCITY_LEVELS}.warning": {"enter": 30, "exit": 20},
+        f"{VELOCITY_LEVELS}.critical": {"enter": 40, "exit": 30},
+    }
+)
 
 
-@pytest.mark.parametrize("values, q, expected", [
-    ([], 0.5, None),
-    ([7.0], 0.99, 7.0),
-    ([1, 2, 3, 4], 0.5, 2),  # nearest rank: ceil(0.5 * 4) = 2nd
-    ([1, 2, 3, 4], 0.75, 3),
-    (list(range(1, 101)), 0.99, 99),
-    (list(range(1, 101)), 1.0, 100),
-])
+@pytest.mark.parametrize(
+    "values, q, expected",
+    [
+        ([], 0.5, None),
+        ([7.0], 0.99, 7.0),
+        ([1, 2, 3, 4], 0.5, 2),  # nearest rank: ceil(0.5 * 4) = 2nd
+        ([1, 2, 3, 4], 0.75, 3),
+        (list(range(1, 101)), 0.99, 99),
+        (list(range(1, 101)), 1.0, 100),
+    ],
+)
 def test_percentile_is_nearest_rank(values: list, q: float, expected: float | None) -> None:
     assert percentile(values, q) == expected
 
@@ -39,22 +48,37 @@ INCIDENT = Incident("burst", "c-1", start=T0.timestamp() + 100, end=T0.timestamp
 
 
 def alert(at: float, *, level: str = "warning", customer: str = "c-1", status: str = "firing", **changes: object):
-    a = build_alert(detector="txn_velocity", subject={"kind": "customer", "id": customer}, level=level, status=status,
-                    summary="s", started_at=T0.timestamp() + at, updated_at=T0.timestamp() + at, config_version="v")
+    a = build_alert(
+        detector="txn_velocity",
+        subject={"kind": "customer", "id": customer},
+        level=level,
+        status=status,
+        summary="s",
+        started_at=T0.timestamp() + at,
+        updated_at=T0.timestamp() + at,
+        config_version="v",
+    )
     return replace(a, **changes) if changes else a
 
 
-@pytest.mark.parametrize("alerts, detected, delay", [
-    ([alert(150)], True, 50.0),  # during the incident
-    ([alert(200 + DETECTION_GRACE_SECONDS)], True, 100.0 + DETECTION_GRACE_SECONDS),  # at the end of the grace
-    ([alert(201 + DETECTION_GRACE_SECONDS)], False, None),  # too late
-    ([alert(99)], False, None),  # before the incident began
-    ([alert(150, level="info")], False, None),  # info does not count as a detection
-    ([alert(150, customer="c-2")], False, None),  # another customer
-    ([alert(150, status="resolved")], False, None),
-    ([alert(150, suppressed_by="silence s-1")], False, None),  # muted: nobody was told
-    ([alert(180, level="critical"), alert(120)], True, 20.0),  # the first alert sets the delay, the top level is kept
-])
+@pytest.mark.parametrize(
+    "alerts, detected, delay",
+    [
+        ([alert(150)], True, 50.0),  # during the incident
+        ([alert(200 + DETECTION_GRACE_SECONDS)], True, 100.0 + DETECTION_GRACE_SECONDS),  # at the end of the grace
+        ([alert(201 + DETECTION_GRACE_SECONDS)], False, None),  # too late
+        ([alert(99)], False, None),  # before the incident began
+        ([alert(150, level="info")], False, None),  # info does not count as a detection
+        ([alert(150, customer="c-2")], False, None),  # another customer
+        ([alert(150, status="resolved")], False, None),
+        ([alert(150, suppressed_by="silence s-1")], False, None),  # muted: nobody was told
+        (
+            [alert(180, level="critical"), alert(120)],
+            True,
+            20.0,
+        ),  # the first alert sets the delay, the top level is kept
+    ],
+)
 def test_an_incident_is_detected_by_a_warning_on_its_customer_in_time(alerts, detected: bool, delay) -> None:
     result = detect(INCIDENT, alerts)
     assert (result["detected"], result["delay_s"]) == (detected, delay)
@@ -66,8 +90,10 @@ def stream() -> list:
     docs: list[dict] = [application(i, applicant=PERSONAL) for i in range(40)]
     docs += [repayment(i, bad=i % 5 == 0, at=500 + i) for i in range(40)]
     docs += burst("c-burst", start=600)  # labelled "velocity"
-    docs += [transaction(k, customer="c-cash", at=700 + k, amount=1500.0, type="cash_withdrawal", incident="cash_out")
-             for k in range(2)]  # 3,000 in cash: a warning with the defaults
+    docs += [
+        transaction(k, customer="c-cash", at=700 + k, amount=1500.0, type="cash_withdrawal", incident="cash_out")
+        for k in range(2)
+    ]  # 3,000 in cash: a warning with the defaults
     return parsed(*docs)
 
 
@@ -84,9 +110,16 @@ def test_rates_bad_rates_and_outcome_moves(report: dict) -> None:
     assert new["decisions"]["counts"]["approve"] < cur["decisions"]["counts"]["approve"]
     approved = [d["application_id"] for d in report["records"]["current"]["decisions"] if d["outcome"] == "approve"]
     bad = [a for a in approved if int(a.split("-")[1]) % 5 == 0]
-    assert cur["performance"]["approve"] == {"decided": len(approved), "labelled": len(approved), "bad": len(bad),
-                                             "bad_rate": round(len(bad) / len(approved), 6)}
-    moved = report["comparison"]["outcome_matrix"]["approve"]["review"] + report["comparison"]["outcome_matrix"]["approve"]["reject"]
+    assert cur["performance"]["approve"] == {
+        "decided": len(approved),
+        "labelled": len(approved),
+        "bad": len(bad),
+        "bad_rate": round(len(bad) / len(approved), 6),
+    }
+    moved = (
+        report["comparison"]["outcome_matrix"]["approve"]["review"]
+        + report["comparison"]["outcome_matrix"]["approve"]["reject"]
+    )
     assert report["comparison"]["changed"] == moved > 0
 
 
@@ -147,4 +180,10 @@ def test_no_personal_data_reaches_the_report(report: dict) -> None:
 def test_summarise_counts_the_stream(report: dict) -> None:
     assert report["data"]["by_topic"] == {"credit.applications": 40, "credit.repayments": 40, "credit.transactions": 27}
     assert report["current"]["stream"]["labels_learned"] == 40
-    assert summarise(run(DEFAULT, DEFAULTS, []), [])["decision_time_ms"] == {"n": 0, "p50": None, "p95": None, "p99": None, "max": None}
+    assert summarise(run(DEFAULT, DEFAULTS, []), [])["decision_time_ms"] == {
+        "n": 0,
+        "p50": None,
+        "p95": None,
+        "p99": None,
+        "max": None,
+    }

@@ -48,7 +48,9 @@ def _channel_stream():
 
 
 def _consume(sends, *, max_, within, handle_seconds):
-    """Feed ``sends`` ([(delay_before, value)]) through take_batches; return [(values, seconds since start, acked before)]."""
+    """Feed ``sends`` ([(delay_before, value)]) through take_batches.
+
+    Returns [(values, seconds since start, acked before)]."""
 
     async def main():
         channel, stream, acked = _channel_stream()
@@ -99,7 +101,7 @@ def test_a_batch_whose_handling_raised_is_not_acknowledged_so_it_is_read_again_a
         channel, stream, acked = _channel_stream()
 
         async def consume():
-            async for batch in take_batches(stream, 10, 0.01):
+            async for _batch in take_batches(stream, 10, 0.01):
                 raise RuntimeError("a handler bug")
 
         task = asyncio.ensure_future(consume())

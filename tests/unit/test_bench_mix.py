@@ -8,7 +8,7 @@ without end, a growth of the data, not of the worker.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -17,7 +17,7 @@ from riskmon.schemas import parse_timestamp
 
 
 def test_transactions_and_repayments_carry_the_streams_time_from_the_phases_start() -> None:
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     mix = Mix(step=8.0, start=start)
     # The records' own times (submission + 3 months) are ordered here too, but years before ``start``: the
     # bounds below are what pin the stream's time. (They repeat only after 9,857 applications, ~99k events.)
@@ -39,7 +39,7 @@ def test_the_closing_mix_ends_every_loan_it_opens_once() -> None:
     """The long run's mix: every application gets one final repayment (good loans
     ``paid_off``, bad ones ``charged_off``) a few events later, so the exposure
     book has a steady size and a flat RSS can be judged."""
-    mix = Mix(step=8.0, start=datetime(2026, 1, 1, tzinfo=timezone.utc), closing=True)
+    mix = Mix(step=8.0, start=datetime(2026, 1, 1, tzinfo=UTC), closing=True)
     n = 2_000
     applied: list[str] = []
     closed: dict[str, str] = {}

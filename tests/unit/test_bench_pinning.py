@@ -14,7 +14,10 @@ import pytest
 from bench.cpu_shares import stack_pids
 from bench.pinning import pin, split
 
-TWO_THREADS = "import threading, time; threading.Thread(target=time.sleep, args=(30,), daemon=True).start(); print('up', flush=True); time.sleep(30)"
+TWO_THREADS = (
+    "import threading, time; threading.Thread(target=time.sleep, args=(30,), daemon=True).start(); "
+    "print('up', flush=True); time.sleep(30)"
+)
 
 
 def test_the_worker_gets_the_last_cpu_and_everyone_else_the_rest() -> None:
@@ -43,8 +46,10 @@ def test_pin_restricts_every_thread_of_a_process() -> None:
 def test_stack_pids_finds_the_broker_and_redis_of_one_stack_only() -> None:
     marker = f"/tmp/stack-{uuid.uuid4().hex}"
     sleep = "import time; time.sleep(30)"
-    ours = [subprocess.Popen([sys.executable, "-c", sleep, "kafka.Kafka", f"{marker}/kafka/server.properties"]),
-            subprocess.Popen([sys.executable, "-c", sleep, "redis-server", f"{marker}/redis/redis.conf"])]
+    ours = [
+        subprocess.Popen([sys.executable, "-c", sleep, "kafka.Kafka", f"{marker}/kafka/server.properties"]),
+        subprocess.Popen([sys.executable, "-c", sleep, "redis-server", f"{marker}/redis/redis.conf"]),
+    ]
     other = subprocess.Popen([sys.executable, "-c", sleep, "kafka.Kafka", f"{marker}-other/kafka/server.properties"])
     unrelated = subprocess.Popen([sys.executable, "-c", sleep, f"{marker}/notes.txt"])
     try:

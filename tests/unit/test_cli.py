@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from riskmon.cli.commands import build_parser, main
+from tests.config_edit import edit_config
 
 
 def test_schemas_export_writes_one_json_schema_per_event(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -29,7 +30,7 @@ def test_config_check_prints_the_version(capsys: pytest.CaptureFixture) -> None:
 def test_a_bad_config_names_the_field_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bad = tmp_path / "riskmon.yaml"
     main(["config", "show-default"])
-    text = capsys.readouterr().out.replace("approve_below: 0.12", "approve_below: 0.5")
+    text = edit_config(capsys.readouterr().out, {"policy.cutoffs.approve_below": 0.5})
     bad.write_text(text)
     assert main(["config", "check", str(bad)]) == 2
     assert "policy.cutoffs.reject_at_or_above" in capsys.readouterr().err
@@ -48,5 +49,11 @@ def test_insecure_sasl_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pytes
 
 def test_every_contract_command_parses() -> None:
     parser = build_parser()
-    for argv in (["stack", "up"], ["stack", "down", "--dir", "/tmp/x"], ["worker"], ["demo"], ["schemas", "export", "d"]):
+    for argv in (
+        ["stack", "up"],
+        ["stack", "down", "--dir", "/tmp/x"],
+        ["worker"],
+        ["demo"],
+        ["schemas", "export", "d"],
+    ):
         assert parser.parse_args(argv).command == argv[0]

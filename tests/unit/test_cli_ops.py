@@ -60,7 +60,21 @@ def test_rate_and_speed_together_are_a_usage_error(tmp_path: Path, capsys: pytes
 
 def test_the_new_commands_parse() -> None:
     parser = build_parser()
-    args = parser.parse_args(["tail", "alerts", "--level", "warning", "--detector", "a", "--detector", "b", "--limit", "3"])
-    assert (args.command, args.stream, args.level, args.detector, args.limit) == ("tail", "alerts", "warning", ["a", "b"], 3)
+    args = parser.parse_args(
+        ["tail", "alerts", "--level", "warning", "--detector", "a", "--detector", "b", "--limit", "3"]
+    )
+    assert (args.command, args.stream, args.level, args.detector, args.limit) == (
+        "tail",
+        "alerts",
+        "warning",
+        ["a", "b"],
+        3,
+    )
     args = parser.parse_args(["replay", "x.csv", "--speed", "60", "--topic", "t", "--key", "customer_id"])
-    assert (args.command, args.speed, args.topic, args.key_field, args.rate) == ("replay", 60.0, "t", "customer_id", None)
+    assert (args.command, args.speed, args.topic, args.key_field, args.rate) == (
+        "replay",
+        60.0,
+        "t",
+        "customer_id",
+        None,
+    )

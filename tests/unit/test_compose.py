@@ -133,7 +133,8 @@ def test_dockerfile_builds_a_non_root_worker(services: dict[str, Any]) -> None:
 
 def test_dockerignore_keeps_local_state_out() -> None:
     ignored = {
-        line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
     assert {".git", ".venv"} <= ignored
@@ -145,7 +146,8 @@ def test_prometheus_scrapes_the_worker(services: dict[str, Any]) -> None:
     port = 6066
     assert port in _container_ports(services["worker"])
     jobs = [
-        job for job in config["scrape_configs"]
+        job
+        for job in config["scrape_configs"]
         if any(f"worker:{port}" in group.get("targets", []) for group in job.get("static_configs", []))
     ]
     assert jobs, "no scrape job targets worker:6066"

@@ -74,7 +74,13 @@ def test_any_change_gives_a_new_version() -> None:
 
 def test_key_order_does_not_change_the_version(tmp_path: Path) -> None:
     doc = copy.deepcopy(DEFAULT)
-    reordered = {"detectors": doc["detectors"], "models": doc["models"], "policy": dict(reversed(list(doc["policy"].items()))), "currency": doc["currency"], "alerting": doc["alerting"]}
+    reordered = {
+        "detectors": doc["detectors"],
+        "models": doc["models"],
+        "policy": dict(reversed(list(doc["policy"].items()))),
+        "currency": doc["currency"],
+        "alerting": doc["alerting"],
+    }
     assert parse_config(reordered).version == parse_config(doc).version
 
 
@@ -88,6 +94,7 @@ def test_load_reports_unreadable_and_invalid_files(tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
     good.write_text(default_config_text())
     assert load_config(good).source == str(good)
+
 
 MODEL_CASES = [
     # (path changed, new value, field named in the error)
@@ -108,19 +115,35 @@ def test_model_settings_name_their_field(path: str, value: object, field: str) -
         parse_config(_with(path, value))
     assert info.value.field == field
 
+
 DETECTOR_CASES = [
     # (path changed, new value, field named in the error)
-    ("detectors.customer.txn_velocity.thresholds.levels.critical", {"enter": 5, "exit": 4},
-     "detectors.customer.txn_velocity.thresholds.levels.critical.enter"),  # critical below warning
-    ("detectors.customer.cash_24h.thresholds.levels.warning.exit", 2500,
-     "detectors.customer.cash_24h.thresholds.levels.warning.exit"),  # exit above enter: no hysteresis
-    ("detectors.portfolio.thresholds.approval_rate.levels.warning.exit", 0.3,
-     "detectors.portfolio.thresholds.approval_rate.levels.warning.exit"),  # direction below: exit must be >= enter
-    ("detectors.portfolio.thresholds.bad_rate", {"levels": {"warning": {"enter": 1}}},
-     "detectors.portfolio.thresholds.bad_rate"),  # not an indicator
+    (
+        "detectors.customer.txn_velocity.thresholds.levels.critical",
+        {"enter": 5, "exit": 4},
+        "detectors.customer.txn_velocity.thresholds.levels.critical.enter",
+    ),  # critical below warning
+    (
+        "detectors.customer.cash_24h.thresholds.levels.warning.exit",
+        2500,
+        "detectors.customer.cash_24h.thresholds.levels.warning.exit",
+    ),  # exit above enter: no hysteresis
+    (
+        "detectors.portfolio.thresholds.approval_rate.levels.warning.exit",
+        0.3,
+        "detectors.portfolio.thresholds.approval_rate.levels.warning.exit",
+    ),  # direction below: exit must be >= enter
+    (
+        "detectors.portfolio.thresholds.bad_rate",
+        {"levels": {"warning": {"enter": 1}}},
+        "detectors.portfolio.thresholds.bad_rate",
+    ),  # not an indicator
     ("detectors.customer.velocity", {}, "detectors.customer.velocity"),  # misspelt detector
-    ("detectors.model.psi_thresholds.levels.warning.min_duration", -5,
-     "detectors.model.psi_thresholds.levels.warning.min_duration"),  # negative duration
+    (
+        "detectors.model.psi_thresholds.levels.warning.min_duration",
+        -5,
+        "detectors.model.psi_thresholds.levels.warning.min_duration",
+    ),  # negative duration
 ]
 
 

@@ -1,4 +1,5 @@
-"""The console's pure parts: what reaches the page, the alert board, the charts' buckets, the indicators, the page's files."""
+"""The console's pure parts: what reaches the page, the alert board, the charts' buckets, the indicators,
+the page's files."""
 
 from __future__ import annotations
 
@@ -13,20 +14,41 @@ from riskmon.config import load_config
 from riskmon.console import AlertBoard, Buckets, DecisionRing, IndicatorCentre, alert_view, decision_view, model_auc
 from riskmon.console.metric_values import MODEL_AUC
 from riskmon.detectors import PortfolioIndicators
-from riskmon.runtime.web.console import _ASSETS
 from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.runtime.web.console import _ASSETS
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "riskmon" / "console" / "static"
 
 
-def alert(key: str = "cash_24h:customer:c-1", *, level: str = "warning", status: str = "firing",
-          updated: str = "2026-01-01T00:05:00Z", started: str = "2026-01-01T00:00:00Z", **extra: object) -> dict:
+def alert(
+    key: str = "cash_24h:customer:c-1",
+    *,
+    level: str = "warning",
+    status: str = "firing",
+    updated: str = "2026-01-01T00:05:00Z",
+    started: str = "2026-01-01T00:00:00Z",
+    **extra: object,
+) -> dict:
     detector, kind, ident = key.split(":")
-    return {"alert_id": f"alt-{updated}", "dedup_key": key, "level": level, "status": status, "detector": detector,
-            "subject": {"kind": kind, "id": ident}, "summary": f"{detector} on {ident}", "value": 1.0, "threshold": 1.0,
-            "window": "1h", "started_at": started, "updated_at": updated, "count": 1, "labels": {}, "runbook_url": None,
-            **extra}
+    return {
+        "alert_id": f"alt-{updated}",
+        "dedup_key": key,
+        "level": level,
+        "status": status,
+        "detector": detector,
+        "subject": {"kind": kind, "id": ident},
+        "summary": f"{detector} on {ident}",
+        "value": 1.0,
+        "threshold": 1.0,
+        "window": "1h",
+        "started_at": started,
+        "updated_at": updated,
+        "count": 1,
+        "labels": {},
+        "runbook_url": None,
+        **extra,
+    }
 
 
 # -- what reaches the page ---------------------------------------------------
@@ -34,11 +56,21 @@ def alert(key: str = "cash_24h:customer:c-1", *, level: str = "warning", status:
 
 def test_a_decision_reaches_the_page_without_personal_data_or_customer() -> None:
     decision = {
-        "decision_id": "dec-1", "application_id": "app-1", "customer_id": "cust-7", "decided_at": "2026-01-01T00:00:00Z",
-        "stage": "automated", "outcome": "review", "score": 0.2, "grade": "D", "approved_amount": None,
+        "decision_id": "dec-1",
+        "application_id": "app-1",
+        "customer_id": "cust-7",
+        "decided_at": "2026-01-01T00:00:00Z",
+        "stage": "automated",
+        "outcome": "review",
+        "score": 0.2,
+        "grade": "D",
+        "approved_amount": None,
         "reasons": [{"code": f"R{i}", "description": "d", "contribution": 0.1, "value": "Jane"} for i in range(6)],
-        "model_version": "scorecard-v1", "policy_version": "p", "latency_ms": 3.2,
-        "applicant": {"name": "Jane Example", "national_id": "123-45-6789"}, "features": {"income": 1},
+        "model_version": "scorecard-v1",
+        "policy_version": "p",
+        "latency_ms": 3.2,
+        "applicant": {"name": "Jane Example", "national_id": "123-45-6789"},
+        "features": {"income": 1},
     }
     view = decision_view(decision)
     assert "applicant" not in view and "customer_id" not in view and "features" not in view
@@ -48,11 +80,20 @@ def test_a_decision_reaches_the_page_without_personal_data_or_customer() -> None
 
 
 def test_an_alert_keeps_contract_and_lifecycle_fields_only() -> None:
-    view = alert_view(alert(acknowledged_by="ops-anna", applicant={"name": "Jane"}, labels={"config_version": "abc"},
-                            subject={"kind": "customer", "id": "c-1", "name": "Jane"}))
+    view = alert_view(
+        alert(
+            acknowledged_by="ops-anna",
+            applicant={"name": "Jane"},
+            labels={"config_version": "abc"},
+            subject={"kind": "customer", "id": "c-1", "name": "Jane"},
+        )
+    )
     assert view["acknowledged_by"] == "ops-anna" and view["labels"] == {"config_version": "abc"}
     assert "applicant" not in view and view["subject"] == {"kind": "customer", "id": "c-1"}
-    assert alert_view({"dedup_key": "k", "subject": "c-1"})["subject"] == {"kind": "", "id": ""}  # the page can rely on it
+    assert alert_view({"dedup_key": "k", "subject": "c-1"})["subject"] == {
+        "kind": "",
+        "id": "",
+    }  # the page can rely on it
 
 
 # -- the alert board -----------------------------------------------------------
@@ -64,8 +105,12 @@ def test_the_feed_supersedes_and_redis_only_moves_forward() -> None:
     # a late candidate published after the first: the feed is ordered per key, so it wins even with an older time
     board.apply_feed(alert(updated="2026-01-01T00:04:00Z", level="critical"))
     assert board.get("cash_24h:customer:c-1")["level"] == "critical"
-    acked = alert(updated="2026-01-01T00:04:00Z", level="critical", acknowledged_by="ops-anna",
-                  acknowledged_at="2026-01-01T00:06:00Z")
+    acked = alert(
+        updated="2026-01-01T00:04:00Z",
+        level="critical",
+        acknowledged_by="ops-anna",
+        acknowledged_at="2026-01-01T00:06:00Z",
+    )
     # Redis: an older copy is ignored; the same alert acknowledged is further along and taken
     assert board.reconcile([alert(updated="2026-01-01T00:03:00Z")]) == []
     assert [a["acknowledged_by"] for a in board.reconcile([acked])] == ["ops-anna"]
@@ -73,7 +118,9 @@ def test_the_feed_supersedes_and_redis_only_moves_forward() -> None:
     resolved = alert(updated="2026-01-01T00:04:00Z", level="critical", status="resolved")
     assert board.reconcile([resolved]) != []  # same time, but resolved is further along than firing
     # a key only Redis knows (published before the console's replay) appears
-    assert [a["dedup_key"] for a in board.reconcile([alert("txn_velocity:customer:c-2")])] == ["txn_velocity:customer:c-2"]
+    assert [a["dedup_key"] for a in board.reconcile([alert("txn_velocity:customer:c-2")])] == [
+        "txn_velocity:customer:c-2"
+    ]
 
 
 def test_board_orders_firing_by_severity_and_bounds_resolved() -> None:
@@ -117,10 +164,21 @@ def test_buckets_give_latency_quantiles_per_bucket() -> None:
 # -- the indicator centre -------------------------------------------------------
 
 
-def decision_event(i: int, outcome: str, *, model: str = "scorecard-v1", latency: float = 5.0, score: float = 0.1) -> dict:
-    return {"kind": "decision", "at": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z", "decision_id": f"dec-{i}",
-            "application_id": f"app-{i}", "customer_id": f"c-{i}", "outcome": outcome, "score": score,
-            "approved_amount": None, "latency_ms": latency, "model": model}
+def decision_event(
+    i: int, outcome: str, *, model: str = "scorecard-v1", latency: float = 5.0, score: float = 0.1
+) -> dict:
+    return {
+        "kind": "decision",
+        "at": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z",
+        "decision_id": f"dec-{i}",
+        "application_id": f"app-{i}",
+        "customer_id": f"c-{i}",
+        "outcome": outcome,
+        "score": score,
+        "approved_amount": None,
+        "latency_ms": latency,
+        "model": model,
+    }
 
 
 def test_indicators_are_the_portfolio_watchs_own_numbers() -> None:
@@ -132,16 +190,24 @@ def test_indicators_are_the_portfolio_watchs_own_numbers() -> None:
     centre.on_portfolio({"events": events[:30]}, t=1000.0)
     centre.on_portfolio({"events": events[30:]}, t=1010.0)
     for e in events:
-        reference.observe(outcome=e["outcome"], at=float(e["at"][-3:-1]) + 60 * int(e["at"][-6:-4]), latency_ms=e["latency_ms"],
-                          decision_id=e["decision_id"])
+        reference.observe(
+            outcome=e["outcome"],
+            at=float(e["at"][-3:-1]) + 60 * int(e["at"][-6:-4]),
+            latency_ms=e["latency_ms"],
+            decision_id=e["decision_id"],
+        )
     snap = centre.snapshot(1015.0)
     assert snap["current"]["approval_rate"]["value"] == reference.value("approval_rate").value == 0.5
     assert snap["current"]["reject_rate"]["value"] == 0.25
     assert snap["t"] == [1000.0, 1010.0]
     assert snap["series"]["approval_rate"] == [None, 0.5]  # below the minimum sample after the first batch
     assert snap["series"]["latency_ms_p95"][-1] == 10.0 and snap["series"]["latency_ms_p50"][-1] == 5.0
-    assert snap["current"]["default_rate"] == {"value": None, "n": 0, "window": "30d",
-                                               "reason": "no loan rates from the portfolio watch yet"}
+    assert snap["current"]["default_rate"] == {
+        "value": None,
+        "n": 0,
+        "window": "30d",
+        "reason": "no loan rates from the portfolio watch yet",
+    }
     assert {t["level"] for t in snap["thresholds"]["psi"]} == {"warning", "critical"}
 
 
@@ -157,8 +223,19 @@ def test_loan_rates_are_the_watchs_own_and_the_console_keeps_no_loan_window() ->
         watch.observe_loan(loan_id=f"L{i}", at=1000.0 + i, days_past_due=dpd, status=status)
     stored = {name: orjson.loads(raw) for name, raw in loan_rates_doc(watch).items()}  # as read back from Redis
     centre = IndicatorCentre(load_config(None).detectors)
-    repayments = [{"kind": "repayment", "at": "2026-01-01T00:00:00Z", "event_id": f"r{i}", "application_id": f"L{i}",
-                   "customer_id": "c", "status": "late", "days_past_due": 40, "amount_paid": None} for i in range(50)]
+    repayments = [
+        {
+            "kind": "repayment",
+            "at": "2026-01-01T00:00:00Z",
+            "event_id": f"r{i}",
+            "application_id": f"L{i}",
+            "customer_id": "c",
+            "status": "late",
+            "days_past_due": 40,
+            "amount_paid": None,
+        }
+        for i in range(50)
+    ]
     centre.on_portfolio({"events": repayments}, t=999.0)
     assert centre.indicators.loans_observed == 0 and centre.skipped == 0
     centre.on_loan_rates(stored, t=1000.0)
@@ -211,7 +288,9 @@ def test_model_auc_is_read_from_the_workers_own_metrics() -> None:
     """Fails when ``riskmon_model_roc_auc`` is renamed without updating riskmon/console/metric_values.py."""
     metrics = WorkerMetrics()
     assert model_auc(metrics.registry) == {}
-    metrics.model_evaluation({"scorecard": {"auc": 0.61}, "comparison": {"champion": {"version": "logreg-n500", "auc": 0.7}}})
+    metrics.model_evaluation(
+        {"scorecard": {"auc": 0.61}, "comparison": {"champion": {"version": "logreg-n500", "auc": 0.7}}}
+    )
     assert model_auc(metrics.registry) == {"scorecard": 0.61, "logreg": 0.7}
     assert MODEL_AUC.startswith("riskmon_")
 

@@ -72,7 +72,12 @@ def test_the_dashboard_shows_what_operators_asked_for(dashboard: dict[str, Any])
     assert any("by (outcome)" in q and "riskmon_decisions_total" in q for q in queries)  # approve/review/reject
     assert any("overdue_rate" in q and "default_rate" in q for q in queries)
     assert any("by (level)" in q and "riskmon_alerts_total" in q for q in queries)
-    for metric in ("riskmon_model_roc_auc", "riskmon_model_score_psi", "riskmon_consumer_lag_messages", "riskmon_deadletters_total"):
+    for metric in (
+        "riskmon_model_roc_auc",
+        "riskmon_model_score_psi",
+        "riskmon_consumer_lag_messages",
+        "riskmon_deadletters_total",
+    ):
         assert metric in joined, metric
 
 
@@ -97,7 +102,7 @@ def test_panels_tile_the_grid_without_overlap(dashboard: dict[str, Any]) -> None
     cells: dict[tuple[int, int], str] = {}
     for panel in dashboard["panels"]:
         pos = panel["gridPos"]
-        assert 0 <= pos["x"] and pos["x"] + pos["w"] <= 24, panel["title"]
+        assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24, panel["title"]
         for x in range(pos["x"], pos["x"] + pos["w"]):
             for y in range(pos["y"], pos["y"] + pos["h"]):
                 assert (x, y) not in cells, f"{panel['title']} overlaps {cells[(x, y)]}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -12,7 +12,7 @@ from riskmon.detectors import DetectorConfigError, TransactionAnomalyDetector, t
 from riskmon.detectors.anomaly import features
 from riskmon.schemas import Level, Transaction
 
-DAY = datetime(2026, 11, 29, tzinfo=timezone.utc)
+DAY = datetime(2026, 11, 29, tzinfo=UTC)
 OUTLIER = features(amount=5000.0, type="cash_withdrawal", hour=3.0, channel="atm")
 
 
@@ -27,7 +27,9 @@ def normal(rng: random.Random) -> dict[str, float]:
 
 
 def tx(**kw) -> Transaction:
-    base = dict(transaction_id="t-1", customer_id="c-1", occurred_at="2026-11-29T03:30:00Z", amount=5000, type="cash_withdrawal")
+    base = dict(
+        transaction_id="t-1", customer_id="c-1", occurred_at="2026-11-29T03:30:00Z", amount=5000, type="cash_withdrawal"
+    )
     return Transaction.from_dict({**base, **kw})
 
 
@@ -60,7 +62,10 @@ def synthetic(seed: int, n: int, outliers_every: int, start: int):
     """(is outlier, features): normal purchases with a cash withdrawal of 5000 at 3am every ``outliers_every``."""
     rng = random.Random(seed)
     for i in range(n):
-        yield (i >= start and i % outliers_every == 0), (OUTLIER if i >= start and i % outliers_every == 0 else normal(rng))
+        yield (
+            (i >= start and i % outliers_every == 0),
+            (OUTLIER if i >= start and i % outliers_every == 0 else normal(rng)),
+        )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

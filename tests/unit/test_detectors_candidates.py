@@ -13,8 +13,21 @@ LEVELS = {"warning": {"enter": 0.25, "exit": 0.10}, "critical": {"enter": 0.50, 
 T = 1795963106.0  # 2026-11-29T14:38:26Z
 CUSTOMER = AlertSubject("customer", "cust-42")
 CONTRACT_FIELDS = [
-    "alert_id", "dedup_key", "level", "status", "detector", "subject", "summary", "value", "threshold",
-    "window", "started_at", "updated_at", "count", "labels", "runbook_url",
+    "alert_id",
+    "dedup_key",
+    "level",
+    "status",
+    "detector",
+    "subject",
+    "summary",
+    "value",
+    "threshold",
+    "window",
+    "started_at",
+    "updated_at",
+    "count",
+    "labels",
+    "runbook_url",
 ]
 
 
@@ -24,7 +37,9 @@ def alerts(values, *, start=T, subject=CUSTOMER, version="cfg-1"):
     for i, v in enumerate(values):
         tr = det.update(v, at=start + 60 * i)
         if tr:
-            out.append(alert_candidate(tr, detector="reject_rate", subject=subject, config_version=version, window="1h"))
+            out.append(
+                alert_candidate(tr, detector="reject_rate", subject=subject, config_version=version, window="1h")
+            )
     return out
 
 
@@ -73,8 +88,14 @@ ID_CASES = [
 @pytest.mark.parametrize("what,change,same", ID_CASES, ids=[c[0] for c in ID_CASES])
 def test_alert_id_is_deterministic(what, change, same) -> None:
     base = dict(
-        detector="reject_rate", subject=CUSTOMER, level="warning", status="firing", summary="s",
-        started_at=T, updated_at=T, config_version="cfg-1",
+        detector="reject_rate",
+        subject=CUSTOMER,
+        level="warning",
+        status="firing",
+        summary="s",
+        started_at=T,
+        updated_at=T,
+        config_version="cfg-1",
     )
     a, b = build_alert(**base), build_alert(**{**base, **change})
     assert (a.alert_id == b.alert_id) is same
@@ -88,11 +109,22 @@ def test_dedup_keys_are_stable_and_readable() -> None:
 
 
 def test_no_personal_data_reaches_the_alert() -> None:
-    app = Application.from_dict({
-        "application_id": "app-9", "customer_id": "cust-9", "submitted_at": "2026-11-29T14:00:00Z",
-        "amount": 5000, "term_months": 36, "annual_income": 40000,
-        "applicant": {"name": "Ada Lovelace", "email": "ada@example.org", "national_id": "AB123456C", "phone": "+4420"},
-    })
+    app = Application.from_dict(
+        {
+            "application_id": "app-9",
+            "customer_id": "cust-9",
+            "submitted_at": "2026-11-29T14:00:00Z",
+            "amount": 5000,
+            "term_months": 36,
+            "annual_income": 40000,
+            "applicant": {
+                "name": "Ada Lovelace",
+                "email": "ada@example.org",
+                "national_id": "AB123456C",
+                "phone": "+4420",
+            },
+        }
+    )
     (a,) = alerts([0.7], subject=AlertSubject("customer", app.customer_id))
     wire = dumps(a.to_dict()).decode()
     for secret in app.applicant.values():
@@ -117,8 +149,14 @@ REFUSED = [
 @pytest.mark.parametrize("override,fragment", REFUSED)
 def test_refused(override, fragment) -> None:
     base = dict(
-        detector="reject_rate", subject=CUSTOMER, level="warning", status="firing", summary="s",
-        started_at=T, updated_at=T, config_version="cfg-1",
+        detector="reject_rate",
+        subject=CUSTOMER,
+        level="warning",
+        status="firing",
+        summary="s",
+        started_at=T,
+        updated_at=T,
+        config_version="cfg-1",
     )
     with pytest.raises(ValueError, match=fragment):
         build_alert(**{**base, **override})
@@ -128,8 +166,13 @@ def test_caller_labels_and_summary() -> None:
     det = ThresholdDetector(LEVELS)
     tr = det.update(0.7, at=T)
     a = alert_candidate(
-        tr, detector="psi_score", subject={"kind": "model", "id": "pd-v3"}, config_version="cfg-9",
-        labels={"segment": "sme", "config_version": "spoofed"}, summary="score drift", runbook_url="https://runbooks/psi",
+        tr,
+        detector="psi_score",
+        subject={"kind": "model", "id": "pd-v3"},
+        config_version="cfg-9",
+        labels={"segment": "sme", "config_version": "spoofed"},
+        summary="score drift",
+        runbook_url="https://runbooks/psi",
     )
     assert a.labels == {"segment": "sme", "config_version": "cfg-9"}  # the config_version argument wins over a label
     assert (a.summary, a.runbook_url, a.subject.kind) == ("score drift", "https://runbooks/psi", "model")

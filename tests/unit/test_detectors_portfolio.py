@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from riskmon.detectors import INDICATORS, DetectorConfigError, PortfolioIndicators, ThresholdDetector
 from riskmon.schemas import Decision, Level, Repayment
 
-T0 = datetime(2026, 11, 29, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 29, tzinfo=UTC)
 DAY = 86400.0
 
 
@@ -22,10 +22,15 @@ DECISION_CASES = [
     # (table of (outcome, t, latency_ms), expected approval, review, reject rates and mean latency)
     ([("approve", 0, 10), ("approve", 1, 20), ("review", 2, 30), ("reject", 3, 40)], (0.5, 0.25, 0.25, 25.0)),
     ([("reject", t, 5) for t in range(5)], (0.0, 0.0, 1.0, 5.0)),  # all rejected
-    ([("approve", 0, 1), ("approve", 1, 1), ("approve", 2, 1), ("review", 3, 5), ("review", 4, 5)], (0.6, 0.4, 0.0, 2.6)),
+    (
+        [("approve", 0, 1), ("approve", 1, 1), ("approve", 2, 1), ("review", 3, 5), ("review", 4, 5)],
+        (0.6, 0.4, 0.0, 2.6),
+    ),
     # older decisions slide out of the 10-minute window: only the last four count
-    ([("reject", 0, 100), ("approve", 700, 10), ("approve", 701, 10), ("review", 702, 10), ("approve", 703, 30)],
-     (0.75, 0.25, 0.0, 15.0)),
+    (
+        [("reject", 0, 100), ("approve", 700, 10), ("approve", 701, 10), ("review", 702, 10), ("approve", 703, 30)],
+        (0.75, 0.25, 0.0, 15.0),
+    ),
 ]
 
 
@@ -51,12 +56,21 @@ def test_minimum_sample_means_no_value() -> None:
 def test_duplicates_manual_stage_and_late_decisions() -> None:
     p = PortfolioIndicators(min_decisions=1, decision_window=600, decision_step=60, decision_lateness=120)
     base = dict(
-        application_id="a", customer_id="c", stage="automated", score=0.1, grade="B", approved_amount=None,
-        model_version="m", policy_version="p", latency_ms=4.0,
+        application_id="a",
+        customer_id="c",
+        stage="automated",
+        score=0.1,
+        grade="B",
+        approved_amount=None,
+        model_version="m",
+        policy_version="p",
+        latency_ms=4.0,
     )
 
     def dec(i, seconds, outcome="review", **kw):
-        return Decision(**{**base, **kw, "decision_id": f"d{i}", "decided_at": T0 + timedelta(seconds=seconds), "outcome": outcome})
+        return Decision(
+            **{**base, **kw, "decision_id": f"d{i}", "decided_at": T0 + timedelta(seconds=seconds), "outcome": outcome}
+        )
 
     assert p.on_decision(dec(1, 1000)).accepted
     obs = p.on_decision(dec(1, 1000))  # re-delivered: counted once

@@ -11,7 +11,7 @@ from riskmon.detectors import DetectorConfigError, LevelSpec, ThresholdDetector
 from riskmon.schemas import Level
 
 OK = None
-I, W, C = Level.INFO, Level.WARNING, Level.CRITICAL
+I, W, C = Level.INFO, Level.WARNING, Level.CRITICAL  # noqa: E741 - the levels' initials, as in the tables below
 
 # warning enters at 0.25, leaves below 0.10; critical enters at 0.50, leaves below 0.40
 TWO = {"warning": {"enter": 0.25, "exit": 0.10}, "critical": {"enter": 0.50, "exit": 0.40}}
@@ -22,7 +22,7 @@ def run(levels, values, *, direction="above", times=None):
     det = ThresholdDetector(levels, direction=direction)
     times = times if times is not None else [float(i) for i in range(len(values))]
     out = []
-    for i, (v, t) in enumerate(zip(values, times)):
+    for i, (v, t) in enumerate(zip(values, times, strict=True)):
         tr = det.update(v, at=t)
         if tr is not None:
             out.append((i, tr.previous, tr.level))
@@ -41,8 +41,20 @@ CASES = [
     (TWO, "above", [0.25, 0.1, 0.0999], None, [(0, OK, W), (2, W, OK)]),  # enter is >=, exit is < (boundaries)
     # minimum count: three consecutive observations beyond enter
     ({"warning": {"enter": 5, "exit": 3, "min_count": 3}}, "above", [6, 6, 6], None, [(2, OK, W)]),
-    ({"warning": {"enter": 5, "exit": 3, "min_count": 3}}, "above", [6, 6, 4, 6, 6, 6], None, [(5, OK, W)]),  # run reset
-    ({"warning": {"enter": 5, "exit": 3, "min_count": 3}}, "above", [6, 4.9] * 10, None, []),  # oscillation never enters
+    (
+        {"warning": {"enter": 5, "exit": 3, "min_count": 3}},
+        "above",
+        [6, 6, 4, 6, 6, 6],
+        None,
+        [(5, OK, W)],
+    ),  # run reset
+    (
+        {"warning": {"enter": 5, "exit": 3, "min_count": 3}},
+        "above",
+        [6, 4.9] * 10,
+        None,
+        [],
+    ),  # oscillation never enters
     # minimum duration: 60 s of event time beyond enter
     ({"warning": {"enter": 5, "min_duration": 60}}, "above", [6, 6, 6, 6], [0, 30, 59, 60], [(3, OK, W)]),
     ({"warning": {"enter": 5, "min_duration": 60}}, "above", [6, 4, 6, 6], [0, 30, 40, 99], []),  # run restarted at 40
@@ -59,7 +71,11 @@ CASES = [
     ),
     # three levels, escalation step by step and one drop to ok
     (
-        {"info": {"enter": 1, "exit": 0.5}, "warning": {"enter": 2, "exit": 1.5}, "critical": {"enter": 3, "exit": 2.5}},
+        {
+            "info": {"enter": 1, "exit": 0.5},
+            "warning": {"enter": 2, "exit": 1.5},
+            "critical": {"enter": 3, "exit": 2.5},
+        },
         "above",
         [1, 2, 3, 2.6, 2.4, 1.6, 1.4, 0.6, 0.4],
         None,
@@ -144,17 +160,37 @@ def test_observations_must_be_finite_numbers(bad) -> None:
 
 CONFIG_CASES = [
     # (levels, direction, field named, message fragment)
-    ({"warning": {"enter": 0.25}, "critical": {"enter": 0.2}}, "above", "levels.critical.enter",
-     "must be above levels.warning.enter (0.25) for direction=above"),  # out of order
-    ({"warning": {"enter": 0.25}, "critical": {"enter": 0.25}}, "above", "levels.critical.enter",
-     "must be above"),  # equal enters are out of order too
-    ({"warning": {"enter": 0.5}, "critical": {"enter": 0.6}}, "below", "levels.critical.enter",
-     "must be below levels.warning.enter (0.5) for direction=below"),  # below reverses the order
-    ({"warning": {"enter": 0.25, "exit": 0.3}}, "above", "levels.warning.exit",
-     "must be <= enter (0.25) for direction=above"),  # exit on the wrong side
+    (
+        {"warning": {"enter": 0.25}, "critical": {"enter": 0.2}},
+        "above",
+        "levels.critical.enter",
+        "must be above levels.warning.enter (0.25) for direction=above",
+    ),  # out of order
+    (
+        {"warning": {"enter": 0.25}, "critical": {"enter": 0.25}},
+        "above",
+        "levels.critical.enter",
+        "must be above",
+    ),  # equal enters are out of order too
+    (
+        {"warning": {"enter": 0.5}, "critical": {"enter": 0.6}},
+        "below",
+        "levels.critical.enter",
+        "must be below levels.warning.enter (0.5) for direction=below",
+    ),  # below reverses the order
+    (
+        {"warning": {"enter": 0.25, "exit": 0.3}},
+        "above",
+        "levels.warning.exit",
+        "must be <= enter (0.25) for direction=above",
+    ),  # exit on the wrong side
     ({"warning": {"enter": 0.5, "exit": 0.4}}, "below", "levels.warning.exit", "must be >= enter"),  # mirrored
-    ({"warning": {"enter": 0.25, "exit": 0.2}, "critical": {"enter": 0.5, "exit": 0.1}}, "above",
-     "levels.critical.exit", "must be at or above levels.warning.exit (0.2)"),  # exits out of order
+    (
+        {"warning": {"enter": 0.25, "exit": 0.2}, "critical": {"enter": 0.5, "exit": 0.1}},
+        "above",
+        "levels.critical.exit",
+        "must be at or above levels.warning.exit (0.2)",
+    ),  # exits out of order
     ({"warning": {"enter": 1, "min_duration": -5}}, "above", "levels.warning.min_duration", "must be >= 0"),
     ({"warning": {"enter": 1, "min_count": 0}}, "above", "levels.warning.min_count", "must be >= 1"),
     ({"warning": {"enter": 1, "min_count": 2.5}}, "above", "levels.warning.min_count", "must be an integer"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,11 +13,13 @@ from riskmon.detectors import DetectorConfigError, SlidingWindow, TumblingWindow
 from riskmon.portfolio.exposure import ExposureTracker, RecentIds
 from riskmon.schemas import Decision, Repayment
 
-T0 = datetime(2026, 11, 29, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 29, tzinfo=UTC)
 
 
 def tumbling(events, *, size=60.0, lateness=30.0):
-    """Feed (t, value) events, then close everything: (closed windows as (start, count, sum), dropped, accepted flags)."""
+    """Feed (t, value) events, then close everything.
+
+    Returns (closed windows as (start, count, sum), dropped, accepted flags)."""
     w = TumblingWindow(size=size, allowed_lateness=lateness)
     closed, accepted = [], []
     for t, v in events:
@@ -191,8 +193,15 @@ def test_exposure(ops, outstanding, utilisation) -> None:
 def test_exposure_from_contract_events() -> None:
     x = ExposureTracker()
     decision = dict(
-        application_id="app-1", customer_id="c-1", decided_at=T0, stage="automated", score=0.05, grade="A",
-        model_version="m", policy_version="p", latency_ms=2.0,
+        application_id="app-1",
+        customer_id="c-1",
+        decided_at=T0,
+        stage="automated",
+        score=0.05,
+        grade="A",
+        model_version="m",
+        policy_version="p",
+        latency_ms=2.0,
     )
     assert x.on_decision(Decision(decision_id="d-1", outcome="review", approved_amount=None, **decision)) is None
     change = x.on_decision(Decision(decision_id="d-2", outcome="approve", approved_amount=3000.0, **decision))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from riskmon.settings import Settings, SettingsError, settings_from_env
 from riskmon.runtime.tuning.event_loop import install_event_loop
+from riskmon.settings import Settings, SettingsError, settings_from_env
 
 
 @pytest.fixture(autouse=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gc
 import weakref
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from riskmon.runtime.tuning.gc import GcPauseRecorder, freeze_startup_heap
 from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.runtime.tuning.gc import GcPauseRecorder, freeze_startup_heap
 
 
 @pytest.fixture
@@ -39,10 +39,9 @@ def test_a_forced_full_collection_is_one_generation_2_pause(metrics: WorkerMetri
 
 
 def test_each_generation_is_its_own_series_and_all_exist_from_the_start(metrics: WorkerMetrics) -> None:
-    recorder = GcPauseRecorder(metrics.gc_pause)
-    assert [_pauses(metrics, g) for g in "012"] == [(0.0, 0.0)] * 3  # pre-bound: exported as 0 before any pause
     ticks = iter([10.0, 10.25, 20.0, 20.5])  # a controlled clock: 250 ms, then 500 ms
-    recorder._clock = lambda: next(ticks)
+    recorder = GcPauseRecorder(metrics.gc_pause, clock=lambda: next(ticks))
+    assert [_pauses(metrics, g) for g in "012"] == [(0.0, 0.0)] * 3  # pre-bound: exported as 0 before any pause
     recorder("start", {"generation": 0})
     recorder("stop", {"generation": 0, "collected": 0, "uncollectable": 0})
     recorder("start", {"generation": 1})
@@ -79,4 +78,3 @@ def test_frozen_objects_are_skipped_by_collections_but_still_freed_by_reference_
         assert gone() is None
     finally:
         gc.unfreeze()  # the rest of the test session collects as usual
-

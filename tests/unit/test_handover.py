@@ -145,5 +145,3 @@ def test_a_callback_yielding_to_the_loop_is_resumed():
 
     _run(scenario)
     assert order == ["before", "after"]
-
-

@@ -7,8 +7,8 @@ import tracemalloc
 
 import pytest
 
-from riskmon.settings import SettingsError, settings_from_env
 from riskmon.runtime.tuning.memory_probe import dump_path, install_memory_probe
+from riskmon.settings import SettingsError, settings_from_env
 
 
 def test_off_unless_asked() -> None:

@@ -10,7 +10,18 @@ from riskmon.pipeline.metrics import DEGRADED_REASONS, PORTFOLIO_RATIOS, WorkerM
 from riskmon.runtime.sampling import partition_lag, sum_by_topic
 
 # Labels whose values are unbounded or personal: never on a metric.
-_FORBIDDEN_LABELS = {"application_id", "customer_id", "decision_id", "applicant", "name", "email", "national_id", "phone", "dedup_key", "key"}
+_FORBIDDEN_LABELS = {
+    "application_id",
+    "customer_id",
+    "decision_id",
+    "applicant",
+    "name",
+    "email",
+    "national_id",
+    "phone",
+    "dedup_key",
+    "key",
+}
 
 
 @pytest.fixture

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from riskmon.models.features import CONTRACT_INPUTS, feature_name, model_inputs
 from riskmon.schemas import Application
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def app(**changes) -> Application:

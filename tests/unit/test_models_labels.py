@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from riskmon.models.labels import is_final, label_from_repayment, should_learn
 from riskmon.schemas import Repayment
 
-T0 = datetime(2026, 4, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 4, 1, tzinfo=UTC)
 
 
 def rep(status: str, dpd: int) -> Repayment:

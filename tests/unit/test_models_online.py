@@ -44,7 +44,7 @@ def trained() -> OnlineCreditModel:
 
 def log_loss(pds: list[float], ys: list[bool]) -> float:
     ev = PrequentialEvaluator()
-    for p, y in zip(pds, ys):
+    for p, y in zip(pds, ys, strict=True):
         ev.update(p, y)
     return ev.log_loss
 
@@ -62,8 +62,9 @@ def test_untrained_model_scores_the_prior(prior: float) -> None:
     assert model.version == "logreg-n0"
 
 
-@pytest.mark.parametrize("params", [{"prior_pd": 0.0}, {"prior_pd": 1.0}, {"clip": 0}, {"max_categories": 0},
-                                    {"optimizer": "lbfgs"}])
+@pytest.mark.parametrize(
+    "params", [{"prior_pd": 0.0}, {"prior_pd": 1.0}, {"clip": 0}, {"max_categories": 0}, {"optimizer": "lbfgs"}]
+)
 def test_bad_parameters_are_refused(params: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(params))):
         OnlineCreditModel(**params)
@@ -84,7 +85,7 @@ def test_learning_improves_log_loss(trained: OnlineCreditModel) -> None:
 def test_learn_many_equals_learn_one_in_order() -> None:
     a, b = OnlineCreditModel(), OnlineCreditModel()
     a.learn_many(*TRAIN)
-    for x, y in zip(*TRAIN):
+    for x, y in zip(*TRAIN, strict=True):
         b.learn_one(x, y)
     assert a.snapshot() == b.snapshot()
 
@@ -108,7 +109,7 @@ def test_scoring_does_not_change_the_state(trained: OnlineCreditModel) -> None:
 
 def test_excluded_inputs_are_never_used() -> None:
     model = OnlineCreditModel()  # default: leave out Lending Club's own pricing
-    xs = [dict(x, int_rate=float(y) * 20, sub_grade="G5" if y else "A1") for x, y in zip(*TRAIN)]
+    xs = [dict(x, int_rate=float(y) * 20, sub_grade="G5" if y else "A1") for x, y in zip(*TRAIN, strict=True)]
     model.learn_many(xs, TRAIN[1])
     assert not any(k.startswith(("int_rate", "sub_grade")) for k in model.linear.weights)
     x = TEST[0][0]
@@ -127,7 +128,7 @@ def test_the_river_pipeline_is_the_same_model() -> None:
     fast = OnlineCreditModel(max_categories=None)
     river = OnlineCreditModel(max_categories=None)
     pipeline = river.pipeline
-    for x, y in zip(*TRAIN[:2]):
+    for x, y in zip(*TRAIN[:2], strict=True):
         fast.learn_one(x, y)
         pipeline.learn_one(x, y)
     for key, weight in river.linear.weights.items():
@@ -158,7 +159,7 @@ def test_contributions_add_up_to_the_score_minus_the_average_applicant(trained: 
     """The factors explained are the score's own terms, measured from the average applicant."""
     xs = TEST[0][:20]
     logit = [math.log(p / (1 - p)) for p in trained.predict_proba_many(xs)]
-    offsets = [lo - sum(trained.contributions_one(x).values()) for lo, x in zip(logit, xs)]
+    offsets = [lo - sum(trained.contributions_one(x).values()) for lo, x in zip(logit, xs, strict=True)]
     assert max(offsets) - min(offsets) == pytest.approx(0.0, abs=1e-9)  # one constant: the average's log-odds
 
 

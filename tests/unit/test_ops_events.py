@@ -7,9 +7,9 @@ import io
 import orjson
 import pytest
 
-from riskmon.schemas.event_files import KINDS, BadLine, Event, infer_kind, read_events
 from riskmon.cli.ops.pacing import Pacer, Progress, progress_bar
 from riskmon.schemas import INPUT_EVENTS
+from riskmon.schemas.event_files import KINDS, BadLine, Event, infer_kind, read_events
 from riskmon.schemas.examples import EXAMPLE_NAMES, example
 
 
@@ -29,7 +29,15 @@ def test_jsonl_keeps_the_original_bytes_and_reports_bad_lines_by_number() -> Non
     good = b'{"application_id": "a-1",   "amount": 1e2}'
     data = b"\n".join([good, b"", b"{oops", b"[1, 2]", b'"text"', b'{"x": NaN}', b"\xff\xfe", good + b"\r"]) + b"\n"
     items = _read(data, "jsonl")
-    assert [type(i).__name__ for i in items] == ["Event", "BadLine", "BadLine", "BadLine", "BadLine", "BadLine", "Event"]
+    assert [type(i).__name__ for i in items] == [
+        "Event",
+        "BadLine",
+        "BadLine",
+        "BadLine",
+        "BadLine",
+        "BadLine",
+        "Event",
+    ]
     assert [i.line for i in items] == [1, 3, 4, 5, 6, 7, 8]  # the blank line 2 holds no event
     assert items[0].value == good and items[-1].value == good  # sent as recorded, line ending removed
     assert "not valid JSON" in items[1].reason and "not a JSON object (a list)" in items[2].reason
@@ -37,9 +45,9 @@ def test_jsonl_keeps_the_original_bytes_and_reports_bad_lines_by_number() -> Non
 
 def test_csv_rows_become_typed_nested_events() -> None:
     data = (
-        "application_id,customer_id,submitted_at,amount,term_months,annual_income,features.dti,features.own,applicant.name,channel\n"
-        "app-1,00042,2026-11-29T14:38:26Z,5000,36,42000.50,0.31,true,Ada,\n"
-    ).encode()
+        b"application_id,customer_id,submitted_at,amount,term_months,annual_income,features.dti,features.own,applicant.name,channel\n"
+        b"app-1,00042,2026-11-29T14:38:26Z,5000,36,42000.50,0.31,true,Ada,\n"
+    )
     (event,) = _read(data, "csv")
     assert isinstance(event, Event) and event.line == 2
     assert event.doc == {

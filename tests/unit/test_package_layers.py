@@ -125,7 +125,16 @@ def test_only_the_runtime_imports_the_stream_framework() -> None:
 
 def test_domain_packages_never_import_the_runtime_or_the_command_line() -> None:
     graph = package_graph()
-    domains = ["riskmon.applications", "riskmon.transactions", "riskmon.learning", "riskmon.reviews",
-               "riskmon.portfolio", "riskmon.alerting", "riskmon.audit", "riskmon.shadow", "riskmon.pipeline",
-               "riskmon.backtest"]
+    domains = [
+        "riskmon.applications",
+        "riskmon.transactions",
+        "riskmon.learning",
+        "riskmon.reviews",
+        "riskmon.portfolio",
+        "riskmon.alerting",
+        "riskmon.audit",
+        "riskmon.shadow",
+        "riskmon.pipeline",
+        "riskmon.backtest",
+    ]
     assert {d: sorted(graph[d] & {"riskmon.runtime", "riskmon.cli"}) for d in domains} == {d: [] for d in domains}

@@ -35,13 +35,17 @@ def rules() -> list[dict[str, Any]]:
     return [rule for group in groups for rule in group["rules"]]
 
 
-@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package prometheus; scripts/bootstrap.sh installs it)")
+@pytest.mark.skipif(
+    PROMTOOL is None, reason="promtool not installed (Debian package prometheus; scripts/bootstrap.sh installs it)"
+)
 def test_promtool_accepts_the_rules() -> None:
     result = subprocess.run([PROMTOOL, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package prometheus; scripts/bootstrap.sh installs it)")
+@pytest.mark.skipif(
+    PROMTOOL is None, reason="promtool not installed (Debian package prometheus; scripts/bootstrap.sh installs it)"
+)
 def test_rules_fire_and_stay_silent_as_their_unit_tests_say() -> None:
     result = subprocess.run(
         [PROMTOOL, "test", "rules", str(RULES_TEST)], capture_output=True, text=True, timeout=120, cwd=RULES_TEST.parent
@@ -92,7 +96,9 @@ def test_the_compose_prometheus_loads_the_rules() -> None:
     assert any(fnmatch.fnmatch(rules_target, pattern) for pattern in patterns), (rules_target, patterns)
 
 
-@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package prometheus; scripts/bootstrap.sh installs it)")
+@pytest.mark.skipif(
+    PROMTOOL is None, reason="promtool not installed (Debian package prometheus; scripts/bootstrap.sh installs it)"
+)
 def test_promtool_accepts_the_compose_prometheus_config() -> None:
     config = ROOT / "deploy" / "prometheus.yml"
     result = subprocess.run([PROMTOOL, "check", "config", str(config)], capture_output=True, text=True, timeout=60)
@@ -109,7 +115,9 @@ def test_amtool_accepts_the_alertmanager_config() -> None:
 def test_the_compose_prometheus_sends_its_alerts_to_the_compose_alertmanager() -> None:
     config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    targets = [t for am in config["alerting"]["alertmanagers"] for group in am["static_configs"] for t in group["targets"]]
+    targets = [
+        t for am in config["alerting"]["alertmanagers"] for group in am["static_configs"] for t in group["targets"]
+    ]
     assert targets == ["alertmanager:9093"]
     alertmanager = services["alertmanager"]
     assert "9093" in [str(port) for port in alertmanager["expose"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 import pytest
@@ -21,7 +21,7 @@ from riskmon.schemas import (
     parse_timestamp,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 
 # --- SchemaError -------------------------------------------------------------

@@ -180,9 +180,7 @@ def test_broken_rule_is_named(event, changes, field, rule, in_json_schema):
 
 
 # Rules JSON Schema cannot state (12.0 as integer, real dates, NaN) are left out; see the schemas' descriptions.
-@pytest.mark.parametrize(
-    ("event", "changes", "field", "rule", "in_json_schema"), [p for p in BROKEN if p.values[4]]
-)
+@pytest.mark.parametrize(("event", "changes", "field", "rule", "in_json_schema"), [p for p in BROKEN if p.values[4]])
 def test_json_schema_refuses_the_same_message(event, changes, field, rule, in_json_schema):
     errors = list(Draft202012Validator(SCHEMAS[event]).iter_errors(mutate(event, changes)))
     assert errors, f"{event} schema accepted a message that breaks {field}/{rule}"
@@ -303,8 +301,11 @@ def test_from_dict_copies_nested_dicts():
 
 MARK = "Zq9-PII-Marker"
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 personal_dicts = st.dictionaries(
     st.sampled_from(["name", "national_id", "phone", "email", "income", "dob"]),
     st.builds(lambda s: f"{MARK}{s}", st.text(max_size=10)),
@@ -344,8 +345,11 @@ def test_applicant_never_leaks_when_another_field_breaks(applicant, field, value
 
 
 @settings(derandomize=True, max_examples=200, deadline=None)
-@given(applicant=personal_dicts, cut=st.integers(min_value=1, max_value=400), corruption=st.sampled_from(
-    [b"NaN", b"1e400", b"-Infinity", b"\xff", b"'", b"]"]))
+@given(
+    applicant=personal_dicts,
+    cut=st.integers(min_value=1, max_value=400),
+    corruption=st.sampled_from([b"NaN", b"1e400", b"-Infinity", b"\xff", b"'", b"]"]),
+)
 def test_applicant_never_leaks_from_bad_bytes(applicant, cut, corruption):
     raw = dumps(mutate("application", {"applicant": applicant}))
     start = raw.index(b'"applicant"')

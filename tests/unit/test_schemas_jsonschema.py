@@ -39,8 +39,13 @@ def test_schema_accepts_its_example(name):
 @pytest.mark.parametrize(
     ("name", "field"),
     [(name, f.name) for name, cls in INPUT_EVENTS.items() for f in cls.SPEC.fields if f.required]
-    + [("decision", "score"), ("decision", "outcome"), ("alert", "dedup_key"), ("deadletter", "error"),
-       ("deadletter", "raw")],  # fmt: skip
+    + [
+        ("decision", "score"),
+        ("decision", "outcome"),
+        ("alert", "dedup_key"),
+        ("deadletter", "error"),
+        ("deadletter", "raw"),
+    ],  # fmt: skip
 )
 def test_schema_refuses_missing_required_field(name, field):
     doc = example(name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -27,7 +27,7 @@ from riskmon.schemas import (
 )
 from riskmon.schemas.examples import example
 
-UTC = timezone.utc
+UTC = UTC
 AT = datetime(2026, 11, 29, 14, 38, 26, 140000, UTC)
 SCHEMAS = json_schemas()
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from riskmon.stack import StackError, default_stack_dir, down, kafka_cache_dir, status, up
-from riskmon.stack import kafka, redis_server
+from riskmon.stack import StackError, default_stack_dir, down, kafka, kafka_cache_dir, redis_server, status, up
 from riskmon.stack.ports import free_ports, is_listening, port_is_free
 from riskmon.stack.process import is_ours, read_cmdline, stop
 
@@ -48,9 +47,7 @@ def _complete_cache(cache: Path) -> None:
         (["java", "redis-server"], False, "mvn", "apt-get install maven"),
     ],
 )
-def test_missing_program_is_named_with_what_to_install(
-    tmp_path, monkeypatch, present, cache_complete, missing, advice
-):
+def test_missing_program_is_named_with_what_to_install(tmp_path, monkeypatch, present, cache_complete, missing, advice):
     cache = tmp_path / "cache"
     if cache_complete:
         _complete_cache(cache)
@@ -146,8 +143,16 @@ def test_log4j2_config_writes_the_broker_log_file(tmp_path):
 
 def test_redis_config_is_loopback_and_not_persistent(tmp_path):
     lines = redis_server.render_config(tmp_path, 16379).splitlines()
-    for expected in ("bind 127.0.0.1", "port 16379", "protected-mode yes", 'save ""',
-                     "appendonly no", "daemonize no", "set-proc-title no", f'dir "{tmp_path}"'):
+    for expected in (
+        "bind 127.0.0.1",
+        "port 16379",
+        "protected-mode yes",
+        'save ""',
+        "appendonly no",
+        "daemonize no",
+        "set-proc-title no",
+        f'dir "{tmp_path}"',
+    ):
         assert expected in lines
 
 

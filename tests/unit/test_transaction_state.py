@@ -11,9 +11,9 @@ import pytest
 
 from riskmon.config import load_config
 from riskmon.detectors import SlidingWindow, ThresholdDetector
-from riskmon.schemas import Level
-from riskmon.pipeline.store import DecisionStore
 from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.pipeline.store import DecisionStore
+from riskmon.schemas import Level
 from riskmon.transactions.handler import TransactionHandler
 from riskmon.transactions.watch import CustomerStates, CustomerWatch
 
@@ -21,14 +21,23 @@ CONFIG = load_config(None)
 
 
 def _offline_handler() -> TransactionHandler:
-    store = DecisionStore("redis://127.0.0.1:1/0", ttl_seconds=60)
-    store._down_until = float("inf")  # Redis unreachable: state comes from memory only
+    # Redis unreachable: state comes from memory only. Port 1 on loopback refuses at once; the
+    # store's clock stands still, so the back-off that failure starts never ends.
+    store = DecisionStore("redis://127.0.0.1:1/0", ttl_seconds=60, clock=lambda: 0.0)
+    assert asyncio.run(store.lookup(["app-earlier"])) is None and store.degraded
 
     async def send(topic: str, key: bytes | None, value: bytes) -> None:
         raise AssertionError("nothing is sent here")
 
-    return TransactionHandler(config=CONFIG, store=store, send=send, alerts=None,  # type: ignore[arg-type]
-                              deadletter_topic="risk.deadletter", max_message_bytes=1 << 18, metrics=WorkerMetrics())
+    return TransactionHandler(
+        config=CONFIG,
+        store=store,
+        send=send,
+        alerts=None,  # type: ignore[arg-type]
+        deadletter_topic="risk.deadletter",
+        max_message_bytes=1 << 18,
+        metrics=WorkerMetrics(),
+    )
 
 
 def test_new_customers_start_from_the_configured_fresh_state_and_share_nothing() -> None:
@@ -66,10 +75,13 @@ def test_a_watch_read_back_from_bytes_behaves_exactly_as_the_original() -> None:
         at = 11_200.0 + i * 45
         for watch in (original, copy):
             watch.cash.update(at, 999.5)
-        assert original.cash_levels.update(original.cash.current.sum, at) == copy.cash_levels.update(copy.cash.current.sum, at)
+        assert original.cash_levels.update(original.cash.current.sum, at) == copy.cash_levels.update(
+            copy.cash.current.sum, at
+        )
         assert original.velocity.update(at) == copy.velocity.update(at)
-        assert original.velocity_levels.update(float(original.velocity.current.count), at) == \
-            copy.velocity_levels.update(float(copy.velocity.current.count), at)
+        assert original.velocity_levels.update(
+            float(original.velocity.current.count), at
+        ) == copy.velocity_levels.update(float(copy.velocity.current.count), at)
     assert states.encode(copy) == states.encode(original)
     assert copy.velocity.dropped == original.velocity.dropped == 1
 
@@ -79,8 +91,11 @@ def test_a_watch_read_back_from_bytes_behaves_exactly_as_the_original() -> None:
     [
         (b"\x80\x05\x95old pickle", "not in format"),
         (b"[2, [], [], [], [], [], 0]", "format 2"),
-        (b"[1, [60, 60, 86400, 3600], [null, 0, []], [null, null, 0, [], null, null], [null, 0, []], [null, null, 0, [], null, null], 0]",
-         "window shape"),
+        (
+            b"[1, [60, 60, 86400, 3600], [null, 0, []], [null, null, 0, [], null, null], [null, 0, []], "
+            b"[null, null, 0, [], null, null], 0]",
+            "window shape",
+        ),
         (None, "malformed"),  # a valid layout with a broken bucket list, built below
     ],
 )

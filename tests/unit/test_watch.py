@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import yaml
 
 from riskmon.config import default_config_text, parse_config
+from riskmon.portfolio.watch import PortfolioWatch
+from riskmon.runtime.lag import LagWatch
 from riskmon.schemas import Transaction
 from riskmon.transactions.watch import CustomerWatch
-from riskmon.runtime.lag import LagWatch
-from riskmon.portfolio.watch import PortfolioWatch
 
 DOC = yaml.safe_load(default_config_text())
 CONFIG = parse_config(DOC)
-T0 = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
-def tx(i: int, *, seconds: float, amount: float = 40.0, type: str = "purchase", customer: str = "cust-1") -> Transaction:
+def tx(
+    i: int, *, seconds: float, amount: float = 40.0, type: str = "purchase", customer: str = "cust-1"
+) -> Transaction:
     return Transaction.from_dict(
         {
             "transaction_id": f"tx-{i}",
@@ -36,7 +38,10 @@ def test_velocity_escalates_then_resolves_with_hysteresis() -> None:
     for i in range(25):  # 25 purchases in 25 minutes: warning at 10, critical at 20
         for alert in watch.observe(tx(i, seconds=60 * i), T0.timestamp() + 60 * i, config_version="v1"):
             levels.append((i + 1, alert.level, alert.status))
-    assert [(n, str(level), status) for n, level, status in levels] == [(10, "warning", "firing"), (20, "critical", "firing")]
+    assert [(n, str(level), status) for n, level, status in levels] == [
+        (10, "warning", "firing"),
+        (20, "critical", "firing"),
+    ]
     # two hours later the window has emptied: one resolution
     late = watch.observe(tx(99, seconds=60 * 25 + 7200), T0.timestamp() + 60 * 25 + 7200, config_version="v1")
     assert [(a.status, a.detector, a.subject.id) for a in late] == [("resolved", "txn_velocity", "cust-1")]
@@ -47,8 +52,12 @@ def test_cash_out_counts_only_cash_withdrawals() -> None:
     watch = CustomerWatch.fresh(CONFIG.detectors)
     alerts = []
     for i in range(3):
-        alerts += watch.observe(tx(i, seconds=i, amount=900.0, type="cash_withdrawal"), T0.timestamp() + i, config_version="v")
-        alerts += watch.observe(tx(10 + i, seconds=i, amount=5000.0, type="purchase"), T0.timestamp() + i, config_version="v")
+        alerts += watch.observe(
+            tx(i, seconds=i, amount=900.0, type="cash_withdrawal"), T0.timestamp() + i, config_version="v"
+        )
+        alerts += watch.observe(
+            tx(10 + i, seconds=i, amount=5000.0, type="purchase"), T0.timestamp() + i, config_version="v"
+        )
     assert [(a.detector, str(a.level), a.value) for a in alerts] == [("cash_24h", "warning", 2700.0)]
 
 
@@ -67,8 +76,15 @@ def test_exposure_and_reject_rate_from_the_portfolio_stream() -> None:
     alerts = []
     for i in range(12):  # 40% rejects over 12 decisions: warning (0.35), not critical (0.50)
         outcome = "reject" if i % 5 in (0, 1) else "approve"
-        event = {"decision_id": f"d{i}", "application_id": f"a{i}", "customer_id": "big", "outcome": outcome,
-                 "score": 0.1, "latency_ms": 5.0, "approved_amount": 60_000.0 if outcome == "approve" else None}
+        event = {
+            "decision_id": f"d{i}",
+            "application_id": f"a{i}",
+            "customer_id": "big",
+            "outcome": outcome,
+            "score": 0.1,
+            "latency_ms": 5.0,
+            "approved_amount": 60_000.0 if outcome == "approve" else None,
+        }
         alerts += watch.on_decision(event, T0.timestamp() + i, config_version="v")
     kinds = [(a.detector, str(a.level), a.subject.kind) for a in alerts]
     assert ("portfolio_reject_rate", "warning", "portfolio") in kinds
@@ -76,9 +92,20 @@ def test_exposure_and_reject_rate_from_the_portfolio_stream() -> None:
     assert ("exposure", "critical", "customer") in kinds  # 420k > 300k
     repaid = []
     for loan in ("a2", "a3"):  # 360k -> 300k (still critical: exit is 250k) -> 240k (back to warning)
-        repaid.append(watch.on_repayment({"application_id": loan, "customer_id": "big", "status": "paid_off",
-                                          "days_past_due": 0, "amount_paid": 60_000.0, "event_id": f"r-{loan}"},
-                                         T0.timestamp() + 20, config_version="v"))
+        repaid.append(
+            watch.on_repayment(
+                {
+                    "application_id": loan,
+                    "customer_id": "big",
+                    "status": "paid_off",
+                    "days_past_due": 0,
+                    "amount_paid": 60_000.0,
+                    "event_id": f"r-{loan}",
+                },
+                T0.timestamp() + 20,
+                config_version="v",
+            )
+        )
     assert repaid[0] == []
     assert [(a.detector, str(a.level), a.value) for a in repaid[1]] == [("exposure", "warning", 240_000.0)]
 
@@ -89,14 +116,33 @@ def test_the_exposure_book_keeps_only_customers_with_open_loans() -> None:
     watch = PortfolioWatch(CONFIG.detectors)
     at = T0.timestamp()
     for i, customer in enumerate(("c1", "c1", "c2")):
-        watch.on_decision({"decision_id": f"d{i}", "application_id": f"a{i}", "customer_id": customer, "outcome": "approve",
-                           "score": 0.1, "latency_ms": 1.0, "approved_amount": 1_000.0}, at + i, config_version="v")
+        watch.on_decision(
+            {
+                "decision_id": f"d{i}",
+                "application_id": f"a{i}",
+                "customer_id": customer,
+                "outcome": "approve",
+                "score": 0.1,
+                "latency_ms": 1.0,
+                "approved_amount": 1_000.0,
+            },
+            at + i,
+            config_version="v",
+        )
     assert sorted(watch.exposure) == ["c1", "c2"] and watch.total_outstanding == 3_000.0
 
     def repay(loan: str, customer: str, status: str, event_id: str) -> None:
-        watch.on_repayment({"application_id": loan, "customer_id": customer, "status": status,
-                            "days_past_due": 180 if status == "charged_off" else 0, "event_id": event_id}, at + 10,
-                           config_version="v")
+        watch.on_repayment(
+            {
+                "application_id": loan,
+                "customer_id": customer,
+                "status": status,
+                "days_past_due": 180 if status == "charged_off" else 0,
+                "event_id": event_id,
+            },
+            at + 10,
+            config_version="v",
+        )
 
     repay("a0", "c1", "paid_off", "r0")
     assert "c1" in watch.exposure and watch.outstanding("c1") == 1_000.0  # one loan still open
@@ -106,8 +152,19 @@ def test_the_exposure_book_keeps_only_customers_with_open_loans() -> None:
     assert watch.outstanding("c1") == 0.0 and watch.total_outstanding == 1_000.0
     repay("a1", "c1", "charged_off", "r1")  # re-delivered after c1 left: still nothing
     assert "c1" not in watch.exposure and watch.total_outstanding == 1_000.0
-    watch.on_decision({"decision_id": "d0", "application_id": "a0", "customer_id": "c1", "outcome": "approve",
-                       "score": 0.1, "latency_ms": 1.0, "approved_amount": 1_000.0}, at + 20, config_version="v")
+    watch.on_decision(
+        {
+            "decision_id": "d0",
+            "application_id": "a0",
+            "customer_id": "c1",
+            "outcome": "approve",
+            "score": 0.1,
+            "latency_ms": 1.0,
+            "approved_amount": 1_000.0,
+        },
+        at + 20,
+        config_version="v",
+    )
     assert "c1" not in watch.exposure and watch.total_outstanding == 1_000.0  # a replayed approval of a closed loan
 
 
@@ -115,13 +172,33 @@ def test_the_last_loan_closing_resolves_the_exposure_alert_as_the_customer_leave
     watch = PortfolioWatch(CONFIG.detectors)
     at = T0.timestamp()
     for i in range(3):  # 180k outstanding: warning (150k)
-        watch.on_decision({"decision_id": f"d{i}", "application_id": f"a{i}", "customer_id": "big", "outcome": "approve",
-                           "score": 0.1, "latency_ms": 1.0, "approved_amount": 60_000.0}, at + i, config_version="v")
+        watch.on_decision(
+            {
+                "decision_id": f"d{i}",
+                "application_id": f"a{i}",
+                "customer_id": "big",
+                "outcome": "approve",
+                "score": 0.1,
+                "latency_ms": 1.0,
+                "approved_amount": 60_000.0,
+            },
+            at + i,
+            config_version="v",
+        )
     assert str(watch.exposure_levels["big"].level) == "warning"
     alerts = []
     for i in range(3):
-        alerts += watch.on_repayment({"application_id": f"a{i}", "customer_id": "big", "status": "paid_off",
-                                      "days_past_due": 0, "event_id": f"r{i}"}, at + 10, config_version="v")
+        alerts += watch.on_repayment(
+            {
+                "application_id": f"a{i}",
+                "customer_id": "big",
+                "status": "paid_off",
+                "days_past_due": 0,
+                "event_id": f"r{i}",
+            },
+            at + 10,
+            config_version="v",
+        )
     assert [(a.detector, a.status) for a in alerts] == [("exposure", "resolved")]
     assert "big" not in watch.exposure  # the resolution is published before the customer is dropped
 
@@ -145,8 +222,16 @@ def test_a_new_deciding_model_restarts_the_psi_reference_instead_of_alerting() -
     def feed(model: str, scores: list[float], start: int) -> list:
         out = []
         for i, score in enumerate(scores):
-            event = {"decision_id": f"d{start + i}", "application_id": f"a{start + i}", "customer_id": "c",
-                     "outcome": "review", "score": score, "latency_ms": 1.0, "approved_amount": None, "model": model}
+            event = {
+                "decision_id": f"d{start + i}",
+                "application_id": f"a{start + i}",
+                "customer_id": "c",
+                "outcome": "review",
+                "score": score,
+                "latency_ms": 1.0,
+                "approved_amount": None,
+                "model": model,
+            }
             out += watch.on_decision(event, T0.timestamp() + start + i, config_version="v")
         return [a for a in out if a.detector == "score_psi"]
 
@@ -172,15 +257,33 @@ def test_the_books_total_follows_every_approval_repayment_and_duplicate() -> Non
             loan, owner = rng.choice(approved)
             status = rng.choice(["current", "current", "paid_off", "default"])
             event_id = f"r{rng.randrange(1_500)}"  # some repayment events arrive twice
-            watch.on_repayment({"application_id": loan, "customer_id": owner, "status": status, "days_past_due": 0,
-                                "amount_paid": round(rng.uniform(10, 900), 2), "event_id": event_id}, T0.timestamp() + i,
-                               config_version="v")
+            watch.on_repayment(
+                {
+                    "application_id": loan,
+                    "customer_id": owner,
+                    "status": status,
+                    "days_past_due": 0,
+                    "amount_paid": round(rng.uniform(10, 900), 2),
+                    "event_id": event_id,
+                },
+                T0.timestamp() + i,
+                config_version="v",
+            )
         else:
             loan = f"a{rng.randrange(1_800)}"  # some approvals are re-delivered
-            watch.on_decision({"decision_id": f"d-{loan}", "application_id": loan, "customer_id": customer,
-                               "outcome": "approve", "score": 0.2, "latency_ms": 3.0,
-                               "approved_amount": round(rng.uniform(500, 20_000), 2)}, T0.timestamp() + i,
-                              config_version="v")
+            watch.on_decision(
+                {
+                    "decision_id": f"d-{loan}",
+                    "application_id": loan,
+                    "customer_id": customer,
+                    "outcome": "approve",
+                    "score": 0.2,
+                    "latency_ms": 3.0,
+                    "approved_amount": round(rng.uniform(500, 20_000), 2),
+                },
+                T0.timestamp() + i,
+                config_version="v",
+            )
             approved.append((loan, customer))
     exact = sum(t.outstanding for t in watch.exposure.values())
     assert exact > 0

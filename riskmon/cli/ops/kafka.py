@@ -16,7 +16,7 @@ from riskmon.cli.ops.errors import OpsError
 __all__ = ["existing_topics", "require_topic"]
 
 
-def existing_topics(config: dict[str, str], timeout: float = 10.0) -> set[str]:
+def existing_topics(config: dict[str, str | int | float | bool], timeout: float = 10.0) -> set[str]:
     """Names of the topics on the cluster; :class:`OpsError` when it cannot be reached."""
     try:
         # log_level 0: an unreachable broker is reported once, below, not as librdkafka's retry log

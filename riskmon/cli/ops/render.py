@@ -68,7 +68,8 @@ def render_alert(alert: Mapping[str, Any], *, color: bool = False) -> str:
     """
     level = clean(alert.get("level"))
     status = clean(alert.get("status"))
-    subject = alert.get("subject") if isinstance(alert.get("subject"), Mapping) else {}
+    found = alert.get("subject")
+    subject: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     details = [f"value {_number(alert.get('value'))}"] if alert.get("value") is not None else []
     if alert.get("threshold") is not None:
         details.append(f"threshold {_number(alert.get('threshold'))}")
@@ -118,7 +119,8 @@ def render_decision(decision: Mapping[str, Any], *, color: bool = False) -> str:
     latency = decision.get("latency_ms")
     if isinstance(latency, (int, float)) and not isinstance(latency, bool):
         parts.append(f"{latency:.1f}ms")
-    reasons = decision.get("reasons") if isinstance(decision.get("reasons"), list) else []
+    found = decision.get("reasons")
+    reasons: list[Any] = found if isinstance(found, list) else []
     codes = [clean(r.get("code")) for r in reasons if isinstance(r, Mapping)]
     if codes:
         parts.append(",".join(codes))
@@ -136,7 +138,8 @@ def render_deadletter(record: Mapping[str, Any], *, color: bool = False) -> str:
     ...                    "error": {"type": "minimum", "field": "amount", "message": "amount: must be > 0 (got -5)"}})
     '2026-11-29T14:38:27.001Z credit.applications[2]@1841 key=app-9 minimum amount: must be > 0 (got -5)'
     """
-    error = record.get("error") if isinstance(record.get("error"), Mapping) else {}
+    found = record.get("error")
+    error: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     return " ".join(
         (
             clean(record.get("received_at")),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -56,7 +56,7 @@ class ReplayResult:
     sent: int = 0  # acknowledged by the broker
     bad: int = 0  # unreadable, never sent
     failed: int = 0  # sent but not acknowledged
-    topics: set[str] | None = None
+    topics: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:

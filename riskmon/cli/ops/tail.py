@@ -69,7 +69,7 @@ def accepts(options: TailOptions, event: Mapping[str, Any]) -> bool:
     """
     if options.min_level is not None:
         try:
-            if Level.parse(event.get("level")) < Level.parse(options.min_level):
+            if Level.parse(str(event.get("level"))) < Level.parse(options.min_level):
                 return False
         except ValueError:
             return False
@@ -118,9 +118,10 @@ def run_tail(settings: Settings, options: TailOptions, *, out: TextIO = sys.stdo
             message = consumer.poll(0.5)
             if message is None:
                 continue
-            if message.error():
-                if message.error().code() != KafkaError._PARTITION_EOF:
-                    print(f"# {topic}: {message.error().str()}", file=err, flush=True)
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    print(f"# {topic}: {error.str()}", file=err, flush=True)
                 continue
             raw = message.value() or b""
             try:

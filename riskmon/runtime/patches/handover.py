@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["hand_over", "resume"]
 
@@ -60,7 +60,7 @@ def resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, 
 
 
 async def hand_over(
-    callback: Callable[[Any], Coroutine[Any, Any, Any]],
+    callback: Callable[[Any], Awaitable[Any]],
     message: Any,
     suspend_flow: Any,
     wait_first: Callable[..., Awaitable[Any]],
@@ -73,7 +73,7 @@ async def hand_over(
     if suspend_flow.is_set():
         await wait_first(callback(message), suspend_flow.wait())
         return
-    coro = callback(message)
+    coro = cast(Coroutine[Any, Any, Any], callback(message))  # Faust's callback is an ``async def``
     try:
         pending = coro.send(None)
     except StopIteration:

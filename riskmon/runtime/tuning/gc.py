@@ -75,7 +75,7 @@ class GcPauseRecorder:
             self._children[info["generation"]].observe(self._clock() - self._started)
             self._started = None
 
-    def install(self) -> "GcPauseRecorder":
+    def install(self) -> GcPauseRecorder:
         """Start timing collections (idempotent)."""
         if self not in gc.callbacks:
             gc.callbacks.append(self)
@@ -105,4 +105,3 @@ def freeze_startup_heap() -> int:
         (time.perf_counter() - began) * 1000,
     )
     return frozen
-

@@ -210,7 +210,8 @@ class ConsoleFeed:
         next_reconcile = next_auc = 0.0
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=2000)
-            alerts, decisions = [], []
+            alerts: list[Any] = []
+            decisions: list[Any] = []
             for tp, records in batches.items():
                 for record in records:
                     if tp.topic == self._decisions:
@@ -338,7 +339,7 @@ def register_console(app: Any, **feed_kwargs: Any) -> ConsoleFeed:
             response = aioweb.StreamResponse(
                 headers={**_HEADERS, "Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
             )
-            await response.prepare(request)
+            await response.prepare(request)  # type: ignore[arg-type]  # Faust's Request wraps aiohttp's
             snapshot, subscriber = feed.subscribe()
             try:
                 await response.write(b"retry: 2000\n" + _sse("snapshot", snapshot))
