@@ -1,1 +1,4 @@
-"""Benchmarks: real broker, real Redis, real worker process (see BENCHMARKS.md)."""
+"""Benchmarks: real broker, real Redis, real worker process.
+
+docs/performance.md says what each measures and how to run it.
+"""

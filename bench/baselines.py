@@ -6,13 +6,12 @@ the broker and client allow one Python process).
 itself costs), as shipped: its consumer waits up to 1,500 ms per fetch.
 ``faust-tuned``: the same agent tuned as riskmon's worker is: its fetch wait
 and minimum (``RISKMON_FETCH_MAX_WAIT_MS``, ``RISKMON_FETCH_MIN_BYTES``, set
-through the same :mod:`riskmon.runtime.patches.fetch_wait`, which since the ninth pass
-also hands fetched messages over without Faust's four tasks each), its event loop
+through the same :mod:`riskmon.runtime.patches.fetch_wait`, which also hands
+fetched messages over without Faust's four tasks each), its event loop
 (``RISKMON_EVENT_LOOP``, uvloop) and no terminal spinner (which sets the root
 logger to DEBUG, so every debug call in aiokafka and Faust builds a record;
 :func:`riskmon.runtime.worker.faust_worker`). Latency is compared with this
-one, so that a ratio measures riskmon's work and not a Faust setting. (Until
-the eighth pass it had only the fetch wait.)
+one, so that a ratio measures riskmon's work and not a Faust setting.
 
 Run as ``python -m bench.baselines confluent|faust|faust-tuned SRC DST BOOTSTRAP GROUP``;
 ``SRC`` may list several topics separated by commas (the harness's mix of

@@ -70,7 +70,7 @@ class Candidate(Protocol):
     def learn_many(self, xs: list[Inputs], ys: list[bool]) -> None: ...
 
 
-#: The recommended pair (see docs/benchmarks.md): the same model, the challenger learning
+#: The recommended pair (see docs/performance.md): the same model, the challenger learning
 #: more slowly (expected to overtake as labels accumulate; promoted only on evidence).
 CHAMPION = ModelParams(name="logreg", optimizer="sgd", learning_rate=0.005)
 CHALLENGER = ModelParams(name="logreg-slow", optimizer="sgd", learning_rate=0.002)

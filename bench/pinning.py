@@ -5,7 +5,7 @@ Redis and the harness's own producer and reader, so its latency tail measures
 their contention as much as its own code; a deployment gives the worker its
 own cores. Pinning the worker to one CPU and everything else to the others is
 the nearest this machine comes to that. At 1,000 events/s it cut riskmon's
-p99 from 870 ms to 168-242 ms within one hour (docs/benchmarks.md, tenth pass).
+p99 from 870 ms to 168-242 ms within one hour (docs/performance.md).
 
 Affinity is per thread on Linux (``sched_setaffinity`` on a thread id), and
 a new thread inherits its creator's: :func:`pin` sets it on every thread a

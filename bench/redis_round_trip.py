@@ -2,7 +2,7 @@
 configures it, and written and read on a bare asyncio stream.
 
 Why: a handler batch pays two or three round trips before its first event
-(docs/benchmarks.md, tenth pass), so what one costs in the worker's process
+(docs/performance.md), so what one costs in the worker's process
 bounds what a small batch can cost.
 
     .venv/bin/python -m bench.redis_round_trip --redis redis://127.0.0.1:6379/0

@@ -1,7 +1,7 @@
 """The application path: a batch of raw messages in, decisions and dead letters out.
 
 The handler is the I/O shell around :mod:`riskmon.applications.decide`. Its rules,
-from DESIGN.md's lessons on faust-streaming:
+from the lessons of faust-streaming's issue tracker (docs/architecture.md):
 
 * It never raises. An exception escaping the agent would ack the batch and
   lose it, so every event is handled on its own: bad input becomes a

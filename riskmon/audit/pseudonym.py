@@ -1,7 +1,7 @@
 """A keyed pseudonym of the applicant: one stable reference, no personal data.
 
 The audit trail must show that two decisions concern the same person without
-holding who that person is (CONTRACT.md, ``applicant``). The pseudonym is
+holding who that person is (docs/contract.md, ``applicant``). The pseudonym is
 ``HMAC-SHA256(key, canonical identity)``, truncated to 128 bits and written
 ``anon-<32 hex>``:
 

@@ -26,7 +26,7 @@ amount) cannot throw the weights around in a single SGD step.
 
 The hot path calls the same ``StandardScaler`` and ``LogisticRegression``
 objects directly instead of going through ``Pipeline`` (River's pipeline
-machinery costs about as much as the model itself, see docs/benchmarks.md);
+machinery costs about as much as the model itself, see docs/performance.md);
 :attr:`OnlineCreditModel.pipeline` assembles the equivalent River pipeline
 around those objects and the tests check that both give the same scores and
 the same learned weights. Scoring never changes the model's state, so a
@@ -463,7 +463,7 @@ class OnlineCreditModel:
         River's own ``learn_many`` takes one averaged step per batch, so the
         model would depend on how labels happened to be batched; per-label
         steps keep equal label histories giving equal snapshots, and labels
-        arrive slowly enough for them to be cheap (see docs/benchmarks.md).
+        arrive slowly enough for them to be cheap (see docs/performance.md).
         """
         if len(xs) != len(ys):
             raise ValueError(f"learn_many: {len(xs)} inputs but {len(ys)} labels")

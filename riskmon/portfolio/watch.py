@@ -18,7 +18,7 @@ __all__ = ["EXPOSURE_DEDUP_CAPACITY", "PortfolioWatch"]
 #: ignore a re-delivered event: a rebalance or a retried batch re-delivers what came since
 #: the last commit (seconds: about 600 repayments at 1,000 events/s), and 10,000 is some
 #: 50 s of repayments at that rate, at a fixed cost (about 2 MB each) whatever the size of
-#: the book. 50,000 each cost 20 MB more in the 1M-event run (docs/benchmarks.md, seventh pass).
+#: the book. 50,000 each cost 20 MB more in the 1M-event run (docs/performance.md).
 EXPOSURE_DEDUP_CAPACITY = 10_000
 
 

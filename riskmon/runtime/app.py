@@ -3,7 +3,7 @@
 Why a factory: configuration is read when a worker starts, never at import
 time, and tests build apps with their own settings (topic prefix, ports).
 
-Faust choices, each from a lesson in DESIGN.md:
+Faust choices, each from a lesson of faust-streaming's issue tracker (docs/architecture.md):
 
 * Topics are consumed as raw bytes (``value_serializer="raw"``): Faust drops
   messages it cannot decode, so decoding happens in our code, where bad input

@@ -3,7 +3,7 @@
 Why: Faust's ``Topic.send`` builds a ``FutureMessage``, a ``PendingMessage``
 and an aiokafka batch entry in Python for every message, and resolves one
 future per message on the event loop: about 17% of the worker's thread on the
-application path (py-spy, docs/benchmarks.md). Here ``produce`` is one call
+application path (py-spy, docs/performance.md). Here ``produce`` is one call
 into librdkafka, which batches, retries and sends from its own threads; a
 small poll thread collects the delivery reports and hands them back to the
 loop once per poll, not once per message.

@@ -51,7 +51,7 @@ CACHE_SIZE = 50_000
 #: redis-py a packing and a parsing per customer: 28% of the transaction
 #: path's profiled time when most customers are new (the benchmark's mix);
 #: one call per batch cut its CPU from 299 to 248 us per transaction
-#: (``bench.handler_cost``, docs/benchmarks.md, tenth pass).
+#: (``bench.handler_cost``, docs/performance.md).
 SAVE_LUA = """
 local ttl = ARGV[1]
 for i, key in ipairs(KEYS) do

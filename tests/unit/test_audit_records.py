@@ -1,4 +1,4 @@
-"""Audit records: the fields DESIGN.md lists, features or their hash, canonical bytes."""
+"""Audit records: the fields docs/audit.md lists, features or their hash, canonical bytes."""
 
 from __future__ import annotations
 

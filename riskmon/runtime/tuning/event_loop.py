@@ -5,7 +5,7 @@ producing, Redis round trips), so the loop's own cost is paid on every event.
 In py-spy profiles of the application drain, time spent in asyncio's own
 Python code fell from 28.5% of the worker's main thread to 17% with uvloop;
 drain throughput on this 2-core machine varied more from run to run than
-between the two loops (docs/benchmarks.md, third pass).
+between the two loops (docs/performance.md).
 ``RISKMON_EVENT_LOOP=asyncio`` goes back to the standard loop, to rule uvloop
 out when debugging or where it does not install.
 """

@@ -9,7 +9,7 @@ shrink past its highest block still in use: resident memory creeps up while
 Python's own heap is flat. Pinning the threshold turns the dynamic raise off.
 Measured on a 300,000-event mix (``python -m bench.harness --long 300000
 --candidates riskmon --skip drain,scale,latency``): RSS growth 1.51 unpinned,
-1.33 with ``MALLOC_MMAP_THRESHOLD_=131072`` (docs/benchmarks.md).
+1.33 with ``MALLOC_MMAP_THRESHOLD_=131072`` (docs/performance.md).
 
 An operator's own ``MALLOC_MMAP_THRESHOLD_`` wins: glibc has read it already,
 and this module then leaves it alone.

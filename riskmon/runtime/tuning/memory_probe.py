@@ -1,6 +1,6 @@
 """Where the worker's Python memory is: ``RISKMON_TRACEMALLOC``.
 
-Why: RSS over a long run is a target (docs/benchmarks.md), and RSS alone does
+Why: RSS over a long run is a target (docs/performance.md), and RSS alone does
 not say which state grows. With ``RISKMON_TRACEMALLOC=N`` (frames per
 allocation, 1 is enough for "which line") the worker starts
 :mod:`tracemalloc` and, every ``DUMP_SECONDS``, a thread appends the
