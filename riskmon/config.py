@@ -80,6 +80,36 @@ class Factor:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerRules:
+    """Rules on the customer's live risk profile (:mod:`riskmon.profile`); a ``None`` turns one off.
+
+    * ``alert_level``: an open customer alert at or above it sends the
+      application to ``alert_outcome`` (``CUSTOMER_ALERT``);
+    * ``delinquency_review_days`` / ``delinquency_reject_days``: an open loan
+      this many days past due sends it to review / reject (``EXISTING_DELINQUENCY``);
+    * ``exposure_limit`` / ``exposure_income_multiple``: outstanding exposure
+      plus the amount asked above the limit, or above that multiple of the
+      annual income, sends it to ``exposure_outcome`` (``EXPOSURE_LIMIT``);
+    * ``max_profile_delay_seconds``: when a profile writer (transactions,
+      repayments, alerts) last ran further behind than this, approvals go to
+      review (``PROFILE_STALE``);
+    * ``hold_window_hours``: when a customer's alert turns critical, each of
+      the customer's approvals decided within this window is re-issued as a
+      ``hold`` (0 turns holds off).
+    """
+
+    alert_level: str | None = None
+    alert_outcome: Literal["review", "reject"] = "review"
+    delinquency_review_days: int | None = None
+    delinquency_reject_days: int | None = None
+    exposure_limit: float | None = None
+    exposure_income_multiple: float | None = None
+    exposure_outcome: Literal["review", "reject"] = "review"
+    max_profile_delay_seconds: float | None = None
+    hold_window_hours: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """The rule-based decision policy."""
 
@@ -90,6 +120,7 @@ class Policy:
     approve_below: float
     reject_at_or_above: float
     grade_bounds: tuple[float, float, float, float]
+    customer: CustomerRules = CustomerRules()  # off unless the configuration sets policy.customer_rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +283,7 @@ def _unique_codes(codes: list[str], field: str) -> None:
 
 def _policy(raw: Any) -> Policy:
     m = _mapping(raw, "policy")
-    _unknown_keys(m, {"id", "rules", "scorecard", "cutoffs", "grades"}, "policy")
+    _unknown_keys(m, {"id", "rules", "scorecard", "cutoffs", "grades", "customer_rules"}, "policy")
     rules_raw = m.get("rules", [])
     if not isinstance(rules_raw, list):
         raise ConfigError("policy.rules", "must be a list")
@@ -294,6 +325,91 @@ def _policy(raw: Any) -> Policy:
         approve_below=approve_below,
         reject_at_or_above=reject_at,
         grade_bounds=(bounds[0], bounds[1], bounds[2], bounds[3]),
+        customer=_customer_rules(m.get("customer_rules")),
+    )
+
+
+def _optional_block(m: Mapping[str, Any], key: str, allowed: set[str], field: str) -> Mapping[str, Any] | None:
+    """``m[key]`` as a mapping with only ``allowed`` keys, or None when absent or null (the rule is off)."""
+    raw = m.get(key)
+    if raw is None:
+        return None
+    block = _mapping(raw, f"{field}.{key}")
+    _unknown_keys(block, allowed, f"{field}.{key}")
+    return block
+
+
+def _positive(value: Any, field: str) -> float:
+    number = _number(value, field)
+    if number <= 0:
+        raise ConfigError(field, f"must be > 0, got {value!r}")
+    return number
+
+
+def _days(value: Any, field: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(field, f"must be a whole number of days >= 1, got {value!r}")
+    return value
+
+
+def _rule_outcome(value: Any, field: str) -> Literal["review", "reject"]:
+    if value == "review":
+        return "review"
+    if value == "reject":
+        return "reject"
+    raise ConfigError(field, f"must be review or reject, got {value!r}")
+
+
+def _customer_rules(raw: Any) -> CustomerRules:
+    """``policy.customer_rules``: absent or null turns every customer rule off."""
+    field = "policy.customer_rules"
+    if raw is None:
+        return CustomerRules()
+    m = _mapping(raw, field)
+    _unknown_keys(m, {"alert", "delinquency", "exposure", "max_profile_delay_seconds", "hold_window_hours"}, field)
+    alert = _optional_block(m, "alert", {"level", "outcome"}, field)
+    alert_level = None
+    alert_outcome: Literal["review", "reject"] = "review"
+    if alert is not None:
+        alert_level = _get(alert, "level", f"{field}.alert")
+        if alert_level not in ("info", "warning", "critical"):
+            raise ConfigError(f"{field}.alert.level", f"must be info, warning or critical, got {alert_level!r}")
+        alert_outcome = _rule_outcome(alert.get("outcome", "review"), f"{field}.alert.outcome")
+    delinquency = _optional_block(m, "delinquency", {"review_days", "reject_days"}, field) or {}
+    review_days = _days(delinquency.get("review_days"), f"{field}.delinquency.review_days")
+    reject_days = _days(delinquency.get("reject_days"), f"{field}.delinquency.reject_days")
+    if review_days is not None and reject_days is not None and reject_days < review_days:
+        raise ConfigError(
+            f"{field}.delinquency.reject_days", f"must be >= review_days ({review_days}), got {reject_days}"
+        )
+    exposure = _optional_block(m, "exposure", {"limit", "income_multiple", "outcome"}, field)
+    limit = multiple = None
+    exposure_outcome: Literal["review", "reject"] = "review"
+    if exposure is not None:
+        if exposure.get("limit") is not None:
+            limit = _positive(exposure["limit"], f"{field}.exposure.limit")
+        if exposure.get("income_multiple") is not None:
+            multiple = _positive(exposure["income_multiple"], f"{field}.exposure.income_multiple")
+        if limit is None and multiple is None:
+            raise ConfigError(f"{field}.exposure", "needs limit, income_multiple or both (or null to turn it off)")
+        exposure_outcome = _rule_outcome(exposure.get("outcome", "review"), f"{field}.exposure.outcome")
+    delay = m.get("max_profile_delay_seconds")
+    hold = m.get("hold_window_hours", 0)
+    hold_hours = 0.0 if hold is None else _number(hold, f"{field}.hold_window_hours")
+    if hold_hours < 0:
+        raise ConfigError(f"{field}.hold_window_hours", f"must be >= 0 (0 turns holds off), got {hold!r}")
+    return CustomerRules(
+        alert_level=alert_level,
+        alert_outcome=alert_outcome,
+        delinquency_review_days=review_days,
+        delinquency_reject_days=reject_days,
+        exposure_limit=limit,
+        exposure_income_multiple=multiple,
+        exposure_outcome=exposure_outcome,
+        max_profile_delay_seconds=None if delay is None else _positive(delay, f"{field}.max_profile_delay_seconds"),
+        hold_window_hours=hold_hours,
     )
 
 

@@ -29,13 +29,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from riskmon.alerting.clock import EventClock, alert_event_time
 from riskmon.alerting.config import AlertingConfig
+from riskmon.alerting.holds import HoldIssuer
 from riskmon.alerting.manager import Acknowledge, AddSilence, AlertManager, ExpireSilence, Outcome
 from riskmon.alerting.metrics import AlertMetrics
 from riskmon.alerting.silences import Silence
@@ -93,8 +94,10 @@ class AlertManagerHandler(BatchHandler):
         metrics: WorkerMetrics,
         alert_metrics: AlertMetrics,
         clock: EventClock | None = None,
+        holds: HoldIssuer | None = None,
     ) -> None:
         super().__init__(send=send, deadletter_topic=deadletter_topic, metrics=metrics)
+        self._holds = holds
         self._config = config
         self._store = store
         self._alerts_topic = alerts_topic
@@ -202,11 +205,13 @@ class AlertManagerHandler(BatchHandler):
                 inputs.append(item)
             await self._restore(inputs)
             customers = sorted({i.subject.id for i in inputs if isinstance(i, Alert) and i.subject.kind == "customer"})
-            exposures, book = await self._store.exposures(customers)
+            # one round trip: exposures for grading, and recent approvals in case an alert turns critical
+            exposures, book, approvals = await self._store.context(customers)
             outcome = self._manager.process(
                 inputs, self._clock.now(), exposures=exposures, portfolio_exposure=book, wall=time.time()
             )
-            await self._emit(outcome)
+            oldest = min((m.timestamp for m in batch if m.timestamp is not None), default=None)
+            await self._emit(outcome, approvals, oldest)
 
     async def tick(self) -> None:
         """Quiet-period resolutions and grouped announcements; called by a timer on the manager's worker."""
@@ -225,7 +230,12 @@ class AlertManagerHandler(BatchHandler):
                 await self._store.forget(stale + gone, closed)
             self._export_open()
 
-    async def _emit(self, outcome: Outcome) -> None:
+    async def _emit(
+        self,
+        outcome: Outcome,
+        approvals: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        oldest: float | None = None,
+    ) -> None:
         futures = []
         for alert in outcome.published:
             record = alert.to_dict()
@@ -234,6 +244,12 @@ class AlertManagerHandler(BatchHandler):
         for n in outcome.notifications:
             futures.append(await self._send(self._notifications_topic, n.group_key.encode(), dumps(n.to_dict())))
             self._alert_metrics.sent.labels(action=n.action, routed=str(bool(n.receivers)).lower()).inc()
+        # holds go out with the alerts, before the state is saved: a crash before the save
+        # brings the alert again, and with it the same holds (the decision store sends them once)
+        hold_ids: list[str] = []
+        if self._holds is not None and approvals:
+            hold_futures, hold_ids = await self._holds.issue(outcome.published, approvals)
+            futures += hold_futures
         for future in futures:
             await future
         self._manager.commit(outcome)  # only now: the broker has every message of this outcome
@@ -246,7 +262,17 @@ class AlertManagerHandler(BatchHandler):
             log.info(
                 "notification %s %s %s -> %s", n.action, n.group_key, n.reason, ",".join(n.receivers) or "no receiver"
             )
-        await self._store.save(outcome.states, outcome.groups, outcome.silences)
+        profiles = [
+            (a.subject.id, a.detector, a.level if a.status == "firing" else None)
+            for a in outcome.published
+            if a.subject.kind == "customer"
+        ]
+        delay = time.time() - oldest if oldest is not None else 0.0
+        await self._store.save(outcome.states, outcome.groups, outcome.silences, profiles=profiles, delay_seconds=delay)
+        if profiles and oldest is not None:
+            self._metrics.profile_delay.labels(part="alerts").observe(max(0.0, time.time() - oldest))
+        if self._holds is not None:
+            await self._holds.confirm(hold_ids)
         await self._spill()
 
     def _export_open(self) -> None:

@@ -18,13 +18,17 @@ with field ``__total__`` for the whole book) written by the portfolio watch.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from riskmon.alerting.model import AlertState, GroupState
 from riskmon.alerting.silences import Silence
+from riskmon.pipeline.store import queue_script
+from riskmon.profile import clock_key, risk_key
+from riskmon.profile.fields import APPROVALS
 
 __all__ = ["AlertStateStore", "EXPOSURE_TOTAL"]
 
@@ -40,12 +44,47 @@ except ImportError:  # pragma: no cover
     pass
 
 
-class AlertStateStore:
-    """Async Redis persistence of :class:`~riskmon.alerting.manager.AlertManager` state; never raises."""
+#: The customers' open alerts in their risk profiles (``alerts``: JSON detector -> level),
+#: changed in place by each published alert: KEYS are the profile keys then the
+#: clock key, ARGV the profile TTL and the clock entry, then pairs (detector,
+#: level, '' when the alert resolved).
+PROFILE_ALERTS_LUA = """
+local ttl = ARGV[1]
+local n = #KEYS - 1
+for i = 1, n do
+  local key, j = KEYS[i], (i - 1) * 2 + 3
+  local open = {}
+  local raw = redis.call('HGET', key, 'alerts')
+  if raw then
+    local ok, found = pcall(cjson.decode, raw)
+    if ok and type(found) == 'table' then open = found end
+  end
+  if ARGV[j + 1] == '' then open[ARGV[j]] = nil else open[ARGV[j]] = ARGV[j + 1] end
+  if next(open) == nil then
+    redis.call('HDEL', key, 'alerts')
+  else
+    redis.call('HSET', key, 'alerts', cjson.encode(open))
+  end
+  redis.call('EXPIRE', key, ttl)
+end
+redis.call('HSET', KEYS[#KEYS], 'alerts', ARGV[2])
+return n
+"""
 
-    def __init__(self, client: Any, namespace: str) -> None:
+
+class AlertStateStore:
+    """Async Redis persistence of :class:`~riskmon.alerting.manager.AlertManager` state; never raises.
+
+    It also keeps the customers' open alerts in their risk profiles
+    (:mod:`riskmon.profile`), in the same round trip as the state, and reads
+    their recent approvals (for holds) with their exposures.
+    """
+
+    def __init__(self, client: Any, namespace: str, *, profile_ttl_seconds: int = 400 * 86400) -> None:
         self._client = client
         self._ns = namespace
+        self._profile_ttl = profile_ttl_seconds
+        self._profile_script = client.register_script(PROFILE_ALERTS_LUA)
 
     def key(self, name: str) -> str:
         return f"{self._ns}:{name}"
@@ -85,13 +124,32 @@ class AlertStateStore:
         return found
 
     async def save(
-        self, states: Mapping[str, AlertState], groups: Mapping[str, GroupState], silences: Mapping[str, Silence]
+        self,
+        states: Mapping[str, AlertState],
+        groups: Mapping[str, GroupState],
+        silences: Mapping[str, Silence],
+        *,
+        profiles: Sequence[tuple[str, str, str | None]] = (),
+        delay_seconds: float = 0.0,
     ) -> bool:
-        """Write changed entries in one round trip; False when Redis is unavailable."""
-        if not (states or groups or silences):
+        """Write changed entries in one round trip; False when Redis is unavailable.
+
+        ``profiles`` are (customer, detector, level or None when resolved): the
+        published customer alerts, applied to the customers' risk profiles in
+        the same round trip; ``delay_seconds`` is their batch's delay, for the
+        profile clock.
+        """
+        if not (states or groups or silences or profiles):
             return True
         try:
             pipe = self._client.pipeline(transaction=False)
+            if profiles:
+                now = time.time()
+                keys = [risk_key(self._ns, customer) for customer, _, _ in profiles] + [clock_key(self._ns)]
+                args: list[Any] = [self._profile_ttl, orjson.dumps([round(max(0.0, delay_seconds), 3), round(now, 3)])]
+                for _, detector, level in profiles:
+                    args += (detector, level or "")
+                queue_script(pipe, self._profile_script, keys, args)
             if states:
                 pipe.hset(self.key("alerts:state"), mapping={k: orjson.dumps(v.to_dict()) for k, v in states.items()})
             if groups:
@@ -118,6 +176,31 @@ class AlertStateStore:
                 await pipe.execute()
         except _ERRORS as exc:
             log.warning("pruned alert state not deleted from Redis (%s)", exc)
+
+    async def context(
+        self, customer_ids: list[str]
+    ) -> tuple[dict[str, float], float | None, dict[str, list[dict[str, Any]]]]:
+        """:meth:`exposures` and each customer's recent approvals (for holds), in one round trip."""
+        if not customer_ids:
+            return {}, None, {}
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.hmget(self.key("exposure"), [*customer_ids, EXPOSURE_TOTAL])
+            for customer in customer_ids:
+                pipe.hget(risk_key(self._ns, customer), APPROVALS)
+            values, *raw_approvals = await pipe.execute()
+        except _ERRORS:
+            return {}, None, {}
+        out = {c: float(v) for c, v in zip(customer_ids, values[:-1], strict=True) if v is not None}
+        approvals: dict[str, list[dict[str, Any]]] = {}
+        for customer, raw in zip(customer_ids, raw_approvals, strict=True):
+            try:
+                found = orjson.loads(raw) if raw else []
+            except orjson.JSONDecodeError:
+                found = []
+            if isinstance(found, list) and found:
+                approvals[customer] = [a for a in found if isinstance(a, dict)]
+        return out, float(values[-1]) if values[-1] is not None else None, approvals
 
     async def exposures(self, customer_ids: list[str]) -> tuple[dict[str, float], float | None]:
         """Outstanding exposure of ``customer_ids`` and of the whole book (empty when unknown)."""

@@ -9,7 +9,6 @@ Redis and these functions.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,9 @@ from typing import TYPE_CHECKING
 from riskmon.config import RiskConfig
 from riskmon.decisioning import ScoredFactor, decide
 from riskmon.pipeline.messages import Incoming
+from riskmon.profile import CustomerProfile
 from riskmon.schemas import Application, Decision, Reason, decode_object
+from riskmon.schemas.ids import decision_id_for
 
 if TYPE_CHECKING:  # scoring imports this module
     from riskmon.applications.scoring import Scored
@@ -40,18 +41,6 @@ __all__ = [
 MODEL_VERSION = "scorecard-v1"
 
 
-def decision_id_for(application_id: str, stage: str = "automated") -> str:
-    """A decision id that reprocessing the same application reproduces.
-
-    >>> decision_id_for("app-1") == decision_id_for("app-1")
-    True
-    >>> decision_id_for("app-1")
-    'dec-172c63c63c758b2b6e7489ffbcf08da6'
-    """
-    digest = hashlib.sha256(f"{stage}:{application_id}".encode()).hexdigest()
-    return f"dec-{digest[:32]}"
-
-
 def parse_application(message: Incoming, *, max_bytes: int) -> Application:
     """Decode and validate; raises :class:`SchemaError` naming the broken rule."""
     return Application.from_dict(decode_object(message.value, max_bytes=max_bytes))
@@ -67,6 +56,7 @@ def build_decision(
     model_score: tuple[float, Sequence[ScoredFactor]] | None = None,
     card_score: tuple[float, Sequence[ScoredFactor]] | None = None,
     model_version: str = MODEL_VERSION,
+    profile: CustomerProfile | None = None,
 ) -> Decision:
     """The automated decision for a valid application.
 
@@ -76,9 +66,9 @@ def build_decision(
     twice). ``model_version`` says which decided.
     """
     if model_score is not None:
-        result = decide(application, config.model_policy, degraded=degraded, model_score=model_score)
+        result = decide(application, config.model_policy, degraded=degraded, model_score=model_score, profile=profile)
     else:
-        result = decide(application, config.policy, degraded=degraded, model_score=card_score)
+        result = decide(application, config.policy, degraded=degraded, model_score=card_score, profile=profile)
     return Decision(
         decision_id=decision_id_for(application.application_id),
         application_id=application.application_id,
@@ -105,6 +95,7 @@ def decide_scored(
     decided_at: datetime,
     latency_ms: float,
     degraded: str | None = None,
+    profile: CustomerProfile | None = None,
 ) -> tuple[Decision, Exception | None]:
     """The decision for ``application`` with its batch's ``score`` (None: the scorecard decides).
 
@@ -122,6 +113,7 @@ def decide_scored(
             model_score=score.model_score if score else None,
             card_score=score.card_score if score else None,
             model_version=score.model_version if score else MODEL_VERSION,
+            profile=profile,
         ), None
     except Exception as exc:
         error = type(exc).__name__
@@ -147,18 +139,21 @@ def decide_batch(
     now: Callable[[], datetime],
     latencies_ms: Sequence[float],
     degraded: str | None = None,
+    profiles: Sequence[CustomerProfile | None] | None = None,
 ) -> list[Decided]:
     """A batch's decisions, in order: the step the live handler and the backtest share.
 
     ``scores`` are the batch's model scores (one scoring call per batch),
     ``now`` stamps each decision and ``latencies_ms`` are each application's
-    time in the worker so far; both come from the caller, so the backtest
+    time in the worker so far; ``profiles`` are the customers' risk profiles
+    (None for one that could not be read); both come from the caller, so the backtest
     decides on event time and the worker on the wall clock.
     """
     out = []
-    for application, score, latency in zip(applications, scores, latencies_ms, strict=True):
+    customers = profiles if profiles is not None else [None] * len(applications)
+    for application, score, latency, profile in zip(applications, scores, latencies_ms, customers, strict=True):
         decision, error = decide_scored(
-            application, config, score, decided_at=now(), latency_ms=latency, degraded=degraded
+            application, config, score, decided_at=now(), latency_ms=latency, degraded=degraded, profile=profile
         )
         record = decision.to_dict()
         out.append(Decided(decision, record, decision_snapshot(score, record["decided_at"], decision.outcome), error))

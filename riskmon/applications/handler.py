@@ -35,9 +35,10 @@ from riskmon.config import RiskConfig
 from riskmon.pipeline.handler import BatchHandler
 from riskmon.pipeline.messages import Incoming, Send, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
-from riskmon.pipeline.store import UNAVAILABLE, DecisionStore
+from riskmon.pipeline.store import UNAVAILABLE, DecisionStore, Delivered
 from riskmon.portfolio.summaries import decision_summary
-from riskmon.schemas import Application, SchemaError, dumps
+from riskmon.profile import CustomerProfile
+from riskmon.schemas import Application, SchemaError, dumps, parse_timestamp
 
 __all__ = ["ApplicationHandler", "Send"]
 
@@ -93,10 +94,14 @@ class ApplicationHandler(BatchHandler):
             seen.add(application.application_id)
             valid.append((message, application))
 
-        lookups = await self._store.lookup([a.application_id for _, a in valid])
+        # one round trip: earlier decisions of these applications and their customers' risk profiles
+        looked_up = await self._store.lookup_with_profiles(
+            [a.application_id for _, a in valid], [a.customer_id for _, a in valid]
+        )
+        lookups, profiles = looked_up if looked_up is not None else (None, {})
         # Redis's answer, not the store's state later: the back-off may end during the
         # await below, and a batch Redis could not look up must still hold its approvals.
-        store_down = lookups is None
+        store_down = looked_up is None
         if self._scorer is not None and valid:
             await self._scorer.refresh()  # new snapshots and model alerts, before anything is decided
         degraded = UNAVAILABLE if store_down else (self._scorer.model_alert if self._scorer else None)
@@ -113,9 +118,10 @@ class ApplicationHandler(BatchHandler):
                 continue
             fresh.append((message, application))
 
-        scored = await self._score([a for _, a in fresh])
+        fresh_profiles = [profiles.get(a.customer_id) for _, a in fresh]
+        scored = await self._score([a for _, a in fresh], fresh_profiles)
         to_reserve: list[tuple[str, bytes]] = []
-        outputs: list[tuple[Application, float, dict | None]] = []  # application, latency s, snapshot
+        outputs: list[tuple[Application, float, dict | None, CustomerProfile | None, float | None]] = []
         produced_at: list[float | None] = []  # broker timestamps of the inputs decided, for end-to-end latency
         latencies = [self._mono() - message.received_monotonic for message, _ in fresh]
         decided = decide_batch(
@@ -125,39 +131,58 @@ class ApplicationHandler(BatchHandler):
             now=self._now,
             latencies_ms=[latency * 1000.0 for latency in latencies],
             degraded=degraded,
+            profiles=fresh_profiles,
         )
-        for (message, application), latency, d in zip(fresh, latencies, decided, strict=True):
+        for (message, application), latency, d, profile in zip(fresh, latencies, decided, fresh_profiles, strict=True):
             if d.error is not None:
                 log.error("policy failed for an application; routing it to review", exc_info=d.error)
                 pending.append(await self._deadletter(message, d.error))
             to_reserve.append((application.application_id, dumps(d.record)))
-            outputs.append((application, latency, d.snapshot))
+            outputs.append((application, latency, d.snapshot, profile, message.timestamp))
             produced_at.append(message.timestamp)
             if degraded:
                 self._metrics.decided_degraded(degraded_reason)
 
         stored = await self._store.reserve(to_reserve)
         values = stored if stored else [value for _, value in to_reserve]
-        sent: list[tuple[str, str, bytes, bytes | None]] = []
+        sent: list[Delivered] = []
         summaries: list[dict] = []
         audit_records: list[dict] = []
-        for (application, latency, snapshot), value in zip(outputs, values, strict=True):
+        for (application, latency, snapshot, profile, produced), value in zip(outputs, values, strict=True):
             # ``value`` may be an earlier attempt's stored decision: read it once, use it everywhere
             sent_decision = orjson.loads(value)
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
             self._metrics.decided(sent_decision["outcome"])
             self._metrics.latency.observe(latency)
             features = dumps(snapshot) if snapshot is not None else None
-            sent.append((application.application_id, application.customer_id, _profile(sent_decision), features))
+            applicant_ref = pseudonymize(application.applicant, self._pseudonym_key)
+            sent.append(
+                Delivered(
+                    application.application_id,
+                    application.customer_id,
+                    _summary(sent_decision),
+                    features,
+                    _approval(sent_decision, applicant_ref),
+                    produced,
+                )
+            )
             summaries.append(decision_summary(sent_decision))
-            audit_records += self._audit_record(application, sent_decision, snapshot)
+            audit_records += self._audit_record(sent_decision, snapshot, applicant_ref, profile)
         for application, value in resend:
             sent_decision = orjson.loads(value)
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
-            sent.append((application.application_id, application.customer_id, _profile(sent_decision), None))
-            audit_records += self._audit_record(
-                application, sent_decision, None
-            )  # the writer drops it if already chained
+            applicant_ref = pseudonymize(application.applicant, self._pseudonym_key)
+            sent.append(
+                Delivered(
+                    application.application_id,
+                    application.customer_id,
+                    _summary(sent_decision),
+                    None,
+                    _approval(sent_decision, applicant_ref),
+                )
+            )
+            # the writer drops it if already chained
+            audit_records += self._audit_record(sent_decision, None, applicant_ref, None)
 
         if self._audit_topic is not None and audit_records:  # one message per batch, like the summaries
             pending.append(await self._send(self._audit_topic, None, dumps({"records": audit_records})))
@@ -167,29 +192,38 @@ class ApplicationHandler(BatchHandler):
         if pending:
             await asyncio.gather(*pending)  # one wait per batch: the broker has them all
         self._metrics.delivered_end_to_end(produced_at, self._now().timestamp())
-        await self._store.confirm(sent)
+        window = self._config.policy.customer.hold_window_hours * 3600
+        if await self._store.confirm(sent, hold_window_seconds=window) and sent:
+            oldest = min((d.produced_at for d in sent if d.produced_at is not None), default=None)
+            if oldest is not None:
+                self._metrics.profile_delay.labels(part="decisions").observe(max(0.0, time.time() - oldest))
 
-    def _audit_record(self, application: Application, decision: dict, snapshot: dict | None) -> list[dict]:
-        """The decision's audit record (pseudonymous), for the audit writer."""
+    def _audit_record(
+        self, decision: dict, snapshot: dict | None, applicant_ref: str | None, profile: CustomerProfile | None
+    ) -> list[dict]:
+        """The decision's audit record (pseudonymous, with the customer profile it used), for the audit writer."""
         if self._audit_topic is None:
             return []
         return [
             decision_record(
                 decision,
-                applicant_ref=pseudonymize(application.applicant, self._pseudonym_key),
+                applicant_ref=applicant_ref,
                 snapshot=snapshot,
                 features_retained=True,
+                profile=profile.to_record() if profile is not None else None,
             )
         ]
 
-    async def _score(self, applications: list[Application]) -> list[Scored | None]:
+    async def _score(
+        self, applications: list[Application], profiles: list[CustomerProfile | None]
+    ) -> list[Scored | None]:
         """Model scores for a batch; on any model failure the scorecard decides."""
         if self._scorer is None or not applications:
             return [None] * len(applications)
-        return self._scorer.score_or_none(applications, self._config.policy)
+        return self._scorer.score_or_none(applications, self._config.policy, profiles)
 
 
-def _profile(d: dict) -> bytes:
+def _summary(d: dict) -> bytes:
     """The customer's latest-decision summary kept in Redis (no personal data)."""
     return dumps(
         {
@@ -200,5 +234,27 @@ def _profile(d: dict) -> bytes:
             "grade": d["grade"],
             "decided_at": d["decided_at"],
             "policy_version": d["policy_version"],
+        }
+    )
+
+
+def _approval(d: dict, applicant_ref: str | None) -> bytes | None:
+    """An approval's entry in the customer's recent approvals, from which a critical alert makes holds.
+
+    The applicant's pseudonym (never the applicant) lets the hold's audit record name the same person.
+    """
+    if d["outcome"] != "approve":
+        return None
+    return dumps(
+        {
+            "decision_id": d["decision_id"],
+            "application_id": d["application_id"],
+            "at": parse_timestamp(d["decided_at"], "decided_at").timestamp(),
+            "approved_amount": d.get("approved_amount"),
+            "currency": d.get("currency"),
+            "score": d["score"],
+            "grade": d["grade"],
+            "model_version": d["model_version"],
+            "applicant_ref": applicant_ref,
         }
     )

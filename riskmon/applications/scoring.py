@@ -36,6 +36,7 @@ from riskmon.decisioning.policy import scorecard
 from riskmon.learning.registry import ModelPointer, ModelRegistry
 from riskmon.models.features import model_inputs
 from riskmon.models.online import OnlineCreditModel
+from riskmon.profile import CustomerProfile
 from riskmon.schemas import Application
 
 __all__ = ["ModelScorer", "Scored", "SCORECARD_VERSION"]
@@ -107,9 +108,21 @@ class ModelScorer:
         except Exception:  # a corrupt snapshot must not stop decisions: keep what we have
             log.exception("could not load a published model; keeping the models in memory")
 
-    def score(self, applications: Sequence[Application], policy: Policy) -> list[Scored]:
-        """Score a batch: batched model calls, explanations for the deciding model only."""
+    def score(
+        self,
+        applications: Sequence[Application],
+        policy: Policy,
+        profiles: Sequence[CustomerProfile | None] | None = None,
+    ) -> list[Scored]:
+        """Score a batch: batched model calls, explanations for the deciding model only.
+
+        The customers' risk profiles join the inputs as ``behaviour.*`` (none for a profile that
+        could not be read), so the models learn what a customer's live risk is worth.
+        """
         inputs = [model_inputs(a) for a in applications]
+        for x, profile in zip(inputs, profiles or (), strict=False):
+            if profile is not None:
+                x.update(profile.behaviour_inputs())
         shadow: dict[str, list[float]] = {}  # model name -> PDs; the learner judges models by name
         for role in ("champion", "challenger"):
             model = self.models.get(role)
@@ -147,10 +160,15 @@ class ModelScorer:
             )
         return out
 
-    def score_or_none(self, applications: Sequence[Application], policy: Policy) -> list[Scored | None]:
+    def score_or_none(
+        self,
+        applications: Sequence[Application],
+        policy: Policy,
+        profiles: Sequence[CustomerProfile | None] | None = None,
+    ) -> list[Scored | None]:
         """:meth:`score`, or None for each application when the models fail: the scorecard decides then."""
         try:
-            return list(self.score(applications, policy))
+            return list(self.score(applications, policy, profiles))
         except Exception:
             log.exception("model scoring failed for a batch of %d; the scorecard decides", len(applications))
             return [None] * len(applications)

@@ -145,6 +145,7 @@ def decision_record(
     snapshot: Mapping | None,
     features_retained: bool,
     source: Mapping | None = None,
+    profile: Mapping | None = None,
 ) -> dict:
     """The audit record of one decision.
 
@@ -166,6 +167,11 @@ def decision_record(
     source
         Where the decision was read (``topic``, ``partition``, ``offset``), so
         that a restarted writer knows what the chain already holds.
+    profile
+        The customer's risk profile as the decision used it
+        (:meth:`riskmon.profile.CustomerProfile.to_record`), kept as
+        ``customer_profile`` when given. A ``hold`` decision's ``supersedes``
+        and ``alert`` are kept too.
 
     Examples
     --------
@@ -179,7 +185,7 @@ def decision_record(
     """
     d = _as_dict(decision, "decision")
     inputs = snapshot.get("inputs") if snapshot is not None else None
-    return {
+    record = {
         "schema_version": RECORD_VERSION,
         "kind": "decision",
         "decision_id": d["decision_id"],
@@ -203,6 +209,13 @@ def decision_record(
         "features": dict(inputs) if features_retained and inputs is not None else None,
         "source": _source(source),
     }
+    # only when present, so that records of decisions without them are as they always were
+    if profile is not None:
+        record["customer_profile"] = dict(profile)
+    for key in ("supersedes", "alert"):
+        if d.get(key) is not None:
+            record[key] = d[key]
+    return record
 
 
 def review_record(

@@ -26,7 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskmon.config import Policy, Rule
+from riskmon.decisioning.customer import customer_hits
+from riskmon.decisioning.factors import ScoredFactor
 from riskmon.decisioning.outcomes import Outcome, most_severe
+from riskmon.profile import CustomerProfile
 
 __all__ = [
     "PolicyResult",
@@ -53,15 +56,6 @@ _OPS: Mapping[str, Callable[[float, float], bool]] = {
 
 #: Reason used when shared state is unavailable and approvals are held.
 DEGRADED_CODE = "SYS_DEGRADED"
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredFactor:
-    """One ranked reason: a code, its plain-language text and its weight."""
-
-    code: str
-    description: str
-    contribution: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,15 +144,19 @@ def decide(
     *,
     degraded: str | None = None,
     model_score: tuple[float, Sequence[ScoredFactor]] | None = None,
+    profile: CustomerProfile | None = None,
 ) -> PolicyResult:
     """Apply ``policy`` to a validated application.
 
     ``model_score`` is a (PD, ranked reasons) pair from a learned model; without
-    it the configured scorecard scores. Hard rules apply either way.
-    ``degraded`` names a missing dependency (for example the state store):
-    an approval is then held for manual review, never granted blind.
+    it the configured scorecard scores. Hard rules apply either way, and so do
+    the customer rules on ``profile``, the customer's live risk profile (None:
+    it could not be read). ``degraded`` names a missing dependency (for
+    example the state store): an approval is then held for manual review,
+    never granted blind.
     """
     held = rule_hits(application, policy)
+    customer = customer_hits(application.amount, application.annual_income, profile, policy.customer)
     score, score_reasons = model_score if model_score is not None else scorecard(application, policy)
 
     if score >= policy.reject_at_or_above:
@@ -167,9 +165,12 @@ def decide(
         score_outcome = Outcome.REVIEW
     else:
         score_outcome = Outcome.APPROVE
-    outcome = most_severe([score_outcome, *(Outcome.parse(r.outcome) for r in held)])
+    outcome = most_severe(
+        [score_outcome, *(Outcome.parse(r.outcome) for r in held), *(hit.outcome for hit in customer)]
+    )
 
     reasons = [ScoredFactor(r.code, r.description, 1.0) for r in held]
+    reasons += [hit.reason for hit in customer]
     if degraded and outcome is Outcome.APPROVE:
         outcome = Outcome.REVIEW
         reasons.insert(0, ScoredFactor(DEGRADED_CODE, f"Held for manual review: {degraded}", 1.0))

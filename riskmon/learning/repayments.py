@@ -27,6 +27,7 @@ topic.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -37,13 +38,45 @@ from riskmon.models.labels import label_from_repayment
 from riskmon.pipeline.handler import BatchHandler
 from riskmon.pipeline.messages import Incoming, Send, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
-from riskmon.pipeline.store import DecisionStore
+from riskmon.pipeline.store import DecisionStore, clock_entry, queue_script
 from riskmon.portfolio.summaries import repayment_summary
+from riskmon.profile import clock_key, risk_key
 from riskmon.schemas import Repayment, SchemaError, decode_object, dumps, format_timestamp
 
 __all__ = ["RepaymentHandler"]
 
 log = logging.getLogger(__name__)
+
+
+#: Each repayment's effect on its customer's risk profile, in event order: an
+#: open loan's current days past due (``dpd:<loan>``, removed when the loan
+#: closes), the worst ever seen, and a ``default:<loan>`` mark per loan that
+#: defaulted (set once, so a redelivery never counts twice). KEYS are the
+#: customers' profile keys then the clock key; ARGV the profile TTL and the
+#: clock entry, then triples (loan, days past due, status).
+PROFILE_LUA = """
+local ttl = ARGV[1]
+local n = #KEYS - 1
+for i = 1, n do
+  local j = (i - 1) * 3 + 3
+  local key, loan, dpd, status = KEYS[i], ARGV[j], tonumber(ARGV[j + 1]), ARGV[j + 2]
+  if status == 'paid_off' or status == 'charged_off' then
+    redis.call('HDEL', key, 'dpd:' .. loan)
+  else
+    redis.call('HSET', key, 'dpd:' .. loan, dpd)
+  end
+  local worst = tonumber(redis.call('HGET', key, 'worst_dpd') or '0') or 0
+  if dpd > worst then
+    redis.call('HSET', key, 'worst_dpd', dpd)
+  end
+  if status == 'default' or status == 'charged_off' then
+    redis.call('HSETNX', key, 'default:' .. loan, '1')
+  end
+  redis.call('EXPIRE', key, ttl)
+end
+redis.call('HSET', KEYS[#KEYS], 'repayments', ARGV[2])
+return n
+"""
 
 
 class RepaymentHandler(BatchHandler):
@@ -68,6 +101,17 @@ class RepaymentHandler(BatchHandler):
         self._training_topic = training_topic
         self._max_bytes = max_message_bytes
         self._bad_dpd = bad_days_past_due
+        self._profile_script = store.client.register_script(PROFILE_LUA)
+
+    def _queue_profiles(self, pipe: Any, repayments: Sequence[Repayment], oldest: float | None) -> None:
+        """Queue the customers' loan standing (days past due, defaults) in ``pipe``: one script call."""
+        ns = self._store.namespace
+        now = time.time()
+        keys = [risk_key(ns, r.customer_id) for r in repayments] + [clock_key(ns)]
+        args: list[Any] = [self._store.ttl_seconds, clock_entry(now - (oldest if oldest is not None else now), now)]
+        for r in repayments:
+            args += (r.application_id, r.days_past_due, r.status)
+        queue_script(pipe, self._profile_script, keys, args)
 
     async def _handle(self, batch: Sequence[Incoming]) -> None:
         if batch:
@@ -75,6 +119,7 @@ class RepaymentHandler(BatchHandler):
         pending: list[Awaitable[Any]] = []
         final: dict[str, tuple[Repayment, bool]] = {}
         summaries: list[dict] = []
+        valid: list[Repayment] = []
         for message in batch:
             try:
                 repayment = Repayment.from_dict(decode_object(message.value, max_bytes=self._max_bytes))
@@ -82,6 +127,7 @@ class RepaymentHandler(BatchHandler):
                 pending.append(await self._deadletter(message, exc))
                 continue
             summaries.append(repayment_summary(repayment))
+            valid.append(repayment)
             label = label_from_repayment(repayment, bad_days_past_due=self._bad_dpd)
             if label is None:
                 self._metrics.label_result("not_final")
@@ -90,7 +136,13 @@ class RepaymentHandler(BatchHandler):
 
         if self._portfolio_topic is not None and summaries:  # one message per batch
             pending.append(await self._send(self._portfolio_topic, None, dumps({"events": summaries})))
-        joined = await self._store.join_labels(list(final))
+        oldest = min((m.timestamp for m in batch if m.timestamp is not None), default=None)
+        # the labels' join and the customers' loan standing in the profile: one round trip
+        joined = await self._store.join_labels(
+            list(final), also=(lambda pipe: self._queue_profiles(pipe, valid, oldest)) if valid else None
+        )
+        if joined is not None and valid and oldest is not None:
+            self._metrics.profile_delay.labels(part="repayments").observe(max(0.0, time.time() - oldest))
         if joined is None and final:
             # Redis is down: the labels cannot be joined now. Raising makes the
             # batch retry event by event, and each failure is dead-lettered with

@@ -94,7 +94,19 @@ class WorkerMetrics:
             ["detector", "level", "status"],
             registry=r,
         )
+        self.holds = Counter(
+            "riskmon_holds_total",
+            "Approvals re-issued as review decisions (stage hold) because a critical alert opened on the customer.",
+            registry=r,
+        )
         # -- latency --------------------------------------------------------------
+        self.profile_delay = Histogram(
+            "riskmon_profile_delay_seconds",
+            "From a batch's oldest event reaching the broker to its effect on the customer risk profiles, by part.",
+            ["part"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+            registry=r,
+        )
         self.latency = Histogram(
             "riskmon_decision_latency_seconds",
             "Time from consuming an application to publishing its decision.",

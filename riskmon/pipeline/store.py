@@ -30,10 +30,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-__all__ = ["DecisionStore", "Lookup", "UNAVAILABLE", "key_namespace"]
+from riskmon.profile import CustomerProfile, clock_key, profile_from_redis, risk_key
+
+__all__ = ["UNAVAILABLE", "DecisionStore", "Delivered", "Lookup", "clock_entry", "key_namespace", "queue_script"]
 
 log = logging.getLogger(__name__)
 
@@ -58,21 +61,48 @@ end
 return won
 """
 
-#: Confirm a batch's deliveries in one command. KEYS come in threes per
-#: application (delivered mark, customer profile, feature snapshot); ARGV is
-#: the TTL, then per application its profile and its snapshot ('' for none;
-#: a snapshot is never overwritten, the first one is what the models saw).
+#: Confirm a batch's deliveries in one command. KEYS come in fours per
+#: application (delivered mark, latest-decision summary, feature snapshot,
+#: the customer's risk profile), then the profile clock; ARGV is the TTL, the
+#: hold window (seconds), now (epoch seconds) and the clock entry, then per
+#: application its summary, its snapshot ('' for none: a snapshot is never
+#: overwritten, the first one is what the models saw) and, for an approval,
+#: its entry in the profile's recent approvals ('' otherwise). Approvals older
+#: than the window leave the list, which keeps at most 20.
 CONFIRM_LUA = """
 local ttl = ARGV[1]
-for i = 1, #KEYS, 3 do
-  local j = (i - 1) / 3 * 2 + 2
+local window = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local n = #KEYS - 1
+for i = 1, n, 4 do
+  local j = (i - 1) / 4 * 3 + 5
   redis.call('SET', KEYS[i], '1', 'EX', ttl)
   redis.call('SET', KEYS[i + 1], ARGV[j], 'EX', ttl)
   if ARGV[j + 1] ~= '' then
     redis.call('SET', KEYS[i + 2], ARGV[j + 1], 'NX', 'EX', ttl)
   end
+  redis.call('HSET', KEYS[i + 3], 'last_decision', ARGV[j])
+  if ARGV[j + 2] ~= '' and window > 0 then
+    local kept = {}
+    local raw = redis.call('HGET', KEYS[i + 3], 'approvals')
+    if raw then
+      local ok, list = pcall(cjson.decode, raw)
+      if ok and type(list) == 'table' then
+        for _, a in ipairs(list) do
+          if type(a) == 'table' and tonumber(a['at']) and tonumber(a['at']) >= now - window then
+            table.insert(kept, a)
+          end
+        end
+      end
+    end
+    table.insert(kept, cjson.decode(ARGV[j + 2]))
+    while #kept > 20 do table.remove(kept, 1) end
+    redis.call('HSET', KEYS[i + 3], 'approvals', cjson.encode(kept))
+  end
+  redis.call('EXPIRE', KEYS[i + 3], ttl)
 end
-return #KEYS / 3
+redis.call('HSET', KEYS[#KEYS], 'decisions', ARGV[4])
+return n / 4
 """
 
 
@@ -84,6 +114,36 @@ def key_namespace(topic_prefix: str) -> str:
     """
     cleaned = topic_prefix.strip(".:")
     return f"riskmon:{cleaned}" if cleaned else "riskmon"
+
+
+def queue_script(pipe: Any, script: Any, keys: Sequence[str], args: Sequence[Any]) -> None:
+    """Queue a registered Lua script in a pipeline; the pipeline loads it first if Redis does not know it yet.
+
+    (redis-py's ``script(keys, args, client=pipe)`` does the same, but as a coroutine.)
+    """
+    pipe.scripts.add(script)
+    pipe.evalsha(script.sha, len(keys), *keys, *args)
+
+
+def clock_entry(delay_seconds: float, now: float) -> bytes:
+    """A profile writer's entry in ``<ns>:risk-clock``: its batch's delay and when it wrote.
+
+    >>> clock_entry(0.25, 1_800_000_000.0)
+    b'[0.25,1800000000.0]'
+    """
+    return orjson.dumps([round(max(0.0, delay_seconds), 3), round(now, 3)])
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """One decision the broker acknowledged, as :meth:`DecisionStore.confirm` records it."""
+
+    application_id: str
+    customer_id: str
+    summary: bytes  # the latest-decision summary (JSON, no personal data)
+    snapshot: bytes | None  # the feature snapshot (JSON), None when nothing was scored
+    approval: bytes | None = None  # for an approval, its entry in the profile's recent approvals (JSON)
+    produced_at: float | None = None  # the application's broker timestamp (epoch seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +187,11 @@ class DecisionStore:
     @property
     def namespace(self) -> str:
         return self._ns
+
+    @property
+    def ttl_seconds(self) -> int:
+        """How long decisions, snapshots and customer profiles are kept after their last write."""
+        return self._ttl
 
     @property
     def degraded(self) -> str | None:
@@ -196,44 +261,95 @@ class DecisionStore:
             return None
         return [stored if stored is not None else value for stored, (_, value) in zip(raw, entries, strict=True)]
 
-    async def confirm(self, delivered: Sequence[tuple[str, str, bytes, bytes | None]]) -> bool:
-        """Mark decisions delivered, update customer profiles, keep feature snapshots.
-
-        ``delivered`` holds (application_id, customer_id, profile JSON, feature
-        snapshot JSON or None) tuples. The feature snapshot is what the models
-        saw at decision time; the label path joins repayments with it later.
+    async def confirm(
+        self, delivered: Sequence[Delivered | tuple[str, str, bytes, bytes | None]], *, hold_window_seconds: float = 0.0
+    ) -> bool:
+        """Mark decisions delivered, keep feature snapshots, and update each customer's profile:
+        the latest-decision summary (``<ns>:profile:<customer>`` and the risk profile's
+        ``last_decision``) and, for approvals, the profile's recent approvals (kept
+        ``hold_window_seconds``). The feature snapshot is what the models saw at
+        decision time; the label path joins repayments with it later.
         """
         if not delivered:
             return not self.degraded
-
+        entries = [d if isinstance(d, Delivered) else Delivered(*d) for d in delivered]
+        now = time.time()
+        oldest = min((d.produced_at for d in entries if d.produced_at is not None), default=now)
         keys: list[str] = []
-        args: list[Any] = [self._ttl]
-        for app_id, customer_id, profile, features in delivered:
+        args: list[Any] = [self._ttl, hold_window_seconds, now, clock_entry(now - oldest, now)]
+        for d in entries:
             keys += (
-                f"{self._ns}:delivered:{app_id}",
-                f"{self._ns}:profile:{customer_id}",
-                f"{self._ns}:features:{app_id}",
+                f"{self._ns}:delivered:{d.application_id}",
+                f"{self._ns}:profile:{d.customer_id}",
+                f"{self._ns}:features:{d.application_id}",
+                risk_key(self._ns, d.customer_id),
             )
-            args += (profile, features if features is not None else b"")
+            args += (d.summary, d.snapshot if d.snapshot is not None else b"", d.approval or b"")
+        keys.append(clock_key(self._ns))
         return await self._guarded(lambda: self._confirm_script(keys=keys, args=args)) is not None
 
-    async def join_labels(self, application_ids: Sequence[str]) -> list[tuple[bytes | None, bool]] | None:
+    async def mark_delivered(self, decision_keys: Sequence[str]) -> bool:
+        """Mark decisions stored under ``decision_keys`` (see :meth:`reserve`) delivered; False when Redis is down."""
+
+        def fill(pipe: Any) -> None:
+            for key in decision_keys:
+                pipe.set(f"{self._ns}:delivered:{key}", b"1", ex=self._ttl)
+
+        return not decision_keys or await self._pipeline(fill) is not None
+
+    async def lookup_with_profiles(
+        self, application_ids: Sequence[str], customer_ids: Sequence[str]
+    ) -> tuple[list[Lookup], dict[str, CustomerProfile]] | None:
+        """:meth:`lookup` and each customer's risk profile, in the same round trip; None when Redis is down."""
+        if not application_ids:
+            return None if self.degraded else ([], {})
+        customers = list(dict.fromkeys(customer_ids))
+
+        def fill(pipe: Any) -> None:
+            pipe.mget([f"{self._ns}:decision:{app_id}" for app_id in application_ids])
+            pipe.mget([f"{self._ns}:delivered:{app_id}" for app_id in application_ids])
+            for customer in customers:
+                pipe.hgetall(risk_key(self._ns, customer))
+            pipe.hmget(f"{self._ns}:exposure", customers)
+            pipe.hgetall(clock_key(self._ns))
+
+        raw = await self._pipeline(fill)
+        if raw is None:
+            return None
+        stored, delivered = raw[0], raw[1]
+        hashes, exposures, clock = raw[2 : 2 + len(customers)], raw[2 + len(customers)], raw[-1]
+        lookups = [Lookup(value, mark is not None) for value, mark in zip(stored, delivered, strict=True)]
+        profiles = {
+            customer: profile_from_redis(fields, exposure=exposure, clock=clock)
+            for customer, fields, exposure in zip(customers, hashes, exposures, strict=True)
+        }
+        return lookups, profiles
+
+    async def join_labels(
+        self, application_ids: Sequence[str], *, also: Callable[[Any], None] | None = None
+    ) -> list[tuple[bytes | None, bool]] | None:
         """For each application: its decision-time feature snapshot, and whether
         no label was learned for it yet. None when Redis is down.
 
-        This only reads: the learner claims a label (:meth:`claim_labels`) when
-        it learns it, so a crash between here and the training topic loses nothing.
+        This only reads labels: the learner claims a label (:meth:`claim_labels`)
+        when it learns it, so a crash between here and the training topic loses
+        nothing. ``also`` queues more commands (the customers' risk profiles) in
+        the same round trip; their replies are not returned.
         """
-        if not application_ids:
+        if not application_ids and also is None:
             return []
 
         def fill(pipe: Any) -> None:
             for app_id in application_ids:
                 pipe.get(f"{self._ns}:features:{app_id}")
                 pipe.exists(f"{self._ns}:labelled:{app_id}")
+            if also is not None:
+                also(pipe)
 
         raw = await self._pipeline(fill)
-        return None if raw is None else [(raw[i], not raw[i + 1]) for i in range(0, len(raw), 2)]
+        if raw is None:
+            return None
+        return [(raw[i], not raw[i + 1]) for i in range(0, 2 * len(application_ids), 2)]
 
     async def claim_labels(self, application_ids: Sequence[str]) -> list[bool] | None:
         """Claim each application's label for learning (``SET NX``): True the first time only."""

@@ -1,7 +1,9 @@
 """Manual review: a reviewer's verdict becomes the ``manual`` decision, audited.
 
 A review is accepted only for an application whose automated decision was
-``review`` and that has no manual decision yet. Anything else is refused with
+``review``, or whose approval was re-issued as a review by a ``hold`` (a
+critical alert on the customer, :mod:`riskmon.alerting.holds`), and that has
+no manual decision yet. Anything else is refused with
 a clear error on the dead-letter topic, never silently applied:
 
 * ``unknown_application``: no automated decision is known for it;
@@ -86,8 +88,12 @@ class ReviewHandler(BatchHandler):
     async def _apply(self, review: Review) -> list[Awaitable[Any]]:
         ns = self._store.namespace
         try:
-            automated_raw, features_raw = await self._store.client.mget(
-                [f"{ns}:decision:{review.application_id}", f"{ns}:features:{review.application_id}"]
+            automated_raw, features_raw, hold_raw = await self._store.client.mget(
+                [
+                    f"{ns}:decision:{review.application_id}",
+                    f"{ns}:features:{review.application_id}",
+                    f"{ns}:decision:hold:{review.application_id}",
+                ]
             )
         except (RedisError, OSError) as exc:
             raise RuntimeError(f"decision store unavailable: {exc}") from exc  # retried, then dead-lettered
@@ -95,7 +101,8 @@ class ReviewHandler(BatchHandler):
             raise ReviewRefused(
                 "unknown_application", f"application_id: no automated decision is known for {review.application_id}"
             )
-        automated = orjson.loads(automated_raw)
+        # a hold (an approval re-issued as a review after a critical alert) is settled as any review is
+        automated = orjson.loads(hold_raw if hold_raw is not None else automated_raw)
         if automated["outcome"] != "review":
             raise ReviewRefused(
                 "already_final",

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from riskmon.alerting.handler import AlertManagerHandler
+from riskmon.alerting.holds import HoldIssuer
 from riskmon.alerting.metrics import AlertMetrics
 from riskmon.alerting.sink import AlertSink
 from riskmon.alerting.state_store import AlertStateStore
@@ -111,13 +112,22 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
     alert_metrics = AlertMetrics(metrics.registry)
     alert_handler = AlertManagerHandler(
         config=config.alerting,
-        store=AlertStateStore(store.client, store.namespace),
+        store=AlertStateStore(store.client, store.namespace, profile_ttl_seconds=store.ttl_seconds),
         send=send,
         alerts_topic=names.alerts,
         notifications_topic=names.notifications,
         deadletter_topic=names.deadletter,
         metrics=metrics,
         alert_metrics=alert_metrics,
+        holds=HoldIssuer(
+            store=store,
+            send=send,
+            decisions_topic=names.decisions,
+            audit_topic=audit_topic,
+            policy_version=config.policy_version,
+            window_seconds=config.policy.customer.hold_window_hours * 3600,
+            metrics=metrics,
+        ),
     )
     learner = Learner(
         registry=registry,

@@ -81,8 +81,18 @@ def _decision_schema() -> dict:
         "model_version": _TEXT,
         "policy_version": _TEXT,
         "latency_ms": {"type": "number", "minimum": 0},
+        "supersedes": {
+            **ID.schema,
+            "description": "On a hold only: the decision_id of the approval it re-issues as a review.",
+        },
+        "alert": {
+            "type": "object",
+            "description": "On a hold only: the customer alert that turned critical.",
+            "properties": {"dedup_key": _TEXT, "alert_id": _TEXT, "detector": _TEXT, "level": {"enum": list(LEVELS)}},
+            "required": ["dedup_key", "alert_id", "detector", "level"],
+        },
     }
-    required = [k for k in props if k != "currency"]
+    required = [k for k in props if k not in ("currency", "supersedes", "alert")]
     return _document("decision", "A decision on credit.decisions (key: application_id).", props, required)
 
 

@@ -97,6 +97,10 @@ class Decision:
     model_version: str
     policy_version: str
     latency_ms: float
+    #: A ``hold`` names the approval it supersedes and the alert that caused it (extension fields,
+    #: present only on holds).
+    supersedes: str | None = None
+    alert: dict | None = None
 
     def __post_init__(self) -> None:
         _as_text(self, "outcome")
@@ -131,6 +135,8 @@ class Decision:
             "model_version": self.model_version,
             "policy_version": self.policy_version,
             "latency_ms": self.latency_ms,
+            **({"supersedes": self.supersedes} if self.supersedes is not None else {}),
+            **({"alert": dict(self.alert)} if self.alert is not None else {}),
         }
 
     @classmethod
@@ -150,6 +156,8 @@ class Decision:
             model_version=d["model_version"],
             policy_version=d["policy_version"],
             latency_ms=d["latency_ms"],
+            supersedes=d.get("supersedes"),
+            alert=d.get("alert"),
         )
 
 

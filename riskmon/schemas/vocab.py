@@ -29,7 +29,8 @@ __all__ = [
 OUTCOMES = ("approve", "review", "reject")
 REVIEW_OUTCOMES = ("approve", "reject")
 GRADES = ("A", "B", "C", "D", "E")
-STAGES = ("automated", "manual")
+#: ``hold``: an approval re-issued as a review because a critical alert opened on the customer.
+STAGES = ("automated", "manual", "hold")
 LEVELS = ("info", "warning", "critical")
 ALERT_STATUSES = ("firing", "resolved")
 SUBJECT_KINDS = ("customer", "portfolio", "model", "pipeline")

@@ -22,6 +22,7 @@ windows (the transaction itself is valid and still scored for anomalies).
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -34,7 +35,8 @@ from riskmon.config import RiskConfig
 from riskmon.pipeline.handler import BatchHandler
 from riskmon.pipeline.messages import Incoming, Send, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
-from riskmon.pipeline.store import DecisionStore
+from riskmon.pipeline.store import DecisionStore, clock_entry
+from riskmon.profile import clock_key, risk_key
 from riskmon.schemas import SchemaError, Transaction, decode_object
 from riskmon.transactions.core import watch_transactions
 from riskmon.transactions.watch import CustomerStates, CustomerWatch, TransactionAnomalyWatch
@@ -52,12 +54,21 @@ CACHE_SIZE = 50_000
 #: path's profiled time when most customers are new (the benchmark's mix);
 #: one call per batch cut its CPU from 299 to 248 us per transaction
 #: (``bench.handler_cost``, docs/performance.md).
+#: The same call updates each customer's risk profile (its last 24 h's
+#: transaction count and cash amount) and the profile clock: KEYS are pairs
+#: (state key, risk profile key) then the clock key; ARGV the state TTL, the
+#: profile TTL and the clock entry, then triples (state, count, cash).
 SAVE_LUA = """
-local ttl = ARGV[1]
-for i, key in ipairs(KEYS) do
-  redis.call('SET', key, ARGV[i + 1], 'EX', ttl)
+local ttl, profile_ttl = ARGV[1], ARGV[2]
+local n = #KEYS - 1
+for i = 1, n, 2 do
+  local j = (i - 1) / 2 * 3 + 4
+  redis.call('SET', KEYS[i], ARGV[j], 'EX', ttl)
+  redis.call('HSET', KEYS[i + 1], 'tx_count_24h', ARGV[j + 1], 'cash_24h', ARGV[j + 2])
+  redis.call('EXPIRE', KEYS[i + 1], profile_ttl)
 end
-return #KEYS
+redis.call('HSET', KEYS[#KEYS], 'transactions', ARGV[3])
+return n / 2
 """
 
 
@@ -101,7 +112,8 @@ class TransactionHandler(BatchHandler):
         if late:
             self._metrics.late_events.inc(late)
         pending += await self._alerts.publish(alerts)
-        await self._save(watches)
+        oldest = min((m.timestamp for m in batch if m.timestamp is not None), default=None)
+        await self._save(watches, oldest)
         for future in pending:
             await future
 
@@ -141,7 +153,12 @@ class TransactionHandler(BatchHandler):
             )
         return watches
 
-    async def _save(self, watches: dict[str, CustomerWatch]) -> None:
+    async def _save(self, watches: dict[str, CustomerWatch], oldest: float | None = None) -> None:
+        """Keep each customer's state (memory and Redis) and its part of the risk profile.
+
+        ``oldest`` is the batch's oldest broker timestamp: the profile clock
+        records how long after it the profile reflected the batch.
+        """
         encoded = {customer: self._states.encode(watch) for customer, watch in watches.items()}
         for customer, data in encoded.items():
             self._cache[customer] = data
@@ -150,8 +167,20 @@ class TransactionHandler(BatchHandler):
             self._cache.popitem(last=False)
         if not encoded or self._store.degraded:
             return
+        ns = self._store.namespace
+        keys: list[str] = []
+        args: list[Any] = [STATE_TTL_SECONDS, self._store.ttl_seconds, b""]
+        for customer, data in encoded.items():
+            day = watches[customer].cash.current
+            keys += (self._key(customer), risk_key(ns, customer))
+            args += (data, day.count if day else 0, repr(round(day.sum, 2)) if day else "0.0")
+        keys.append(clock_key(ns))
+        now = time.time()
+        args[2] = clock_entry(now - (oldest if oldest is not None else now), now)
         try:
-            await self._save_script(keys=[self._key(c) for c in encoded], args=[STATE_TTL_SECONDS, *encoded.values()])
+            await self._save_script(keys=keys, args=args)
+            if oldest is not None:
+                self._metrics.profile_delay.labels(part="transactions").observe(max(0.0, time.time() - oldest))
         except (RedisError, OSError) as exc:
             log.warning("could not save customer state to Redis (%s); kept in memory", exc)
 

@@ -50,15 +50,15 @@ def _decide(clock_jumps_after_lookup: bool) -> dict:
     clock = StepClock()
     # port 1 on loopback refuses at once: Redis is down throughout
     store = DecisionStore("redis://127.0.0.1:1/0", ttl_seconds=60, backoff_seconds=5.0, clock=clock)
-    lookup = store.lookup
+    lookup = store.lookup_with_profiles
 
-    async def lookup_then_time_passes(ids: Any) -> Any:
-        result = await lookup(ids)
+    async def lookup_then_time_passes(ids: Any, customers: Any) -> Any:
+        result = await lookup(ids, customers)
         if clock_jumps_after_lookup:
             clock.now = 6.0  # the back-off ends while the batch is still being decided
         return result
 
-    store.lookup = lookup_then_time_passes  # type: ignore[method-assign]
+    store.lookup_with_profiles = lookup_then_time_passes  # type: ignore[method-assign]
     sent: list[tuple[str, bytes]] = []
 
     async def send(topic: str, key: bytes | None, value: bytes) -> Any:
@@ -80,7 +80,7 @@ def _decide(clock_jumps_after_lookup: bool) -> dict:
 
     async def run() -> None:
         # a failure a moment ago (t = 0 s), through the store's own path: backing off until t = 5 s
-        assert await lookup(["app-earlier"]) is None and store.degraded
+        assert await store.lookup(["app-earlier"]) is None and store.degraded
         await handler.handle([message])
         await store.close()
 
