@@ -348,6 +348,19 @@ class Candidate:
                     found[f"gc{generation}_{key}"] = float(line.rsplit(" ", 1)[1])
         return found
 
+    def profile_delays(self) -> dict[str, dict[float, float]]:
+        """riskmon's ``riskmon_profile_delay_seconds`` histogram: per profile part, bucket bound -> cumulative count
+        (empty for the baselines). The delay from an event reaching the broker to its effect on the profile."""
+        text = self._metrics(timeout=5) if self.name == "riskmon" else None
+        found: dict[str, dict[float, float]] = {}
+        for line in (text or "").splitlines():
+            if line.startswith("riskmon_profile_delay_seconds_bucket{"):
+                labels = line.split("{", 1)[1].split("}", 1)[0]
+                part = labels.split('part="', 1)[1].split('"', 1)[0]
+                bound = labels.split('le="', 1)[1].split('"', 1)[0]
+                found.setdefault(part, {})[float(bound)] = float(line.rsplit(" ", 1)[1])
+        return found
+
     def wait_assigned(self, timeout: float = 120.0, members: int = 1) -> None:
         admin = AdminClient({"bootstrap.servers": self.bootstrap})
         deadline = time.monotonic() + timeout
@@ -577,11 +590,13 @@ def _offer(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float, s
     measure_from[0] = wall0 + warmup
     offered = 0
     gc_before: dict[str, float] = {}
+    delays_before: dict[str, dict[float, float]] = {}
     roles = {"worker": [c.proc.pid] if c.proc else [], "broker": broker_pids(stack_dir), "harness": [os.getpid()]}
     cpu_before, cpu_from = snapshot(roles), time.monotonic()
     for i, (kind, key, value) in enumerate(mix.events(total, "mix", start=10_000_000)):
         if i == int(rate * warmup):
             gc_before = c.gc_pauses()  # the pauses of the measured span only, not start-up's
+            delays_before = c.profile_delays()
             cpu_before, cpu_from = snapshot(roles), time.monotonic()
         pause = begin + i / rate - time.monotonic()
         if pause > 0:
@@ -601,6 +616,7 @@ def _offer(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float, s
     consumer.close()
     rss = c.rss_mb()
     gc_pauses = {k: v - gc_before.get(k, 0.0) for k, v in c.gc_pauses().items()}
+    profile = profile_delay_quantiles(delays_before, c.profile_delays())
     c.stop()
     latencies_ms = sorted(x * 1000 for x in received)
     inside = sorted(s[2] for s in spans)
@@ -626,9 +642,31 @@ def _offer(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float, s
         **in_worker,
         **by_kind,
         **gc_pauses,
+        **profile,
         **breakdown(spans),
         **cpu,
     }
+
+
+def profile_delay_quantiles(
+    before: dict[str, dict[float, float]], after: dict[str, dict[float, float]]
+) -> dict[str, float]:
+    """``profile_<part>_p50_ms`` / ``_p99_ms`` over the measured span: the first histogram bound that holds
+    the quantile (an upper bound on it: the buckets are 10 ms to 5 min).
+
+    >>> profile_delay_quantiles({}, {"alerts": {0.01: 10, 0.05: 99, 0.1: 100, float("inf"): 100}})
+    {'profile_alerts_p50_ms': 50.0, 'profile_alerts_p99_ms': 50.0}
+    """
+    out: dict[str, float] = {}
+    for part, buckets in sorted(after.items()):
+        counts = sorted((bound, n - before.get(part, {}).get(bound, 0.0)) for bound, n in buckets.items())
+        total = counts[-1][1] if counts else 0.0
+        if total <= 0:
+            continue
+        for q in (0.50, 0.99):
+            bound = next(b for b, n in counts if n >= q * total)
+            out[f"profile_{part}_p{round(q * 100)}_ms"] = round(bound * 1000, 1)
+    return out
 
 
 def _payload(msg: Message) -> bytes:

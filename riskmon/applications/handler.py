@@ -38,7 +38,8 @@ from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.pipeline.store import UNAVAILABLE, DecisionStore, Delivered
 from riskmon.portfolio.summaries import decision_summary
 from riskmon.profile import CustomerProfile
-from riskmon.schemas import Application, SchemaError, dumps, parse_timestamp
+from riskmon.profile.book import approval_entry, latest_decision
+from riskmon.schemas import Application, SchemaError, dumps
 
 __all__ = ["ApplicationHandler", "Send"]
 
@@ -225,36 +226,10 @@ class ApplicationHandler(BatchHandler):
 
 def _summary(d: dict) -> bytes:
     """The customer's latest-decision summary kept in Redis (no personal data)."""
-    return dumps(
-        {
-            "decision_id": d["decision_id"],
-            "application_id": d["application_id"],
-            "outcome": d["outcome"],
-            "score": d["score"],
-            "grade": d["grade"],
-            "decided_at": d["decided_at"],
-            "policy_version": d["policy_version"],
-        }
-    )
+    return dumps(latest_decision(d))
 
 
 def _approval(d: dict, applicant_ref: str | None) -> bytes | None:
-    """An approval's entry in the customer's recent approvals, from which a critical alert makes holds.
-
-    The applicant's pseudonym (never the applicant) lets the hold's audit record name the same person.
-    """
-    if d["outcome"] != "approve":
-        return None
-    return dumps(
-        {
-            "decision_id": d["decision_id"],
-            "application_id": d["application_id"],
-            "at": parse_timestamp(d["decided_at"], "decided_at").timestamp(),
-            "approved_amount": d.get("approved_amount"),
-            "currency": d.get("currency"),
-            "score": d["score"],
-            "grade": d["grade"],
-            "model_version": d["model_version"],
-            "applicant_ref": applicant_ref,
-        }
-    )
+    """An approval's entry in the customer's recent approvals, from which a critical alert makes holds."""
+    entry = approval_entry(d, applicant_ref)
+    return None if entry is None else dumps(entry)

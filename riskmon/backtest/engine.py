@@ -55,6 +55,7 @@ class RunResult:
 
     config: RiskConfig
     decisions: list[dict] = field(default_factory=list)
+    holds: list[dict] = field(default_factory=list)  # approvals re-issued as reviews after a critical alert
     decision_seconds: list[float] = field(default_factory=list)  # measured compute time of each decision
     candidates: list[Alert] = field(
         default_factory=list
@@ -165,6 +166,8 @@ class _Run:
     def _apply(self, outcome: Outcome) -> None:
         self.manager.commit(outcome)
         self.result.published += outcome.published
+        if outcome.published and self.watermark is not None:
+            self.result.holds += self.evaluator.on_published(outcome.published, now=self.watermark)
         self.result.notifications += outcome.notifications
         self.result.manager_reasons.update(str(reason) for _, reason, _ in outcome.decisions)
 

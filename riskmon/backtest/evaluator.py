@@ -30,10 +30,13 @@ from datetime import datetime
 import orjson
 
 from riskmon.applications.decide import decide_batch
-from riskmon.applications.scoring import ModelScorer, Scored
+from riskmon.applications.scoring import ModelScorer
 from riskmon.config import RiskConfig
 from riskmon.portfolio.summaries import decision_summary, observe_summary, repayment_summary
 from riskmon.portfolio.watch import PortfolioWatch
+from riskmon.profile import CustomerProfile
+from riskmon.profile.book import ProfileBook
+from riskmon.profile.holds import holds_for, is_hold_trigger
 from riskmon.schemas import Alert, Application, Repayment, Transaction, dumps
 from riskmon.transactions.core import watch_transactions
 from riskmon.transactions.watch import CustomerWatch, TransactionAnomalyWatch
@@ -74,6 +77,10 @@ class Evaluator:
         self._fresh_watch = CustomerWatch.factory(config.detectors)
         self.anomaly = TransactionAnomalyWatch(config.detectors)
         self.portfolio = PortfolioWatch(config.detectors)
+        self.profiles = ProfileBook(
+            hold_window_seconds=config.policy.customer.hold_window_hours * 3600, max_customers=max_customers
+        )
+        self._held: set[str] = set()  # applications held already: one hold per application, as live
         self.late_dropped = 0
 
     @property
@@ -91,11 +98,19 @@ class Evaluator:
         latencies_ms: Sequence[float],
         degraded: str | None = None,
     ) -> list[Evaluated]:
-        """Decide a batch as the worker's application handler does (one scoring call per batch)."""
-        scored = self._score(applications)
+        """Decide a batch as the worker's application handler does (one scoring call per batch),
+        with each customer's risk profile as the worker would read it."""
+        profiles: list[CustomerProfile | None] = [self.profile(a.customer_id) for a in applications]
+        scored = self.scorer.score_or_none(applications, self.config.policy, profiles)
         out = []
         decided = decide_batch(
-            applications, scored, self.config, now=lambda: decided_at, latencies_ms=latencies_ms, degraded=degraded
+            applications,
+            scored,
+            self.config,
+            now=lambda: decided_at,
+            latencies_ms=latencies_ms,
+            degraded=degraded,
+            profiles=profiles,
         )
         for d in decided:
             error = None
@@ -103,11 +118,30 @@ class Evaluator:
                 log.error("policy failed for an application; routing it to review", exc_info=d.error)
                 error = type(d.error).__name__
             as_dict = orjson.loads(dumps(d.record))  # exactly the bytes the worker would send, read back
+            self.profiles.on_decision(as_dict)
             out.append(Evaluated(as_dict, d.snapshot, error))
         return out
 
-    def _score(self, applications: Sequence[Application]) -> list[Scored | None]:
-        return self.scorer.score_or_none(applications, self.config.policy)
+    def profile(self, customer_id: str) -> CustomerProfile:
+        """The customer's risk profile now, with its exposure from the portfolio watch."""
+        return self.profiles.profile(customer_id, exposure=self.portfolio.outstanding(customer_id))
+
+    def on_published(self, published: Sequence[Alert], *, now: float) -> list[dict]:
+        """Published alerts into the customers' profiles; the holds they call for (contract dicts), each once."""
+        self.profiles.on_alerts(published)
+        holds: list[dict] = []
+        window = self.config.policy.customer.hold_window_hours * 3600
+        for alert in published:
+            if not is_hold_trigger(alert):
+                continue
+            approvals = self.profiles.approvals(alert.subject.id)
+            for hold in holds_for(
+                alert, approvals, now=now, window_seconds=window, policy_version=self.config.policy_version
+            ):
+                if hold.application_id not in self._held:
+                    self._held.add(hold.application_id)
+                    holds.append(orjson.loads(dumps(hold.to_dict())))
+        return holds
 
     def watch_decisions(self, decisions: Sequence[dict]) -> list[Alert]:
         """The portfolio watch's alerts on these decisions (rates, score PSI, exposure)."""
@@ -117,6 +151,7 @@ class Evaluator:
 
     def watch_repayment(self, repayment: Repayment) -> list[Alert]:
         """The portfolio watch's alerts on one repayment (overdue and default rates, exposure)."""
+        self.profiles.on_repayment(repayment)
         return self._portfolio([repayment_summary(repayment)])
 
     def watch_transaction(self, tx: Transaction) -> list[Alert]:
@@ -124,6 +159,9 @@ class Evaluator:
         watches = {tx.customer_id: self._customer(tx.customer_id)}
         alerts, late = watch_transactions(watches, self.anomaly, [tx], config_version=self.config_version)
         self.late_dropped += late
+        day = watches[tx.customer_id].cash.current
+        if day is not None:
+            self.profiles.on_transactions(tx.customer_id, count=day.count, cash=day.sum)
         return alerts
 
     def exposures(self, customers: Sequence[str]) -> tuple[dict[str, float], float | None]:

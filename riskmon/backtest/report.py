@@ -48,6 +48,7 @@ def build_report(data: str | Path, events: Sequence[Parsed], current: RunResult,
 def _records(r: RunResult) -> dict[str, list[dict]]:
     return {
         "decisions": r.decisions,
+        "holds": r.holds,
         "candidates": [a.to_dict() for a in r.candidates],
         "published": [a.to_dict() for a in r.published],
         "notifications": [n.to_dict() for n in r.notifications],
@@ -111,6 +112,11 @@ def table_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         str(cur["decisions"]["held_by_model_alert"]),
         str(new["decisions"]["held_by_model_alert"]),
     )
+    for code, count in new["decisions"].get("by_customer_rule", {}).items():
+        before = cur["decisions"].get("by_customer_rule", {}).get(code, 0)
+        if count or before:
+            row(f"held by customer rule {code}", str(before), str(count))
+    row("approvals re-issued as holds", str(cur["decisions"].get("holds", 0)), str(new["decisions"].get("holds", 0)))
     for stage, label in (
         ("candidates", "alerts, raw candidates"),
         ("feed", "alerts after dedup (feed)"),

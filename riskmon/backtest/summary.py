@@ -45,6 +45,10 @@ DETECTION_GRACE_SECONDS = 3600.0
 _DETECTING_LEVELS = ("warning", "critical")
 
 
+#: The reason codes of the policy's customer rules (:mod:`riskmon.decisioning.customer`).
+CUSTOMER_RULE_CODES = ("CUSTOMER_ALERT", "EXISTING_DELINQUENCY", "EXPOSURE_LIMIT", "PROFILE_STALE")
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The nearest-rank ``q`` quantile (0 < q <= 1), None for no values.
 
@@ -102,6 +106,12 @@ def _decisions(r: RunResult) -> dict[str, Any]:
         "by_model": dict(Counter(model_family(d["model_version"]) for d in r.decisions).most_common()),
         "held_by_model_alert": held,
         "policy_failures": r.failed_decisions,
+        # decisions a customer rule held (its code among the reasons), and approvals re-issued as holds
+        "by_customer_rule": {
+            code: sum(1 for d in r.decisions if any(x["code"] == code for x in d["reasons"]))
+            for code in CUSTOMER_RULE_CODES
+        },
+        "holds": len(r.holds),
     }
 
 

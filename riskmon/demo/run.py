@@ -28,9 +28,10 @@ import sys
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -38,6 +39,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from riskmon.client import watermark_high
 from riskmon.portfolio import summaries
 from riskmon.settings import PRODUCER_DEFAULTS
+
+if TYPE_CHECKING:
+    from riskmon.runtime.topics import TopicNames
 
 __all__ = ["DemoOptions", "run_demo", "MALFORMED_SAMPLES"]
 
@@ -228,6 +232,8 @@ def run_demo(options: DemoOptions) -> int:
             if t.incident
         }
         raised: set[tuple[str, str]] = set()
+        critical_customers: set[str] = set()
+        approved_template: dict | None = None
 
         def produce_transactions() -> None:
             producer = Producer({"bootstrap.servers": info.kafka_bootstrap, **PRODUCER_DEFAULTS, "linger.ms": 5})
@@ -265,6 +271,8 @@ def run_demo(options: DemoOptions) -> int:
                     tally.alerts[(a["level"], a["detector"])] += 1
                     if a["level"] != "info":
                         raised.add((a["detector"], a["subject"]["id"]))
+                    if a["level"] == "critical" and a["status"] == "firing" and a["subject"]["kind"] == "customer":
+                        critical_customers.add(a["subject"]["id"])
                     if a["level"] != "info":  # info alerts are counted in the report, not printed one by one
                         say(
                             f"   ALERT {a['level'].upper():<8} {a['status']:<8} {a['detector']:<22} "
@@ -286,6 +294,7 @@ def run_demo(options: DemoOptions) -> int:
                             tally.bad_by_outcome[d["outcome"]] += 1
                         if d["outcome"] == "approve":
                             performing.append(by_id[d["application_id"]])
+                            approved_template = approved_template or by_id[d["application_id"]].application
                         while len(performing) > options.label_delay:
                             _send_outcome(label_producer, names.repayments, performing.popleft(), tally)
                         switched = model_family != last_model
@@ -344,6 +353,8 @@ def run_demo(options: DemoOptions) -> int:
                 if now > deadline:
                     say(f"   timed out waiting for decisions: {len(tally.decided)}/{len(records)}")
                     break
+        if len(tally.decided) == len(records):
+            _linked_response(say, consumer, info.kafka_bootstrap, names, sorted(critical_customers), approved_template)
         consumer.close()
         model_ready.set()
         label_producer.flush(30)
@@ -375,6 +386,83 @@ def run_demo(options: DemoOptions) -> int:
                 say(f"   stopped {line}")
         elif was_running:
             say("   the stack was already running before the demo; left running")
+
+
+def _linked_response(
+    say: Callable[[str], None],
+    consumer: Consumer,
+    bootstrap: str,
+    names: TopicNames,
+    critical_customers: list[str],
+    template: dict | None,
+    timeout: float = 60.0,
+) -> None:
+    """Both directions of the linked response, on the running worker.
+
+    A customer under an open critical alert applies: held for review
+    (``CUSTOMER_ALERT``). A fresh customer is approved, then cashes out: the
+    approval is re-issued as a ``hold``.
+    """
+    if template is None:
+        say("== linked response: no approval to copy; skipped")
+        return
+    say("== linked response: the approval flow bound to each customer's live risk")
+    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_DEFAULTS})
+
+    def apply(app_id: str, customer: str) -> None:
+        app = {**template, "application_id": app_id, "customer_id": customer}
+        producer.produce(names.applications, key=app_id.encode(), value=orjson.dumps(app))
+        producer.flush(10)
+
+    def wait(match: Callable[[dict], bool], what: str) -> dict | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None or msg.error() or msg.topic() != names.decisions:
+                continue
+            d = orjson.loads(msg.value() or b"{}")
+            if match(d):
+                return d
+        say(f"   {what}: none within {timeout:.0f} s")
+        return None
+
+    def show(d: dict) -> None:
+        reasons = "; ".join(f"{r['code']}: {r['description']}" for r in d["reasons"][:2])
+        extra = f"  supersedes {d['supersedes']}" if d.get("supersedes") else ""
+        say(f"   {d['application_id']:<14} {d['stage']:<9} {d['outcome']:<8} {reasons}{extra}")
+
+    if critical_customers:
+        customer = critical_customers[0]
+        say(f"   customer {customer} has an open critical alert, and applies for a loan:")
+        apply("linked-alert-1", customer)
+        if (d := wait(lambda d: d["application_id"] == "linked-alert-1", "its decision")) is not None:
+            show(d)
+    customer = "demo-hold-customer"
+    say(f"   customer {customer} is approved, then cashes out 3 x 2,000 within minutes:")
+    apply("linked-hold-1", customer)
+    approval = wait(lambda d: d["application_id"] == "linked-hold-1", "its decision")
+    if approval is None:
+        return
+    show(approval)
+    if approval["outcome"] != "approve":
+        say("   (not approved on its own merits: nothing to hold)")
+        return
+    now = time.time()
+    for k in range(3):
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 120 + 30 * k))
+        tx = {
+            "transaction_id": f"demo-hold-cash-{k}",
+            "customer_id": customer,
+            "occurred_at": at,
+            "amount": 2_000.0,
+            "type": "cash_withdrawal",
+            "channel": "atm",
+        }
+        producer.produce(names.transactions, key=customer.encode(), value=orjson.dumps(tx))
+    producer.flush(10)
+    hold = wait(lambda d: d["application_id"] == "linked-hold-1" and d["stage"] == "hold", "the hold")
+    if hold is not None:
+        show(hold)
 
 
 def _send_outcome(producer: Producer, topic: str, record: object, tally: _Tally) -> None:

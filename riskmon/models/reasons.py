@@ -170,6 +170,31 @@ CATALOGUE: Mapping[str, ReasonEntry] = {
     ),
     "age": _E("AGE", "Age"),
     "marital_status": _E("MARITAL_STATUS", "Marital status"),
+    # the customer's live risk profile (riskmon.profile): what the monitor saw across every stream
+    "behaviour.open_alerts": _E("CUSTOMER_ALERTS", "Open alerts on the customer", "Alerts are open on the customer"),
+    "behaviour.alert_level": _E(
+        "CUSTOMER_ALERTS", "Severity of the customer's open alerts", "Severe alerts are open on the customer"
+    ),
+    "behaviour.exposure": _E(
+        "EXISTING_EXPOSURE", "Outstanding borrowing", "Outstanding borrowing is high", "Outstanding borrowing is low"
+    ),
+    "behaviour.current_dpd": _E(
+        "EXISTING_DELINQUENCY", "Days past due on existing loans", "An existing loan is past due"
+    ),
+    "behaviour.worst_dpd": _E("PAST_DELINQUENCY", "Worst days past due on any loan", "A loan was seriously past due"),
+    "behaviour.defaults": _E("PAST_DEFAULTS", "Defaulted loans", "A previous loan defaulted"),
+    "behaviour.tx_count_24h": _E(
+        "ACCOUNT_ACTIVITY",
+        "Transactions in the last 24 hours",
+        "Unusually many transactions in the last 24 hours",
+        "Few transactions in the last 24 hours",
+    ),
+    "behaviour.cash_24h": _E(
+        "CASH_WITHDRAWALS",
+        "Cash withdrawn in the last 24 hours",
+        "Large cash withdrawals in the last 24 hours",
+        "Little cash withdrawn in the last 24 hours",
+    ),
 }
 
 _NOT_CODE = re.compile(r"[^A-Z0-9]+")

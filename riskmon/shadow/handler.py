@@ -192,6 +192,8 @@ class ShadowHandler:
             outcome = self._manage(candidates, timer) if candidates or timer else None
             if outcome is not None:
                 records += [(a.dedup_key, self._wrap("alert", a.to_dict())) for a in outcome.published]
+                holds = self.evaluator.on_published(outcome.published, now=self._now().timestamp())
+                records += [(h["application_id"], self._wrap("decision", h)) for h in holds]
                 records += [(n.group_key, self._wrap("notification", n.to_dict())) for n in outcome.notifications]
             futures = [await self._send(self._topic, key.encode(), value) for key, value in records]
             for future in futures:  # one wait per batch

@@ -225,3 +225,35 @@ def test_holds_are_the_approvals_within_the_window_of_a_critical_customer_alert(
             "detector": "cash_24h",
             "level": "critical",
         }
+
+
+def test_the_backtest_runs_the_customer_rules_and_holds_as_live() -> None:
+    from riskmon.alerting.config import DEFAULTS
+    from riskmon.backtest.engine import run
+    from tests.unit.backtest_streams import application as bt_application
+    from tests.unit.backtest_streams import parsed, transaction
+
+    safe = {"amount": 5_000, "annual_income": 90_000, "features": {"debt_to_income": 5, "inquiries_6m": 0}}
+    cash = [
+        transaction(k, customer="cust-cash", at=600 + 60 * k, amount=1_000.0, type="cash_withdrawal") for k in range(6)
+    ]
+    stream = parsed(
+        bt_application(1, at=0, customer_id="cust-cash", **safe),  # approved, then the cash-out: held
+        *cash,
+        bt_application(2, at=1_200, customer_id="cust-cash", **safe),  # under the open critical alert: review
+        bt_application(3, at=1_260, customer_id="cust-clean", **safe),  # the control
+    )
+    result = run(DEFAULT, DEFAULTS, stream)
+    outcomes = {d["application_id"]: (d["outcome"], [r["code"] for r in d["reasons"]][:1]) for d in result.decisions}
+    assert outcomes == {
+        "app-0001": ("approve", []),
+        "app-0002": ("review", ["CUSTOMER_ALERT"]),
+        "app-0003": ("approve", []),
+    }
+    assert [(h["application_id"], h["stage"], h["reasons"][0]["code"]) for h in result.holds] == [
+        ("app-0001", "hold", "CUSTOMER_ALERT")
+    ]
+    assert result.holds[0]["supersedes"] == result.decisions[0]["decision_id"]
+    # turned off, the same stream approves and holds nothing
+    off = run(edited_config({"policy.customer_rules": None}), DEFAULTS, stream)
+    assert [d["outcome"] for d in off.decisions] == ["approve", "approve", "approve"] and off.holds == []
