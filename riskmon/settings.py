@@ -42,6 +42,25 @@ Environment variables:
 ``RISKMON_AUDIT_CHECKPOINT_KEY``  secret (>= 16 bytes) for the audit checkpoints' HMAC
                              (both default to a development key, with a warning:
                              set them in any real deployment)
+``RISKMON_AUTH``             ``auto`` (default), ``on`` or ``off``: whether the web port asks
+                             who the caller is (:mod:`riskmon.auth`). ``auto`` is on unless
+                             ``RISKMON_WEB_HOST`` is a loopback address; ``off`` on any other
+                             host is allowed but warned about at start
+``RISKMON_METRICS_AUTH``     ``auto`` (default: as ``RISKMON_AUTH``), ``on`` or ``off``:
+                             whether ``/metrics`` needs a token with the ``metrics`` role
+                             (``/health`` never does: it says only ok or degraded)
+``RISKMON_PROXY_IDENTITY_HEADER`` / ``RISKMON_PROXY_SECRET``  an authenticating proxy in
+                             front of the worker: requests with that header and
+                             ``X-Riskmon-Proxy-Secret`` equal to the secret (>= 16 bytes) are
+                             the named identity (both or neither; :mod:`riskmon.auth.principal`)
+``RISKMON_TOKEN``            the operator's token for ``riskmon ack``/``silence`` (the command line)
+``RISKMON_HTTP_RATE``        requests a second each caller may make to ``POST /v1/applications``
+                             (``50``; ``0`` is no limit); ``RISKMON_HTTP_BURST`` the burst (``100``)
+``RISKMON_AUDIT_SIGNING_KEY_FILE``  Ed25519 private key (PEM, ``riskmon audit keygen``) that
+                             signs the audit checkpoints; without it a development key signs,
+                             with a warning
+``RISKMON_AUDIT_PUBLIC_KEY_FILE``   the public key ``riskmon audit verify`` checks them with
+                             (``--public-key`` overrides)
 ``RISKMON_TRACEMALLOC``      frames per allocation to trace (``0``, off); the
                              largest allocation sites are dumped every 30 s
                              (:mod:`riskmon.runtime.tuning.memory_probe`; diagnosis only)
@@ -49,13 +68,14 @@ Environment variables:
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
-__all__ = ["Settings", "SettingsError", "settings_from_env"]
+__all__ = ["Settings", "SettingsError", "is_loopback", "settings_from_env"]
 
 #: Used when no audit key is configured: fine for a laptop, never for production.
 DEV_AUDIT_KEY = "riskmon-development-key-not-for-production"
@@ -65,6 +85,7 @@ MAX_FETCH_WAIT_MS = 30_000
 #: Largest fetch minimum accepted: the broker's default ``fetch.max.bytes`` (a fetch never returns more).
 MAX_FETCH_MIN_BYTES = 50 * 1024 * 1024
 
+AuthMode = Literal["auto", "on", "off"]
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"]
 
 
@@ -103,6 +124,14 @@ class Settings:
     notify_enabled: bool = True  # run the receivers' delivery threads (RISKMON_NOTIFY=0: another process delivers)
     audit_pseudonym_key: str = DEV_AUDIT_KEY
     audit_checkpoint_key: str = DEV_AUDIT_KEY
+    audit_signing_key_file: str | None = None
+    audit_public_key_file: str | None = None
+    auth: AuthMode = "auto"
+    metrics_auth: AuthMode = "auto"
+    proxy_identity_header: str | None = None
+    proxy_secret: str | None = None
+    http_rate: float = 50.0
+    http_burst: int = 100
 
     def __post_init__(self) -> None:
         if self.security_protocol not in ("PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"):
@@ -143,6 +172,30 @@ class Settings:
             raise SettingsError(f"RISKMON_EVENT_LOOP must be uvloop or asyncio, got {self.event_loop!r}")
         if not 0 <= self.web_port <= 65535:
             raise SettingsError(f"RISKMON_WEB_PORT must be a TCP port, got {self.web_port}")
+        for name in ("auth", "metrics_auth"):
+            if getattr(self, name) not in ("auto", "on", "off"):
+                raise SettingsError(f"RISKMON_{name.upper()} must be auto, on or off, got {getattr(self, name)!r}")
+        if bool(self.proxy_identity_header) != bool(self.proxy_secret):
+            raise SettingsError(
+                "RISKMON_PROXY_IDENTITY_HEADER and RISKMON_PROXY_SECRET go together: set both or neither"
+            )
+        if self.proxy_secret is not None and len(self.proxy_secret.encode()) < 16:
+            raise SettingsError("RISKMON_PROXY_SECRET must be at least 16 bytes")
+        if self.http_rate < 0 or self.http_burst < 1:
+            raise SettingsError(
+                "RISKMON_HTTP_RATE must be >= 0 and RISKMON_HTTP_BURST >= 1, "
+                f"got {self.http_rate} and {self.http_burst}"
+            )
+
+    @property
+    def auth_enabled(self) -> bool:
+        """Whether the web port asks who the caller is (``auto``: unless it listens on loopback only)."""
+        return self.auth == "on" or (self.auth == "auto" and not is_loopback(self.web_host))
+
+    @property
+    def metrics_auth_enabled(self) -> bool:
+        """Whether ``/metrics`` needs a token (``auto``: as the rest of the web port)."""
+        return self.metrics_auth == "on" or (self.metrics_auth == "auto" and self.auth_enabled)
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the non-None ``changes`` applied (command-line flags)."""
@@ -178,6 +231,30 @@ class Settings:
 PRODUCER_DEFAULTS: Mapping[str, object] = MappingProxyType(
     {"acks": "all", "enable.idempotence": True, "partitioner": "murmur2_random"}
 )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a web host is reachable from this machine only (``localhost``, 127.0.0.0/8, ``::1``).
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0"), is_loopback("")
+    (True, True, False, False)
+    """
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -226,4 +303,12 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         notify_enabled=env.get("RISKMON_NOTIFY", "1") != "0",
         audit_pseudonym_key=env.get("RISKMON_AUDIT_PSEUDONYM_KEY") or DEV_AUDIT_KEY,
         audit_checkpoint_key=env.get("RISKMON_AUDIT_CHECKPOINT_KEY") or DEV_AUDIT_KEY,
+        audit_signing_key_file=env.get("RISKMON_AUDIT_SIGNING_KEY_FILE") or None,
+        audit_public_key_file=env.get("RISKMON_AUDIT_PUBLIC_KEY_FILE") or None,
+        auth=(env.get("RISKMON_AUTH") or d.auth).strip().lower(),  # type: ignore[arg-type]
+        metrics_auth=(env.get("RISKMON_METRICS_AUTH") or d.metrics_auth).strip().lower(),  # type: ignore[arg-type]
+        proxy_identity_header=env.get("RISKMON_PROXY_IDENTITY_HEADER") or None,
+        proxy_secret=env.get("RISKMON_PROXY_SECRET") or None,
+        http_rate=_float(env, "RISKMON_HTTP_RATE", d.http_rate),
+        http_burst=_int(env, "RISKMON_HTTP_BURST", d.http_burst),
     )

@@ -15,8 +15,8 @@ How it is used (pure code here; the stream wiring feeds it)::
                                                                             │ entry {seq, at, record, prev, leaf, chain}
                                                                             ▼
                                                    risk.audit (one partition) ◄── one writer, in order
-                                   AuditChain.checkpoint(at=…, key=…) ──► stored apart (size, root, head, at, mac)
-    auditor: verify(entries, checkpoints=…, key=…) ──► VerifyResult(ok, checked, first_bad_seq, problem)
+                                AuditChain.checkpoint(at=…, signer=…) ──► stored apart (size, root, head, at, sig)
+    auditor: verify(entries, checkpoints=…, public_keys=…) ──► VerifyResult(ok, checked, first_bad_seq, problem)
              prove(entries, seq) ──► verify_proof(proof)        (riskmon audit show)
 
 * :mod:`~riskmon.audit.pseudonym`: the keyed HMAC pseudonym of an applicant.
@@ -24,6 +24,8 @@ How it is used (pure code here; the stream wiring feeds it)::
 * :mod:`~riskmon.audit.merkle`: RFC 6962 / 9162 tree hashes, inclusion and consistency proofs.
 * :mod:`~riskmon.audit.chain`: the hash-chained log and its checkpoints (the writer's state).
 * :mod:`~riskmon.audit.verify`: the verifier that names the first bad entry; inclusion proofs.
+* :mod:`~riskmon.audit.signing`: Ed25519 signatures on checkpoints.
+* :mod:`~riskmon.audit.operator`: operators' actions (acknowledgements, silences, tokens) as records.
 
 Three mechanisms, each for its own threat:
 
@@ -37,7 +39,8 @@ Three mechanisms, each for its own threat:
 * **Checkpoints, stored apart from the log, detect truncation.** A cut-off
   tail leaves a perfectly valid shorter chain; only a record of how long the
   log was, and what its root and head were, kept where the same hand cannot
-  rewrite it, shows the loss. Their HMAC shows they were not forged.
+  rewrite it, shows the loss. Their Ed25519 signature (:mod:`~riskmon.audit.signing`)
+  shows they were not forged, to anyone holding the public key.
 
 Pure code: no Kafka, no Redis, no clock (times are passed in), no logging.
 

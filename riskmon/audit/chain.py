@@ -12,7 +12,8 @@ Each entry wraps one record (:mod:`riskmon.audit.records`)::
 proofs (:func:`riskmon.audit.verify.prove`). ``chain`` orders the entries: it
 covers ``prev``, so deleting, inserting or reordering an entry breaks the
 link of the one after it. Neither can detect a cut tail, so the writer also
-emits *checkpoints* (size, root, head, time, HMAC), stored apart from the log:
+emits *checkpoints* (size, root, head, time, and an Ed25519 signature,
+:mod:`riskmon.audit.signing`; an HMAC in checkpoints written before), stored apart from the log:
 a log shorter than a checkpoint, or one whose root or head at that size
 differs, was truncated or rewritten.
 
@@ -47,6 +48,7 @@ import orjson
 
 from riskmon.audit.merkle import MerkleFrontier, leaf_hash
 from riskmon.audit.records import canonical_bytes
+from riskmon.audit.signing import CheckpointSigner, Ed25519PublicKey, signature_problem
 from riskmon.schemas import format_timestamp
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "chain_hash",
     "check_entry",
     "checkpoint_mac",
+    "checkpoint_problem",
     "checkpoint_shape",
     "checkpoint_valid",
     "entry_leaf",
@@ -68,8 +71,10 @@ __all__ = [
 ZERO_HASH = "0" * 64
 #: The fields of an entry, in the order they are written.
 ENTRY_FIELDS = ("seq", "at", "record", "prev", "leaf", "chain")
-#: The fields of a checkpoint.
+#: The fields of an HMAC checkpoint (written before checkpoints were signed; still verified).
 CHECKPOINT_FIELDS = ("size", "root", "head", "at", "mac")
+#: The fields of a signed checkpoint.
+SIGNED_CHECKPOINT_FIELDS = ("size", "root", "head", "at", "alg", "key_id", "sig")
 _MIN_KEY_BYTES = 16
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -162,10 +167,11 @@ def checkpoint_valid(checkpoint: object, key: bytes) -> bool:
 
 
 def checkpoint_shape(checkpoint: object) -> str | None:
-    """Why ``checkpoint`` is not a well-formed checkpoint, or None."""
+    """Why ``checkpoint`` is not a well-formed checkpoint (signed, or HMAC), or None."""
     if not isinstance(checkpoint, Mapping):
         return "not an object"
-    missing = [f for f in CHECKPOINT_FIELDS if f not in checkpoint]
+    fields = SIGNED_CHECKPOINT_FIELDS if "sig" in checkpoint else CHECKPOINT_FIELDS
+    missing = [f for f in fields if f not in checkpoint]
     if missing:
         return f"missing {', '.join(missing)}"
     size = checkpoint["size"]
@@ -173,8 +179,27 @@ def checkpoint_shape(checkpoint: object) -> str | None:
         return "size must be an integer >= 0"
     if not (is_hash(checkpoint["root"]) and is_hash(checkpoint["head"])):
         return "root and head must be 64 hex digits"
-    if not isinstance(checkpoint["at"], str) or not isinstance(checkpoint["mac"], str):
-        return "at and mac must be strings"
+    proof = ("alg", "key_id", "sig") if "sig" in checkpoint else ("mac",)
+    if not all(isinstance(checkpoint[f], str) for f in ("at", *proof)):
+        return f"at and {', '.join(proof)} must be strings"
+    return None
+
+
+def checkpoint_problem(
+    checkpoint: Mapping,
+    *,
+    key: bytes | None = None,
+    public_keys: Mapping[str, Ed25519PublicKey] | None = None,
+) -> str | None:
+    """Why a well-formed checkpoint is not authentic, or None.
+
+    A signed checkpoint is checked against ``public_keys`` (not at all when
+    None); an HMAC one against ``key`` (not at all when None).
+    """
+    if "sig" in checkpoint:
+        return None if public_keys is None else signature_problem(checkpoint, public_keys)
+    if key is not None and not checkpoint_valid(checkpoint, key):
+        return "checkpoint MAC invalid (forged or altered)"
     return None
 
 
@@ -262,9 +287,14 @@ class AuditChain:
         """The RFC 6962 Merkle root (hex) over every entry's leaf so far."""
         return self._frontier.root().hex()
 
-    def checkpoint(self, *, at: str | datetime, key: bytes) -> dict:
-        """A signed statement of the chain now: ``size``, ``root``, ``head``, ``at``, ``mac``.
+    def checkpoint(
+        self, *, at: str | datetime, signer: CheckpointSigner | None = None, key: bytes | None = None
+    ) -> dict:
+        """A signed statement of the chain now: ``size``, ``root``, ``head``, ``at`` and its proof.
 
+        With ``signer``, an Ed25519 signature (``alg``, ``key_id``, ``sig``:
+        anyone with the public key verifies it); with ``key`` only, an HMAC
+        ``mac`` (the format of before; kept for tests and old trails).
         Store it apart from the log, and only after the broker acknowledged
         every entry it covers: a checkpoint ahead of the log reads as a
         truncated log.
@@ -272,18 +302,28 @@ class AuditChain:
         if isinstance(at, datetime):
             at = format_timestamp(at)
         body = {"size": self._size, "root": self.root(), "head": self._head, "at": at}
+        if signer is not None:
+            return signer.sign(body)
+        if key is None:
+            raise TypeError("a checkpoint needs a signer (or an HMAC key)")
         return {**body, "mac": checkpoint_mac(body, key)}
 
     @classmethod
     def resume(
-        cls, entries: Iterable[Mapping], *, checkpoints: Iterable[Mapping] = (), key: bytes | None = None
+        cls,
+        entries: Iterable[Mapping],
+        *,
+        checkpoints: Iterable[Mapping] = (),
+        key: bytes | None = None,
+        public_keys: Mapping[str, Ed25519PublicKey] | None = None,
     ) -> AuditChain:
         """The chain that ``entries`` (the whole log, from ``seq`` 0) leave, validated as it is read.
 
         Every entry is checked (sequence, link, leaf and chain hashes), and
-        each checkpoint's root and head at its size; with ``key``, their MACs
-        too. A log that fails must not be continued: appending to it would
-        fork the chain or hide the damage.
+        each checkpoint's root and head at its size; with ``public_keys``,
+        their signatures too (with ``key``, the MACs of HMAC checkpoints).
+        A log that fails must not be continued: appending to it would fork
+        the chain or hide the damage.
 
         Raises
         ------
@@ -296,10 +336,9 @@ class AuditChain:
             shape = checkpoint_shape(cp)
             if shape is not None:
                 raise AuditChainError(None, f"checkpoint malformed ({shape})")
-            if key is not None and not checkpoint_valid(cp, key):
-                raise AuditChainError(
-                    None, f"checkpoint at size {cp['size']} ({cp['at']}): checkpoint MAC invalid (forged or altered)"
-                )
+            forged = checkpoint_problem(cp, key=key, public_keys=public_keys)
+            if forged is not None:
+                raise AuditChainError(None, f"checkpoint at size {cp['size']} ({cp['at']}): {forged}")
             wanted.setdefault(cp["size"], []).append(cp)
         vouched = 0  # entries below this size are vouched for by a matching checkpoint
         vouched = chain._match(wanted.pop(0, ()), vouched)

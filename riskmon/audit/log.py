@@ -1,7 +1,7 @@
 """Reading the audit trail back from Kafka, and where its checkpoints live.
 
 ``risk.audit`` has one partition and no retention limit: the whole chain, in
-order. Checkpoints of the chain head (size, Merkle root, head, HMAC) are kept
+order. Checkpoints of the chain head (size, Merkle root, head, Ed25519 signature) are kept
 apart from the log, in Redis (``<ns>:audit:checkpoints``, a list) so that
 whoever can rewrite the topic cannot also rewrite what it was checked
 against; export them to write-once storage for long-term custody.
@@ -25,7 +25,10 @@ __all__ = ["read_audit_log", "checkpoint_key", "read_checkpoints"]
 def read_audit_log(
     config: dict[str, str | int | float | bool], topic: str, *, timeout: float = 60.0
 ) -> list[dict[str, Any]]:
-    """Every entry of the (single-partition) audit topic, from the first, in order."""
+    """Every committed entry of the (single-partition) audit topic, from the first, in order.
+
+    ``read_committed``: a batch of a writer that was fenced or failed is aborted, and never read.
+    """
     consumer = Consumer(
         {
             **config,
@@ -46,13 +49,16 @@ def read_audit_log(
         position = 0
         while position < end:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"read {position} of {end} audit records from {topic} before timing out")
+                raise TimeoutError(f"read up to offset {position} of {end} in {topic} before timing out")
             for msg in consumer.consume(1000, timeout=0.5):
                 value, offset = msg.value(), msg.offset()
                 if msg.error() or value is None or offset is None:
                     continue
                 entries.append(orjson.loads(value))
-                position = offset + 1
+                position = max(position, offset + 1)
+            # the consumer's position, not the last entry's offset: the writer's transaction
+            # markers take offsets too, and the log's last offset is usually one of them
+            position = max(position, consumer.position([TopicPartition(topic, 0)])[0].offset)
         return entries
     finally:
         consumer.close()

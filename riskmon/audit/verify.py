@@ -51,12 +51,13 @@ from riskmon.audit.chain import (
     ZERO_HASH,
     chain_hash,
     check_entry,
+    checkpoint_problem,
     checkpoint_shape,
-    checkpoint_valid,
     entry_leaf,
     is_hash,
 )
 from riskmon.audit.merkle import EMPTY_ROOT, MerkleFrontier, inclusion_proof, root, verify_inclusion
+from riskmon.audit.signing import Ed25519PublicKey
 
 __all__ = ["VerifyResult", "prove", "verify", "verify_proof"]
 
@@ -167,6 +168,7 @@ def verify(
     start_seq: int | None = None,
     end_seq: int | None = None,
     anchor: Mapping | str | None = None,
+    public_keys: Mapping[str, Ed25519PublicKey] | None = None,
 ) -> VerifyResult:
     """Verify the log (or a range of it) and the checkpoints; stop at the first problem.
 
@@ -178,7 +180,11 @@ def verify(
     checkpoints
         Checkpoints stored apart from the log, in any order.
     key
-        The checkpoint key; without it MACs are not checked.
+        The HMAC key of checkpoints written before signing; without it their MACs are not checked.
+    public_keys
+        Ed25519 public keys by key id (:mod:`riskmon.audit.signing`); a
+        signed checkpoint whose key is not among them fails. None: signatures
+        are not checked.
     start_seq, end_seq
         A range to verify (``end_seq`` inclusive). Starting after 0 needs
         ``anchor``: the entry before the range (checked to be internally
@@ -233,8 +239,9 @@ def verify(
             return result(None, f"checkpoint {j}: malformed ({shape})", compared)
         size, at = cp["size"], cp["at"]
         name = f"checkpoint at size {size} ({at})"
-        if key is not None and not checkpoint_valid(cp, key):
-            return result(None, f"{name}: checkpoint MAC invalid (forged or altered)", compared)
+        authenticity = checkpoint_problem(cp, key=key, public_keys=public_keys)
+        if authenticity is not None:
+            return result(None, f"{name}: {authenticity}", compared)
         if size > end:
             if end_seq is None:
                 cut = f"log ends at {end} but checkpoint of {at} covers {size} entries (truncated tail)"
@@ -244,7 +251,9 @@ def verify(
             continue  # before the range: its head and root are not known here
         root_hex, head_hex = seen[size]
         why = "the log was rewritten"
-        if key is None:
+        if "sig" in cp and public_keys is None:
+            why += ", or the checkpoint altered (signature not checked)"
+        elif "sig" not in cp and key is None:
             why += ", or the checkpoint altered (MAC not checked)"
         span = f"entries {vouched}..{size - 1}" if size > vouched else f"the first {size} entries"
         for field, mine in (("root", root_hex), ("head", head_hex)):

@@ -21,16 +21,20 @@ to one worker, which is the writer:
   and within a batch by the same key. A writer killed between the ack and
   the mark leaves the log's last batch unmarked: on resuming, the writer
   marks that tail again before it chains anything.
-* After each batch's entries are acknowledged, a checkpoint (size, root,
-  head, HMAC) is stored apart from the log when ``checkpoint_every`` more
-  entries were chained.
+* After each batch's entries are committed, a checkpoint (size, root, head,
+  Ed25519 signature: :mod:`riskmon.audit.signing`) is stored apart from the
+  log when ``checkpoint_every`` more entries were chained.
+* Operator actions (:mod:`riskmon.audit.operator`) arrive on the same topic
+  and are chained like decisions; their mark is their ``action_id``.
 
-Before each batch the writer checks that ``risk.audit`` ends where its own
-chain ends (one metadata round trip): if another writer appended meanwhile
-(a rebalance that overlapped), it re-reads the log and resumes from there
-instead of forking. The check and the write are not atomic; Kafka
-transactions with a fixed transactional id would fence an old writer
-completely, and are the next step (see docs/audit.md).
+Fencing (:mod:`riskmon.audit.appender`): entries are written in one Kafka
+transaction per batch, with a ``transactional.id`` every worker shares. A
+writer takes that id (fencing any older one) *before* it reads the log to
+resume, so during an overlapping rebalance the older writer's next commit
+fails and nothing it computed against a stale head reaches the log. A fenced
+writer that no longer holds the pending partition (``owns``) leaves its batch
+to the new one, which reads it again from the committed offset; one that
+still holds it (fenced by a zombie) takes the id back and retries.
 """
 
 from __future__ import annotations
@@ -45,8 +49,10 @@ import orjson
 from redis.exceptions import RedisError
 
 from riskmon.audit import AuditChain, AuditChainError
+from riskmon.audit.appender import AuditAppender, WriterFenced, transactional_id
 from riskmon.audit.log import checkpoint_key, read_audit_log
-from riskmon.pipeline.messages import Incoming, Send
+from riskmon.audit.signing import CheckpointSigner, Ed25519PublicKey
+from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.store import DecisionStore
 from riskmon.schemas import dumps, format_timestamp
 
@@ -80,34 +86,45 @@ class AuditWriter:
         self,
         *,
         store: DecisionStore,
-        send: Send,
         audit_topic: str,
         kafka_config: dict[str, str | int | float | bool],
-        checkpoint_key_bytes: bytes,
+        signer: CheckpointSigner,
+        trusted_keys: dict[str, Ed25519PublicKey] | None = None,
+        checkpoint_key_bytes: bytes | None = None,
+        app_id: str = "riskmon",
         checkpoint_every: int = 100,
+        owns: Callable[[], bool] = lambda: True,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """``signer`` signs checkpoints; ``trusted_keys`` (besides the signer's own) and
+        ``checkpoint_key_bytes`` (HMAC checkpoints of before) verify those already stored;
+        ``owns`` says whether this worker still holds the pending partition."""
         self._sleep = sleep
         self._store = store
         self._mark = store.client.register_script(MARK_LUA)
-        self._send = send
         self._topic = audit_topic
         self._kafka = kafka_config
+        self._signer = signer
+        self._trusted = {**(trusted_keys or {}), signer.key_id: signer.public_key}
         self._key = checkpoint_key_bytes
+        self.owns = owns
+        self._appender = AuditAppender(dict(kafka_config), audit_topic, transactional_id(app_id))
+        self.fenced = 0  # batches given up to a newer writer
         self._every = checkpoint_every
         self._now = wall_clock
         self._chain: AuditChain | None = None
         self._broken: str | None = None
         self._last_checkpoint_size = 0
         self._chained: dict[str, tuple[int, int]] = {}  # highest (offset, index) chained per pending partition
-        self._probe: Any = None  # a consumer for the log's end offset
         self._unacknowledged = False  # entries chained in memory, not yet acknowledged by the broker
 
     async def _resume(self) -> AuditChain | None:
         if self._chain is not None or self._broken:
             return self._chain
-        entries = await asyncio.get_running_loop().run_in_executor(None, read_audit_log, self._kafka, self._topic)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._appender.start)  # fence any older writer first, then read
+        entries = await loop.run_in_executor(None, read_audit_log, self._kafka, self._topic)
         try:
             checkpoints = [
                 orjson.loads(x) for x in await self._store.client.lrange(checkpoint_key(self._store.namespace), 0, -1)
@@ -115,7 +132,7 @@ class AuditWriter:
         except (RedisError, OSError):
             checkpoints = []
         try:
-            self._chain = AuditChain.resume(entries, checkpoints=checkpoints, key=self._key)
+            self._chain = AuditChain.resume(entries, checkpoints=checkpoints, key=self._key, public_keys=self._trusted)
         except AuditChainError as exc:
             self._broken = str(exc)
             log.critical("the audit trail does not verify; not appending to it: %s", exc)
@@ -134,8 +151,10 @@ class AuditWriter:
         return self._chain
 
     def _mark_key(self, record: dict) -> str:
-        """The Redis key that says ``record`` (a decision or a review) is in the trail."""
+        """The Redis key that says ``record`` (a decision, a review, an operator action) is in the trail."""
         ns, kind = self._store.namespace, record["kind"]
+        if record.get("action_id"):
+            return f"{ns}:audited:{kind}:{record['action_id']}"
         return f"{ns}:audited:{kind}:{record.get('decision_id')}:{record.get('reviewed_at', '')}"
 
     async def _mark_tail(self, entries: Sequence[dict]) -> None:
@@ -181,6 +200,19 @@ class AuditWriter:
             try:
                 await self._handle(batch)
                 return
+            except WriterFenced:
+                self._chain = None
+                if not self.owns():
+                    self.fenced += 1
+                    log.warning(
+                        "audit writer fenced by a newer one and no longer holding the pending partition: "
+                        "its batch of %d is left to the new writer, nothing of it was appended",
+                        len(batch),
+                    )
+                    return
+                log.warning("audit writer fenced while it still holds the pending partition: taking the id back")
+                attempt += 1
+                await self._sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
             except Exception:
                 delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
                 log.exception(
@@ -190,30 +222,14 @@ class AuditWriter:
                 attempt += 1
                 await self._sleep(delay)
 
-    def _log_end(self) -> int:
-        from confluent_kafka import Consumer, TopicPartition
-
-        from riskmon.client import watermark_high
-
-        if self._probe is None:
-            self._probe = Consumer({**self._kafka, "group.id": "riskmon-audit-probe", "enable.auto.commit": False})
-        return watermark_high(self._probe, TopicPartition(self._topic, 0))
+    def close(self) -> None:
+        """Release the transactional producer (the worker's shutdown)."""
+        self._appender.close()
 
     async def _handle(self, batch: Sequence[Incoming]) -> None:
         chain = await self._resume()
         if chain is None or not batch:
             return
-        end = await asyncio.get_running_loop().run_in_executor(None, self._log_end)
-        if end != chain.size:
-            log.warning(
-                "risk.audit ends at %d but this writer's chain at %d: another writer appended; resuming",
-                end,
-                chain.size,
-            )
-            self._chain = None
-            chain = await self._resume()
-            if chain is None:
-                return
         where = f"{batch[0].topic}:{batch[0].partition}"
         position = self._chained.get(where, (-1, -1))
         items = []
@@ -240,7 +256,7 @@ class AuditWriter:
             seen = await self._store.client.mget(marks)
         except (RedisError, OSError):
             seen = [None] * len(items)
-        pending = []
+        out: list[tuple[bytes, bytes]] = []
         appended = []
         at = format_timestamp(self._now())  # one chaining time per batch: the batch is chained at once
         in_batch: set[str] = set()
@@ -253,12 +269,13 @@ class AuditWriter:
                     continue  # the same decision or review sent twice upstream (in an earlier batch, or in this one)
                 in_batch.add(mark)
                 entry = chain.append(record, at=at)
-                pending.append(await self._send(self._topic, str(record.get("decision_id", "")).encode(), dumps(entry)))
+                key = str(record.get("decision_id") or record.get("action_id") or "").encode()
+                out.append((key, dumps(entry)))
                 appended.append(mark)
                 src = record["source"]
                 self._chained[where] = max(self._chained.get(where, (-1, -1)), (src["offset"], src["index"]))
-            for future in pending:
-                await future
+            if out:  # one transaction: all of the batch, or (fenced, failed) none of it
+                await asyncio.get_running_loop().run_in_executor(None, self._appender.append, out)
         finally:
             self._unacknowledged = False
         if appended:
@@ -274,7 +291,7 @@ class AuditWriter:
         chain = self._chain
         if chain is None or chain.size == self._last_checkpoint_size or self._unacknowledged:
             return None  # nothing new, or the timer came while a batch waits for the broker's acks
-        cp = chain.checkpoint(at=format_timestamp(self._now()), key=self._key)
+        cp = chain.checkpoint(at=format_timestamp(self._now()), signer=self._signer)
         try:
             await self._store.client.rpush(checkpoint_key(self._store.namespace), dumps(cp))
         except (RedisError, OSError) as exc:

@@ -3,6 +3,11 @@
 Commands are produced to the alert manager's input topic (so they are
 ordered with alerts and survive a restart) and wait for the broker's
 acknowledgement; listings read the state the manager saves in Redis.
+
+Acting needs an operator token (``--token`` or ``RISKMON_TOKEN``): the
+action is recorded as the token's identity, and on the audit trail before it
+is sent (:mod:`riskmon.cli.operators`). ``--by``/``--author`` may repeat that
+identity or be left out; with ``RISKMON_AUTH=off`` they name the operator instead.
 """
 
 from __future__ import annotations
@@ -24,13 +29,22 @@ def _connection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--topic-prefix", default=None, help="environment prefix (overrides RISKMON_TOPIC_PREFIX)")
 
 
+def _token(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--token",
+        default=None,
+        help="your operator token (default: $RISKMON_TOKEN); prefer the variable: arguments show in `ps`",
+    )
+
+
 def add_alerting_commands(sub: Any) -> None:
     """Register the subcommands on the main parser's ``sub`` (argparse subparsers)."""
     ack = sub.add_parser("ack", help="acknowledge an alert (dedup key) or an incident (group key)")
     ack.add_argument("key", help="the alert's dedup_key (e.g. cash_24h:customer:c-1) or a group key (grp-...)")
-    ack.add_argument("--by", required=True, help="who takes it (recorded on the alert)")
+    ack.add_argument("--by", default=None, help="your identity (optional: the token's is recorded)")
     ack.add_argument("--comment", default="", help="what you are doing about it")
     _connection(ack)
+    _token(ack)
 
     silence = sub.add_parser("silence", help="mute matching alerts for a while (add, list, expire)")
     silence_sub = silence.add_subparsers(dest="silence_command", required=True, metavar="ACTION")
@@ -40,16 +54,18 @@ def add_alerting_commands(sub: Any) -> None:
         help="field=value[,field=a|b]; fields: level, detector, subject_kind, subject_id, dedup_key, labels.NAME",
     )
     add.add_argument("--duration", required=True, help="how long, e.g. 30m, 2h, 1d")
-    add.add_argument("--author", required=True, help="who silences (recorded)")
+    add.add_argument("--author", default=None, help="your identity (optional: the token's is recorded)")
     add.add_argument("--comment", required=True, help="why (recorded)")
     _connection(add)
+    _token(add)
     lst = silence_sub.add_parser("list", help="list silences (active and expired)")
     _connection(lst)
     lst.add_argument("--json", action="store_true", help="JSON output")
     expire = silence_sub.add_parser("expire", help="end a silence now")
     expire.add_argument("silence_id")
-    expire.add_argument("--by", required=True, help="who ends it (recorded)")
+    expire.add_argument("--by", default=None, help="your identity (optional: the token's is recorded)")
     _connection(expire)
+    _token(expire)
 
     alerts = sub.add_parser("alerts", help="alerts known to the alert manager")
     alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
@@ -57,6 +73,10 @@ def add_alerting_commands(sub: Any) -> None:
     alist.add_argument("--all", action="store_true", help="include resolved alerts")
     alist.add_argument("--json", action="store_true", help="JSON output")
     _connection(alist)
+
+    from riskmon.cli.operators import add_token_commands
+
+    add_token_commands(sub)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -67,24 +87,24 @@ def _settings(args: argparse.Namespace) -> Any:
     )
 
 
-def _send(settings: Any, key: str, doc: dict[str, Any]) -> None:
-    import orjson
-    from confluent_kafka import KafkaException, Producer
+def _act(settings: Any, principal: Any, action: str, key: str, command: dict[str, Any], target: dict[str, Any]) -> None:
+    """Record the action on the audit trail, then send the command to the alert manager."""
+    from riskmon.audit.operator import new_action_id, operator_record
+    from riskmon.cli.operators import send_with_record
+    from riskmon.runtime.topics import topic_names
 
-    from riskmon.runtime.topics import ensure_topics, topic_names
-    from riskmon.settings import PRODUCER_DEFAULTS
-
-    ensure_topics(settings)
-    producer = Producer({**settings.confluent_config(), **PRODUCER_DEFAULTS})
-    errors: list[str] = []
-    producer.produce(
-        topic_names(settings).alert_candidates,
-        key=key.encode(),
-        value=orjson.dumps(doc),
-        on_delivery=lambda err, msg: errors.append(str(err)) if err else None,
+    command["action_id"] = new_action_id()
+    record = operator_record(
+        action=action,
+        principal=principal.audit_fields(),
+        by=str(command.get("by") or command.get("silence", {}).get("author") or ""),
+        target=target,
+        channel="cli",
+        at=datetime.now(UTC),
+        comment=str(command.get("comment") or command.get("silence", {}).get("comment") or ""),
+        action_id=command["action_id"],
     )
-    if producer.flush(15) or errors:
-        raise KafkaException(errors[0] if errors else "not delivered within 15 s")
+    send_with_record(settings, record=record, command=(topic_names(settings).alert_candidates, key, command))
 
 
 def _redis_hash(settings: Any, name: str) -> dict[bytes, bytes]:
@@ -102,10 +122,14 @@ def _when(t: float | None) -> str:
 
 def _cmd_ack(args: argparse.Namespace) -> int:
     from riskmon.alerting.commands import ack_command
+    from riskmon.cli.operators import acting_name, cli_principal, token_from
 
-    doc = ack_command(args.key, by=args.by, comment=args.comment, at=time.time())
-    _send(_settings(args), args.key, doc)
-    print(f"acknowledgement of {args.key} by {args.by} sent to the alert manager")
+    settings = _settings(args)
+    who = cli_principal(settings, token_from(args))
+    by = acting_name(who, args.by, "--by")
+    doc = ack_command(args.key, by=by, comment=args.comment, at=time.time())
+    _act(settings, who, "ack", args.key, doc, {"dedup_key": args.key})
+    print(f"acknowledgement of {args.key} by {by} sent to the alert manager")
     return 0
 
 
@@ -117,15 +141,24 @@ def _cmd_silence(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.silence_command == "add":
+        from riskmon.cli.operators import acting_name, cli_principal, token_from
+
+        who = cli_principal(settings, token_from(args))
+        author = acting_name(who, args.author, "--author")
         doc = silence_command(
-            args.matcher, duration=args.duration, author=args.author, comment=args.comment, now=time.time()
+            args.matcher, duration=args.duration, author=author, comment=args.comment, now=time.time()
         )
-        _send(settings, doc["silence"]["id"], doc)
         s = doc["silence"]
+        target = {"silence_id": s["id"], "matcher": s["matcher"], "ends_at": s["ends_at"]}
+        _act(settings, who, "silence", s["id"], doc, target)
         print(f"{s['id']}  until {_when(s['ends_at'])}  {args.matcher}")
         return 0
     if args.silence_command == "expire":
-        _send(settings, args.silence_id, expire_command(args.silence_id, by=args.by, at=time.time()))
+        from riskmon.cli.operators import acting_name, cli_principal, token_from
+
+        who = cli_principal(settings, token_from(args))
+        doc = expire_command(args.silence_id, by=acting_name(who, args.by, "--by"), at=time.time())
+        _act(settings, who, "expire_silence", args.silence_id, doc, {"silence_id": args.silence_id})
         print(f"expiry of {args.silence_id} sent to the alert manager")
         return 0
     silences = sorted(
@@ -178,11 +211,12 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
         from redis.exceptions import RedisError
 
         from riskmon.alerting.commands import CommandError
+        from riskmon.cli.operators import OperatorError
         from riskmon.settings import SettingsError
 
         try:
             return fn(args)
-        except (CommandError, SettingsError) as exc:
+        except (CommandError, SettingsError, OperatorError) as exc:
             raise UserError(str(exc)) from exc
         except (KafkaException, RedisError, OSError) as exc:  # the broker or Redis is unreachable
             raise UserError(f"{type(exc).__name__}: {exc}") from exc
@@ -194,4 +228,15 @@ class UserError(Exception):
     """Raised for problems the user can fix; the CLI prints it on one line (exit 2)."""
 
 
-ALERTING_COMMANDS = {"ack": _guarded(_cmd_ack), "silence": _guarded(_cmd_silence), "alerts": _guarded(_cmd_alerts)}
+def _cmd_token(args: argparse.Namespace) -> int:
+    from riskmon.cli.operators import cmd_token
+
+    return cmd_token(args, _settings(args))
+
+
+ALERTING_COMMANDS = {
+    "ack": _guarded(_cmd_ack),
+    "silence": _guarded(_cmd_silence),
+    "alerts": _guarded(_cmd_alerts),
+    "token": _guarded(_cmd_token),
+}

@@ -85,8 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("verify", "check the whole trail (or a range) and name the first bad record"),
         ("show", "the full history of one application, with inclusion proofs"),
         ("export", "write a range of the trail for an auditor (JSON lines)"),
+        ("keygen", "make an Ed25519 key pair for signing checkpoints"),
     ):
         p = audit_sub.add_parser(name, help=text)
+        if name == "keygen":
+            p.add_argument("--out", type=Path, required=True, help="directory for audit-signing.key and .pub")
+            continue
         _add_connection_flags(p)
         if name == "show":
             p.add_argument("application_id")
@@ -94,7 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--from", dest="start", type=int, default=None, help="first sequence number")
             p.add_argument("--to", dest="end", type=int, default=None, help="last sequence number (inclusive)")
         if name == "verify":
-            p.add_argument("--file", type=Path, default=None, help="verify an exported file instead of the topic")
+            p.add_argument(
+                "--file", type=Path, default=None, help="verify an export offline (no Kafka, no Redis) instead"
+            )
+            p.add_argument(
+                "--public-key",
+                dest="public_keys",
+                type=Path,
+                action="append",
+                default=[],
+                help="PEM public key the checkpoints must be signed with (repeatable; default "
+                "$RISKMON_AUDIT_PUBLIC_KEY_FILE)",
+            )
         if name == "export":
             p.add_argument("--out", type=Path, required=True, help="output file (JSON lines)")
 
@@ -224,6 +239,7 @@ def _cmd_stack(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
+    from riskmon.audit.signing import SigningKeyError
     from riskmon.config import ConfigError
     from riskmon.runtime.worker import WorkerStartError, run_worker
     from riskmon.settings import SettingsError, settings_from_env
@@ -239,7 +255,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
             partitions=args.partitions,
         )
         return run_worker(settings, loglevel=args.loglevel)
-    except (ConfigError, SettingsError, WorkerStartError) as exc:
+    except (ConfigError, SettingsError, WorkerStartError, SigningKeyError) as exc:
         raise _UserError(str(exc)) from exc
 
 
@@ -312,15 +328,30 @@ def _cmd_model(args: argparse.Namespace) -> int:
 def _cmd_audit(args: argparse.Namespace) -> int:
     import json
 
+    from confluent_kafka import KafkaException
+    from redis.exceptions import RedisError
+
+    from riskmon.audit.signing import SigningKeyError
     from riskmon.cli import audit as audit_tools
     from riskmon.settings import SettingsError, settings_from_env
 
     try:
+        if args.audit_command == "keygen":
+            made = audit_tools.generate_keys(args.out)
+            print(json.dumps(made, indent=2))
+            print(
+                f"set RISKMON_AUDIT_SIGNING_KEY_FILE={made['private_key']} on the workers; "
+                f"give {made['public_key']} to auditors",
+                file=sys.stderr,
+            )
+            return 0
         settings = settings_from_env().with_overrides(
             kafka_bootstrap=args.bootstrap, redis_url=args.redis_url, topic_prefix=args.topic_prefix
         )
         if args.audit_command == "verify":
-            result = audit_tools.verify_trail(settings, file=args.file, start=args.start, end=args.end)
+            result = audit_tools.verify_trail(
+                settings, file=args.file, start=args.start, end=args.end, public_keys=args.public_keys
+            )
             print(json.dumps(result, indent=2))
             return 0 if result["ok"] else 1
         if args.audit_command == "show":
@@ -329,7 +360,11 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         count = audit_tools.export_trail(settings, args.out, start=args.start, end=args.end)
         print(f"wrote {count} entries to {args.out}")
         return 0
-    except (SettingsError, OSError, TimeoutError) as exc:
+    except (RedisError, KafkaException) as exc:
+        raise _UserError(f"cannot reach the trail ({type(exc).__name__}: {exc})") from exc
+    except TimeoutError as exc:
+        raise _UserError(f"cannot read the trail: {exc or 'timed out'}") from exc
+    except (SettingsError, SigningKeyError, audit_tools.ExportError, ValueError, OSError) as exc:
         raise _UserError(str(exc)) from exc
 
 

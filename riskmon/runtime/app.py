@@ -48,6 +48,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from riskmon.alerting.delivery import start_receivers
+from riskmon.auth.principal import AuthFailure
 from riskmon.config import RiskConfig
 from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.metrics import WorkerMetrics
@@ -62,6 +63,7 @@ from riskmon.runtime.tuning.gc import GcPauseRecorder, freeze_startup_heap
 from riskmon.runtime.web.alerts import register_alerts_api
 from riskmon.runtime.web.console import FEED_FETCH_WAIT_MS, register_console
 from riskmon.runtime.web.decisions import WATCHER_FETCH_WAIT_MS, DecisionWatcher, register_http_api
+from riskmon.runtime.web.guard import Guard
 from riskmon.settings import Settings
 
 __all__ = ["create_app"]
@@ -155,6 +157,14 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
 
     table = build_routes(settings, config, send=output_producer.send, metrics=metrics)
     names, store, lag = table.names, table.store, table.lag
+    guard = Guard(settings, client=store.client, namespace=store.namespace)
+    if table.audit_writer is not None:
+        table.audit_writer.owns = _owner_check(app, names.audit_pending)
+        writer = table.audit_writer
+
+        @_connect(app.on_before_shutdown)
+        async def _close_audit_writer(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
+            writer.close()
 
     def raw_topic(name: str) -> faust.TopicT:
         return app.topic(name, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw")
@@ -219,10 +229,15 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         metrics.set_portfolio(*(table.portfolio.snapshot() if watching else ({}, None, None)))
 
     if settings.web_port > 0:
-        _add_web(app, settings, config, table, metrics)
+        _add_web(app, settings, config, table, metrics, guard)
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
+        if guard.metrics_auth:
+            try:
+                await guard.check(request, "metrics.scrape")
+            except AuthFailure as exc:
+                return guard.refuse(exc)
         return web.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
     @app.page("/health")
@@ -283,7 +298,21 @@ def _add_timer(app: faust.App, timer: Timer) -> None:
     app.timer(interval=timer.interval)(run)
 
 
-def _add_web(app: faust.App, settings: Settings, config: RiskConfig, table: Routes, metrics: WorkerMetrics) -> None:
+def _owner_check(app: faust.App, topic: str) -> Callable[[], bool]:
+    """Whether this worker holds ``topic``'s partition now (True while that cannot be told: never give up a batch)."""
+
+    def owns() -> bool:
+        try:
+            return any(tp.topic == topic for tp in app.consumer.assignment())
+        except Exception:
+            return True
+
+    return owns
+
+
+def _add_web(
+    app: faust.App, settings: Settings, config: RiskConfig, table: Routes, metrics: WorkerMetrics, guard: Guard
+) -> None:
     """The decision API, the alerts API and the console, and the decision watcher they share."""
     store = table.store
     watcher = DecisionWatcher(
@@ -298,12 +327,27 @@ def _add_web(app: faust.App, settings: Settings, config: RiskConfig, table: Rout
     applications = app.topic(
         table.names.applications, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw"
     )
-    register_http_api(
-        app, applications_topic=applications, watcher=watcher, store=store, max_bytes=settings.max_message_bytes
+    audit = (
+        app.topic(
+            table.names.audit_pending, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw"
+        )
+        if settings.audit_enabled
+        else None
     )
-    register_alerts_api(app, commands_topic=commands, client=store.client, namespace=store.namespace)
+    register_http_api(
+        app,
+        applications_topic=applications,
+        watcher=watcher,
+        store=store,
+        max_bytes=settings.max_message_bytes,
+        guard=guard,
+    )
+    register_alerts_api(
+        app, commands_topic=commands, audit_topic=audit, client=store.client, namespace=store.namespace, guard=guard
+    )
     register_console(
         app,
+        guard=guard,
         settings=settings,
         config=config,
         client=store.client,

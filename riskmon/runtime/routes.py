@@ -25,6 +25,7 @@ from riskmon.alerting.sink import AlertSink
 from riskmon.alerting.state_store import AlertStateStore
 from riskmon.applications.handler import ApplicationHandler
 from riskmon.applications.scoring import ModelScorer
+from riskmon.audit.keyfiles import load_public_keys, load_signer
 from riskmon.audit.writer import AuditWriter
 from riskmon.config import RiskConfig
 from riskmon.learning.learner import Learner
@@ -90,6 +91,7 @@ class Routes:
     alert_metrics: AlertMetrics
     portfolio: PortfolioHandler
     lag: PipelineLag
+    audit_writer: AuditWriter | None = None
     routes: list[Route] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
 
@@ -161,10 +163,12 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
     )
     audit_writer = AuditWriter(
         store=store,
-        send=send,
         audit_topic=names.audit,
         kafka_config=settings.confluent_config(),
-        checkpoint_key_bytes=settings.audit_checkpoint_key.encode(),
+        signer=load_signer(settings.audit_signing_key_file),
+        trusted_keys=load_public_keys([settings.audit_public_key_file] if settings.audit_public_key_file else []),
+        checkpoint_key_bytes=settings.audit_checkpoint_key.encode(),  # HMAC checkpoints written before signing
+        app_id=settings.app_id,
     )
     repayments = RepaymentHandler(
         store=store,
@@ -195,6 +199,7 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
         alert_metrics=alert_metrics,
         portfolio=portfolio,
         lag=PipelineLag(config, alert_sink),
+        audit_writer=audit_writer,
     )
     table.routes = [
         Route(names.applications, "decide-applications", applications.handle, window),

@@ -54,6 +54,27 @@ def faust_worker(app: Any, loglevel: str) -> Any:
     return worker
 
 
+def _warn_about_defaults(settings: Settings) -> None:
+    """Say at start what makes this worker fit for a laptop only."""
+    from riskmon.settings import DEV_AUDIT_KEY, is_loopback
+
+    if settings.audit_pseudonym_key == DEV_AUDIT_KEY:
+        log.warning("the audit pseudonym key is the development default: set RISKMON_AUDIT_PSEUDONYM_KEY")
+    if settings.audit_enabled and settings.audit_signing_key_file is None:
+        log.warning(
+            "audit checkpoints are signed with the public development key, which proves nothing: "
+            "make a key with `riskmon audit keygen` and set RISKMON_AUDIT_SIGNING_KEY_FILE"
+        )
+    if settings.web_port > 0 and not settings.auth_enabled and not is_loopback(settings.web_host):
+        log.warning(
+            "RISKMON_AUTH=off on %s: anyone who reaches port %d may submit applications and act on alerts",
+            settings.web_host or "every interface",
+            settings.web_port,
+        )
+    if settings.web_port > 0 and settings.auth_enabled and not settings.metrics_auth_enabled:
+        log.info("/metrics is open (RISKMON_METRICS_AUTH=off); everything else on the web port asks for a token")
+
+
 def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
     from riskmon.runtime.app import create_app
@@ -69,13 +90,7 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
         print(
             f"riskmon worker: tracemalloc on (diagnosis only, slower): dumps go to {probe}", file=sys.stderr, flush=True
         )
-    from riskmon.settings import DEV_AUDIT_KEY
-
-    if DEV_AUDIT_KEY in (settings.audit_pseudonym_key, settings.audit_checkpoint_key):
-        log.warning(
-            "audit keys are the development default: set RISKMON_AUDIT_PSEUDONYM_KEY and "
-            "RISKMON_AUDIT_CHECKPOINT_KEY for any real deployment"
-        )
+    _warn_about_defaults(settings)
     app = create_app(settings, config)
     print(
         f"riskmon worker: kafka={settings.kafka_bootstrap} topics prefix={settings.topic_prefix!r} "

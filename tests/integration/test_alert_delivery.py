@@ -132,6 +132,15 @@ def test_every_notification_delivered_once_per_incident_through_faults(make_work
             "RISKMON_REDIS_URL": services.redis_url,
             "RISKMON_TOPIC_PREFIX": worker.prefix,
         }
+        made = subprocess.run(  # acting from the command line needs an operator's token
+            [sys.executable, "-m", "riskmon", "token", "create", "oncall-ben", "--role", "operator"],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert made.returncode == 0, made.stderr
+        cli_env["RISKMON_TOKEN"] = made.stdout.strip()
         ack = subprocess.run(
             [
                 sys.executable,

@@ -106,9 +106,12 @@ def test_decisions_and_reviews_chain_into_a_trail_that_verifies(make_worker, ser
     assert f"wrote {n + 1} entries" in trail_text
     exported = (tmp_path / "trail.jsonl").read_bytes()
     assert b"Jane" not in exported and b"123-45-6789" not in exported  # personal data never in the trail
+    header, *lines = exported.splitlines()  # the header carries the checkpoints: the export verifies on its own
+    assert orjson.loads(header)["format"] == "riskmon-audit-export" and orjson.loads(header)["checkpoints"]
+    offline = riskmon(worker, services, "audit", "verify", "--file", str(tmp_path / "trail.jsonl"))
+    assert offline.returncode == 0 and orjson.loads(offline.stdout)["checkpoints_checked"] >= 1, offline.stdout
 
     # tampering with an export is found and located
-    lines = exported.splitlines()
     cases = {
         "edited": (
             lambda ls: [
@@ -129,7 +132,7 @@ def test_decisions_and_reviews_chain_into_a_trail_that_verifies(make_worker, ser
             entry["record"]["score"] = 0.0001
             changed = lines[:10] + [orjson.dumps(entry)] + lines[11:]
         path = tmp_path / f"{case}.jsonl"
-        path.write_bytes(b"\n".join(changed) + b"\n")
+        path.write_bytes(b"\n".join([header, *changed]) + b"\n")
         run = riskmon(worker, services, "audit", "verify", "--file", str(path))
         verdict = orjson.loads(run.stdout)
         assert run.returncode == 1 and not verdict["ok"], (case, verdict)
@@ -167,7 +170,7 @@ def test_a_worker_killed_mid_stream_leaves_a_trail_with_no_gap(make_worker, serv
     assert result["ok"], result
     export = Path(second.log_path.parent / "after-crash.jsonl")
     riskmon(second, services, "audit", "export", "--out", str(export))
-    entries = [orjson.loads(line) for line in export.read_bytes().splitlines()]
+    entries = [orjson.loads(line) for line in export.read_bytes().splitlines()[1:]]  # after the header
     audited = [e["record"]["application_id"] for e in entries if e["record"]["kind"] == "decision"]
     assert sorted(audited) == sorted(f"app-{i:05d}" for i in range(n)), "every decision audited exactly once"
     assert [e["seq"] for e in entries] == list(range(len(entries)))

@@ -9,6 +9,7 @@ before it marked them in Redis (the re-sent record found no mark).
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 
 import orjson
@@ -17,10 +18,10 @@ import redis
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from riskmon.audit.log import read_audit_log
+from riskmon.audit.signing import CheckpointSigner
 from riskmon.audit.writer import AuditWriter
 from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.store import DecisionStore
-from riskmon.runtime.output_producer import OutputProducer
 
 pytestmark = pytest.mark.integration
 
@@ -48,16 +49,19 @@ def run_writer(services, topic: str, namespace: str, batches: list[list[Incoming
 
     async def scenario() -> None:
         kafka = {"bootstrap.servers": services.kafka_bootstrap}
-        producer = OutputProducer(kafka, max_message_bytes=1_000_000)
         store = DecisionStore(services.redis_url, ttl_seconds=600, namespace=namespace)
         writer = AuditWriter(
-            store=store, send=producer.send, audit_topic=topic, kafka_config=kafka, checkpoint_key_bytes=b"k" * 16
+            store=store,
+            audit_topic=topic,
+            kafka_config=kafka,
+            signer=CheckpointSigner.development(),
+            app_id=namespace.replace(":", "-"),
         )
         try:
             for batch in batches:
                 await writer.handle(batch)
         finally:
-            producer.close()
+            writer.close()
             await store.close()
 
     asyncio.run(scenario())
@@ -100,37 +104,33 @@ def test_the_timers_checkpoint_waits_until_the_batch_is_acknowledged(services, a
 
     async def scenario() -> tuple:
         kafka = {"bootstrap.servers": services.kafka_bootstrap}
-        producer = OutputProducer(kafka, max_message_bytes=1_000_000)
         store = DecisionStore(services.redis_url, ttl_seconds=600, namespace=namespace)
-        release = asyncio.Event()
-
-        async def slow_send(topic: str, key: bytes | None, value: bytes) -> asyncio.Future:
-            delivered = await producer.send(topic, key, value)
-
-            async def acked() -> None:
-                await delivered
-                await release.wait()  # the broker's acknowledgement is late
-
-            return asyncio.ensure_future(acked())
-
+        release = threading.Event()
         writer = AuditWriter(
             store=store,
-            send=slow_send,
             audit_topic=audit_topic,
             kafka_config=kafka,
-            checkpoint_key_bytes=b"k" * 16,
+            signer=CheckpointSigner.development(),
+            app_id=namespace.replace(":", "-"),
             checkpoint_every=1_000,
         )
+        commit = writer._appender.append
+
+        def slow_commit(entries: list) -> None:
+            release.wait(30)  # the broker's acknowledgement is late
+            commit(entries)
+
+        writer._appender.append = slow_commit  # type: ignore[method-assign]
         try:
             handling = asyncio.ensure_future(writer.handle([pending(0, record("dec-a"), record("dec-b"))]))
-            await asyncio.sleep(3)  # resumed, chained in memory, waiting for the acks
+            await asyncio.sleep(3)  # resumed, chained in memory, waiting for the commit
             during = await writer.checkpoint()
             release.set()
             await handling
             after = await writer.checkpoint()
             return during, after
         finally:
-            producer.close()
+            writer.close()
             await store.close()
 
     during, after = asyncio.run(scenario())

@@ -81,6 +81,8 @@ class OutputReader:
                 "enable.auto.commit": False,
                 "fetch.message.max.bytes": 10_000_000,
                 "log_level": 0,
+                # risk.audit is written in transactions: a fenced or killed writer's batch is aborted, never read
+                "isolation.level": "read_committed",
             }
         )
         self._assigned: list[TopicPartition] = []
@@ -115,6 +117,10 @@ class OutputReader:
                 self.messages[msg.topic()[len(self.prefix) :]].append(msg)
                 self._positions[(msg.topic(), msg.partition())] = msg.offset() + 1
                 count += 1
+        # the consumer's own positions too: transaction markers take offsets no message is read at
+        for tp in self._consumer.position(self._assigned) if self._assigned else []:
+            key = (tp.topic, tp.partition)
+            self._positions[key] = max(self._positions.get(key, 0), tp.offset)
         return count
 
     def wait_until(self, condition: Callable[[OutputReader], bool], *, timeout: float, what: str) -> None:

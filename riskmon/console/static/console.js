@@ -6,6 +6,13 @@
  * endpoints, POST /v1/alerts/{key}/ack, POST /v1/silences and
  * DELETE /v1/silences/{id}; the alert manager's answer comes back on the feed.
  *
+ * Sign-in: GET /v1/whoami says whether the worker asks who we are. If it
+ * does, the operator pastes a token; it is kept in sessionStorage (this tab
+ * only, gone when it closes) and sent as "Authorization: Bearer" on every
+ * request, the event stream included (read with fetch, since EventSource
+ * cannot send a header). No cookie is used, so another site's page cannot
+ * make the browser act as the operator (no cross-site request forgery).
+ *
  * Everything from the server is put on the page with textContent, never as markup.
  */
 (function () {
@@ -21,6 +28,89 @@
   var decisions = [];
   var lastIndicators = null;
   var $ = function (id) { return document.getElementById(id); };
+  var TOKEN_KEY = "riskmon.token";
+  var me = {auth: false, identity: null};  // from /v1/whoami
+
+  /* ---- sign-in --------------------------------------------------------- */
+
+  function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
+
+  function authHeaders(extra) {
+    var h = Object.assign({}, extra || {});
+    if (token()) h.Authorization = "Bearer " + token();
+    return h;
+  }
+
+  function api(url, options) {  // fetch with the token; a 401 means: sign in (again)
+    var o = Object.assign({cache: "no-store"}, options || {});
+    o.headers = authHeaders(o.headers);
+    return fetch(url, o).then(function (r) {
+      if (r.status === 401) { signIn("your session ended or the token was refused; sign in again"); }
+      return r;
+    });
+  }
+
+  var started = false;
+  function whoami() {
+    return fetch("/v1/whoami", {cache: "no-store", headers: authHeaders()}).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (doc) { return {status: r.status, doc: doc}; });
+    });
+  }
+
+  function showIdentity() {
+    $("whoami").textContent = me.auth && me.identity ? "signed in as " + me.identity : "";
+    $("signout").hidden = !me.auth;
+    document.body.dataset.identity = me.identity || "";
+  }
+
+  var stream = null;  // the event stream's AbortController while it runs
+  function signIn(message) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    me = {auth: true, identity: null};
+    showIdentity();
+    if (stream) { stream.abort(); stream = null; }
+    document.body.dataset.signin = "required";
+    if ($("signin-dialog").open) return;  // already asking: keep what is being typed
+    var e = $("signin-error");
+    e.textContent = message || "";
+    e.hidden = !message;
+    $("signin-token").value = "";
+    $("signin-dialog").showModal();
+    $("signin-token").focus();
+  }
+
+  function begin() {
+    whoami().then(function (res) {
+      if (res.status === 401) { signIn(token() ? "the token was refused" : null); return; }
+      me = {auth: !!res.doc.auth, identity: res.doc.identity || null, permissions: res.doc.permissions || []};
+      document.body.dataset.signin = me.auth ? "done" : "off";
+      showIdentity();
+      if ($("signin-dialog").open) $("signin-dialog").close();
+      if (!started) {
+        started = true;
+        pollIndicators();
+        pollSilences();
+      }
+      if (!stream) connect();
+    }).catch(function () { setConnection("reconnecting", "reconnecting…"); setTimeout(begin, 2000); });
+  }
+
+  function submitToken(ev) {
+    ev.preventDefault();
+    var value = $("signin-token").value.trim();
+    if (!value) { $("signin-error").textContent = "paste your token"; $("signin-error").hidden = false; return; }
+    sessionStorage.setItem(TOKEN_KEY, value);
+    whoami().then(function (res) {
+      if (res.status !== 200) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        var e = $("signin-error");
+        e.textContent = (res.doc.error && res.doc.error.message) || ("the worker answered HTTP " + res.status);
+        e.hidden = false;
+        return;
+      }
+      begin();
+    });
+  }
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -209,21 +299,60 @@
     $("connection").textContent = text;
   }
 
-  function connect() {
-    var source = new EventSource("/console/api/events");
-    source.addEventListener("snapshot", function (e) {
-      var s = JSON.parse(e.data);
+  function handleEvent(name, data) {
+    if (name === "snapshot") {
+      var snap = JSON.parse(data);
       alerts.clear();
-      s.alerts.forEach(upsertAlert);
-      decisions = s.decisions.slice(0, MAX_DECISIONS);
-      document.body.dataset.ready = String(!!s.ready);
-      setConnection("live", s.ready ? "live" : "catching up…");
+      snap.alerts.forEach(upsertAlert);
+      decisions = snap.decisions.slice(0, MAX_DECISIONS);
+      document.body.dataset.ready = String(!!snap.ready);
+      setConnection("live", snap.ready ? "live" : "catching up…");
       renderAlerts();
       renderDecisions();
+    } else if (name === "alerts") {
+      JSON.parse(data).forEach(upsertAlert);
+      renderAlerts();
+    } else if (name === "decisions") {
+      addDecisions(JSON.parse(data));
+    }
+  }
+
+  function parseBlock(block) {  // one server-sent event: "event: x" and "data: y" lines
+    var name = "message", data = [];
+    block.split("\n").forEach(function (line) {
+      if (line.indexOf("event:") === 0) name = line.slice(6).trim();
+      else if (line.indexOf("data:") === 0) data.push(line.slice(5).replace(/^ /, ""));
     });
-    source.addEventListener("alerts", function (e) { JSON.parse(e.data).forEach(upsertAlert); renderAlerts(); });
-    source.addEventListener("decisions", function (e) { addDecisions(JSON.parse(e.data)); });
-    source.onerror = function () { setConnection("reconnecting", "reconnecting…"); };
+    if (data.length) handleEvent(name, data.join("\n"));
+  }
+
+  function connect() {  // the event stream, read with fetch so that it can carry the token
+    if (stream) return;
+    var mine = stream = new AbortController();
+    var retry = function () {
+      if (stream !== mine) return;  // signed out meanwhile: begin() reconnects after the next sign-in
+      stream = null;
+      setConnection("reconnecting", "reconnecting…");
+      setTimeout(function () { if (!stream && document.body.dataset.signin !== "required") connect(); }, 2000);
+    };
+    api("/console/api/events", {headers: {Accept: "text/event-stream"}, signal: mine.signal}).then(function (r) {
+      if (r.status === 401) return;  // signIn() took over; begin() reconnects
+      if (!r.ok || !r.body) { retry(); return; }
+      var reader = r.body.getReader(), decoder = new TextDecoder(), buffer = "";
+      var pump = function () {
+        return reader.read().then(function (step) {
+          if (step.done) { retry(); return; }
+          buffer += decoder.decode(step.value, {stream: true});
+          var cut;
+          while ((cut = buffer.indexOf("\n\n")) >= 0) {
+            parseBlock(buffer.slice(0, cut));
+            buffer = buffer.slice(cut + 2);
+          }
+          return pump();
+        });
+      };
+      return pump();
+    }).catch(retry);
   }
 
   /* ---- indicators ------------------------------------------------------ */
@@ -319,7 +448,7 @@
   }
 
   function pollIndicators() {
-    fetch("/console/api/indicators", {cache: "no-store"})
+    api("/console/api/indicators")
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
       .then(renderIndicators)
       .catch(function (err) { $("indicators-note").textContent = "indicators unavailable: " + err.message; })
@@ -357,7 +486,7 @@
   var silenceTimer = null;
   function pollSilences() {
     clearTimeout(silenceTimer);
-    fetch("/v1/silences", {cache: "no-store"})
+    api("/v1/silences")
       .then(function (r) { return r.json(); })
       .then(function (doc) { if (doc.silences) renderSilences(doc.silences); })
       .catch(function () { /* shown as stale; retried */ })
@@ -379,7 +508,8 @@
     $("row-comment").hidden = kind === "expire";
     $("action-matcher").value = kind === "silence" && target.key ? "dedup_key=" + target.key : "";
     $("action-comment").value = "";
-    $("action-by").value = localStorage.getItem("riskmon.operator") || "";
+    $("action-by").value = me.auth ? (me.identity || "") : (localStorage.getItem("riskmon.operator") || "");
+    $("action-by").readOnly = me.auth;  // signed in: actions are recorded as the token's identity
     showError(null);
     $("action-dialog").showModal();
     ($("action-by").value ? (kind === "expire" ? $("action-submit") : $("action-comment")) : $("action-by")).focus();
@@ -392,7 +522,7 @@
   }
 
   function send(method, url, body) {
-    return fetch(url, {method: method, headers: {"Content-Type": "application/json"}, body: body ? JSON.stringify(body) : undefined})
+    return api(url, {method: method, headers: {"Content-Type": "application/json"}, body: body ? JSON.stringify(body) : undefined})
       .then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (doc) {
           if (!r.ok) throw new Error((doc.error && doc.error.message) || ("the worker answered HTTP " + r.status));
@@ -417,7 +547,7 @@
     }
     $("action-submit").disabled = true;
     request.then(function () {
-      localStorage.setItem("riskmon.operator", by);
+      if (!me.auth) localStorage.setItem("riskmon.operator", by);
       $("action-dialog").close();
       if (kind === "ack") {
         pendingAcks.set(target.key, by);
@@ -442,9 +572,10 @@
     $("action-cancel").addEventListener("click", function () { $("action-dialog").close(); });
     $("new-silence").addEventListener("click", function () { openDialog("silence", {}); });
     window.addEventListener("resize", function () { if (lastIndicators) renderCharts(lastIndicators); });
+    $("signin-form").addEventListener("submit", submitToken);
+    $("signin-dialog").addEventListener("cancel", function (e) { e.preventDefault(); });  // no way around it
+    $("signout").addEventListener("click", function () { signIn(null); });
     setInterval(renderAlerts, 30000);  // keeps "updated ... ago" honest
-    connect();
-    pollIndicators();
-    pollSilences();
+    begin();
   });
 })();

@@ -6,6 +6,18 @@ alerts (from Redis, where the manager saves them after every batch);
 (``{"matcher", "duration", "author", "comment"}``), ``DELETE
 /v1/silences/{id}?by=NAME`` and ``POST /v1/pager/acknowledge`` (a pager's
 webhook) each send a command to the alert manager and answer 202 with it.
+
+Who may (when auth is on, :mod:`riskmon.runtime.web.guard`): reading needs
+``console.view``, acting ``alerts.act``, the pager webhook
+``pager.acknowledge``. The name recorded on an acknowledgement, a silence or
+an expiry is the caller's identity: ``by``/``author`` may repeat it or be
+left out, never name someone else (403). With auth off they are required,
+as before, and recorded as typed.
+
+Every action is also an audit record (:mod:`riskmon.audit.operator`), sent
+to ``risk.audit.pending`` before the command itself, with the same
+``action_id``: if the record cannot be sent, the command is not sent either
+(503).
 """
 
 from __future__ import annotations
@@ -18,6 +30,10 @@ import orjson
 
 from riskmon.alerting.commands import CommandError, ack_command, expire_command, pager_acknowledgement, silence_command
 from riskmon.alerting.silences import Silence
+from riskmon.audit.operator import new_action_id, operator_record
+from riskmon.auth.principal import Principal, resolve_name
+from riskmon.pipeline.messages import utcnow
+from riskmon.runtime.web.guard import AuthFailure, Guard
 from riskmon.schemas.vocab import LEVELS
 
 __all__ = ["register_alerts_api", "read_silences", "scan_alert_docs", "scan_alert_states", "alert_view"]
@@ -84,12 +100,41 @@ async def read_silences(client: Any, namespace: str) -> list[Silence]:
     return sorted((Silence.from_dict(orjson.loads(v)) for v in raw.values()), key=lambda s: s.created_at)
 
 
-def register_alerts_api(app: Any, *, commands_topic: Any, client: Any, namespace: str) -> None:
-    """Add the alerting pages to a Faust app; commands go to ``commands_topic``."""
+def register_alerts_api(
+    app: Any, *, commands_topic: Any, audit_topic: Any | None, client: Any, namespace: str, guard: Guard
+) -> None:
+    """Add the alerting pages to a Faust app; commands go to ``commands_topic``, their records to ``audit_topic``."""
     from faust import web
 
     async def send(doc: dict[str, Any], key: str) -> None:
         await (await commands_topic.send(key=key.encode(), value=orjson.dumps(doc)))
+
+    async def act(
+        view: Any, caller: Principal, action: str, command: dict[str, Any], key: str, target: dict[str, Any]
+    ) -> Any:
+        """Record the action on the audit trail, then send it; 202, or 503 if either could not be sent."""
+        command["action_id"] = new_action_id()
+        by = str(command.get("by") or command.get("silence", {}).get("author") or "")
+        try:
+            if audit_topic is not None:
+                record = operator_record(
+                    action=action,
+                    principal=caller.audit_fields(),
+                    by=by,
+                    target=target,
+                    channel="http",
+                    at=utcnow(),
+                    comment=str(command.get("comment") or command.get("silence", {}).get("comment") or ""),
+                    action_id=command["action_id"],
+                )
+                await (await audit_topic.send(key=None, value=orjson.dumps({"records": [record]})))
+            await send(command, key)
+        except Exception as exc:
+            return view.json(
+                {"error": {"type": "unavailable", "message": f"not sent ({type(exc).__name__}); try again"}},
+                status=503,
+            )
+        return view.json({"accepted": command}, status=202)
 
     async def body_of(request: web.Request) -> dict[str, Any]:
         try:
@@ -106,6 +151,10 @@ def register_alerts_api(app: Any, *, commands_topic: Any, client: Any, namespace
     @app.page("/v1/alerts")
     class Alerts(web.View):
         async def get(self, request: web.Request) -> web.Response:
+            try:
+                await guard.check(request, "console.view")
+            except AuthFailure as exc:
+                return guard.refuse(exc)
             status = request.query.get("status", "firing")
             level = request.query.get("level")
             out = []
@@ -129,18 +178,23 @@ def register_alerts_api(app: Any, *, commands_topic: Any, client: Any, namespace
     class Acknowledge(web.View):
         async def post(self, request: web.Request, key: str) -> web.Response:
             try:
+                caller = await guard.check(request, "alerts.act")
                 doc = await body_of(request)
-                command = ack_command(
-                    key, by=str(doc.get("by", "")), comment=str(doc.get("comment", "")), at=time.time()
-                )
+                by = resolve_name(caller, doc.get("by"), "by")
+                command = ack_command(key, by=by, comment=str(doc.get("comment", "")), at=time.time())
+            except AuthFailure as exc:
+                return guard.refuse(exc)
             except CommandError as exc:
                 return bad(self, exc)
-            await send(command, key)
-            return self.json({"accepted": command}, status=202)
+            return await act(self, caller, "ack", command, key, {"dedup_key": key})
 
     @app.page("/v1/silences")
     class Silences(web.View):
         async def get(self, request: web.Request) -> web.Response:
+            try:
+                await guard.check(request, "console.view")
+            except AuthFailure as exc:
+                return guard.refuse(exc)
             try:
                 silences = await read_silences(client, namespace)
             except Exception as exc:
@@ -152,37 +206,67 @@ def register_alerts_api(app: Any, *, commands_topic: Any, client: Any, namespace
 
         async def post(self, request: web.Request) -> web.Response:
             try:
+                caller = await guard.check(request, "alerts.act")
                 doc = await body_of(request)
                 command = silence_command(
                     str(doc.get("matcher", "")),
                     duration=doc.get("duration", ""),
-                    author=str(doc.get("author", "")),
+                    author=resolve_name(caller, doc.get("author"), "author"),
                     comment=str(doc.get("comment", "")),
                     now=time.time(),
                 )
+            except AuthFailure as exc:
+                return guard.refuse(exc)
             except CommandError as exc:
                 return bad(self, exc)
-            await send(command, command["silence"]["id"])
-            return self.json({"accepted": command}, status=202)
+            silence = command["silence"]
+            target = {"silence_id": silence["id"], "matcher": silence["matcher"], "ends_at": silence["ends_at"]}
+            return await act(self, caller, "silence", command, silence["id"], target)
 
     @app.page("/v1/silences/{silence_id}")
     class Silence_(web.View):
         async def delete(self, request: web.Request, silence_id: str) -> web.Response:
             try:
-                command = expire_command(silence_id, by=request.query.get("by", ""), at=time.time())
+                caller = await guard.check(request, "alerts.act")
+                by = resolve_name(caller, request.query.get("by"), "by")
+                command = expire_command(silence_id, by=by, at=time.time())
+            except AuthFailure as exc:
+                return guard.refuse(exc)
             except CommandError as exc:
                 return bad(self, exc)
-            await send(command, silence_id)
-            return self.json({"accepted": command}, status=202)
+            return await act(self, caller, "expire_silence", command, silence_id, {"silence_id": silence_id})
 
     @app.page("/v1/pager/acknowledge")
     class PagerAck(web.View):
         async def post(self, request: web.Request) -> web.Response:
             try:
+                caller = await guard.check(request, "pager.acknowledge")
                 command = pager_acknowledgement(await body_of(request), at=time.time())
+            except AuthFailure as exc:
+                return guard.refuse(exc)
             except CommandError as exc:
                 return bad(self, exc)
             if command is None:
                 return self.json({"ignored": "not an acknowledgement"}, status=200)
-            await send(command, command["dedup_key"])
-            return self.json({"accepted": command}, status=202)
+            key = command["dedup_key"]
+            return await act(self, caller, "pager_ack", command, key, {"dedup_key": key})
+
+    @app.page("/v1/whoami")
+    class WhoAmI(web.View):
+        async def get(self, request: web.Request) -> web.Response:
+            """Who the caller is and what it may do; the console signs in with it."""
+            try:
+                caller = await guard.identify(request)
+            except AuthFailure as exc:
+                return guard.refuse(exc)
+            from riskmon.auth.roles import PERMISSIONS
+
+            return self.json(
+                {
+                    "auth": guard.enabled,
+                    "identity": caller.identity or None,
+                    "via": caller.via,
+                    "roles": list(caller.roles) if caller.authenticated else [],
+                    "permissions": [p for p in PERMISSIONS if caller.may(p)],
+                }
+            )

@@ -9,6 +9,13 @@ thresholds). Acknowledging and silencing go through the existing
 ``/v1/alerts/{key}/ack`` and ``/v1/silences`` endpoints, so the console has no
 write path of its own.
 
+Who may: the page and its assets are served to anyone (they hold no data, and
+the sign-in form is on them); the feeds need ``console.view`` when auth is on.
+The page keeps the token in ``sessionStorage`` and sends it in the
+``Authorization`` header, on the feeds too (the event stream is read with
+``fetch``, since ``EventSource`` cannot send a header); no cookie is ever set,
+so another site cannot make the browser act with it.
+
 Why a tail per worker (:class:`ConsoleFeed`): the alert manager, the portfolio
 watch and the decision agents each run wherever Kafka put their partitions.
 Reading ``risk.alerts``, ``credit.decisions`` and ``risk.portfolio.events``
@@ -40,6 +47,7 @@ from riskmon.console import AlertBoard, DecisionRing, IndicatorCentre, model_auc
 from riskmon.portfolio.handler import LOAN_RATES_KEY
 from riskmon.runtime.topics import topic_names
 from riskmon.runtime.web.alerts import scan_alert_docs
+from riskmon.runtime.web.guard import AuthFailure, Guard
 from riskmon.settings import Settings
 
 __all__ = ["ConsoleFeed", "register_console"]
@@ -298,9 +306,9 @@ def _asset(name: str) -> bytes:
     return resources.files("riskmon.console").joinpath("static", name).read_bytes()
 
 
-def register_console(app: Any, **feed_kwargs: Any) -> ConsoleFeed:
+def register_console(app: Any, *, guard: Guard, **feed_kwargs: Any) -> ConsoleFeed:
     """Add the console's pages to a Faust app and run its feed (``ConsoleFeed(**feed_kwargs)``)
-    while the worker runs."""
+    while the worker runs; ``guard`` asks for ``console.view`` on the feeds."""
     from aiohttp import web as aioweb
     from faust import web
 
@@ -310,6 +318,15 @@ def register_console(app: Any, **feed_kwargs: Any) -> ConsoleFeed:
 
     def json_response(doc: Any) -> aioweb.Response:
         return aioweb.Response(body=orjson.dumps(doc), content_type="application/json", headers=_HEADERS)
+
+    async def refused(request: Any) -> aioweb.Response | None:
+        try:
+            await guard.check(request, "console.view")
+        except AuthFailure as exc:
+            answer: aioweb.Response = guard.refuse(exc)
+            answer.headers.update(_HEADERS)
+            return answer
+        return None
 
     @app.page("/console{slash:/?}")
     class Console(web.View):
@@ -326,16 +343,19 @@ def register_console(app: Any, **feed_kwargs: Any) -> ConsoleFeed:
     @app.page("/console/api/snapshot")
     class Snapshot(web.View):
         async def get(self, request: web.Request) -> aioweb.Response:
-            return json_response(feed.snapshot())
+            return await refused(request) or json_response(feed.snapshot())
 
     @app.page("/console/api/indicators")
     class Indicators(web.View):
         async def get(self, request: web.Request) -> aioweb.Response:
-            return json_response(feed.indicators())
+            return await refused(request) or json_response(feed.indicators())
 
     @app.page("/console/api/events")
     class Events(web.View):
         async def get(self, request: web.Request) -> aioweb.StreamResponse:
+            denied = await refused(request)
+            if denied is not None:
+                return denied
             response = aioweb.StreamResponse(
                 headers={**_HEADERS, "Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
             )

@@ -7,6 +7,14 @@ answers 504 after ``?timeout=`` seconds (default 10, at most 60): the
 application is then still decided, and ``GET /v1/decisions/<application_id>``
 returns it once it exists.
 
+Who may: ``POST`` needs the ``applications.submit`` permission, ``GET`` the
+``decisions.read`` one (the ``service`` role has both; :mod:`riskmon.auth.roles`),
+when auth is on (:mod:`riskmon.runtime.web.guard`). Abuse limits, whatever
+auth says: a body above ``RISKMON_MAX_MESSAGE_BYTES`` is answered 413 before
+it is read further, and each caller (a token, a proxy identity, or an address
+when auth is off) gets ``RISKMON_HTTP_RATE`` requests a second with bursts of
+``RISKMON_HTTP_BURST``; past that, 429 with ``Retry-After``.
+
 Why the HTTP path still goes through Kafka: there is one path to a decision,
 with its dead letters, dedup, metrics and audit; HTTP is only a way in. The
 decision may be made by another worker (partitions are shared), so every
@@ -17,11 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from riskmon.runtime.web.guard import AuthFailure, Guard, TooLarge, read_limited
 from riskmon.schemas import Application, SchemaError, decode_object
 
 __all__ = ["DecisionWatcher", "register_http_api"]
@@ -97,7 +107,7 @@ class DecisionWatcher:
 
 
 def register_http_api(
-    app: Any, *, applications_topic: Any, watcher: DecisionWatcher, store: Any, max_bytes: int
+    app: Any, *, applications_topic: Any, watcher: DecisionWatcher, store: Any, max_bytes: int, guard: Guard
 ) -> None:
     """Add the ``/v1`` pages to a Faust app."""
     from faust import web
@@ -105,7 +115,24 @@ def register_http_api(
     @app.page("/v1/applications")
     class Applications(web.View):
         async def post(self, request: web.Request) -> web.Response:
-            body = await request.read()
+            try:
+                caller = await guard.check(request, "applications.submit")
+            except AuthFailure as exc:
+                return guard.refuse(exc)
+            wait = guard.throttle(caller, request)
+            if wait > 0:
+                return self.json(
+                    {"error": {"type": "rate_limited", "message": f"too many requests; retry in {wait:.1f} s"}},
+                    status=429,
+                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                )
+            try:
+                body = await read_limited(request, max_bytes)
+            except TooLarge:
+                return self.json(
+                    {"error": {"type": "too_large", "message": f"the body is larger than {max_bytes} bytes"}},
+                    status=413,
+                )
             try:
                 application = Application.from_dict(decode_object(body, max_bytes=max_bytes))
             except SchemaError as exc:
@@ -145,6 +172,10 @@ def register_http_api(
     @app.page("/v1/decisions/{application_id}")
     class Decisions(web.View):
         async def get(self, request: web.Request, application_id: str) -> web.Response:
+            try:
+                await guard.check(request, "decisions.read")
+            except AuthFailure as exc:
+                return guard.refuse(exc)
             stored = await store.get_decision(application_id)
             if stored is None:
                 return self.json(
