@@ -35,6 +35,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from riskmon.profile import CustomerProfile, clock_key, profile_from_redis, risk_key
+from riskmon.profile.profile import clock_delays
 
 __all__ = ["UNAVAILABLE", "DecisionStore", "Delivered", "Lookup", "clock_entry", "key_namespace", "queue_script"]
 
@@ -59,6 +60,31 @@ for i, key in ipairs(KEYS) do
   end
 end
 return won
+"""
+
+#: Look a batch up in one command: its applications' stored decisions and
+#: delivery marks, its customers' risk profiles, their exposures and the
+#: profile clock. KEYS: n decision keys, n delivered keys, m profile keys, the
+#: exposure book, the clock; ARGV: n, then the m customer ids. One command, not
+#: one per customer: redis-py's cost is per command. Missing values come back
+#: as false (nil cannot sit in a Lua table).
+LOOKUP_LUA = """
+local n = tonumber(ARGV[1])
+local m = #ARGV - 1
+local out = {}
+for i = 1, 2 * n do
+  out[i] = redis.call('GET', KEYS[i]) or false
+end
+for i = 1, m do
+  out[2 * n + i] = redis.call('HGETALL', KEYS[2 * n + i])
+end
+local exposures = {}
+for i = 1, m do
+  exposures[i] = redis.call('HGET', KEYS[2 * n + m + 1], ARGV[i + 1]) or false
+end
+out[2 * n + m + 1] = exposures
+out[2 * n + m + 2] = redis.call('HGETALL', KEYS[2 * n + m + 2])
+return out
 """
 
 #: Confirm a batch's deliveries in one command. KEYS come in fours per
@@ -114,6 +140,11 @@ def key_namespace(topic_prefix: str) -> str:
     """
     cleaned = topic_prefix.strip(".:")
     return f"riskmon:{cleaned}" if cleaned else "riskmon"
+
+
+def _pairs(flat: Sequence[Any]) -> dict[Any, Any]:
+    """A Lua ``HGETALL`` reply (``[field, value, ...]``) as a mapping."""
+    return dict(zip(flat[0::2], flat[1::2], strict=True))
 
 
 def queue_script(pipe: Any, script: Any, keys: Sequence[str], args: Sequence[Any]) -> None:
@@ -178,6 +209,7 @@ class DecisionStore:
         self.last_error: str | None = None
         self._reserve_script = self._client.register_script(RESERVE_LUA)
         self._confirm_script = self._client.register_script(CONFIRM_LUA)
+        self._lookup_script = self._client.register_script(LOOKUP_LUA)
 
     @property
     def client(self) -> aioredis.Redis:
@@ -304,23 +336,25 @@ class DecisionStore:
         if not application_ids:
             return None if self.degraded else ([], {})
         customers = list(dict.fromkeys(customer_ids))
-
-        def fill(pipe: Any) -> None:
-            pipe.mget([f"{self._ns}:decision:{app_id}" for app_id in application_ids])
-            pipe.mget([f"{self._ns}:delivered:{app_id}" for app_id in application_ids])
-            for customer in customers:
-                pipe.hgetall(risk_key(self._ns, customer))
-            pipe.hmget(f"{self._ns}:exposure", customers)
-            pipe.hgetall(clock_key(self._ns))
-
-        raw = await self._pipeline(fill)
+        ns = self._ns
+        keys = [
+            *(f"{ns}:decision:{app_id}" for app_id in application_ids),
+            *(f"{ns}:delivered:{app_id}" for app_id in application_ids),
+            *(risk_key(ns, customer) for customer in customers),
+            f"{ns}:exposure",
+            clock_key(ns),
+        ]
+        args = [len(application_ids), *customers]
+        raw = await self._guarded(lambda: self._lookup_script(keys=keys, args=args))
         if raw is None:
             return None
-        stored, delivered = raw[0], raw[1]
-        hashes, exposures, clock = raw[2 : 2 + len(customers)], raw[2 + len(customers)], raw[-1]
-        lookups = [Lookup(value, mark is not None) for value, mark in zip(stored, delivered, strict=True)]
+        n, m = len(application_ids), len(customers)
+        stored, delivered, hashes = raw[:n], raw[n : 2 * n], raw[2 * n : 2 * n + m]
+        exposures, clock = raw[2 * n + m], _pairs(raw[2 * n + m + 1])
+        delays = clock_delays(clock)
+        lookups = [Lookup(value or None, bool(mark)) for value, mark in zip(stored, delivered, strict=True)]
         profiles = {
-            customer: profile_from_redis(fields, exposure=exposure, clock=clock)
+            customer: profile_from_redis(_pairs(fields), exposure=exposure or None, delays=delays)
             for customer, fields, exposure in zip(customers, hashes, exposures, strict=True)
         }
         return lookups, profiles

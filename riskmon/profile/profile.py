@@ -36,7 +36,7 @@ from riskmon.profile.fields import (
 )
 from riskmon.schemas.vocab import LEVELS
 
-__all__ = ["EMPTY", "CustomerProfile", "profile_from_redis"]
+__all__ = ["EMPTY", "CustomerProfile", "clock_delays", "profile_from_redis"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +117,33 @@ def _json(value: Any) -> Any:
         return None
 
 
+def clock_delays(clock: Mapping[Any, Any] | None) -> dict[str, float]:
+    """``HGETALL <ns>:risk-clock`` as part -> delay (seconds); unreadable entries are left out.
+
+    >>> clock_delays({b"transactions": b"[0.25,1800000000.0]", b"alerts": b"?"})
+    {'transactions': 0.25}
+    """
+    delays: dict[str, float] = {}
+    for raw_part, raw_value in (clock or {}).items():
+        found = _json(raw_value)
+        if isinstance(found, list) and found and (delay := _number(str(found[0]))) is not None:
+            delays[_text(raw_part)] = delay
+    return delays
+
+
 def profile_from_redis(
     fields: Mapping[Any, Any] | None,
     *,
     exposure: Any = None,
     clock: Mapping[Any, Any] | None = None,
+    delays: Mapping[str, float] | None = None,
 ) -> CustomerProfile:
-    """Read ``HGETALL <ns>:risk:<customer>``, the customer's exposure and ``HGETALL <ns>:risk-clock``."""
+    """Read ``HGETALL <ns>:risk:<customer>``, the customer's exposure and ``HGETALL <ns>:risk-clock``
+    (or its ``delays``, read once for a batch with :func:`clock_delays`)."""
+    if delays is None:
+        delays = clock_delays(clock)
+    if not fields and exposure is None and not delays:
+        return EMPTY  # most customers of a stream are new: no object to build
     fields = fields or {}
     current_dpd = worst_dpd = defaults = tx_count = 0
     cash = 0.0
@@ -153,11 +173,6 @@ def profile_from_redis(
             found = _json(raw_value)
             if isinstance(found, list):
                 approvals = tuple(a for a in found if isinstance(a, dict))
-    delays: dict[str, float] = {}
-    for raw_part, raw_value in (clock or {}).items():
-        found = _json(raw_value)
-        if isinstance(found, list) and found and (delay := _number(str(found[0]))) is not None:
-            delays[_text(raw_part)] = delay
     return CustomerProfile(
         open_alerts=alerts,
         exposure=max(0.0, _number(exposure) or 0.0) if exposure is not None else 0.0,
@@ -168,5 +183,5 @@ def profile_from_redis(
         cash_24h=cash,
         last_decision=last_decision,
         approvals=approvals,
-        delays=delays,
+        delays=dict(delays),
     )
