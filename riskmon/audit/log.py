@@ -23,11 +23,13 @@ __all__ = ["read_audit_log", "checkpoint_key", "read_checkpoints"]
 
 
 def read_audit_log(
-    config: dict[str, str | int | float | bool], topic: str, *, timeout: float = 60.0
+    config: dict[str, str | int | float | bool], topic: str, *, timeout: float = 60.0, topic_wait: float = 30.0
 ) -> list[dict[str, Any]]:
     """Every committed entry of the (single-partition) audit topic, from the first, in order.
 
     ``read_committed``: a batch of a writer that was fenced or failed is aborted, and never read.
+    ``topic_wait``: how long a topic that does not answer (being created, or missing) is waited for
+    before :class:`confluent_kafka.KafkaException`; ``timeout``: how long the read may take.
     """
     consumer = Consumer(
         {
@@ -40,7 +42,7 @@ def read_audit_log(
     )
     try:
         tp = TopicPartition(topic, 0)
-        end = watermark_high(consumer, tp)
+        end = watermark_high(consumer, tp, timeout=topic_wait)
         if end == 0:
             return []
         consumer.assign([TopicPartition(topic, 0, 0)])

@@ -4,19 +4,22 @@ Every guarded page and command names one permission; a caller holds it when
 one of its roles grants it. Roles are coarse on purpose: a bank's access
 reviews read this table, so it stays short enough to read.
 
-========== ===========================================================================
-role       may
-========== ===========================================================================
-viewer     see the console, the alerts and the silences
-operator   what a viewer may, and acknowledge alerts, create and expire silences
-service    submit applications (``POST /v1/applications``) and read decisions
-pager      acknowledge incidents through the pager webhook
-metrics    scrape ``/metrics``
-admin      everything above
-========== ===========================================================================
+=========== ==========================================================================
+role        may
+=========== ==========================================================================
+viewer      see the console, the alerts and the silences; read decisions
+operator    what a viewer may, and acknowledge alerts, create and expire silences
+submitter   submit applications (``POST /v1/applications``) and read the decisions
+auditor     read the audit trail: an application's audited history, the checkpoints, an export
+pager       acknowledge incidents through the pager webhook
+metrics     scrape ``/metrics``
+admin       everything above
+=========== ==========================================================================
 
->>> allows(("operator",), "alerts.act"), allows(("viewer",), "alerts.act")
-(True, False)
+>>> allows(("operator",), "alerts.act"), allows(("viewer",), "alerts.act"), allows(("viewer",), "decisions.read")
+(True, False, True)
+>>> allows(("submitter",), "applications.submit"), allows(("auditor",), "audit.read"), allows(("viewer",), "audit.read")
+(True, True, False)
 >>> parse_roles("operator, metrics")
 ('metrics', 'operator')
 """
@@ -35,6 +38,7 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType(
         "alerts.act": "acknowledge alerts, create and expire silences (HTTP, console, command line)",
         "applications.submit": "POST /v1/applications",
         "decisions.read": "GET /v1/decisions/<application_id>",
+        "audit.read": "GET /v1/audit/applications/<application_id>, /v1/audit/checkpoints, /v1/audit/export",
         "pager.acknowledge": "POST /v1/pager/acknowledge",
         "metrics.scrape": "GET /metrics",
     }
@@ -43,9 +47,10 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType(
 #: Role -> the permissions it grants.
 ROLES: Mapping[str, frozenset[str]] = MappingProxyType(
     {
-        "viewer": frozenset({"console.view"}),
-        "operator": frozenset({"console.view", "alerts.act"}),
-        "service": frozenset({"applications.submit", "decisions.read"}),
+        "viewer": frozenset({"console.view", "decisions.read"}),
+        "operator": frozenset({"console.view", "decisions.read", "alerts.act"}),
+        "submitter": frozenset({"applications.submit", "decisions.read"}),
+        "auditor": frozenset({"audit.read"}),
         "pager": frozenset({"pager.acknowledge"}),
         "metrics": frozenset({"metrics.scrape"}),
         "admin": frozenset(PERMISSIONS),

@@ -218,10 +218,30 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
             return fn(args)
         except (CommandError, SettingsError, OperatorError) as exc:
             raise UserError(str(exc)) from exc
-        except (KafkaException, RedisError, OSError) as exc:  # the broker or Redis is unreachable
+        except RedisError as exc:
+            raise UserError(
+                f"cannot reach Redis at {_address(args, 'redis_url')} ({type(exc).__name__}: {exc})"
+            ) from exc
+        except KafkaException as exc:
+            raise UserError(f"cannot reach Kafka at {_address(args, 'kafka_bootstrap')} ({exc})") from exc
+        except OSError as exc:  # the broker or Redis is unreachable in some other way
             raise UserError(f"{type(exc).__name__}: {exc}") from exc
 
     return run
+
+
+def _address(args: argparse.Namespace, name: str) -> str:
+    """Where the command looked for Redis or Kafka (the URL without its password), for the one-line error."""
+    from urllib.parse import urlsplit
+
+    try:
+        value = str(getattr(_settings(args), name))
+    except Exception:
+        return "?"
+    parts = urlsplit(value)
+    if parts.password:
+        value = parts._replace(netloc=f"{parts.username or ''}:***@{parts.hostname}:{parts.port}").geturl()
+    return value
 
 
 class UserError(Exception):

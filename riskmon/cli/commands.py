@@ -360,8 +360,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         count = audit_tools.export_trail(settings, args.out, start=args.start, end=args.end)
         print(f"wrote {count} entries to {args.out}")
         return 0
-    except (RedisError, KafkaException) as exc:
-        raise _UserError(f"cannot reach the trail ({type(exc).__name__}: {exc})") from exc
+    except RedisError as exc:
+        raise _UserError(f"cannot reach Redis for the audit checkpoints ({type(exc).__name__}: {exc})") from exc
+    except KafkaException as exc:
+        raise _UserError(f"cannot reach Kafka for the audit trail ({exc})") from exc
     except TimeoutError as exc:
         raise _UserError(f"cannot read the trail: {exc or 'timed out'}") from exc
     except (SettingsError, SigningKeyError, audit_tools.ExportError, ValueError, OSError) as exc:

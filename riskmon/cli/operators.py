@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from riskmon.auth.principal import AuthFailure, Principal, authorize, principal_from_record, resolve_name
+from riskmon.auth.roles import ROLES
 from riskmon.auth.tokens import looks_like_token
 
 __all__ = [
@@ -50,15 +51,23 @@ class OperatorError(Exception):
 
 def add_token_commands(sub: Any) -> None:
     """``riskmon token create|list|revoke``."""
-    token = sub.add_parser("token", help="operators' access tokens: create, list, revoke")
+    token = sub.add_parser("token", help="access tokens for people and services: create, list, revoke")
     actions = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    create = actions.add_parser("create", help="make a token for IDENTITY; it is printed once and kept nowhere")
-    create.add_argument("identity", help="who the token acts as (recorded on what it does), e.g. ops-anna")
+    create = actions.add_parser(
+        "create", help="make a token with --role R --name N; it is printed once and kept nowhere"
+    )
     create.add_argument(
         "--role",
         action="append",
         required=True,
-        help="viewer, operator, service, pager, metrics or admin (repeatable)",
+        metavar="R",
+        help=f"{', '.join(ROLES)} (repeatable, or comma-separated)",
+    )
+    create.add_argument(
+        "--name",
+        required=True,
+        metavar="N",
+        help="the identity the token acts as, recorded on what it does (e.g. ops-anna, approvals-svc)",
     )
     create.add_argument("--expires", default="90d", help="lifetime, e.g. 12h, 30d; 'never' for none (default 90d)")
     create.add_argument("--comment", default="", help="why it exists (recorded)")
@@ -148,7 +157,7 @@ def cli_principal(settings: Any, token: str | None) -> Principal:
     if not token:
         raise OperatorError(
             "this command needs an operator token: --token or RISKMON_TOKEN "
-            "(`riskmon token create NAME --role operator` makes one)"
+            "(`riskmon token create --role operator --name NAME` makes one)"
         )
     if not looks_like_token(token.strip()):
         raise OperatorError("the token is not a riskmon token (rmk_...)")
@@ -205,8 +214,8 @@ def cmd_token(args: argparse.Namespace, settings: Any) -> int:
         if args.token_command == "create":
             try:
                 token, record = store.create(
-                    args.identity,
-                    tuple(args.role),
+                    args.name,
+                    tuple(r for given in args.role for r in given.split(",")),
                     now=now,
                     expires_at=_expiry(args.expires, now),
                     created_by=me,

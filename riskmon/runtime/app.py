@@ -61,6 +61,7 @@ from riskmon.runtime.sampling import sample_consumer_lag
 from riskmon.runtime.topics import DEADLETTER_MAX_BYTES
 from riskmon.runtime.tuning.gc import GcPauseRecorder, freeze_startup_heap
 from riskmon.runtime.web.alerts import register_alerts_api
+from riskmon.runtime.web.audit import register_audit_api
 from riskmon.runtime.web.console import FEED_FETCH_WAIT_MS, register_console
 from riskmon.runtime.web.decisions import WATCHER_FETCH_WAIT_MS, DecisionWatcher, register_http_api
 from riskmon.runtime.web.guard import Guard
@@ -345,6 +346,7 @@ def _add_web(
     register_alerts_api(
         app, commands_topic=commands, audit_topic=audit, client=store.client, namespace=store.namespace, guard=guard
     )
+    register_audit_api(app, settings=settings, client=store.client, namespace=store.namespace, guard=guard)
     register_console(
         app,
         guard=guard,

@@ -69,3 +69,35 @@ def test_key_files_round_trip_and_bad_ones_are_named(tmp_path: Path) -> None:
     with pytest.raises(SigningKeyError, match="cannot read"):
         load_signer(tmp_path / "missing.key")
     assert load_signer(None).is_development
+
+
+def test_key_rotation_as_documented(tmp_path: Path) -> None:
+    """docs/audit.md: make a new pair, put the old and new public keys in RISKMON_AUDIT_PUBLIC_KEY_FILE,
+    switch RISKMON_AUDIT_SIGNING_KEY_FILE. The writer resumes (trusting the old checkpoints), signs on
+    with the new key, and the whole trail verifies with both public keys; with the new one alone the
+    old checkpoints are refused, by key id."""
+    old_private, old_public, old_id = write_key_pair(tmp_path / "2026")
+    new_private, new_public, new_id = write_key_pair(tmp_path / "2027")
+    old, new = load_signer(old_private), load_signer(new_private)
+    chain = AuditChain()
+    log = [chain.append({"kind": "decision", "n": i}, at=AT) for i in range(4)]
+    cps = [chain.checkpoint(at=AT, signer=old)]
+
+    both_file = tmp_path / "trusted.pub"
+    both_file.write_bytes(new_public.read_bytes() + old_public.read_bytes())
+    both = load_public_keys([both_file])
+    assert set(both) == {old_id, new_id}
+    with pytest.raises(AuditChainError, match="not a trusted key"):  # the old key forgotten: nothing appended
+        AuditChain.resume(log, checkpoints=cps, public_keys={new_id: new.public_key})
+    resumed = AuditChain.resume(log, checkpoints=cps, public_keys={**both, new.key_id: new.public_key})
+    log += [resumed.append({"kind": "decision", "n": i}, at=AT) for i in range(4, 7)]
+    cps.append(resumed.checkpoint(at=AT, signer=new))
+    assert [cp["key_id"] for cp in cps] == [old_id, new_id]
+
+    result = verify(log, checkpoints=cps, public_keys=both)
+    assert result.ok and result.checkpoints_checked == 2, result
+    only_new = verify(log, checkpoints=cps, public_keys=load_public_keys([new_public]))
+    assert not only_new.ok and f"signed by key {old_id}, which is not a trusted key" in (only_new.problem or "")
+    only_old = verify(log, checkpoints=cps, public_keys=load_public_keys([old_public]))
+    assert not only_old.ok and new_id in (only_old.problem or "")
+    assert verify(log, checkpoints=cps, public_keys=load_public_keys([old_public, new_public])).ok  # or two files

@@ -28,10 +28,42 @@ def record(**changes: object) -> TokenRecord:
     return TokenRecord(**{**base, **changes})
 
 
+#: Issue 23's table: viewer (console, alerts, decisions), operator (ack, silence, expire), submitter
+#: (POST applications, and reading the decision it waits for), auditor (audit reads); and the extra roles.
+EXPECTED_ROLES = {
+    "viewer": {"console.view", "decisions.read"},
+    "operator": {"console.view", "decisions.read", "alerts.act"},
+    "submitter": {"applications.submit", "decisions.read"},
+    "auditor": {"audit.read"},
+    "pager": {"pager.acknowledge"},
+    "metrics": {"metrics.scrape"},
+    "admin": set(PERMISSIONS),
+}
+
+
+def test_the_role_table_is_the_one_the_issue_asks_for() -> None:
+    assert {role: set(perms) for role, perms in ROLES.items()} == EXPECTED_ROLES
+    assert set(PERMISSIONS) == {
+        "console.view",
+        "decisions.read",
+        "alerts.act",
+        "applications.submit",
+        "audit.read",
+        "pager.acknowledge",
+        "metrics.scrape",
+    }
+    for role, granted in EXPECTED_ROLES.items():
+        for permission in PERMISSIONS:
+            assert allows((role,), permission) == (permission in granted), (role, permission)
+    with pytest.raises(RoleError, match="unknown role service"):  # renamed to submitter; accepted nowhere
+        parse_roles("service")
+
+
 def test_every_role_grants_known_permissions_and_admin_grants_all() -> None:
     assert all(perms <= set(PERMISSIONS) for perms in ROLES.values())
     assert ROLES["admin"] == frozenset(PERMISSIONS)
-    assert allows(("service",), "applications.submit") and not allows(("service",), "console.view")
+    assert allows(("submitter",), "applications.submit") and not allows(("submitter",), "console.view")
+    assert allows(("viewer", "submitter"), "applications.submit")  # roles add up
     assert not allows(("made-up",), "console.view")
     with pytest.raises(KeyError):
         allows(("admin",), "alerts.delete")  # a typo in a page must fail loudly

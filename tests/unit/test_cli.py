@@ -57,3 +57,23 @@ def test_every_contract_command_parses() -> None:
         ["schemas", "export", "d"],
     ):
         assert parser.parse_args(argv).command == argv[0]
+
+
+def test_token_commands_take_the_issues_form(capsys: pytest.CaptureFixture) -> None:
+    """``riskmon token create --role R --name N``, ``list``, ``revoke`` (issue 23), and nothing looser."""
+    parser = build_parser()
+    args = parser.parse_args(["token", "create", "--role", "auditor", "--name", "audit-firm-1"])
+    assert (args.token_command, args.role, args.name, args.expires) == ("create", ["auditor"], "audit-firm-1", "90d")
+    args = parser.parse_args(["token", "create", "--role", "viewer", "--role", "submitter,metrics", "--name", "n"])
+    assert args.role == ["viewer", "submitter,metrics"]
+    assert parser.parse_args(["token", "list", "--json"]).json
+    assert parser.parse_args(["token", "revoke", "765009033fd8"]).token_id == "765009033fd8"
+    for argv in (["token", "create", "ops-anna", "--role", "operator"], ["token", "create", "--name", "x"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["token", "create", "--help"])
+    shown = capsys.readouterr().out
+    assert "--role R" in shown and "--name N" in shown
+    assert "viewer, operator, submitter, auditor, pager, metrics, admin" in " ".join(shown.split())

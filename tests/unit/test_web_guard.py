@@ -4,12 +4,14 @@ behind a cache, the door closed when Redis cannot be asked, one rate bucket per 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from riskmon.auth.principal import AuthFailure
+from riskmon.auth.roles import PERMISSIONS, ROLES
 from riskmon.auth.store import tokens_key
 from riskmon.auth.tokens import TokenRecord, new_token
 from riskmon.runtime.web.guard import Guard, TooLarge, read_limited
@@ -103,3 +105,32 @@ def test_bodies_over_the_limit_are_refused_declared_or_not() -> None:
     for declared in (101, None):
         with pytest.raises(TooLarge):
             asyncio.run(read_limited(Body(b"x" * 200_000, declared), 100))
+
+
+def test_each_roles_token_is_let_through_or_refused_403_by_the_table() -> None:
+    tokens, records = {}, {}
+    for role in ROLES:
+        token, digest = new_token()
+        tokens[role] = token
+        records[digest] = TokenRecord(digest[:12], f"{role}-1", (role,), 0.0).to_json()
+    g = guard(Redis(records), web_host="0.0.0.0")
+    for role, token in tokens.items():
+        for permission in PERMISSIONS:
+            for method in ("GET", "POST"):
+                request = Request(method, {"Host": "w:6066", "Authorization": f"Bearer {token}"})
+                if permission in ROLES[role]:
+                    assert check(g, request, permission).identity == f"{role}-1"
+                    continue
+                with pytest.raises(AuthFailure) as refused:
+                    check(g, request, permission)
+                assert refused.value.status == 403, (role, permission)
+                assert refused.value.message == f"{role}-1 may not do this: it needs {permission}"
+    with pytest.raises(AuthFailure) as nobody:
+        check(g, Request("GET", {"Host": "w:6066"}), "audit.read")
+    assert nobody.value.status == 401
+    answer = g.refuse(nobody.value)
+    assert answer.status == 401 and answer.headers["WWW-Authenticate"].startswith("Bearer")
+    assert json.loads(answer.body)["error"] == {"type": "unauthenticated", "message": nobody.value.message}
+    with pytest.raises(AuthFailure) as forbidden:
+        check(g, Request("GET", {"Host": "w:6066", "Authorization": f"Bearer {tokens['viewer']}"}), "audit.read")
+    assert json.loads(g.refuse(forbidden.value).body)["error"]["type"] == "forbidden"

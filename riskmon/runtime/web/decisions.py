@@ -7,9 +7,10 @@ answers 504 after ``?timeout=`` seconds (default 10, at most 60): the
 application is then still decided, and ``GET /v1/decisions/<application_id>``
 returns it once it exists.
 
-Who may: ``POST`` needs the ``applications.submit`` permission, ``GET`` the
-``decisions.read`` one (the ``service`` role has both; :mod:`riskmon.auth.roles`),
-when auth is on (:mod:`riskmon.runtime.web.guard`). Abuse limits, whatever
+Who may, when auth is on (:mod:`riskmon.runtime.web.guard`): ``POST`` needs
+the ``applications.submit`` permission, ``GET`` the ``decisions.read`` one
+(the ``submitter`` role has both; ``viewer`` and ``operator`` the second:
+:mod:`riskmon.auth.roles`). Abuse limits, whatever
 auth says: a body above ``RISKMON_MAX_MESSAGE_BYTES`` is answered 413 before
 it is read further, and each caller (a token, a proxy identity, or an address
 when auth is off) gets ``RISKMON_HTTP_RATE`` requests a second with bursts of
