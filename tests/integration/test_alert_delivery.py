@@ -133,7 +133,7 @@ def test_every_notification_delivered_once_per_incident_through_faults(make_work
             "RISKMON_TOPIC_PREFIX": worker.prefix,
         }
         made = subprocess.run(  # acting from the command line needs an operator's token
-            [sys.executable, "-m", "riskmon", "token", "create", "oncall-ben", "--role", "operator"],
+            [sys.executable, "-m", "riskmon", "token", "create", "--name", "oncall-ben", "--role", "operator"],
             env=cli_env,
             capture_output=True,
             text=True,
