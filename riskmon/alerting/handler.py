@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -42,7 +42,7 @@ from riskmon.alerting.metrics import AlertMetrics
 from riskmon.alerting.silences import Silence
 from riskmon.alerting.state_store import AlertStateStore
 from riskmon.pipeline.handler import BatchHandler
-from riskmon.pipeline.messages import Incoming, Send
+from riskmon.pipeline.messages import Incoming, Send, oldest_timestamp
 from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.schemas import Alert, dumps
 
@@ -205,13 +205,11 @@ class AlertManagerHandler(BatchHandler):
                 inputs.append(item)
             await self._restore(inputs)
             customers = sorted({i.subject.id for i in inputs if isinstance(i, Alert) and i.subject.kind == "customer"})
-            # one round trip: exposures for grading, and recent approvals in case an alert turns critical
-            exposures, book, approvals = await self._store.context(customers)
+            exposures, book = await self._store.exposures(customers)
             outcome = self._manager.process(
                 inputs, self._clock.now(), exposures=exposures, portfolio_exposure=book, wall=time.time()
             )
-            oldest = min((m.timestamp for m in batch if m.timestamp is not None), default=None)
-            await self._emit(outcome, approvals, oldest)
+            await self._emit(outcome, oldest_timestamp(batch))
 
     async def tick(self) -> None:
         """Quiet-period resolutions and grouped announcements; called by a timer on the manager's worker."""
@@ -230,12 +228,7 @@ class AlertManagerHandler(BatchHandler):
                 await self._store.forget(stale + gone, closed)
             self._export_open()
 
-    async def _emit(
-        self,
-        outcome: Outcome,
-        approvals: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-        oldest: float | None = None,
-    ) -> None:
+    async def _emit(self, outcome: Outcome, oldest: float | None = None) -> None:
         futures = []
         for alert in outcome.published:
             record = alert.to_dict()
@@ -247,8 +240,8 @@ class AlertManagerHandler(BatchHandler):
         # holds go out with the alerts, before the state is saved: a crash before the save
         # brings the alert again, and with it the same holds (the decision store sends them once)
         hold_ids: list[str] = []
-        if self._holds is not None and approvals:
-            hold_futures, hold_ids = await self._holds.issue(outcome.published, approvals)
+        if self._holds is not None:
+            hold_futures, hold_ids = await self._holds.issue(outcome.published)
             futures += hold_futures
         for future in futures:
             await future
@@ -267,10 +260,9 @@ class AlertManagerHandler(BatchHandler):
             for a in outcome.published
             if a.subject.kind == "customer"
         ]
-        delay = time.time() - oldest if oldest is not None else 0.0
-        await self._store.save(outcome.states, outcome.groups, outcome.silences, profiles=profiles, delay_seconds=delay)
-        if profiles and oldest is not None:
-            self._metrics.profile_delay.labels(part="alerts").observe(max(0.0, time.time() - oldest))
+        await self._store.save(outcome.states, outcome.groups, outcome.silences, profiles=profiles, oldest=oldest)
+        if profiles:
+            self._metrics.profile_written("alerts", oldest)
         if self._holds is not None:
             await self._holds.confirm(hold_ids)
         await self._spill()

@@ -7,15 +7,17 @@ Exactly once, as the application path does it: a hold's bytes are reserved
 in the decision store before they are sent (a redelivered alert batch, after
 a crash between the alert and the hold, sends the same bytes again under the
 same ``decision_id``) and marked delivered after the broker acknowledged
-them (a later alert sends nothing). Redis down: no hold is issued then, and
-the batch's alerts go on; the approval's next critical alert issues it.
+them (a later alert sends nothing). Redis down: no hold is issued then (a
+warning is logged) and the batch's alerts go on; the hold is not retried on
+its own, only the next publication of a critical alert on the customer within
+the window issues it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -56,20 +58,23 @@ class HoldIssuer:
         self._metrics = metrics
         self._wall = wall
 
-    def wanted(self, alerts: Sequence[Alert]) -> bool:
-        """Whether any of ``alerts`` can call for a hold (so the caller reads approvals only then)."""
-        return self._window > 0 and any(is_hold_trigger(a) for a in alerts)
+    async def issue(self, alerts: Sequence[Alert]) -> tuple[list[Awaitable[Any]], list[str]]:
+        """Queue the holds for ``alerts``; returns their delivery futures and the hold ids to confirm.
 
-    async def issue(
-        self, alerts: Sequence[Alert], approvals: Mapping[str, Sequence[Mapping[str, Any]]]
-    ) -> tuple[list[Awaitable[Any]], list[str]]:
-        """Queue the holds for ``alerts``; returns their delivery futures and the hold ids to confirm."""
-        if not self.wanted(alerts):
+        The customers' recent approvals are read only when an alert can call for a hold (a
+        critical customer alert firing): a round trip then, none for the batches without one.
+        """
+        triggers = [a for a in alerts if is_hold_trigger(a)] if self._window > 0 else []
+        if not triggers:
+            return [], []
+        approvals = await self._store.approvals(sorted({a.subject.id for a in triggers}))
+        if approvals is None:
+            log.warning("holds not issued for %d alerts: the decision store (Redis) is unavailable", len(triggers))
             return [], []
         now = self._wall()
         holds = []
         refs: dict[str, str | None] = {}
-        for alert in alerts:
+        for alert in triggers:
             entries = approvals.get(alert.subject.id, ())
             for hold in holds_for(
                 alert, entries, now=now, window_seconds=self._window, policy_version=self._policy_version

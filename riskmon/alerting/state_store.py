@@ -26,9 +26,8 @@ import orjson
 
 from riskmon.alerting.model import AlertState, GroupState
 from riskmon.alerting.silences import Silence
-from riskmon.pipeline.store import queue_script
+from riskmon.pipeline.store import clock_entry, queue_script
 from riskmon.profile import clock_key, risk_key
-from riskmon.profile.fields import APPROVALS
 
 __all__ = ["AlertStateStore", "EXPOSURE_TOTAL"]
 
@@ -76,8 +75,7 @@ class AlertStateStore:
     """Async Redis persistence of :class:`~riskmon.alerting.manager.AlertManager` state; never raises.
 
     It also keeps the customers' open alerts in their risk profiles
-    (:mod:`riskmon.profile`), in the same round trip as the state, and reads
-    their recent approvals (for holds) with their exposures.
+    (:mod:`riskmon.profile`), in the same round trip as the state.
     """
 
     def __init__(self, client: Any, namespace: str, *, profile_ttl_seconds: int = 400 * 86400) -> None:
@@ -130,14 +128,14 @@ class AlertStateStore:
         silences: Mapping[str, Silence],
         *,
         profiles: Sequence[tuple[str, str, str | None]] = (),
-        delay_seconds: float = 0.0,
+        oldest: float | None = None,
     ) -> bool:
         """Write changed entries in one round trip; False when Redis is unavailable.
 
         ``profiles`` are (customer, detector, level or None when resolved): the
         published customer alerts, applied to the customers' risk profiles in
-        the same round trip; ``delay_seconds`` is their batch's delay, for the
-        profile clock.
+        the same round trip; ``oldest`` is their batch's oldest broker
+        timestamp, for the profile clock.
         """
         if not (states or groups or silences or profiles):
             return True
@@ -146,7 +144,7 @@ class AlertStateStore:
             if profiles:
                 now = time.time()
                 keys = [risk_key(self._ns, customer) for customer, _, _ in profiles] + [clock_key(self._ns)]
-                args: list[Any] = [self._profile_ttl, orjson.dumps([round(max(0.0, delay_seconds), 3), round(now, 3)])]
+                args: list[Any] = [self._profile_ttl, clock_entry(oldest, now)]
                 for _, detector, level in profiles:
                     args += (detector, level or "")
                 queue_script(pipe, self._profile_script, keys, args)
@@ -176,31 +174,6 @@ class AlertStateStore:
                 await pipe.execute()
         except _ERRORS as exc:
             log.warning("pruned alert state not deleted from Redis (%s)", exc)
-
-    async def context(
-        self, customer_ids: list[str]
-    ) -> tuple[dict[str, float], float | None, dict[str, list[dict[str, Any]]]]:
-        """:meth:`exposures` and each customer's recent approvals (for holds), in one round trip."""
-        if not customer_ids:
-            return {}, None, {}
-        try:
-            pipe = self._client.pipeline(transaction=False)
-            pipe.hmget(self.key("exposure"), [*customer_ids, EXPOSURE_TOTAL])
-            for customer in customer_ids:
-                pipe.hget(risk_key(self._ns, customer), APPROVALS)
-            values, *raw_approvals = await pipe.execute()
-        except _ERRORS:
-            return {}, None, {}
-        out = {c: float(v) for c, v in zip(customer_ids, values[:-1], strict=True) if v is not None}
-        approvals: dict[str, list[dict[str, Any]]] = {}
-        for customer, raw in zip(customer_ids, raw_approvals, strict=True):
-            try:
-                found = orjson.loads(raw) if raw else []
-            except orjson.JSONDecodeError:
-                found = []
-            if isinstance(found, list) and found:
-                approvals[customer] = [a for a in found if isinstance(a, dict)]
-        return out, float(values[-1]) if values[-1] is not None else None, approvals
 
     async def exposures(self, customer_ids: list[str]) -> tuple[dict[str, float], float | None]:
         """Outstanding exposure of ``customer_ids`` and of the whole book (empty when unknown)."""

@@ -122,7 +122,8 @@ class ApplicationHandler(BatchHandler):
         fresh_profiles = [profiles.get(a.customer_id) for _, a in fresh]
         scored = await self._score([a for _, a in fresh], fresh_profiles)
         to_reserve: list[tuple[str, bytes]] = []
-        outputs: list[tuple[Application, float, dict | None, CustomerProfile | None, float | None]] = []
+        # application, latency (s), snapshot, profile, broker timestamp
+        outputs: list[tuple[Application, float | None, dict | None, CustomerProfile | None, float | None]] = []
         produced_at: list[float | None] = []  # broker timestamps of the inputs decided, for end-to-end latency
         latencies = [self._mono() - message.received_monotonic for message, _ in fresh]
         decided = decide_batch(
@@ -149,41 +150,31 @@ class ApplicationHandler(BatchHandler):
         sent: list[Delivered] = []
         summaries: list[dict] = []
         audit_records: list[dict] = []
-        for (application, latency, snapshot, profile, produced), value in zip(outputs, values, strict=True):
+        # decided now, then re-sent (decided by an earlier attempt, never acknowledged): one path for both
+        outgoing = [*zip(outputs, values, strict=True), *(((a, None, None, None, None), v) for a, v in resend)]
+        for (application, took, snapshot, profile, produced), value in outgoing:
             # ``value`` may be an earlier attempt's stored decision: read it once, use it everywhere
             sent_decision = orjson.loads(value)
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
-            self._metrics.decided(sent_decision["outcome"])
-            self._metrics.latency.observe(latency)
-            features = dumps(snapshot) if snapshot is not None else None
             applicant_ref = pseudonymize(application.applicant, self._pseudonym_key)
+            features = dumps(snapshot) if snapshot is not None else None
+            approval = _approval(sent_decision, applicant_ref)
             sent.append(
                 Delivered(
                     application.application_id,
                     application.customer_id,
                     _summary(sent_decision),
                     features,
-                    _approval(sent_decision, applicant_ref),
+                    approval,
                     produced,
                 )
             )
-            summaries.append(decision_summary(sent_decision))
+            # a re-sent decision's audit record too: the writer drops it if already chained
             audit_records += self._audit_record(sent_decision, snapshot, applicant_ref, profile)
-        for application, value in resend:
-            sent_decision = orjson.loads(value)
-            pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
-            applicant_ref = pseudonymize(application.applicant, self._pseudonym_key)
-            sent.append(
-                Delivered(
-                    application.application_id,
-                    application.customer_id,
-                    _summary(sent_decision),
-                    None,
-                    _approval(sent_decision, applicant_ref),
-                )
-            )
-            # the writer drops it if already chained
-            audit_records += self._audit_record(sent_decision, None, applicant_ref, None)
+            if took is not None:  # counted once, when decided
+                self._metrics.decided(sent_decision["outcome"])
+                self._metrics.latency.observe(took)
+                summaries.append(decision_summary(sent_decision))
 
         if self._audit_topic is not None and audit_records:  # one message per batch, like the summaries
             pending.append(await self._send(self._audit_topic, None, dumps({"records": audit_records})))
@@ -195,9 +186,7 @@ class ApplicationHandler(BatchHandler):
         self._metrics.delivered_end_to_end(produced_at, self._now().timestamp())
         window = self._config.policy.customer.hold_window_hours * 3600
         if await self._store.confirm(sent, hold_window_seconds=window) and sent:
-            oldest = min((d.produced_at for d in sent if d.produced_at is not None), default=None)
-            if oldest is not None:
-                self._metrics.profile_delay.labels(part="decisions").observe(max(0.0, time.time() - oldest))
+            self._metrics.profile_written("decisions", min((t for t in produced_at if t is not None), default=None))
 
     def _audit_record(
         self, decision: dict, snapshot: dict | None, applicant_ref: str | None, profile: CustomerProfile | None

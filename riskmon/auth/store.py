@@ -86,24 +86,22 @@ class TokenStore:
 
     def resolve(self, token: str) -> TokenRecord | None:
         """The record of ``token``, or None (unknown, revoked or damaged)."""
-        raw = self._client.hget(self._key, hash_token(token))
-        if raw is None:
-            return None
-        try:
-            return TokenRecord.from_json(raw)
-        except TokenError:
-            return None
+        return _record(self._client.hget(self._key, hash_token(token)))
 
 
-async def lookup(client: Any, namespace: str, digest: str) -> TokenRecord | None:
-    """The record under ``digest`` with an asyncio Redis client; None when there is none (or it is damaged)."""
-    raw = await client.hget(tokens_key(namespace), digest)
+def _record(raw: bytes | None) -> TokenRecord | None:
+    """A stored token record, or None when there is none or it cannot be read (a damaged one grants nothing)."""
     if raw is None:
         return None
     try:
         return TokenRecord.from_json(raw)
     except TokenError:
         return None
+
+
+async def lookup(client: Any, namespace: str, digest: str) -> TokenRecord | None:
+    """The record under ``digest`` with an asyncio Redis client; None when there is none (or it is damaged)."""
+    return _record(await client.hget(tokens_key(namespace), digest))
 
 
 class TokenCache:

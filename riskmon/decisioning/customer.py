@@ -7,7 +7,7 @@ well the application alone scores. Each hit carries its outcome and a reason
 an approval service can show; none carries personal data.
 
 >>> from riskmon.config import CustomerRules
->>> from riskmon.profile import EMPTY, CustomerProfile
+>>> from riskmon.profile import CustomerProfile
 >>> rules = CustomerRules(alert_level="critical", delinquency_review_days=30, delinquency_reject_days=90)
 >>> hits = customer_hits(10_000.0, 50_000.0, CustomerProfile(current_dpd=95, open_alerts={"cash_24h": "critical"}),
 ...                      rules)
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from riskmon.config import CustomerRules
 from riskmon.decisioning.factors import ScoredFactor
 from riskmon.decisioning.outcomes import Outcome
-from riskmon.profile import EMPTY, CustomerProfile
+from riskmon.profile import CustomerProfile
 from riskmon.schemas.vocab import LEVELS
 
 __all__ = ["STALE_PARTS", "CustomerHit", "customer_hits"]
@@ -98,9 +98,7 @@ def customer_hits(
     ``profile`` None means it could not be read (Redis down): no rule holds
     then, and the degraded path holds approvals for review instead.
     """
-    if profile is None or (
-        profile is EMPTY and rules.exposure_limit is None and rules.exposure_income_multiple is None
-    ):
+    if profile is None:
         return []
     hits = [
         *_delinquency(profile, rules),

@@ -36,7 +36,7 @@ import orjson
 
 from riskmon.models.labels import label_from_repayment
 from riskmon.pipeline.handler import BatchHandler
-from riskmon.pipeline.messages import Incoming, Send, utcnow
+from riskmon.pipeline.messages import Incoming, Send, oldest_timestamp, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.pipeline.store import DecisionStore, clock_entry, queue_script
 from riskmon.portfolio.summaries import repayment_summary
@@ -106,9 +106,8 @@ class RepaymentHandler(BatchHandler):
     def _queue_profiles(self, pipe: Any, repayments: Sequence[Repayment], oldest: float | None) -> None:
         """Queue the customers' loan standing (days past due, defaults) in ``pipe``: one script call."""
         ns = self._store.namespace
-        now = time.time()
         keys = [risk_key(ns, r.customer_id) for r in repayments] + [clock_key(ns)]
-        args: list[Any] = [self._store.ttl_seconds, clock_entry(now - (oldest if oldest is not None else now), now)]
+        args: list[Any] = [self._store.ttl_seconds, clock_entry(oldest, time.time())]
         for r in repayments:
             args += (r.application_id, r.days_past_due, r.status)
         queue_script(pipe, self._profile_script, keys, args)
@@ -136,13 +135,13 @@ class RepaymentHandler(BatchHandler):
 
         if self._portfolio_topic is not None and summaries:  # one message per batch
             pending.append(await self._send(self._portfolio_topic, None, dumps({"events": summaries})))
-        oldest = min((m.timestamp for m in batch if m.timestamp is not None), default=None)
+        oldest = oldest_timestamp(batch)
         # the labels' join and the customers' loan standing in the profile: one round trip
         joined = await self._store.join_labels(
             list(final), also=(lambda pipe: self._queue_profiles(pipe, valid, oldest)) if valid else None
         )
-        if joined is not None and valid and oldest is not None:
-            self._metrics.profile_delay.labels(part="repayments").observe(max(0.0, time.time() - oldest))
+        if joined is not None and valid:
+            self._metrics.profile_written("repayments", oldest)
         if joined is None and final:
             # Redis is down: the labels cannot be joined now. Raising makes the
             # batch retry event by event, and each failure is dead-lettered with

@@ -8,14 +8,14 @@ handler be built and tested without the stream framework.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from riskmon.schemas import DeadLetter
 
-__all__ = ["Incoming", "Send", "dead_letter", "utcnow"]
+__all__ = ["Incoming", "Send", "dead_letter", "oldest_timestamp", "utcnow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +50,8 @@ Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def oldest_timestamp(batch: Sequence[Incoming]) -> float | None:
+    """The broker timestamp of the batch's oldest message (None when none has one): where its delay starts."""
+    return min((m.timestamp for m in batch if m.timestamp is not None), default=None)

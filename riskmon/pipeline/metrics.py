@@ -16,6 +16,7 @@ tests check their PromQL against it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -192,6 +193,11 @@ class WorkerMetrics:
         if child is None:
             child = self._consumed[topic] = self.consumed.labels(topic=topic)
         child.inc(n)
+
+    def profile_written(self, part: str, oldest: float | None) -> None:
+        """A profile writer's batch took effect: its delay since ``oldest`` (the batch's oldest broker timestamp)."""
+        if oldest is not None:
+            self.profile_delay.labels(part=part).observe(max(0.0, time.time() - oldest))
 
     def decided(self, outcome: str) -> None:
         self._outcome[outcome].inc()

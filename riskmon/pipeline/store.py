@@ -35,6 +35,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from riskmon.profile import CustomerProfile, clock_key, profile_from_redis, risk_key
+from riskmon.profile.fields import APPROVALS, last_decision_key
 from riskmon.profile.profile import clock_delays
 
 __all__ = ["UNAVAILABLE", "DecisionStore", "Delivered", "Lookup", "clock_entry", "key_namespace", "queue_script"]
@@ -63,27 +64,29 @@ return won
 """
 
 #: Look a batch up in one command: its applications' stored decisions and
-#: delivery marks, its customers' risk profiles, their exposures and the
-#: profile clock. KEYS: n decision keys, n delivered keys, m profile keys, the
-#: exposure book, the clock; ARGV: n, then the m customer ids. One command, not
-#: one per customer: redis-py's cost is per command. Missing values come back
-#: as false (nil cannot sit in a Lua table).
+#: delivery marks, its customers' latest-decision summaries and risk profiles,
+#: their exposures and the profile clock. KEYS: n decision keys, n delivered
+#: keys, m summary keys (all read with GET), m profile keys, the exposure book,
+#: the clock; ARGV: n, then the m customer ids. One command, not one per
+#: customer: redis-py's cost is per command. Missing values come back as false
+#: (nil cannot sit in a Lua table).
 LOOKUP_LUA = """
 local n = tonumber(ARGV[1])
 local m = #ARGV - 1
+local strings = 2 * n + m
 local out = {}
-for i = 1, 2 * n do
+for i = 1, strings do
   out[i] = redis.call('GET', KEYS[i]) or false
 end
 for i = 1, m do
-  out[2 * n + i] = redis.call('HGETALL', KEYS[2 * n + i])
+  out[strings + i] = redis.call('HGETALL', KEYS[strings + i])
 end
 local exposures = {}
 for i = 1, m do
-  exposures[i] = redis.call('HGET', KEYS[2 * n + m + 1], ARGV[i + 1]) or false
+  exposures[i] = redis.call('HGET', KEYS[strings + m + 1], ARGV[i + 1]) or false
 end
-out[2 * n + m + 1] = exposures
-out[2 * n + m + 2] = redis.call('HGETALL', KEYS[2 * n + m + 2])
+out[strings + m + 1] = exposures
+out[strings + m + 2] = redis.call('HGETALL', KEYS[strings + m + 2])
 return out
 """
 
@@ -107,7 +110,6 @@ for i = 1, n, 4 do
   if ARGV[j + 1] ~= '' then
     redis.call('SET', KEYS[i + 2], ARGV[j + 1], 'NX', 'EX', ttl)
   end
-  redis.call('HSET', KEYS[i + 3], 'last_decision', ARGV[j])
   if ARGV[j + 2] ~= '' and window > 0 then
     local kept = {}
     local raw = redis.call('HGET', KEYS[i + 3], 'approvals')
@@ -156,13 +158,15 @@ def queue_script(pipe: Any, script: Any, keys: Sequence[str], args: Sequence[Any
     pipe.evalsha(script.sha, len(keys), *keys, *args)
 
 
-def clock_entry(delay_seconds: float, now: float) -> bytes:
-    """A profile writer's entry in ``<ns>:risk-clock``: its batch's delay and when it wrote.
+def clock_entry(oldest: float | None, now: float) -> bytes:
+    """A profile writer's entry in ``<ns>:risk-clock``: its batch's delay (from ``oldest``, the batch's
+    oldest broker timestamp; 0 when unknown) and when it wrote.
 
-    >>> clock_entry(0.25, 1_800_000_000.0)
+    >>> clock_entry(1_799_999_999.75, 1_800_000_000.0)
     b'[0.25,1800000000.0]'
     """
-    return orjson.dumps([round(max(0.0, delay_seconds), 3), round(now, 3)])
+    delay = 0.0 if oldest is None else max(0.0, now - oldest)
+    return orjson.dumps([round(delay, 3), round(now, 3)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,8 +301,8 @@ class DecisionStore:
         self, delivered: Sequence[Delivered | tuple[str, str, bytes, bytes | None]], *, hold_window_seconds: float = 0.0
     ) -> bool:
         """Mark decisions delivered, keep feature snapshots, and update each customer's profile:
-        the latest-decision summary (``<ns>:profile:<customer>`` and the risk profile's
-        ``last_decision``) and, for approvals, the profile's recent approvals (kept
+        the latest-decision summary (``<ns>:profile:<customer>``) and, for approvals,
+        the risk profile's recent approvals (kept
         ``hold_window_seconds``). The feature snapshot is what the models saw at
         decision time; the label path joins repayments with it later.
         """
@@ -306,19 +310,35 @@ class DecisionStore:
             return not self.degraded
         entries = [d if isinstance(d, Delivered) else Delivered(*d) for d in delivered]
         now = time.time()
-        oldest = min((d.produced_at for d in entries if d.produced_at is not None), default=now)
+        oldest = min((d.produced_at for d in entries if d.produced_at is not None), default=None)
         keys: list[str] = []
-        args: list[Any] = [self._ttl, hold_window_seconds, now, clock_entry(now - oldest, now)]
+        args: list[Any] = [self._ttl, hold_window_seconds, now, clock_entry(oldest, now)]
         for d in entries:
             keys += (
                 f"{self._ns}:delivered:{d.application_id}",
-                f"{self._ns}:profile:{d.customer_id}",
+                last_decision_key(self._ns, d.customer_id),
                 f"{self._ns}:features:{d.application_id}",
                 risk_key(self._ns, d.customer_id),
             )
             args += (d.summary, d.snapshot if d.snapshot is not None else b"", d.approval or b"")
         keys.append(clock_key(self._ns))
         return await self._guarded(lambda: self._confirm_script(keys=keys, args=args)) is not None
+
+    async def approvals(self, customer_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]] | None:
+        """Each customer's recent approvals from its risk profile (for holds); None when Redis is down."""
+
+        def fill(pipe: Any) -> None:
+            for customer in customer_ids:
+                pipe.hget(risk_key(self._ns, customer), APPROVALS)
+
+        raw = await self._pipeline(fill)
+        if raw is None:
+            return None
+        out: dict[str, list[dict[str, Any]]] = {}
+        for customer, value in zip(customer_ids, raw, strict=True):
+            if value:  # read as the application path reads it: unreadable entries are left out
+                out[customer] = [dict(a) for a in profile_from_redis({APPROVALS: value}).approvals]
+        return out
 
     async def mark_delivered(self, decision_keys: Sequence[str]) -> bool:
         """Mark decisions stored under ``decision_keys`` (see :meth:`reserve`) delivered; False when Redis is down."""
@@ -340,6 +360,7 @@ class DecisionStore:
         keys = [
             *(f"{ns}:decision:{app_id}" for app_id in application_ids),
             *(f"{ns}:delivered:{app_id}" for app_id in application_ids),
+            *(last_decision_key(ns, customer) for customer in customers),
             *(risk_key(ns, customer) for customer in customers),
             f"{ns}:exposure",
             clock_key(ns),
@@ -349,13 +370,15 @@ class DecisionStore:
         if raw is None:
             return None
         n, m = len(application_ids), len(customers)
-        stored, delivered, hashes = raw[:n], raw[n : 2 * n], raw[2 * n : 2 * n + m]
-        exposures, clock = raw[2 * n + m], _pairs(raw[2 * n + m + 1])
-        delays = clock_delays(clock)
+        stored, delivered = raw[:n], raw[n : 2 * n]
+        summaries, hashes = raw[2 * n : 2 * n + m], raw[2 * n + m : 2 * n + 2 * m]
+        exposures, delays = raw[2 * n + 2 * m], clock_delays(_pairs(raw[2 * n + 2 * m + 1]))
         lookups = [Lookup(value or None, bool(mark)) for value, mark in zip(stored, delivered, strict=True)]
         profiles = {
-            customer: profile_from_redis(_pairs(fields), exposure=exposure or None, delays=delays)
-            for customer, fields, exposure in zip(customers, hashes, exposures, strict=True)
+            customer: profile_from_redis(
+                _pairs(fields), exposure=exposure or None, delays=delays, last_decision=summary or None
+            )
+            for customer, summary, fields, exposure in zip(customers, summaries, hashes, exposures, strict=True)
         }
         return lookups, profiles
 

@@ -34,7 +34,6 @@ from riskmon.profile.fields import (
     CASH_24H,
     DEFAULT_PREFIX,
     DPD_PREFIX,
-    LAST_DECISION,
     TX_COUNT_24H,
     WORST_DPD,
 )
@@ -88,13 +87,15 @@ class ProfileBook:
         self.hold_window = hold_window_seconds
         self.max_customers = max_customers
         self._fields: OrderedDict[str, dict[str, bytes]] = OrderedDict()
+        self._last: dict[str, bytes] = {}  # customer -> latest-decision summary (``<ns>:profile:<customer>`` live)
 
     def _of(self, customer: str) -> dict[str, bytes]:
         fields = self._fields.get(customer)
         if fields is None:
             fields = self._fields[customer] = {}
             if self.max_customers is not None and len(self._fields) > self.max_customers:
-                self._fields.popitem(last=False)
+                forgotten, _ = self._fields.popitem(last=False)
+                self._last.pop(forgotten, None)
         else:
             self._fields.move_to_end(customer)
         return fields
@@ -137,7 +138,7 @@ class ProfileBook:
     def on_decision(self, decision: Mapping[str, Any], applicant_ref: str | None = None) -> None:
         """A decision's effect on its customer: the last decision, and for an approval the recent approvals."""
         fields = self._of(decision["customer_id"])
-        fields[LAST_DECISION] = orjson.dumps(latest_decision(decision))
+        self._last[decision["customer_id"]] = orjson.dumps(latest_decision(decision))
         entry = approval_entry(decision, applicant_ref)
         if entry is None or self.hold_window <= 0:
             return
@@ -158,4 +159,6 @@ class ProfileBook:
     def profile(self, customer: str, *, exposure: float | None) -> CustomerProfile:
         """The customer's profile as the application path would read it (no profile writer runs behind offline)."""
         exposure_raw = None if exposure is None else repr(exposure).encode()
-        return profile_from_redis(self._fields.get(customer), exposure=exposure_raw)
+        return profile_from_redis(
+            self._fields.get(customer), exposure=exposure_raw, last_decision=self._last.get(customer)
+        )

@@ -11,9 +11,12 @@ field               value                                                  writt
 ``worst_dpd``       the worst days past due seen on any loan               repayments
 ``default:<loan>``  ``1`` for each loan that defaulted                     repayments
 ``alerts``          JSON ``{detector: level}`` of open customer alerts     alert manager
-``last_decision``   JSON summary of the latest decision                    applications
 ``approvals``       JSON list of recent approvals (for holds)              applications
 ==================  =====================================================  ==================
+
+The customer's last decision is the application path's latest-decision
+summary, ``<ns>:profile:<customer_id>``, which approval services read too:
+it is read beside the hash, never copied into it.
 
 And one hash for the whole deployment, ``<ns>:risk-clock``: per part, JSON
 ``[delay_seconds, written_at]``, the delay from the oldest event of the
@@ -29,11 +32,11 @@ __all__ = [
     "CASH_24H",
     "DEFAULT_PREFIX",
     "DPD_PREFIX",
-    "LAST_DECISION",
     "PARTS",
     "TX_COUNT_24H",
     "WORST_DPD",
     "clock_key",
+    "last_decision_key",
     "risk_key",
 ]
 
@@ -43,7 +46,6 @@ DPD_PREFIX = "dpd:"
 WORST_DPD = "worst_dpd"
 DEFAULT_PREFIX = "default:"
 ALERTS = "alerts"
-LAST_DECISION = "last_decision"
 APPROVALS = "approvals"
 
 #: The profile's writers, as named in ``<ns>:risk-clock`` and the delay metric.
@@ -57,6 +59,15 @@ def risk_key(namespace: str, customer_id: str) -> str:
     'riskmon:risk:c-1'
     """
     return f"{namespace}:risk:{customer_id}"
+
+
+def last_decision_key(namespace: str, customer_id: str) -> str:
+    """``<ns>:profile:<customer_id>``: the latest decision's summary, kept for approval services.
+
+    >>> last_decision_key("riskmon", "c-1")
+    'riskmon:profile:c-1'
+    """
+    return f"{namespace}:profile:{customer_id}"
 
 
 def clock_key(namespace: str) -> str:

@@ -30,7 +30,6 @@ from riskmon.profile.fields import (
     CASH_24H,
     DEFAULT_PREFIX,
     DPD_PREFIX,
-    LAST_DECISION,
     TX_COUNT_24H,
     WORST_DPD,
 )
@@ -137,18 +136,19 @@ def profile_from_redis(
     exposure: Any = None,
     clock: Mapping[Any, Any] | None = None,
     delays: Mapping[str, float] | None = None,
+    last_decision: Any = None,
 ) -> CustomerProfile:
-    """Read ``HGETALL <ns>:risk:<customer>``, the customer's exposure and ``HGETALL <ns>:risk-clock``
-    (or its ``delays``, read once for a batch with :func:`clock_delays`)."""
+    """Read ``HGETALL <ns>:risk:<customer>``, the customer's exposure, ``HGETALL <ns>:risk-clock``
+    (or its ``delays``, read once for a batch with :func:`clock_delays`) and ``GET
+    <ns>:profile:<customer>``, the latest decision's summary."""
     if delays is None:
         delays = clock_delays(clock)
-    if not fields and exposure is None and not delays:
+    if not fields and exposure is None and not delays and last_decision is None:
         return EMPTY  # most customers of a stream are new: no object to build
     fields = fields or {}
     current_dpd = worst_dpd = defaults = tx_count = 0
     cash = 0.0
     alerts: dict[str, str] = {}
-    last_decision = None
     approvals: tuple[Mapping[str, Any], ...] = ()
     for raw_name, raw_value in fields.items():
         name = _text(raw_name)
@@ -166,13 +166,11 @@ def profile_from_redis(
             found = _json(raw_value)
             if isinstance(found, dict):
                 alerts = {str(k): str(v) for k, v in found.items() if v in LEVELS}
-        elif name == LAST_DECISION:
-            found = _json(raw_value)
-            last_decision = found if isinstance(found, dict) else None
         elif name == APPROVALS:
             found = _json(raw_value)
             if isinstance(found, list):
                 approvals = tuple(a for a in found if isinstance(a, dict))
+    summary = _json(last_decision) if last_decision is not None else None
     return CustomerProfile(
         open_alerts=alerts,
         exposure=max(0.0, _number(exposure) or 0.0) if exposure is not None else 0.0,
@@ -181,7 +179,7 @@ def profile_from_redis(
         defaults=defaults,
         tx_count_24h=tx_count,
         cash_24h=cash,
-        last_decision=last_decision,
+        last_decision=summary if isinstance(summary, dict) else None,
         approvals=approvals,
         delays=dict(delays),
     )

@@ -10,10 +10,8 @@ Faust choices, each from a lesson of faust-streaming's issue tracker (docs/archi
   reaches the dead-letter topic.
 * Every agent runs with ``concurrency=1``: with more, Faust can commit past
   an in-flight message (faust-streaming #606).
-* Internal single-partition topics give one worker each role that must be
-  unique: the learner (``risk.model.training``), the portfolio watch
-  (``risk.portfolio.events``), the audit writer (``risk.audit.pending``) and
-  the alert manager (``risk.alerts.candidates``).
+* Which topic feeds which handler, and the single-partition topics that give
+  one worker each unique role, are the table of :mod:`riskmon.runtime.routes`.
 * Receivers (pagers, webhooks) are fed by their own consumer threads
   (:mod:`riskmon.alerting.delivery`), so a receiver that is down never blocks
   an agent.

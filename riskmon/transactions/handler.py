@@ -33,7 +33,7 @@ from redis.exceptions import RedisError
 from riskmon.alerting.sink import AlertSink
 from riskmon.config import RiskConfig
 from riskmon.pipeline.handler import BatchHandler
-from riskmon.pipeline.messages import Incoming, Send, utcnow
+from riskmon.pipeline.messages import Incoming, Send, oldest_timestamp, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.pipeline.store import DecisionStore, clock_entry
 from riskmon.profile import clock_key, risk_key
@@ -112,8 +112,7 @@ class TransactionHandler(BatchHandler):
         if late:
             self._metrics.late_events.inc(late)
         pending += await self._alerts.publish(alerts)
-        oldest = min((m.timestamp for m in batch if m.timestamp is not None), default=None)
-        await self._save(watches, oldest)
+        await self._save(watches, oldest_timestamp(batch))
         for future in pending:
             await future
 
@@ -169,18 +168,15 @@ class TransactionHandler(BatchHandler):
             return
         ns = self._store.namespace
         keys: list[str] = []
-        args: list[Any] = [STATE_TTL_SECONDS, self._store.ttl_seconds, b""]
+        args: list[Any] = [STATE_TTL_SECONDS, self._store.ttl_seconds, clock_entry(oldest, time.time())]
         for customer, data in encoded.items():
             day = watches[customer].cash.current
             keys += (self._key(customer), risk_key(ns, customer))
             args += (data, day.count if day else 0, repr(round(day.sum, 2)) if day else "0.0")
         keys.append(clock_key(ns))
-        now = time.time()
-        args[2] = clock_entry(now - (oldest if oldest is not None else now), now)
         try:
             await self._save_script(keys=keys, args=args)
-            if oldest is not None:
-                self._metrics.profile_delay.labels(part="transactions").observe(max(0.0, time.time() - oldest))
+            self._metrics.profile_written("transactions", oldest)
         except (RedisError, OSError) as exc:
             log.warning("could not save customer state to Redis (%s); kept in memory", exc)
 

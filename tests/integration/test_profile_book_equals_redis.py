@@ -30,6 +30,7 @@ from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.pipeline.store import DecisionStore, Delivered
 from riskmon.profile import profile_from_redis, risk_key
 from riskmon.profile.book import ProfileBook, approval_entry, latest_decision
+from riskmon.profile.fields import last_decision_key
 from riskmon.schemas import Alert, AlertSubject, Repayment, Transaction
 from riskmon.transactions.handler import TransactionHandler
 
@@ -129,7 +130,7 @@ def test_each_live_profile_script_and_the_book_agree(services) -> None:
     namespace = f"riskmon:book{uuid.uuid4().hex[:8]}"
     window = CONFIG.policy.customer.hold_window_hours * 3600
 
-    async def live() -> dict:
+    async def live() -> tuple[dict, bytes | None]:
         store = DecisionStore(services.redis_url, ttl_seconds=3600, namespace=namespace)
         metrics = WorkerMetrics()
         try:
@@ -171,14 +172,15 @@ def test_each_live_profile_script_and_the_book_agree(services) -> None:
                 ],
                 hold_window_seconds=window,
             )
-            return await store.client.hgetall(risk_key(namespace, "c-1"))
+            fields = await store.client.hgetall(risk_key(namespace, "c-1"))
+            return fields, await store.client.get(last_decision_key(namespace, "c-1"))
         finally:
             keys = await store.client.keys(f"{namespace}:*")
             if keys:
                 await store.client.delete(*keys)
             await store.close()
 
-    fields = asyncio.run(live())
+    fields, last_decision = asyncio.run(live())
 
     book = ProfileBook(hold_window_seconds=window)
     for r in repayments:
@@ -192,7 +194,7 @@ def test_each_live_profile_script_and_the_book_agree(services) -> None:
     for d in decisions:
         book.on_decision(d, "anon-1")
 
-    live_profile = profile_from_redis(fields)
+    live_profile = profile_from_redis(fields, last_decision=last_decision)
     assert live_profile == book.profile("c-1", exposure=None)
     assert (live_profile.current_dpd, live_profile.worst_dpd, live_profile.defaults) == (95, 95, 1)
     assert live_profile.open_alerts == {"cash_24h": "critical"}

@@ -149,11 +149,10 @@ def test_the_profile_is_read_whatever_redis_holds() -> None:
         b"worst_dpd": b"40",
         b"default:loan-0": b"1",
         b"alerts": b'{"cash_24h": "critical", "txn_velocity": "warning", "odd": "loud"}',
-        b"last_decision": b'{"decision_id": "dec-1"}',
         b"approvals": b'[{"decision_id": "dec-1", "application_id": "a-1", "at": 1.0}, 7]',
     }
     clock = {b"transactions": b"[0.25, 1800000000.0]", b"alerts": b"not json"}
-    p = profile_from_redis(fields, exposure=b"12500.0", clock=clock)
+    p = profile_from_redis(fields, exposure=b"12500.0", clock=clock, last_decision=b'{"decision_id": "dec-1"}')
     assert (p.tx_count_24h, p.cash_24h, p.current_dpd, p.worst_dpd, p.defaults) == (12, 3400.5, 40, 40, 1)
     assert p.open_alerts == {"cash_24h": "critical", "txn_velocity": "warning"}  # an unknown level is left out
     assert (p.exposure, p.worst_alert, p.delays) == (12500.0, "critical", {"transactions": 0.25})

@@ -33,6 +33,7 @@ from riskmon.alerting.silences import Silence
 from riskmon.audit.operator import new_action_id, operator_record
 from riskmon.auth.principal import Principal, resolve_name
 from riskmon.pipeline.messages import utcnow
+from riskmon.runtime.web.errors import error_body
 from riskmon.runtime.web.guard import AuthFailure, Guard
 from riskmon.schemas.vocab import LEVELS
 
@@ -131,7 +132,7 @@ def register_alerts_api(
             await send(command, key)
         except Exception as exc:
             return view.json(
-                {"error": {"type": "unavailable", "message": f"not sent ({type(exc).__name__}); try again"}},
+                error_body("unavailable", f"not sent ({type(exc).__name__}); try again"),
                 status=503,
             )
         return view.json({"accepted": command}, status=202)
@@ -146,7 +147,7 @@ def register_alerts_api(
         return doc
 
     def bad(view: Any, exc: Exception) -> Any:
-        return view.json({"error": {"type": "invalid_command", "message": str(exc)}}, status=400)
+        return view.json(error_body("invalid_command", str(exc)), status=400)
 
     @app.page("/v1/alerts")
     class Alerts(web.View):
@@ -168,9 +169,7 @@ def register_alerts_api(
                         and (level is None or s["alert"].get("level") == level)
                     ]
             except Exception as exc:
-                return self.json(
-                    {"error": {"type": "unavailable", "message": f"alert state unavailable: {exc}"}}, status=503
-                )
+                return self.json(error_body("unavailable", f"alert state unavailable: {exc}"), status=503)
             out.sort(key=lambda a: (-LEVELS.index(a["level"]), a["updated_at"]), reverse=False)
             return self.json({"alerts": out})
 
@@ -198,9 +197,7 @@ def register_alerts_api(
             try:
                 silences = await read_silences(client, namespace)
             except Exception as exc:
-                return self.json(
-                    {"error": {"type": "unavailable", "message": f"silences unavailable: {exc}"}}, status=503
-                )
+                return self.json(error_body("unavailable", f"silences unavailable: {exc}"), status=503)
             now = time.time()
             return self.json({"silences": [{**s.to_dict(), "active": s.active(now)} for s in silences]})
 

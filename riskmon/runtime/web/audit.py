@@ -36,6 +36,7 @@ import orjson
 from riskmon.audit.log import checkpoint_key, read_audit_log
 from riskmon.audit.signing import key_ids
 from riskmon.audit.trail import application_history, checkpoint_report, export_bytes, trusted_public_keys
+from riskmon.runtime.web.errors import error_body
 from riskmon.runtime.web.guard import AuthFailure, Guard
 from riskmon.settings import Settings
 
@@ -101,10 +102,10 @@ def register_audit_api(app: Any, *, settings: Settings, client: Any, namespace: 
             return entries, cps
 
     def unavailable(view: Any, exc: TrailUnavailable) -> Any:
-        return view.json({"error": {"type": "unavailable", "message": str(exc)}}, status=503)
+        return view.json(error_body("unavailable", str(exc)), status=503)
 
     def bad(view: Any, field: str, message: str) -> Any:
-        return view.json({"error": {"type": "invalid", "field": field, "message": message}}, status=400)
+        return view.json(error_body("invalid", message, field=field), status=400)
 
     @app.page("/v1/audit/applications/{application_id}")
     class ApplicationTrail(web.View):
@@ -120,7 +121,7 @@ def register_audit_api(app: Any, *, settings: Settings, client: Any, namespace: 
             shown = application_history(entries, cps, application_id, key=hmac_key, public_keys=keys)
             if not shown["entries"]:
                 return self.json(
-                    {"error": {"type": "not_found", "message": f"the audit trail holds nothing of {application_id}"}},
+                    error_body("not_found", f"the audit trail holds nothing of {application_id}"),
                     status=404,
                 )
             return self.json(shown)

@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from riskmon.runtime.web.errors import error_body
 from riskmon.runtime.web.guard import AuthFailure, Guard, TooLarge, read_limited
 from riskmon.schemas import Application, SchemaError, decode_object
 
@@ -123,7 +124,7 @@ def register_http_api(
             wait = guard.throttle(caller, request)
             if wait > 0:
                 return self.json(
-                    {"error": {"type": "rate_limited", "message": f"too many requests; retry in {wait:.1f} s"}},
+                    error_body("rate_limited", f"too many requests; retry in {wait:.1f} s"),
                     status=429,
                     headers={"Retry-After": str(max(1, math.ceil(wait)))},
                 )
@@ -131,7 +132,7 @@ def register_http_api(
                 body = await read_limited(request, max_bytes)
             except TooLarge:
                 return self.json(
-                    {"error": {"type": "too_large", "message": f"the body is larger than {max_bytes} bytes"}},
+                    error_body("too_large", f"the body is larger than {max_bytes} bytes"),
                     status=413,
                 )
             try:
@@ -141,15 +142,11 @@ def register_http_api(
             try:
                 timeout = min(MAX_TIMEOUT, float(request.query.get("timeout", DEFAULT_TIMEOUT)))
             except ValueError:
-                return self.json(
-                    {"error": {"type": "type", "field": "timeout", "message": "timeout: must be seconds"}}, status=400
-                )
+                return self.json(error_body("type", "timeout: must be seconds", field="timeout"), status=400)
             try:
                 await asyncio.wait_for(watcher.ready.wait(), timeout)
             except TimeoutError:
-                return self.json(
-                    {"error": {"type": "unavailable", "message": "the decision watcher is not ready yet"}}, status=503
-                )
+                return self.json(error_body("unavailable", "the decision watcher is not ready yet"), status=503)
             app_id = application.application_id
             future = watcher.expect(app_id)
             try:
@@ -179,9 +176,7 @@ def register_http_api(
                 return guard.refuse(exc)
             stored = await store.get_decision(application_id)
             if stored is None:
-                return self.json(
-                    {"error": {"type": "not_found", "message": f"no decision for {application_id}"}}, status=404
-                )
+                return self.json(error_body("not_found", f"no decision for {application_id}"), status=404)
             return self.bytes(stored, content_type="application/json")
 
 

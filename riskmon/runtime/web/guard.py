@@ -34,6 +34,7 @@ from riskmon.auth.principal import (
 )
 from riskmon.auth.ratelimit import RateLimiter
 from riskmon.auth.store import TokenCache, lookup
+from riskmon.runtime.web.errors import error_body
 from riskmon.settings import Settings, is_loopback
 
 __all__ = ["AuthFailure", "Guard", "TooLarge", "read_limited"]
@@ -157,6 +158,4 @@ class Guard:
 
         kind = {401: "unauthenticated", 403: "forbidden", 503: "unavailable"}.get(exc.status, "refused")
         headers = {"WWW-Authenticate": 'Bearer realm="riskmon"'} if exc.status == 401 else {}
-        return aioweb.json_response(
-            {"error": {"type": kind, "message": exc.message}}, status=exc.status, headers=headers
-        )
+        return aioweb.json_response(error_body(kind, exc.message), status=exc.status, headers=headers)
