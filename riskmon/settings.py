@@ -14,7 +14,14 @@ Environment variables:
 ``RISKMON_SHADOW_CONFIG``    a second configuration evaluated beside it, recorded
                              on ``risk.shadow`` only (``riskmon.shadow.handler``)
 ``RISKMON_TOPIC_PREFIX``     prefix added to every topic name (default none)
-``RISKMON_APP_ID``           Kafka consumer group and Faust app id (``riskmon``)
+``RISKMON_APP_ID``           Kafka consumer group and Faust app id (``riskmon``); a worker
+                             of one role uses ``<app id>-<role>``
+``RISKMON_ROLE``             which work this process takes (``all``, the default, or
+                             ``decisions``, ``transactions``, ``background``;
+                             :mod:`riskmon.runtime.routes`)
+``RISKMON_SESSION_TIMEOUT_MS`` how long the group coordinator waits for a silent worker
+                             before its partitions move to the others (``6000``, Kafka's
+                             smallest by default; heartbeats go every third of it)
 ``RISKMON_PARTITIONS``       partitions of topics the worker creates (``3``)
 ``RISKMON_REPLICATION``      replication factor of topics it creates (``1``)
 ``RISKMON_WEB_PORT``         the worker's HTTP port (``6066``)
@@ -85,6 +92,11 @@ MAX_FETCH_WAIT_MS = 30_000
 #: Largest fetch minimum accepted: the broker's default ``fetch.max.bytes`` (a fetch never returns more).
 MAX_FETCH_MIN_BYTES = 50 * 1024 * 1024
 
+#: Work a worker process may take (:mod:`riskmon.runtime.routes` says which routes each holds).
+ROLES = ("all", "decisions", "transactions", "background")
+#: Bounds of the consumer session timeout: the broker's default ``group.min/max.session.timeout.ms``.
+MIN_SESSION_TIMEOUT_MS, MAX_SESSION_TIMEOUT_MS = 6_000, 1_800_000
+
 AuthMode = Literal["auto", "on", "off"]
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"]
 
@@ -103,6 +115,8 @@ class Settings:
     shadow_config_path: str | None = None
     topic_prefix: str = ""
     app_id: str = "riskmon"
+    role: str = "all"
+    session_timeout_ms: int = MIN_SESSION_TIMEOUT_MS
     partitions: int = 3
     replication: int = 1
     web_port: int = 6066
@@ -181,11 +195,27 @@ class Settings:
             )
         if self.proxy_secret is not None and len(self.proxy_secret.encode()) < 16:
             raise SettingsError("RISKMON_PROXY_SECRET must be at least 16 bytes")
+        if self.role not in ROLES:
+            raise SettingsError(f"RISKMON_ROLE must be one of {', '.join(ROLES)}, got {self.role!r}")
+        if not MIN_SESSION_TIMEOUT_MS <= self.session_timeout_ms <= MAX_SESSION_TIMEOUT_MS:
+            raise SettingsError(
+                f"RISKMON_SESSION_TIMEOUT_MS must be between {MIN_SESSION_TIMEOUT_MS} and {MAX_SESSION_TIMEOUT_MS} "
+                f"(the broker's group.min/max.session.timeout.ms), got {self.session_timeout_ms}"
+            )
         if self.http_rate < 0 or self.http_burst < 1:
             raise SettingsError(
                 "RISKMON_HTTP_RATE must be >= 0 and RISKMON_HTTP_BURST >= 1, "
                 f"got {self.http_rate} and {self.http_burst}"
             )
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group and Faust app id of this process: one group per role.
+
+        >>> Settings().group_id, Settings(role="decisions").group_id
+        ('riskmon', 'riskmon-decisions')
+        """
+        return self.app_id if self.role == "all" else f"{self.app_id}-{self.role}"
 
     @property
     def auth_enabled(self) -> bool:
@@ -282,6 +312,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         shadow_config_path=env.get("RISKMON_SHADOW_CONFIG") or None,
         topic_prefix=env.get("RISKMON_TOPIC_PREFIX", ""),
         app_id=env.get("RISKMON_APP_ID") or d.app_id,
+        role=(env.get("RISKMON_ROLE") or d.role).strip().lower(),
+        session_timeout_ms=_int(env, "RISKMON_SESSION_TIMEOUT_MS", d.session_timeout_ms),
         partitions=_int(env, "RISKMON_PARTITIONS", d.partitions),
         replication=_int(env, "RISKMON_REPLICATION", d.replication),
         web_port=_int(env, "RISKMON_WEB_PORT", d.web_port),

@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the stream processor (Faust worker)")
     _add_connection_flags(worker)
     worker.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
+    worker.add_argument(
+        "--role",
+        default=None,
+        choices=["all", "decisions", "transactions", "background"],
+        help="which work this process takes, in its own consumer group (overrides RISKMON_ROLE; default all)",
+    )
 
     demo = sub.add_parser(
         "demo", help="start the stack and a worker, stream real public credit data, show decisions live"
@@ -253,6 +259,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
             app_id=args.app_id,
             web_port=args.web_port,
             partitions=args.partitions,
+            role=args.role,
         )
         return run_worker(settings, loglevel=args.loglevel)
     except (ConfigError, SettingsError, WorkerStartError, SigningKeyError) as exc:

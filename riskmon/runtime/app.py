@@ -109,7 +109,7 @@ def _aiokafka_security(settings: Settings) -> dict[str, Any]:
 def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     """Build the worker's Faust app: the table of :mod:`riskmon.runtime.routes` as agents and timers, and its pages."""
     app = faust.App(
-        settings.app_id,
+        settings.group_id,
         broker=f"kafka://{settings.kafka_bootstrap.replace(',', ';kafka://')}",
         broker_credentials=_broker_credentials(settings),
         store="memory://",
@@ -120,6 +120,9 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
         consumer_auto_offset_reset="earliest",
+        # a worker killed with -9 loses its partitions to the others after this long (docs/operations.md)
+        broker_session_timeout=settings.session_timeout_ms / 1000,
+        broker_heartbeat_interval=settings.session_timeout_ms / 3000,
         producer_max_request_size=DEADLETTER_MAX_BYTES + 64 * 1024,
         producer_acks=-1,
         producer_max_batch_size=256 * 1024,
@@ -147,17 +150,18 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
     # every handler's outputs go through librdkafka (riskmon.runtime.output_producer says why);
     # Faust's own producer still serves the HTTP API and the alert commands
     output_producer = OutputProducer(
-        settings.confluent_config(), max_message_bytes=DEADLETTER_MAX_BYTES + 64 * 1024, client_id=settings.app_id
+        settings.confluent_config(), max_message_bytes=DEADLETTER_MAX_BYTES + 64 * 1024, client_id=settings.group_id
     )
 
     @_connect(app.on_before_shutdown)
     async def _close_output_producer(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - shutdown path
         output_producer.close()
 
-    table = build_routes(settings, config, send=output_producer.send, metrics=metrics)
+    everything = build_routes(settings, config, send=output_producer.send, metrics=metrics)
+    table = everything.for_role(settings.role)
     names, store, lag = table.names, table.store, table.lag
     guard = Guard(settings, client=store.client, namespace=store.namespace)
-    if table.audit_writer is not None:
+    if table.audit_writer is not None and names.audit_pending in table.topics():
         table.audit_writer.owns = _owner_check(app, names.audit_pending)
         writer = table.audit_writer
 
@@ -174,7 +178,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         _add_timer(app, timer)
 
     receivers: list[Any] = []
-    if settings.notify_enabled and config.alerting.receivers:
+    if settings.notify_enabled and config.alerting.receivers and settings.role in ("all", "background"):
 
         @app.task
         async def _start_receivers() -> None:
@@ -212,7 +216,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
 
     metrics.watch_redis(lambda: store.degraded)
 
-    consumed_topics = frozenset(names.all())
+    consumed_topics = table.topics()
 
     @app.timer(interval=SAMPLE_INTERVAL)
     async def sample_state_gauges() -> None:

@@ -6,7 +6,20 @@ configuration, and answers a :class:`Routes`: a list of :class:`Route`
 turns the table into Faust agents and timers and knows nothing of the
 domains; the domains know nothing of Faust. Adding a path is one row here.
 
-Internal single-partition topics give one worker each role that must be
+Each route and timer belongs to one *role*, so that one process can take
+all of them (``riskmon worker``, the default) or one kind of work only
+(``riskmon worker --role R``, its own consumer group ``<app id>-R``):
+
+* ``decisions``: applications and reviews, the latency-critical path;
+* ``transactions``: transactions and repayments, the customer watch and the labels;
+* ``background``: the learner, the audit writer, the portfolio watch, the
+  alert manager and shadow mode, with their timers.
+
+The split changes which process runs a handler, never what it does: every
+handler keeps its state in Redis and Kafka, so the guarantees are the same
+whichever processes run it.
+
+Internal single-partition topics give one worker each job that must be
 unique: the learner (``risk.model.training``), the portfolio watch
 (``risk.portfolio.events``), the audit writer (``risk.audit.pending``) and
 the alert manager (``risk.alerts.candidates``). Their timers are
@@ -16,7 +29,8 @@ the alert manager (``risk.alerts.candidates``). Their timers are
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from riskmon.alerting.handler import AlertManagerHandler
 from riskmon.alerting.holds import HoldIssuer
@@ -43,6 +57,8 @@ from riskmon.transactions.handler import TransactionHandler
 
 __all__ = ["ALERT_WITHIN", "BATCH_MAX", "Route", "Routes", "Timer", "build_routes"]
 
+Role = Literal["decisions", "transactions", "background"]
+
 #: The most events one batch holds.
 BATCH_MAX = 500
 #: The alert manager's batch window (seconds): a second window every alert waits, after its
@@ -64,6 +80,7 @@ class Route:
     name: str
     handle: Handle
     within: float
+    role: Role
     watch_lag: bool = True
 
 
@@ -75,6 +92,7 @@ class Timer:
     name: str
     interval: float
     run: Callable[[], Awaitable[None]]
+    role: Role
     owner_topic: str | None = None
     otherwise: Callable[[], None] | None = None
 
@@ -94,6 +112,20 @@ class Routes:
     audit_writer: AuditWriter | None = None
     routes: list[Route] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
+
+    def for_role(self, role: str) -> Routes:
+        """The routes and timers one process of ``role`` runs (``all``: every one)."""
+        if role == "all":
+            return self
+        return replace(
+            self,
+            routes=[r for r in self.routes if r.role == role],
+            timers=[t for t in self.timers if t.role == role],
+        )
+
+    def topics(self) -> frozenset[str]:
+        """The topics this table consumes."""
+        return frozenset(r.topic for r in self.routes)
 
 
 def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics: WorkerMetrics) -> Routes:
@@ -202,27 +234,37 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
         audit_writer=audit_writer,
     )
     table.routes = [
-        Route(names.applications, "decide-applications", applications.handle, window),
-        Route(names.repayments, "join-repayment-labels", repayments.handle, window),
-        Route(names.transactions, "watch-transactions", transactions.handle, window),
-        Route(names.reviews, "apply-reviews", reviews.handle, window),
-        Route(names.portfolio, "watch-portfolio", portfolio.handle, 0.1, watch_lag=False),
-        Route(names.audit_pending, "write-audit-trail", audit_writer.handle, 0.05, watch_lag=False),
-        Route(names.training, "learn", learner.handle, 0.2, watch_lag=False),
-        Route(names.alert_candidates, "manage-alerts", alert_handler.handle, ALERT_WITHIN, watch_lag=False),
+        Route(names.applications, "decide-applications", applications.handle, window, "decisions"),
+        Route(names.reviews, "apply-reviews", reviews.handle, window, "decisions"),
+        Route(names.transactions, "watch-transactions", transactions.handle, window, "transactions"),
+        Route(names.repayments, "join-repayment-labels", repayments.handle, window, "transactions"),
+        Route(names.portfolio, "watch-portfolio", portfolio.handle, 0.1, "background", watch_lag=False),
+        Route(names.audit_pending, "write-audit-trail", audit_writer.handle, 0.05, "background", watch_lag=False),
+        Route(names.training, "learn", learner.handle, 0.2, "background", watch_lag=False),
+        Route(
+            names.alert_candidates, "manage-alerts", alert_handler.handle, ALERT_WITHIN, "background", watch_lag=False
+        ),
     ]
     table.timers = [
         # quiet-period resolutions and grouped announcements; the others forget what they held
         Timer(
-            "alert-tick", 1.0, alert_handler.tick, owner_topic=names.alert_candidates, otherwise=alert_handler.forget
+            "alert-tick",
+            1.0,
+            alert_handler.tick,
+            "background",
+            owner_topic=names.alert_candidates,
+            otherwise=alert_handler.forget,
         ),
         # a checkpoint of the chain head at least every 10 s while entries arrive
-        Timer("audit-checkpoint", 10.0, _discard(audit_writer.checkpoint), owner_topic=names.audit_pending),
+        Timer(
+            "audit-checkpoint", 10.0, _discard(audit_writer.checkpoint), "background", owner_topic=names.audit_pending
+        ),
         # a requested promotion is applied even when no labels flow, and what is due is published
         Timer(
             "publish-models",
             max(1.0, min(5.0, config.models.publish_every_seconds / 2)),
             learner.tick,
+            "background",
             owner_topic=names.training,
         ),
     ]
@@ -269,11 +311,11 @@ def _add_shadow(table: Routes, settings: Settings, config: RiskConfig, *, send: 
     )
     names = table.names
     table.routes += [
-        Route(names.applications, "shadow-applications", handler.applications, window, watch_lag=False),
-        Route(names.transactions, "shadow-transactions", handler.transactions, window, watch_lag=False),
-        Route(names.repayments, "shadow-repayments", handler.repayments, window, watch_lag=False),
+        Route(names.applications, "shadow-applications", handler.applications, window, "background", watch_lag=False),
+        Route(names.transactions, "shadow-transactions", handler.transactions, window, "background", watch_lag=False),
+        Route(names.repayments, "shadow-repayments", handler.repayments, window, "background", watch_lag=False),
     ]
-    table.timers.append(Timer("shadow-tick", SHADOW_TICK_SECONDS, handler.tick))
+    table.timers.append(Timer("shadow-tick", SHADOW_TICK_SECONDS, handler.tick, "background"))
     logging.getLogger(__name__).info(
         "shadow mode: %s (%s) evaluated beside %s, recorded on %s only",
         shadow_config.source,

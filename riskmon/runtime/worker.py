@@ -93,7 +93,8 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
     _warn_about_defaults(settings)
     app = create_app(settings, config)
     print(
-        f"riskmon worker: kafka={settings.kafka_bootstrap} topics prefix={settings.topic_prefix!r} "
+        f"riskmon worker: role={settings.role} group={settings.group_id} "
+        f"kafka={settings.kafka_bootstrap} topics prefix={settings.topic_prefix!r} "
         f"policy={config.policy_version} config={config.source} loop={loop}",
         file=sys.stderr,
         flush=True,

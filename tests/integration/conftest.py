@@ -58,13 +58,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: The input topic whose assignment shows that a worker of each role is running.
+ROLE_INPUT = {
+    "all": "credit.applications",
+    "decisions": "credit.applications",
+    "transactions": "credit.transactions",
+    "background": "risk.alerts.candidates",
+}
+
+
 class WorkerProcess:
-    """A real ``riskmon worker`` process with its own topics and group."""
+    """A real ``riskmon worker`` process with its own topics and group (``RISKMON_ROLE`` in ``env``: one role's)."""
 
     def __init__(self, services: Services, prefix: str, log_path: Path, env: dict[str, str]) -> None:
         self.services = services
         self.prefix = prefix
         self.app_id = f"{prefix}riskmon"
+        self.role = env.get("RISKMON_ROLE", "all")
+        self.group_id = self.app_id if self.role == "all" else f"{self.app_id}-{self.role}"
         self.log_path = log_path
         self.web_port = free_port()
         self._env = env
@@ -101,7 +112,7 @@ class WorkerProcess:
     def _members(self, admin: AdminClient) -> dict[str, list[str]]:
         """Member id -> assigned topics of this worker's consumer group (empty if none yet)."""
         try:
-            desc = admin.describe_consumer_groups([self.app_id])[self.app_id].result(timeout=5)
+            desc = admin.describe_consumer_groups([self.group_id])[self.group_id].result(timeout=5)
         except Exception:
             return {}
         if not str(desc.state).endswith("STABLE"):
@@ -124,7 +135,7 @@ class WorkerProcess:
             self.assert_alive()
             members = self._members(admin)
             if any(
-                self.topic("credit.applications") in topics
+                self.topic(ROLE_INPUT[self.role]) in topics
                 for member, topics in members.items()
                 if member not in earlier
             ):

@@ -298,8 +298,7 @@ def test_an_approval_before_a_critical_alert_is_held_audited_and_settled_by_a_re
 def test_a_worker_killed_between_the_alert_and_the_hold_loses_no_hold_and_issues_none_twice(
     make_worker, services, reader_for, kill_on: str
 ) -> None:
-    fast = {"BROKER_SESSION_TIMEOUT": "10"}
-    worker = make_worker(**fast).start()
+    worker = make_worker().start()
     reader = reader_for(worker)
     approve_then_alert(worker, reader, "cust-k9", "k9-1")
 
@@ -310,7 +309,7 @@ def test_a_worker_killed_between_the_alert_and_the_hold_loses_no_hold_and_issues
 
     reader.wait_until(seen, timeout=60, what=f"the {kill_on}")
     worker.stop(signal.SIGKILL)  # at once: the manager's state save may not have happened
-    worker = make_worker(**fast).start()
+    worker = make_worker().start()
     reader.wait_until(lambda r: bool(holds(r, "k9-1")), timeout=120, what="the hold after the restart")
     time.sleep(5)
     reader.poll(2)

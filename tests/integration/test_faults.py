@@ -11,9 +11,9 @@ Covered elsewhere, not repeated here: the same application sent three times
 (``test_audit_trail.py``), Redis down for a minute and back empty
 (``test_redis_outage.py``).
 
-Workers here run with ``BROKER_SESSION_TIMEOUT=10`` (Faust reads it from the
-environment; its default is 60 s): a killed worker's partitions move to the
-next one after 10 s instead of a minute, which keeps five kills affordable.
+Workers here run with the default ``RISKMON_SESSION_TIMEOUT_MS`` (6 s; Faust's
+own default is 60 s): a killed worker's partitions move to the next one after
+seconds instead of a minute, which keeps five kills affordable.
 """
 
 from __future__ import annotations
@@ -40,9 +40,6 @@ from tests.integration.test_application_path import application
 from tests.integration.verifier import Expected, OutputReader, verify
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
-
-#: A killed worker's partitions are reassigned after 10 s, not Faust's 60.
-FAST_FAILOVER = {"BROKER_SESSION_TIMEOUT": "10"}
 
 
 class Feeder(threading.Thread):
@@ -120,13 +117,13 @@ def reader_for() -> Iterator:
 
 def test_five_kill_9s_at_random_points_lose_nothing_and_change_no_decision(make_worker, services, reader_for) -> None:
     rng = random.Random(20261129)
-    worker = make_worker(**FAST_FAILOVER).start()
+    worker = make_worker().start()
     feeder = Feeder(services.kafka_bootstrap, worker.topic("credit.applications"), 1500, rate=40, tag="k9")
     feeder.start()
     for _ in range(5):
         time.sleep(rng.uniform(0.5, 4.0))  # a seeded point within the flow
         worker.stop(signal.SIGKILL)
-        worker = make_worker(**FAST_FAILOVER).start()
+        worker = make_worker().start()
     feeder.join(120)
     assert not feeder.is_alive() and feeder.failed == 0
     expected = feeder.expected()
@@ -210,7 +207,7 @@ def test_the_broker_down_for_30_s_loses_nothing_it_acknowledged(own_stack, tmp_p
     from riskmon import stack
 
     directory, services = own_stack
-    worker = WorkerProcess(services, "bk.", tmp_path / "worker.log", FAST_FAILOVER).start()
+    worker = WorkerProcess(services, "bk.", tmp_path / "worker.log", {}).start()
     try:
         feeder = Feeder(services.kafka_bootstrap, worker.topic("credit.applications"), 2400, rate=40, tag="bk")
         feeder.start()

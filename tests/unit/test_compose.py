@@ -49,8 +49,11 @@ def _container_ports(service: dict[str, Any]) -> set[int]:
     return ports
 
 
+ROLES = ("decisions", "transactions", "background")
+
+
 def test_services_exist(services: dict[str, Any]) -> None:
-    assert {"kafka", "redis", "worker", "prometheus", "grafana"} <= set(services)
+    assert {"kafka", "redis", *ROLES, "prometheus", "grafana"} <= set(services)
 
 
 def test_kafka_is_single_node_kraft(services: dict[str, Any]) -> None:
@@ -87,8 +90,9 @@ def test_redis_is_healthchecked(services: dict[str, Any]) -> None:
     assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
 
 
-def test_worker_reaches_kafka_and_redis(services: dict[str, Any]) -> None:
-    worker = services["worker"]
+@pytest.mark.parametrize("role", ROLES)
+def test_worker_reaches_kafka_and_redis(services: dict[str, Any], role: str) -> None:
+    worker = services[role]
     env = _env(worker)
     advertised = _listeners(_env(services["kafka"])["KAFKA_ADVERTISED_LISTENERS"]).values()
     assert env["RISKMON_KAFKA_BOOTSTRAP"] in advertised
@@ -103,22 +107,25 @@ def test_worker_reaches_kafka_and_redis(services: dict[str, Any]) -> None:
     assert env.get("RISKMON_WEB_PORT", "6066") == "6066"
 
 
-def test_worker_command_is_the_console_script(services: dict[str, Any]) -> None:
-    command = services["worker"]["command"]
-    assert command == ["riskmon", "worker"]
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert command[0] in scripts
-
-
-def test_worker_is_a_cli_subcommand() -> None:
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_service_runs_the_console_script_with_its_role(services: dict[str, Any], role: str) -> None:
     import riskmon.cli.commands
 
-    parser = riskmon.cli.commands.build_parser()
-    assert parser.parse_args(["worker"]).command == "worker"
+    command = services[role]["command"]
+    assert command == ["riskmon", "worker", "--role", role]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert command[0] in scripts
+    args = riskmon.cli.commands.build_parser().parse_args(command[1:])
+    assert (args.command, args.role) == ("worker", role)
+
+
+def test_one_role_of_each_kind_and_the_same_image(services: dict[str, Any]) -> None:
+    assert len({services[role]["image"] for role in ROLES}) == 1
+    assert len({repr(services[role]["build"]) for role in ROLES}) == 1
 
 
 def test_dockerfile_builds_a_non_root_worker(services: dict[str, Any]) -> None:
-    build = services["worker"]["build"]
+    build = services["decisions"]["build"]
     context = ROOT / (build if isinstance(build, str) else build.get("context", "."))
     dockerfile = context / (build.get("dockerfile", "Dockerfile") if isinstance(build, dict) else "Dockerfile")
     lines = [line.strip() for line in dockerfile.read_text().splitlines()]
@@ -127,7 +134,8 @@ def test_dockerfile_builds_a_non_root_worker(services: dict[str, Any]) -> None:
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0")
     cmd = [line for line in instructions if line.startswith("CMD ")][-1]
-    assert json.loads(cmd.removeprefix("CMD ")) == services["worker"]["command"]
+    # the image alone runs every role in one process; each service names its role
+    assert json.loads(cmd.removeprefix("CMD ")) == services["decisions"]["command"][:2] == ["riskmon", "worker"]
     assert any(line.startswith("RUN pip install .") for line in instructions)
 
 
@@ -141,16 +149,20 @@ def test_dockerignore_keeps_local_state_out() -> None:
     assert "pyproject.toml" not in ignored and "riskmon" not in ignored
 
 
-def test_prometheus_scrapes_the_worker(services: dict[str, Any]) -> None:
+def test_prometheus_scrapes_every_role(services: dict[str, Any]) -> None:
     config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
     port = 6066
-    assert port in _container_ports(services["worker"])
-    jobs = [
-        job
-        for job in config["scrape_configs"]
-        if any(f"worker:{port}" in group.get("targets", []) for group in job.get("static_configs", []))
-    ]
-    assert jobs, "no scrape job targets worker:6066"
+    jobs = []
+    for role in ROLES:
+        assert port in _container_ports(services[role])
+        found = [
+            job
+            for job in config["scrape_configs"]
+            for group in job.get("dns_sd_configs", [])
+            if role in group.get("names", []) and group.get("port") == port
+        ]
+        assert found, f"no scrape job finds the {role} service on {port}"
+        jobs += found
     assert all(job.get("metrics_path", "/metrics") == "/metrics" for job in jobs)
     mounts = services["prometheus"]["volumes"]
     assert any(str(m).startswith("./deploy/prometheus.yml:/etc/prometheus/prometheus.yml") for m in mounts)
