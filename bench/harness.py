@@ -82,7 +82,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
@@ -242,6 +242,7 @@ class Candidate:
     inputs: dict[str, str] = field(default_factory=dict)
     output: str = ""
     cpus: set[int] | None = None  # ``--pin-worker``: the CPUs its process may run on
+    role: str = "all"  # riskmon only: ``riskmon worker --role`` (``--roles`` runs one process per role)
 
     def prepare(self, phase: str) -> None:
         """Fresh topics for ``phase``: the candidate reads from the first offset."""
@@ -266,11 +267,24 @@ class Candidate:
             RISKMON_APP_ID=f"{self.prefix}riskmon",
             RISKMON_WEB_PORT=str(self.web_port),
             RISKMON_PARTITIONS=str(PARTITIONS),
+            RISKMON_ROLE=self.role,
         )
 
     @property
     def group(self) -> str:
-        return f"{self.prefix}riskmon" if self.name == "riskmon" else f"{self.prefix}group"
+        if self.name != "riskmon":
+            return f"{self.prefix}group"
+        return f"{self.prefix}riskmon" if self.role == "all" else f"{self.prefix}riskmon-{self.role}"
+
+    def held_topics(self) -> set[str]:
+        """The topics this process's group must hold before it counts as running."""
+        if self.role == "transactions":
+            return {self.inputs["transactions"], self.inputs["repayments"]}
+        if self.role == "background":
+            return {f"{self.prefix}risk.alerts.candidates"}
+        if self.role == "decisions":
+            return {self.inputs["applications"]}
+        return set(self.inputs.values())
 
     def start(self) -> None:
         if self.name == "riskmon":
@@ -286,7 +300,7 @@ class Candidate:
                 self.bootstrap,
                 self.group,
             ]
-        self.log_path = Path(tempfile.gettempdir()) / f"riskmon-harness-{self.run}-{self.name}.log"
+        self.log_path = Path(tempfile.gettempdir()) / f"riskmon-harness-{self.run}-{self.name}-{self.role}.log"
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 cmd, env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -370,11 +384,7 @@ class Candidate:
                 topics = {
                     tp.topic for m in desc.members for tp in (m.assignment.topic_partitions if m.assignment else [])
                 }
-                if (
-                    str(desc.state).endswith("STABLE")
-                    and set(self.inputs.values()) <= topics
-                    and len(desc.members) >= members
-                ):
+                if str(desc.state).endswith("STABLE") and self.held_topics() <= topics and len(desc.members) >= members:
                     return
             except Exception:
                 pass
@@ -505,24 +515,48 @@ def measure_latency(
     workers: int = 1,
     stack_dir: str = "",
     phase: str = "latency",
+    roles: bool = False,
 ) -> dict:
     """Send the mix at ``rate`` events/s; latency from send to receipt of each output
     (the broker's CPU is that of the broker started in ``stack_dir``; ``phase`` names
-    the fresh topics and group, so a warm-up leaves no backlog to the measured run)."""
+    the fresh topics and group, so a warm-up leaves no backlog to the measured run).
+    ``roles``: riskmon as three processes, one per role (``c`` the decision role), each's CPU reported."""
+    c.role = "decisions" if roles and c.name == "riskmon" else "all"
     c.prepare(phase)
     twins = _twins(c, workers) if c.name == "riskmon" else []
-    c.start()
-    for twin in twins:
-        twin.start()
+    others = _role_processes(c) if c.role == "decisions" else []
+    for p in (c, *twins, *others):
+        p.start()
     try:
         c.wait_assigned(members=1 + len(twins))
-        return _offer(c, mix, rate, seconds, warmup, stack_dir)
+        for other in others:
+            other.wait_assigned()
+        return _offer(c, mix, rate, seconds, warmup, stack_dir, others=others)
     finally:
-        for twin in twins:
-            twin.stop()
+        for p in (*twins, *others):
+            p.stop()
 
 
-def _offer(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float, stack_dir: str = "") -> dict:
+def _role_processes(c: Candidate) -> list[Candidate]:
+    """The transaction and background roles beside ``c`` (the decision role), on its topics (not started)."""
+    procs = [
+        Candidate(c.name, c.bootstrap, c.redis_url, c.run, web_port=_free_port(), cpus=c.cpus, role=role)
+        for role in ("transactions", "background")
+    ]
+    for p in procs:
+        p.prefix, p.inputs, p.output = c.prefix, c.inputs, c.output
+    return procs
+
+
+def _offer(
+    c: Candidate,
+    mix: Mix,
+    rate: float,
+    seconds: float,
+    warmup: float,
+    stack_dir: str = "",
+    others: Sequence[Candidate] = (),
+) -> dict:
     """The latency phase's load and measurement, once ``c`` holds its partitions; stops ``c``."""
     outputs = [c.output] + ([f"{c.prefix}risk.alerts"] if c.name == "riskmon" else [])
     consumer = Consumer(
@@ -592,6 +626,11 @@ def _offer(c: Candidate, mix: Mix, rate: float, seconds: float, warmup: float, s
     gc_before: dict[str, float] = {}
     delays_before: dict[str, dict[float, float]] = {}
     roles = {"worker": [c.proc.pid] if c.proc else [], "broker": broker_pids(stack_dir), "harness": [os.getpid()]}
+    if others:  # one process per role: each role's CPU, and the worker's as their sum
+        roles["role_decisions"] = roles["worker"]
+        for other in others:
+            roles[f"role_{other.role}"] = [other.proc.pid] if other.proc else []
+        roles["worker"] = [pid for pids in (roles[f"role_{o.role}"] for o in others) for pid in pids] + roles["worker"]
     cpu_before, cpu_from = snapshot(roles), time.monotonic()
     for i, (kind, key, value) in enumerate(mix.events(total, "mix", start=10_000_000)):
         if i == int(rate * warmup):
@@ -791,6 +830,12 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=1, help="riskmon workers in the latency phase (default 1)")
     parser.add_argument(
+        "--roles",
+        action="store_true",
+        help="riskmon's latency phase as three processes, one per role (riskmon worker --role): "
+        "decision and alert p99 and each role's CPU",
+    )
+    parser.add_argument(
         "--warm",
         type=float,
         default=15.0,
@@ -886,7 +931,13 @@ def main() -> int:
                 )
             for n in names:
                 latency[n] = measure_latency(
-                    cands[n], mix, args.rate, args.seconds, workers=args.workers, stack_dir=str(directory)
+                    cands[n],
+                    mix,
+                    args.rate,
+                    args.seconds,
+                    workers=args.workers,
+                    stack_dir=str(directory),
+                    roles=args.roles,
                 )
                 print(f"  latency {n:<9} {latency[n]}", flush=True)
         long: dict[str, dict] = {}

@@ -87,7 +87,7 @@ class AuditWriter:
         *,
         store: DecisionStore,
         audit_topic: str,
-        kafka_config: dict[str, str | int | float | bool],
+        kafka_config: dict[str, Any],
         signer: CheckpointSigner,
         trusted_keys: dict[str, Ed25519PublicKey] | None = None,
         checkpoint_key_bytes: bytes | None = None,

@@ -66,6 +66,12 @@ class WorkerMetrics:
             ["source_topic", "error_type"],
             registry=r,
         )
+        self.deadletter_repeats = Counter(
+            "riskmon_deadletter_repeats_total",
+            "Inputs read again after a crash whose dead letter had been delivered: not sent twice.",
+            ["source_topic"],
+            registry=r,
+        )
         self.degraded = Counter(
             "riskmon_degraded_decisions_total",
             "Decisions made in degraded mode (approvals held for review), by reason.",

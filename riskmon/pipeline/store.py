@@ -34,6 +34,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from riskmon.pipeline.messages import Incoming
 from riskmon.profile import CustomerProfile, clock_key, profile_from_redis, risk_key
 from riskmon.profile.fields import APPROVALS, last_decision_key
 from riskmon.profile.profile import clock_delays
@@ -41,6 +42,9 @@ from riskmon.profile.profile import clock_delays
 __all__ = ["UNAVAILABLE", "DecisionStore", "Delivered", "Lookup", "clock_entry", "key_namespace", "queue_script"]
 
 log = logging.getLogger(__name__)
+
+#: How long an input's dead-letter mark is kept (a week).
+DEADLETTER_MARK_SECONDS = 7 * 86400
 
 #: What :attr:`DecisionStore.degraded` says while Redis is unusable.
 UNAVAILABLE = "decision state store (Redis) unavailable"
@@ -339,6 +343,19 @@ class DecisionStore:
             if value:  # read as the application path reads it: unreadable entries are left out
                 out[customer] = [dict(a) for a in profile_from_redis({APPROVALS: value}).approvals]
         return out
+
+    def _deadletter_key(self, message: Incoming) -> str:
+        return f"{self._ns}:deadlettered:{message.topic}:{message.partition}:{message.offset}"
+
+    async def deadletter_sent(self, message: Incoming) -> bool:
+        """Whether ``message``'s dead letter was delivered before; False when Redis is down."""
+        key = self._deadletter_key(message)
+        return bool(await self._guarded(lambda: self._client.exists(key)))
+
+    async def mark_deadletter_sent(self, message: Incoming) -> None:
+        """Remember for a week that ``message`` was dead-lettered: replays after a crash come within minutes."""
+        key = self._deadletter_key(message)
+        await self._guarded(lambda: self._client.set(key, b"1", ex=DEADLETTER_MARK_SECONDS))
 
     async def mark_delivered(self, decision_keys: Sequence[str]) -> bool:
         """Mark decisions stored under ``decision_keys`` (see :meth:`reserve`) delivered; False when Redis is down."""

@@ -77,6 +77,9 @@ class OutputProducer:
             "linger.ms": LINGER_MS,
             "message.max.bytes": max_message_bytes,
             "error_cb": _log_client_error,
+            # librdkafka's own lines (a failed connect on every retry) through Python's logging,
+            # where riskmon.runtime.log_limits bounds them, instead of straight to stderr
+            "logger": logging.getLogger(f"{__name__}.librdkafka"),
         }
         self._producer: Producer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

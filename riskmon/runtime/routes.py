@@ -28,6 +28,7 @@ the alert manager (``risk.alerts.candidates``). Their timers are
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -51,6 +52,7 @@ from riskmon.pipeline.store import DecisionStore, key_namespace
 from riskmon.portfolio.handler import PortfolioHandler
 from riskmon.reviews.handler import ReviewHandler
 from riskmon.runtime.lag import PipelineLag
+from riskmon.runtime.log_limits import LIBRDKAFKA_LOGGER
 from riskmon.runtime.topics import TopicNames, topic_names
 from riskmon.settings import Settings
 from riskmon.transactions.handler import TransactionHandler
@@ -196,7 +198,8 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
     audit_writer = AuditWriter(
         store=store,
         audit_topic=names.audit,
-        kafka_config=settings.confluent_config(),
+        # librdkafka's lines through logging, where the worker bounds their repeats
+        kafka_config={**settings.confluent_config(), "logger": logging.getLogger(LIBRDKAFKA_LOGGER)},
         signer=load_signer(settings.audit_signing_key_file),
         trusted_keys=load_public_keys([settings.audit_public_key_file] if settings.audit_public_key_file else []),
         checkpoint_key_bytes=settings.audit_checkpoint_key.encode(),  # HMAC checkpoints written before signing
@@ -222,6 +225,8 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
         metrics=metrics,
     )
     portfolio = PortfolioHandler(config=config, store=store, alerts=alert_sink)
+    for handler in (applications, reviews, repayments, transactions, alert_handler):
+        handler.remember_deadletters(store)  # a dead letter is sent once per input where Redis allows it
     table = Routes(
         names=names,
         store=store,

@@ -75,6 +75,22 @@ def _warn_about_defaults(settings: Settings) -> None:
         log.info("/metrics is open (RISKMON_METRICS_AUTH=off); everything else on the web port asks for a token")
 
 
+def _limit_repeated_lines() -> None:
+    """At most a few lines a kind per 10 s from the Kafka client (:mod:`riskmon.runtime.log_limits`).
+
+    The client's modules are imported first: their loggers exist only once they are.
+    """
+    import aiokafka.client  # noqa: F401
+    import aiokafka.consumer.fetcher  # noqa: F401
+    import aiokafka.consumer.group_coordinator  # noqa: F401
+    import aiokafka.producer.sender  # noqa: F401
+    import faust.transport.drivers.aiokafka  # noqa: F401
+
+    from riskmon.runtime.log_limits import RepeatLimiter, limit_repeats
+
+    limit_repeats(RepeatLimiter(burst=5, interval=10.0))
+
+
 def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
     from riskmon.runtime.app import create_app
@@ -92,6 +108,7 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
         )
     _warn_about_defaults(settings)
     app = create_app(settings, config)
+    _limit_repeated_lines()
     print(
         f"riskmon worker: role={settings.role} group={settings.group_id} "
         f"kafka={settings.kafka_bootstrap} topics prefix={settings.topic_prefix!r} "

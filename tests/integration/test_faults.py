@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,7 +140,8 @@ def test_five_kill_9s_at_random_points_lose_nothing_and_change_no_decision(make_
     worker.assert_alive()
     assert worker.stop() == 0, worker.log_tail()  # a clean stop flushes what is in flight
     reader.read_to_end()
-    report = verify(reader, expected, audit=True)
+    # a dead letter delivered before a kill is marked in Redis and not sent again (43 repeats before the mark)
+    report = verify(reader, expected, audit=True, max_deadletter_repeats=5)
     print(f"kill -9 x5: {report}")
 
 
@@ -159,7 +162,7 @@ def test_sigterm_mid_stream_and_restart_repeats_nothing(make_worker, services, r
     )
     assert worker.stop() == 0, worker.log_tail()
     reader.read_to_end()
-    report = verify(reader, expected, audit=True, max_repeats=0)
+    report = verify(reader, expected, audit=True, max_repeats=0, max_deadletter_repeats=0)
     assert report.repeated_dead_letters == 0, report  # a clean shutdown commits what it processed
 
 
@@ -208,6 +211,7 @@ def test_the_broker_down_for_30_s_loses_nothing_it_acknowledged(own_stack, tmp_p
 
     directory, services = own_stack
     worker = WorkerProcess(services, "bk.", tmp_path / "worker.log", {}).start()
+    started = time.monotonic()
     try:
         feeder = Feeder(services.kafka_bootstrap, worker.topic("credit.applications"), 2400, rate=40, tag="bk")
         feeder.start()
@@ -229,6 +233,15 @@ def test_the_broker_down_for_30_s_loses_nothing_it_acknowledged(own_stack, tmp_p
         reader.read_to_end()
         report = verify(reader, expected, audit=True)
         print(f"broker down 30 s: {report}, producer failures {feeder.failed}")
+        # the client's reconnect errors are logged a few times per 10 s, not on every retry
+        kinds = Counter(
+            re.sub(r"\d+", "N", line.split("] ", 2)[-1])[:100]
+            for line in (tmp_path / "worker.log").read_text(errors="replace").splitlines()
+            if "[ERROR]" in line or "[WARNING]" in line
+        )
+        bound = 6 * (int(time.monotonic() - started) // 10 + 1)
+        floods = {kind: n for kind, n in kinds.items() if n > bound}
+        assert not floods, f"lines repeated more than {bound} times: {floods}"
     finally:
         worker.stop()
 

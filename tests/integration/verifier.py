@@ -173,6 +173,7 @@ def verify(
     redis_lost: bool = False,
     audit: bool = False,
     max_repeats: int | None = None,
+    max_deadletter_repeats: int | None = None,
 ) -> Report:
     """Check the invariants on what ``reader`` has read; raise AssertionError listing every breach.
 
@@ -241,13 +242,17 @@ def verify(
         if twice:
             problems.append(f"{len(twice)} decisions audited more than once, e.g. {twice[:5]}")
 
+    repeated_letters = sum(n - 1 for n in positions.values())
+    if max_deadletter_repeats is not None and repeated_letters > max_deadletter_repeats:
+        problems.append(f"{repeated_letters} inputs dead-lettered again, at most {max_deadletter_repeats} allowed here")
+
     report = Report(
         decisions=sum(len(v) for v in copies.values()),
         applications_decided=len(copies),
         repeated_decisions=repeats,
         changed_repeats=changed,
         dead_letters=sum(positions.values()),
-        repeated_dead_letters=sum(n - 1 for n in positions.values()),
+        repeated_dead_letters=repeated_letters,
         audited=audited,
     )
     assert not problems, "\n".join(problems) + f"\n{report}"
