@@ -632,11 +632,13 @@ def _offer(
             roles[f"role_{other.role}"] = [other.proc.pid] if other.proc else []
         roles["worker"] = [pid for pids in (roles[f"role_{o.role}"] for o in others) for pid in pids] + roles["worker"]
     cpu_before, cpu_from = snapshot(roles), time.monotonic()
+    redis_before = redis_commands(c.redis_url)
     for i, (kind, key, value) in enumerate(mix.events(total, "mix", start=10_000_000)):
         if i == int(rate * warmup):
             gc_before = c.gc_pauses()  # the pauses of the measured span only, not start-up's
             delays_before = c.profile_delays()
             cpu_before, cpu_from = snapshot(roles), time.monotonic()
+            redis_before = redis_commands(c.redis_url)
         pause = begin + i / rate - time.monotonic()
         if pause > 0:
             time.sleep(pause)
@@ -648,6 +650,8 @@ def _offer(
         offered += 1
     achieved = offered / (time.monotonic() - begin)
     cpu = shares(cpu_before, snapshot(roles), time.monotonic() - cpu_from)  # under the measured load
+    measured = offered - int(rate * warmup)
+    redis_per_event = (redis_commands(c.redis_url) - redis_before) / measured if measured > 0 else float("nan")
     producer.flush(30)
     time.sleep(3)  # the last outputs arrive
     done.set()
@@ -684,7 +688,19 @@ def _offer(
         **profile,
         **breakdown(spans),
         **cpu,
+        "redis_commands_per_event": round(redis_per_event, 2),  # every candidate's and the harness's (none)
     }
+
+
+def redis_commands(url: str) -> int:
+    """Commands the Redis server has processed since it started (``INFO stats``)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.info("stats")["total_commands_processed"])
+    finally:
+        client.close()
 
 
 def profile_delay_quantiles(
