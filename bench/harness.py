@@ -446,9 +446,18 @@ class Drain:
     cpu_us: float
 
 
-def measure_drain(c: Candidate, mix: Mix, kind: str, n: int, timeout: float) -> Drain:
-    """Events/s draining a backlog of ``n`` events of ``kind``, and the CPU each cost."""
+def measure_drain(c: Candidate, mix: Mix, kind: str, n: int, timeout: float, roles: bool = False) -> Drain:
+    """Events/s draining a backlog of ``n`` events of ``kind``, and the CPU each cost.
+
+    ``roles``: riskmon as one process per role; the rate and CPU are those of the role
+    that takes ``kind`` (the others run beside it, as they would in production)."""
+    c.role = ("transactions" if kind == "transactions" else "decisions") if roles and c.name == "riskmon" else "all"
     c.prepare(f"drain-{kind}")
+    others = _role_processes(c) if c.role != "all" else []
+    for other in others:
+        other.start()
+    for other in others:
+        other.wait_assigned()
     produce_all(c.bootstrap, c.inputs, mix.events(n, kind))
     c.start()
     assert c.proc is not None
@@ -478,6 +487,8 @@ def measure_drain(c: Candidate, mix: Mix, kind: str, n: int, timeout: float) -> 
     finally:
         cpu.stop()
         c.stop()
+        for other in others:
+            other.stop()
 
 
 def measure_scale(c: Candidate, mix: Mix, n: int, timeout: float) -> float:
@@ -538,10 +549,11 @@ def measure_latency(
 
 
 def _role_processes(c: Candidate) -> list[Candidate]:
-    """The transaction and background roles beside ``c`` (the decision role), on its topics (not started)."""
+    """The other roles beside ``c`` (a riskmon process of one role), on its topics (not started)."""
     procs = [
         Candidate(c.name, c.bootstrap, c.redis_url, c.run, web_port=_free_port(), cpus=c.cpus, role=role)
-        for role in ("transactions", "background")
+        for role in ("decisions", "transactions", "background")
+        if role != c.role
     ]
     for p in procs:
         p.prefix, p.inputs, p.output = c.prefix, c.inputs, c.output
@@ -848,8 +860,8 @@ def main() -> int:
     parser.add_argument(
         "--roles",
         action="store_true",
-        help="riskmon's latency phase as three processes, one per role (riskmon worker --role): "
-        "decision and alert p99 and each role's CPU",
+        help="riskmon as three processes, one per role (riskmon worker --role): in the drains, the rate "
+        "and CPU of the role that takes the kind; in the latency phase, decision and alert p99 and each role's CPU",
     )
     parser.add_argument(
         "--warm",
@@ -924,7 +936,7 @@ def main() -> int:
         if "drain" not in skip:
             for kind in kinds:
                 for n in names:
-                    d = measure_drain(cands[n], mix, kind, args.drain, args.timeout)
+                    d = measure_drain(cands[n], mix, kind, args.drain, args.timeout, roles=args.roles)
                     drains[(n, kind)], cpu_us[(n, kind)] = d.rate, d.cpu_us
                     print(
                         f"  drain {kind:<12} {n:<11} {d.rate:>8.0f} events/s {d.cpu_us:>7.0f} us CPU/event", flush=True
