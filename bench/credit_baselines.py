@@ -103,7 +103,7 @@ def batch_gbm(xs: list[Inputs], ys: list[bool], half: int) -> list[float]:
         random_state=42,
     )
     model.fit(np.asarray(train), np.asarray(ys[:half]))
-    return [float(p) for p in model.predict_proba(np.asarray(test))[:, 1]]
+    return [float(p) for p in np.asarray(model.predict_proba(np.asarray(test)))[:, 1]]
 
 
 def history_of(xs: list[Inputs], ys: list[bool]) -> History:
@@ -120,10 +120,12 @@ def history_of(xs: list[Inputs], ys: list[bool]) -> History:
     return history
 
 
-def fitted_scorecard(xs: list[Inputs], ys: list[bool], half: int) -> tuple[list[float], Any]:
+def fitted_scorecard(
+    xs: list[Inputs], ys: list[bool], half: int, *, trend: str = "auto_asc_desc"
+) -> tuple[list[float], Any]:
     """The fitted points scorecard's PDs on the second half, and the fit's result."""
     from riskmon.scorecards.fit import FitOptions, fit_scorecard, score_rows
 
     history = history_of(xs, ys)
-    result = fit_scorecard(history, FitOptions(holdout=1.0 - half / len(ys)))
+    result = fit_scorecard(history, FitOptions(holdout=1.0 - half / len(ys), trend=trend))
     return score_rows(result.card, history, range(half, len(ys))), result

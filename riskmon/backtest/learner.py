@@ -56,7 +56,12 @@ class OfflineLearner:
         if not examples:
             return []
         alerts = learn_examples(
-            self.state, examples, drift=self._drift, clock=lambda: at, config_version=self._config.version[:12]
+            self.state,
+            examples,
+            drift=self._drift,
+            clock=lambda: at,
+            config_version=self._config.version[:12],
+            grade_bounds=self._config.policy.grade_bounds,
         )
         self.learned += len(examples)
         if self.state.learned_since_publish >= self._config.models.publish_every_labels:

@@ -42,6 +42,12 @@ def add_fit_scorecard_parser(model_sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--base-points", type=float, default=d.base_points, help="points at the base odds (600)")
     p.add_argument("--base-odds", type=float, default=d.base_odds, help="good:bad odds at the base points (50)")
     p.add_argument(
+        "--trend",
+        default=d.trend,
+        choices=["auto_asc_desc", "auto"],
+        help="bad rate against a numeric value: monotonic (default), or auto (a peak or valley allowed)",
+    )
+    p.add_argument(
         "--exclude",
         default=",".join(LENDER_PRICING),
         help="comma-separated fields never to use (default: the lender's own pricing, %(default)s)",
@@ -75,6 +81,7 @@ def run_fit_scorecard(args: argparse.Namespace) -> int:
             points_to_double_the_odds=args.pdo,
             base_points=args.base_points,
             base_odds=args.base_odds,
+            trend=args.trend,
         )
         result = fit_scorecard(history, options)
     except (DataError, FitError) as exc:

@@ -59,7 +59,12 @@ class FitOptions:
     base_odds: float = 50.0
     min_bin_share: float = 0.05  # a bin holds at least this share of the fitting rows
     max_bins: int = 8
-    max_pvalue: float = 0.05  # neighbouring bins' bad rates must differ at this significance (no bins from noise)
+    # bad rate against a numeric value: "auto_asc_desc" (monotonic, the usual sign-off), or "auto"
+    # (optbinning may also choose a peak or a valley, when the data says so)
+    trend: str = "auto_asc_desc"
+    max_pvalue: float | None = (
+        0.05  # neighbouring bins' bad rates must differ at this significance (no bins from noise)
+    )
     regularisation: float = 1.0  # scikit-learn's C: inverse L2 strength
 
 
@@ -151,7 +156,7 @@ def _bin_numeric(name: str, values: Sequence[float | str | None], y: np.ndarray,
     binning = OptimalBinning(
         name=name,
         dtype="numerical",
-        monotonic_trend="auto_asc_desc",
+        monotonic_trend=opts.trend,
         solver="cp",
         min_bin_size=opts.min_bin_share,
         max_n_bins=opts.max_bins,
