@@ -167,7 +167,7 @@ def test_detector_settings_name_their_field(path: str, value: object, field: str
 
 def test_the_champion_decides_with_its_own_cutoffs_under_the_same_rules() -> None:
     cfg = load_config(None)
-    assert (cfg.model_policy.approve_below, cfg.model_policy.reject_at_or_above) == (0.05, 0.15)
+    assert (cfg.model_policy.approve_below, cfg.model_policy.reject_at_or_above) == (0.058, 0.085)
     assert cfg.model_policy.rules == cfg.policy.rules and cfg.model_policy.grade_bounds == cfg.policy.grade_bounds
     with pytest.raises(ConfigError) as info:
         parse_config(_with("models.cutoffs.approve_below", 0.2))

@@ -156,3 +156,13 @@ def test_a_broken_points_scorecard_names_its_field() -> None:
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_policy_suggest_proposes_cutoffs_from_a_recorded_stream(lending_club: Path, capsys) -> None:
+    code = main(
+        ["policy", "suggest", "--data", str(lending_club), "--max-bad-rate", "0.045", "--max-review-rate", "0.2"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "meets both targets" in out and "approve_below:" in out
+    code = main(["policy", "suggest", "--data", str(lending_club), "--max-bad-rate", "0.001", "--max-review-rate", "0"])
+    assert code == 1 and "does NOT meet the targets" in capsys.readouterr().out
