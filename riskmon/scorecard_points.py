@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "PointsScorecard",
     "parse_points_scorecard",
     "points_scorecard_to_dict",
-    "reason_shares",
 ]
 
 
@@ -94,6 +93,16 @@ class PointsScorecard:
     points_to_double_the_odds: float
     base_points: float
     base_odds: float
+    #: ``(characteristic, its best points, its feature name or None)`` in order: computed once, read on
+    #: every application (the decision path)
+    best: tuple[tuple[Characteristic, float, str | None], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        plan = tuple(
+            (ch, ch.best_points, ch.field[9:] if ch.field.startswith("features.") else None)
+            for ch in self.characteristics
+        )
+        object.__setattr__(self, "best", plan)
 
     @property
     def factor(self) -> float:
@@ -121,12 +130,11 @@ class PointsScorecard:
         """
         total = 0.0
         lost: list[tuple[float, int]] = []
-        for index, ch in enumerate(self.characteristics):
+        for index, (ch, best, _) in enumerate(self.best):
             points = ch.points_for(read(ch))
             total += points
-            gap = ch.best_points - points
-            if gap > 0:
-                lost.append((gap, index))
+            if best > points:
+                lost.append((best - points, index))
         lost.sort(key=lambda t: (-t[0], t[1]))
         return self.pd_of(total), total, lost
 
@@ -272,9 +280,3 @@ def points_scorecard_to_dict(card: PointsScorecard, fitted: Mapping[str, Any] | 
         out["fitted"] = dict(fitted)
     out["characteristics"] = chars
     return out
-
-
-def reason_shares(lost: Sequence[tuple[float, int]]) -> list[tuple[int, float]]:
-    """``[(characteristic index, share of all points lost)]``, in the order given."""
-    total = sum(gap for gap, _ in lost)
-    return [(index, round(gap / total, 4)) for gap, index in lost] if total > 0 else []
