@@ -23,6 +23,7 @@ from riskmon.applications.scoring import ModelScorer
 from riskmon.config import RiskConfig
 from riskmon.learning.learner import LearnerState, learn_examples, promotion_rule
 from riskmon.learning.registry import ModelPointer
+from riskmon.models.binned import make_online_model
 from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator
 from riskmon.models.online import OnlineCreditModel
 from riskmon.models.snapshots import digest
@@ -41,8 +42,8 @@ class OfflineLearner:
         self._drift = config.detectors.error_drift()
         self.state = LearnerState(
             ChampionChallenger(
-                OnlineCreditModel(name=spec.champion.name, **spec.champion.params),
-                OnlineCreditModel(name=spec.challenger.name, **spec.challenger.params),
+                make_online_model(spec.champion.name, spec.champion.params),
+                make_online_model(spec.challenger.name, spec.challenger.params),
             ),
             PrequentialEvaluator(),
         )

@@ -30,6 +30,7 @@ import orjson
 
 from riskmon.config import ModelsConfig
 from riskmon.learning.registry import ModelPointer, ModelRegistry
+from riskmon.models.binned import make_online_model
 from riskmon.models.calibration import LIGHT_LEVELS, CalibrationWatch
 from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator, PromotionRule
 from riskmon.models.online import OnlineCreditModel
@@ -86,7 +87,7 @@ class Learner:
 
     def _fresh(self, role: str) -> OnlineCreditModel:
         spec = self._config.champion if role == "champion" else self._config.challenger
-        return OnlineCreditModel(name=spec.name, **spec.params)
+        return make_online_model(spec.name, spec.params)
 
     async def _ensure_state(self) -> LearnerState:
         if self._state is not None:

@@ -123,7 +123,7 @@ def test_models_learn_from_repayments_take_over_and_survive_a_restart(make_worke
     later = values(consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=n + 20, timeout=90))
     new = {d["application_id"]: d for d in later if int(d["application_id"][3:]) >= n}
     assert len(new) == 20
-    assert all(d["model_version"].startswith("logreg-n") for d in new.values())
+    assert all(d["model_version"].startswith("logreg-binned-n") for d in new.values())
     risky = [d for d in new.values() if is_bad(int(d["application_id"][3:]))]
     safe = [d for d in new.values() if not is_bad(int(d["application_id"][3:]))]
     assert min(d["score"] for d in risky) > max(d["score"] for d in safe), "the model learned the signal"

@@ -84,7 +84,7 @@ def test_labels_are_learned_once_and_the_champion_takes_over_after_min_labels() 
     models = [d["model_version"] for d in result.decisions]
     assert result.learned == 115, "each loan learned once, however often its outcome is reported"
     assert models[:40] == ["scorecard-v1"] * 40
-    assert models[-1].startswith("logreg-n") and int(models[-1].split("-n")[1]) >= 40
+    assert models[-1].startswith("logreg-binned-n") and int(models[-1].split("-n")[1]) >= 40
     first_model = models.index(next(m for m in models if m != "scorecard-v1"))
     assert all(m != "scorecard-v1" for m in models[first_model:]), "once it decides, it keeps deciding"
     # the live default never lets 115 labels decide

@@ -113,7 +113,7 @@ MODEL_CASES = [
     ("models.bad_days_past_due", 0, "models.bad_days_past_due"),  # at least one day
     ("models.champion.params", {"learning_rat": 0.1}, "models.champion.params"),  # misspelt model parameter
     ("models.challenger.params", {"prior_pd": 1.5}, "models.challenger.params"),  # the model refuses the value
-    ("models.challenger.name", "logreg", "models.challenger.name"),  # both roles share one name
+    ("models.challenger.name", "logreg-binned", "models.challenger.name"),  # both roles share one name
     ("models.promotion.automatic", "yes", "models.promotion.automatic"),  # booleans are true/false
     ("models.publish_every_seconds", 0, "models.publish_every_seconds"),  # must be positive
     ("models.promotion.min_labels_", 5, "models.promotion.min_labels_"),  # unknown setting
