@@ -1,6 +1,7 @@
 """Prequential quality of the online credit models, beside batch and scorecard baselines.
 
     python -m bench.model_quality [--delay 500] [--batch 500] [--no-forest]
+    python -m bench.model_quality --data credit_data|taiwan_credit_cards|lending_club [--delay 500]
 
 On the real Lending Club records (``riskmon.demo.data``, in their order), each
 application is scored by every candidate first, and its label is learned only
@@ -15,6 +16,13 @@ first half; the hand-set scorecard of the default configuration
 own pricing (``int_rate``, ``sub_grade``) is left out of every model unless a
 line says otherwise: it is the lender's decision, not an input a monitor
 placed before it would have.
+
+With ``--data`` the run is the short one on any data set of
+:mod:`bench.credit_baselines`: the online champion, challenger and candidates
+(prequential) beside batch logistic regression, batch gradient boosting
+(LightGBM) and the fitted points scorecard, all fitted on the first half,
+and the gaps the targets name. Without it, the full Lending Club report,
+which ends with the same table.
 
 Also measured, side by side in one process: the cost per event of scoring one
 by one against ``predict_proba_many`` on batches, of learning, of explaining,
@@ -45,6 +53,7 @@ from riskmon.models import (
     PromotionRule,
     model_inputs,
 )
+from riskmon.models.binned import BinnedOnlineModel
 from riskmon.models.online import Optimizer
 from riskmon.models.reasons import base_name
 from riskmon.schemas import Application
@@ -263,6 +272,10 @@ def online_runs(
     cc, champion_pds, challenger_pds = champion_challenger(xs, ys, delay)
     online = {"champion " + CHAMPION["name"]: champion_pds, "challenger " + CHALLENGER["name"]: challenger_pds}
     candidates: dict[str, Candidate] = {p["name"]: OnlineCreditModel(**p) for p in CANDIDATES}
+    # default_config.yaml's champion: the same model with 10 quantile bins per numeric input
+    candidates["logreg-binned (default champion)"] = BinnedOnlineModel(
+        name="logreg-binned", bins=10, rebin_every=500, optimizer="sgd", learning_rate=0.005
+    )
     candidates["hoeffding-adaptive-tree"] = RiverClassifier("hat", tree.HoeffdingAdaptiveTreeClassifier(seed=42))
     if forest_too:
         candidates["arf-10-trees"] = RiverClassifier("arf", forest.ARFClassifier(n_models=10, seed=42))
@@ -359,12 +372,67 @@ def report_costs(xs: list[Inputs], ys: list[bool], batch: int) -> None:
     print(f"  ratio River Pipeline / direct (predict + learn)  = {wrapped / direct:.2f}")
 
 
+def report_batch_baselines(xs: list[Inputs], ys: list[bool], online: dict[str, list[float]]) -> None:
+    """Batch LR, batch GBM and the fitted scorecard (first half) beside the best online model (2nd half)."""
+    from bench.credit_baselines import batch_gbm, batch_logistic, fitted_scorecard
+
+    half = len(ys) // 2
+    second = ys[half:]
+    card_pds, fit = fitted_scorecard(xs, ys, half)
+    batch = {
+        "batch logistic regression": measures(batch_logistic(xs, ys, half), second),
+        "batch gradient boosting (LightGBM)": measures(batch_gbm(xs, ys, half), second),
+        "fitted points scorecard": measures(card_pds, second),
+        "  same, peak/valley bins allowed": measures(fitted_scorecard(xs, ys, half, trend="auto")[0], second),
+    }
+    kept = [c.field for c in fit.card.characteristics]
+    print(f"\nbatch baselines, fitted on the 1st half (scorecard: {len(kept)} characteristics: {', '.join(kept)}):")
+    for name, m in batch.items():
+        print(row(name, "2nd half", m))
+    best_name, best = max(
+        ((name, measures(pds[half:], second)) for name, pds in online.items() if not name.startswith("champion, ")),
+        key=lambda t: t[1]["auc"],
+    )
+    print(row(f"best online: {best_name}"[:34], "2nd half", best))
+    lr, gbm, card, _ = (batch[k]["auc"] for k in batch)
+    print(f"  best online AUC - batch GBM AUC   = {best['auc'] - gbm:+.4f}  (target: >= -0.01)")
+    print(f"  best online AUC - batch LR AUC    = {best['auc'] - lr:+.4f}  (target: > 0)")
+    print(f"  fitted scorecard AUC - batch LR   = {card - lr:+.4f}  (target: >= -0.01)")
+    from bench.credit_baselines import gbm_scoring_cost
+
+    print("LightGBM scoring cost (us per application, one thread, vectorising the inputs included):")
+    for name, us in gbm_scoring_cost(xs, ys, half).items():
+        print(f"  {name:<30} {us:>8.1f}")
+
+
+def main_dataset(name: str, delay: int, forest_too: bool) -> None:
+    """The short run on one data set of bench.credit_baselines."""
+    from bench.credit_baselines import load_dataset
+
+    xs, ys = load_dataset(name)
+    n, half = len(xs), len(xs) // 2
+    versions = " ".join(f"{p}={metadata.version(p)}" for p in ("river", "scikit-learn", "lightgbm", "optbinning"))
+    print(f"cpus={os.cpu_count()} python={platform.python_version()} {versions}")
+    print(f"data={name} n={n} bad_rate={sum(ys) / n:.4f} delay={delay} second_half=[{half}:{n}]", flush=True)
+    started = time.perf_counter()
+    _, online = online_runs(cast(list[Inputs], xs), ys, delay, forest_too)
+    print(f"prequential runs: {time.perf_counter() - started:.1f} s", flush=True)
+    print(f"\n{'model':<34} {'scored on':<12} {'AUC':>6} {'±SE':>6} {'KS':>6} {'log loss':>8} {'mean PD':>8} {'n':>6}")
+    for model, pds in online.items():
+        print(row(model, "2nd half", measures(pds[half:], ys[half:])))
+    report_batch_baselines(cast(list[Inputs], xs), ys, online)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=int, default=500, help="applications scored before a label arrives")
     parser.add_argument("--batch", type=int, default=500, help="batch size of the cost measurements")
     parser.add_argument("--no-forest", action="store_true", help="skip the (slow) adaptive random forest")
+    parser.add_argument("--data", default=None, help="a data set of bench.credit_baselines (the short run)")
     args = parser.parse_args(argv)
+    if args.data:
+        main_dataset(args.data, args.delay, not args.no_forest)
+        return
 
     versions = " ".join(f"{p}={metadata.version(p)}" for p in ("river", "scikit-learn", "numpy"))
     print(f"cpus={os.cpu_count()} python={platform.python_version()} {versions}")
@@ -384,6 +452,7 @@ def main(argv: list[str] | None = None) -> None:
     champion_pds = online["champion " + CHAMPION["name"]]
 
     auc = report_quality(online, scorecard, xs, ys)
+    report_batch_baselines(xs, ys, online)
     report_with_pricing(xs, ys, delay)
     report_cold_start(champion_pds, scorecard, ys, delay)
     report_cutoffs(champion_pds, scorecard, ys, policy)

@@ -23,6 +23,8 @@ from typing import Any, Literal
 import orjson
 import yaml
 
+from riskmon.scorecard_points import PointsError, PointsScorecard, parse_points_scorecard
+
 __all__ = [
     "ConfigError",
     "Factor",
@@ -121,6 +123,7 @@ class Policy:
     reject_at_or_above: float
     grade_bounds: tuple[float, float, float, float]
     customer: CustomerRules = CustomerRules()  # off unless the configuration sets policy.customer_rules
+    points: PointsScorecard | None = None  # a fitted points scorecard (`kind: points`) scores instead of `factors`
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,12 +294,24 @@ def _policy(raw: Any) -> Policy:
     _unique_codes([r.code for r in rules], "policy.rules")
 
     card = _mapping(_get(m, "scorecard", "policy"), "policy.scorecard")
-    _unknown_keys(card, {"intercept", "factors"}, "policy.scorecard")
-    factors_raw = _get(card, "factors", "policy.scorecard")
-    if not isinstance(factors_raw, list) or not factors_raw:
-        raise ConfigError("policy.scorecard.factors", "must be a non-empty list")
-    factors = tuple(_factor(f, f"policy.scorecard.factors[{i}]") for i, f in enumerate(factors_raw))
-    _unique_codes([f.code for f in factors], "policy.scorecard.factors")
+    points: PointsScorecard | None = None
+    factors: tuple[Factor, ...] = ()
+    if card.get("kind") == "points":  # fitted by `riskmon model fit-scorecard` (riskmon.scorecard_points)
+        try:
+            points = parse_points_scorecard(card, lambda v, f: _code(v, f"policy.{f}"))
+        except PointsError as exc:
+            raise ConfigError(f"policy.{exc.field}", str(exc).split(": ", 1)[1]) from exc
+        for i, ch in enumerate(points.characteristics):
+            _field_ref(ch.field, f"policy.scorecard.characteristics[{i}].field")
+    else:
+        _unknown_keys(card, {"kind", "intercept", "factors"}, "policy.scorecard")
+        if card.get("kind", "linear") != "linear":
+            raise ConfigError("policy.scorecard.kind", f"must be `linear` or `points`, got {card.get('kind')!r}")
+        factors_raw = _get(card, "factors", "policy.scorecard")
+        if not isinstance(factors_raw, list) or not factors_raw:
+            raise ConfigError("policy.scorecard.factors", "must be a non-empty list")
+        factors = tuple(_factor(f, f"policy.scorecard.factors[{i}]") for i, f in enumerate(factors_raw))
+        _unique_codes([f.code for f in factors], "policy.scorecard.factors")
 
     cut = _mapping(_get(m, "cutoffs", "policy"), "policy.cutoffs")
     _unknown_keys(cut, {"approve_below", "reject_at_or_above"}, "policy.cutoffs")
@@ -326,6 +341,7 @@ def _policy(raw: Any) -> Policy:
         reject_at_or_above=reject_at,
         grade_bounds=(bounds[0], bounds[1], bounds[2], bounds[3]),
         customer=_customer_rules(m.get("customer_rules")),
+        points=points,
     )
 
 
@@ -430,10 +446,10 @@ def _learner(raw: Any, field: str) -> LearnerSpec:
     _unknown_keys(m, {"name", "params"}, field)
     name = _code_like(_get(m, "name", field), f"{field}.name")
     params = dict(_mapping(m.get("params", {}), f"{field}.params"))
-    from riskmon.models.online import OnlineCreditModel  # imported here: River is heavy and only this needs it
+    from riskmon.models.binned import make_online_model  # imported here: River is heavy and only this needs it
 
     try:
-        OnlineCreditModel(name=name, **params)
+        make_online_model(name, params)
     except TypeError as exc:
         raise ConfigError(f"{field}.params", f"unknown parameter ({exc})") from None
     except ValueError as exc:
@@ -564,4 +580,24 @@ def load_config(path: str | Path | None = None) -> RiskConfig:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError("", f"{p} is not valid YAML: {exc}") from exc
-    return parse_config(raw, source=str(p))
+    return parse_config(_with_scorecard_file(raw, p.parent), source=str(p))
+
+
+def _with_scorecard_file(raw: Any, base: Path) -> Any:
+    """``policy.scorecard: {file: PATH}`` replaced by that file's scorecard (relative to the configuration's folder).
+
+    ``riskmon model fit-scorecard --out`` writes such a file; the version is
+    then the hash of the whole configuration with the scorecard in it.
+    """
+    policy = raw.get("policy") if isinstance(raw, dict) else None
+    if not isinstance(policy, dict):
+        return raw
+    card = policy.get("scorecard")
+    if not (isinstance(card, dict) and set(card) == {"file"}):
+        return raw
+    path = base / str(card["file"])
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError("policy.scorecard.file", f"cannot read the scorecard {path}: {exc}") from exc
+    return {**raw, "policy": {**policy, "scorecard": loaded}}

@@ -25,7 +25,16 @@ import yaml
 
 from riskmon.config import RiskConfig, default_config_text, parse_config
 
-__all__ = ["Edit", "default_config_doc", "edit_config", "edit_document", "edited_config", "edited_default_config"]
+__all__ = [
+    "HAND_SET_SCORECARD",
+    "Edit",
+    "default_config_doc",
+    "edit_config",
+    "edit_document",
+    "edited_config",
+    "edited_default_config",
+    "hand_set_scorecard",
+]
 
 #: One edit: {path: new value, ...}, or a function that changes the document in place.
 Edit = Mapping[str, Any] | Callable[[Any], None]
@@ -102,3 +111,60 @@ def edited_default_config(*edits: Edit) -> str:
 def edited_config(*edits: Edit) -> RiskConfig:
     """The packaged configuration with ``edits`` applied, validated."""
     return parse_config(default_config_doc(*edits))
+
+
+#: The hand-set linear scorecard the default configuration shipped before the fitted one
+#: (``riskmon model fit-scorecard``): tests of the linear form's arithmetic and reasons use it.
+HAND_SET_SCORECARD: dict[str, Any] = {
+    "intercept": -3.0,
+    "factors": [
+        {
+            "code": "LOAN_TO_INCOME",
+            "description": "Requested amount is high relative to income",
+            "field": "loan_to_income",
+            "weight": 2.5,
+            "center": 0.2,
+        },
+        {
+            "code": "DEBT_TO_INCOME",
+            "description": "Existing debt payments are high relative to income",
+            "field": "features.debt_to_income",
+            "weight": 0.05,
+            "center": 15,
+        },
+        {
+            "code": "DELINQUENCIES",
+            "description": "Recent delinquencies on credit accounts",
+            "field": "features.delinquencies_2y",
+            "weight": 0.6,
+            "center": 0,
+        },
+        {
+            "code": "CREDIT_INQUIRIES",
+            "description": "Many recent credit inquiries",
+            "field": "features.inquiries_6m",
+            "weight": 0.3,
+            "center": 0,
+        },
+        {
+            "code": "REVOLVING_UTILISATION",
+            "description": "High utilisation of revolving credit",
+            "field": "features.revol_util",
+            "weight": 0.015,
+            "center": 30,
+        },
+        {
+            "code": "LONG_TERM",
+            "description": "Long repayment term",
+            "field": "term_months",
+            "weight": 0.015,
+            "center": 36,
+        },
+    ],
+}
+
+
+def hand_set_scorecard(doc: dict[str, Any]) -> None:
+    """Edit: the hand-set linear scorecard and its cut-offs (approve < 0.12, reject >= 0.30)."""
+    doc["policy"]["scorecard"] = copy.deepcopy(HAND_SET_SCORECARD)
+    doc["policy"]["cutoffs"] = {"approve_below": 0.12, "reject_at_or_above": 0.30}

@@ -72,6 +72,7 @@ class RunResult:
     publications: int = 0
     promotions: int = 0
     failed_decisions: int = 0
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # application_id -> PD of each model
 
 
 def _event_time(record: object) -> datetime:
@@ -141,6 +142,8 @@ class _Run:
         self.result.decisions.append(evaluated.decision)
         self.result.failed_decisions += evaluated.error is not None
         self.snapshots[application.application_id] = evaluated.snapshot or {}
+        scored = (evaluated.snapshot or {}).get("scores") or {}
+        self.result.scores[application.application_id] = {m: float(p) for m, p in scored.items() if p is not None}
         return self.evaluator.watch_decisions([evaluated.decision])
 
     def _repayment(self, repayment: Repayment) -> list[Alert]:

@@ -100,6 +100,20 @@ def _matrix(report: dict[str, Any]) -> str:
     return _table(("", *(f"new: {o}" for o in OUTCOMES)), rows)
 
 
+def _strategy(curves: dict[str, list[dict[str, float]]]) -> str:
+    if not curves:
+        return "<p>No labelled outcomes in the stream.</p>"
+    targets = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+    rows = []
+    for model, curve in curves.items():
+        cells = []
+        for target in targets:
+            p = min(curve, key=lambda q: abs(q["approval_rate"] - target))
+            cells.append(f"{p['bad_rate_approved']:.2%} ({p['approval_rate']:.0%}, PD < {p['cutoff']:.3f})")
+        rows.append((model, *cells))
+    return _table(("model", *(f"~{t:.0%} approved" for t in targets)), rows)
+
+
 def html_report(report: dict[str, Any]) -> str:
     """The whole page (see module doc)."""
     data = report["data"]
@@ -120,6 +134,11 @@ def html_report(report: dict[str, Any]) -> str:
         '<div class="charts">',
         *_charts(report),
         "</div>",
+        "<h2>Cut-off strategy (new configuration)</h2>",
+        "<p>Approving every application whose PD is below a cut-off: the share approved against the bad rate "
+        "among those approvals, for each model on the same labelled loans "
+        "(<code>riskmon policy suggest</code> picks cut-offs from such a curve).</p>",
+        _strategy(report["new"].get("strategy", {})),
         "<h2>Labelled incidents</h2>",
         _incidents(report),
         '<h2>How to read this</h2><ul class="note">',

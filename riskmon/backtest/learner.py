@@ -23,6 +23,7 @@ from riskmon.applications.scoring import ModelScorer
 from riskmon.config import RiskConfig
 from riskmon.learning.learner import LearnerState, learn_examples, promotion_rule
 from riskmon.learning.registry import ModelPointer
+from riskmon.models.binned import make_online_model
 from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator
 from riskmon.models.online import OnlineCreditModel
 from riskmon.models.snapshots import digest
@@ -41,8 +42,8 @@ class OfflineLearner:
         self._drift = config.detectors.error_drift()
         self.state = LearnerState(
             ChampionChallenger(
-                OnlineCreditModel(name=spec.champion.name, **spec.champion.params),
-                OnlineCreditModel(name=spec.challenger.name, **spec.challenger.params),
+                make_online_model(spec.champion.name, spec.champion.params),
+                make_online_model(spec.challenger.name, spec.challenger.params),
             ),
             PrequentialEvaluator(),
         )
@@ -56,7 +57,12 @@ class OfflineLearner:
         if not examples:
             return []
         alerts = learn_examples(
-            self.state, examples, drift=self._drift, clock=lambda: at, config_version=self._config.version[:12]
+            self.state,
+            examples,
+            drift=self._drift,
+            clock=lambda: at,
+            config_version=self._config.version[:12],
+            grade_bounds=self._config.policy.grade_bounds,
         )
         self.learned += len(examples)
         if self.state.learned_since_publish >= self._config.models.publish_every_labels:

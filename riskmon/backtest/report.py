@@ -166,8 +166,24 @@ def text_report(report: dict[str, Any]) -> str:
         "  ".join(h.ljust(w) for h, w in zip(("", "current", "new", "change"), widths, strict=False)).rstrip(),
     ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]
+    lines += strategy_lines(report["new"].get("strategy", {}))
     lines.append(outcome_moves(report))
     return "\n".join(lines)
+
+
+def strategy_lines(curves: dict[str, list[dict[str, float]]]) -> list[str]:
+    """The new configuration's strategy curves, one line per model: bad rate among approvals at
+    about 50, 60, 70, 80, 90 and 100% approved (the nearest point of each curve)."""
+    if not curves:
+        return []
+    out = ["strategy (new configuration): bad rate among approvals when approving the lowest PDs, per model"]
+    for model, curve in curves.items():
+        cells = []
+        for target in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
+            point = min(curve, key=lambda p: abs(p["approval_rate"] - target))
+            cells.append(f"{point['approval_rate']:.0%}: {point['bad_rate_approved']:.2%}")
+        out.append(f"  {model:<14} " + "  ".join(cells))
+    return out
 
 
 def outcome_moves(report: dict[str, Any]) -> str:

@@ -157,6 +157,34 @@ def _alerts(r: RunResult, incidents: Sequence[Incident]) -> dict[str, Any]:
     }
 
 
+def strategy(r: RunResult, *, points: int = 20) -> dict[str, list[dict[str, float]]]:
+    """Each model's strategy curve over the labelled applications: approval rate against bad rate among
+    approvals, approving every PD below a cut-off (:func:`riskmon.decisioning.cutoffs.strategy_curve`).
+
+    Every model scored every application (the scorecard and both online models), so the curves compare them
+    on the same loans, whichever decided.
+    """
+    from riskmon.decisioning.cutoffs import strategy_curve
+
+    by_model: dict[str, tuple[list[float], list[bool]]] = {}
+    for application_id, scores in r.scores.items():
+        label = r.labels.get(application_id)
+        if label is None:
+            continue
+        for model, pd in scores.items():
+            pds, bads = by_model.setdefault(model, ([], []))
+            pds.append(pd)
+            bads.append(label)
+    return {
+        model: [
+            {"cutoff": round(c.cutoff, 6), "approval_rate": c.approval_rate, "bad_rate_approved": c.bad_rate_approved}
+            for c in strategy_curve(pds, bads, points=points)
+        ]
+        for model, (pds, bads) in sorted(by_model.items())
+        if any(bads) and not all(bads)
+    }
+
+
 def summarise(r: RunResult, incidents: Sequence[Incident]) -> dict[str, Any]:
     """One configuration's figures (see module doc)."""
     millis = [s * 1000.0 for s in r.decision_seconds]
@@ -178,6 +206,7 @@ def summarise(r: RunResult, incidents: Sequence[Incident]) -> dict[str, Any]:
         },
         "decisions": _decisions(r),
         "performance": _performance(r),
+        "strategy": strategy(r),
         "alerts": _alerts(r, incidents),
         "incidents": {
             "total": len(incidents),

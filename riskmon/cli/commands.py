@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = schemas_sub.add_parser("export", help="write a JSON Schema per contract event into DIR")
     export.add_argument("directory", type=Path, metavar="DIR")
 
-    model = sub.add_parser("model", help="online models: status, promotion")
+    model = sub.add_parser("model", help="online models: status, promotion; fit a scorecard")
     model_sub = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
     for name, text in (
         ("status", "show the published models and their prequential evaluation"),
@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--author", required=True, help="who decides the promotion (recorded)")
             p.add_argument("--reason", required=True, help="why (recorded with the evidence)")
             p.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the learner to apply it")
+    from riskmon.cli.model_fit import add_fit_scorecard_parser
+
+    add_fit_scorecard_parser(model_sub)
 
     audit = sub.add_parser("audit", help="the tamper-evident decision trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
@@ -136,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     from riskmon.cli.backtest import add_backtest_parser
 
     add_backtest_parser(sub)
+    from riskmon.cli.policy import add_policy_parser
+
+    add_policy_parser(sub)
     return parser
 
 
@@ -315,6 +321,13 @@ def _cmd_model(args: argparse.Namespace) -> int:
     from riskmon.learning.tools import model_history, model_status, request_promotion
     from riskmon.settings import settings_from_env
 
+    if args.model_command == "fit-scorecard":
+        from riskmon.cli.model_fit import FitCommandError, run_fit_scorecard
+
+        try:
+            return run_fit_scorecard(args)
+        except FitCommandError as exc:
+            raise _UserError(str(exc)) from exc
     settings = settings_from_env().with_overrides(redis_url=args.redis_url, topic_prefix=args.topic_prefix)
     try:
         if args.model_command == "status":
@@ -452,6 +465,18 @@ _COMMANDS = {
 
 _COMMANDS.update(tail=_cmd_tail, replay=_cmd_replay)
 _COMMANDS["backtest"] = _cmd_backtest
+
+
+def _cmd_policy(args: argparse.Namespace) -> int:
+    from riskmon.cli.policy import PolicyCommandError, run_policy
+
+    try:
+        return run_policy(args)
+    except PolicyCommandError as exc:
+        raise _UserError(str(exc)) from exc
+
+
+_COMMANDS["policy"] = _cmd_policy
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -59,6 +59,7 @@ class IndicatorCentre:
         self._episodes: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._thresholds = _thresholds(detectors)
         self._auc: dict[str, float] = {}
+        self._calibration: dict[str, dict[str, str]] = {}
         self._loans: dict[str, dict[str, Any]] = {}  # the watch's loan indicators, by name
         self.skipped = 0  # portfolio events the console could not read
 
@@ -123,6 +124,10 @@ class IndicatorCentre:
         for model, value in values.items():
             self.series.set(f"auc:{model}", t, value)
 
+    def on_calibration(self, lights: Mapping[str, Mapping[str, str]]) -> None:
+        """Each model's calibration traffic light per grade, as the worker's metrics have it now."""
+        self._calibration = {model: dict(grades) for model, grades in lights.items()}
+
     def snapshot(self, now: float, *, open_alerts: Mapping[str, int] | None = None) -> dict[str, Any]:
         """Current values (with the reason when there is none yet), series and thresholds, as JSON."""
         values = self.indicators.values()
@@ -139,6 +144,7 @@ class IndicatorCentre:
                 }
         current["psi"] = {"value": self._psi_value, "model": self._model, "reason": self._psi_reason}
         current["auc"] = dict(self._auc)
+        current["calibration"] = {model: dict(grades) for model, grades in self._calibration.items()}
         out = self.series.to_dict(now, quantiles={"latency_ms": LATENCY_QUANTILES})
         for level in LEVELS:  # every chart has its series, even before the first alert
             out["series"].setdefault(f"alerts_{level}", [0] * len(out["t"]))

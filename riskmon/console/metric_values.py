@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-__all__ = ["MODEL_AUC", "model_auc", "gauge_by_label"]
+__all__ = ["MODEL_AUC", "MODEL_CALIBRATION", "model_auc", "model_calibration", "gauge_by_label"]
 
 #: Prequential ROC AUC by model (``model`` label: scorecard, champion's family, challenger's family).
 MODEL_AUC = "riskmon_model_roc_auc"
+#: Calibration traffic light by model and grade (0 green, 1 yellow, 2 red; riskmon.models.calibration).
+MODEL_CALIBRATION = "riskmon_model_calibration_light"
 
 
 def gauge_by_label(registry: CollectorRegistry, name: str, label: str) -> dict[str, float]:
@@ -34,3 +36,17 @@ def gauge_by_label(registry: CollectorRegistry, name: str, label: str) -> dict[s
 def model_auc(registry: CollectorRegistry) -> dict[str, float]:
     """Each model's prequential AUC as this worker last exported it (see :data:`MODEL_AUC`)."""
     return gauge_by_label(registry, MODEL_AUC, "model")
+
+
+def model_calibration(registry: CollectorRegistry) -> dict[str, dict[str, str]]:
+    """Each model's calibration light per grade (``{"champion's family": {"A": "green", ...}}``)."""
+    names = ("green", "yellow", "red")
+    out: dict[str, dict[str, str]] = {}
+    for family in registry.collect():
+        if family.name != MODEL_CALIBRATION:
+            continue
+        for sample in family.samples:
+            model, grade = sample.labels.get("model"), sample.labels.get("grade")
+            if model and grade and 0 <= int(sample.value) < len(names):
+                out.setdefault(model, {})[grade] = names[int(sample.value)]
+    return out

@@ -29,6 +29,7 @@ from riskmon.config import Policy, Rule
 from riskmon.decisioning.customer import customer_hits
 from riskmon.decisioning.factors import ScoredFactor
 from riskmon.decisioning.outcomes import Outcome, most_severe
+from riskmon.decisioning.points import points_score
 from riskmon.profile import CustomerProfile
 
 __all__ = [
@@ -121,7 +122,13 @@ def rule_hits(application: Any, policy: Policy) -> list[Rule]:
 
 
 def scorecard(application: Any, policy: Policy) -> tuple[float, tuple[ScoredFactor, ...]]:
-    """The scorecard's PD and its risk-raising factors, ranked, as shares."""
+    """The scorecard's PD and its risk-raising factors, ranked, as shares.
+
+    A fitted points scorecard (``policy.points``) ranks the characteristics
+    that lost the most points against their best bin instead.
+    """
+    if policy.points is not None:
+        return points_score(application, policy.points)
     logit = policy.intercept
     terms: list[tuple[float, int, str, str]] = []
     for index, factor in enumerate(policy.factors):

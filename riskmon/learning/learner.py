@@ -30,6 +30,8 @@ import orjson
 
 from riskmon.config import ModelsConfig
 from riskmon.learning.registry import ModelPointer, ModelRegistry
+from riskmon.models.binned import make_online_model
+from riskmon.models.calibration import LIGHT_LEVELS, CalibrationWatch
 from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator, PromotionRule
 from riskmon.models.online import OnlineCreditModel
 from riskmon.models.snapshots import digest
@@ -49,6 +51,7 @@ class LearnerState:
         self.cc = cc
         self.scorecard_eval = scorecard_eval
         self.learned_since_publish = 0
+        self.calibration: CalibrationWatch | None = None  # per grade, per model (riskmon.models.calibration)
 
 
 class Learner:
@@ -63,6 +66,7 @@ class Learner:
         error_drift: Any = None,
         alerts: Any = None,
         config_version: str = "",
+        grade_bounds: tuple[float, ...] = (0.03, 0.06, 0.12, 0.25),
         monotonic: Callable[[], float] = time.monotonic,
         wall_time: Callable[[], float] = time.time,
     ) -> None:
@@ -72,6 +76,7 @@ class Learner:
         self._drift = error_drift
         self._alerts = alerts
         self._config_version = config_version
+        self._grade_bounds = grade_bounds
         self._mono = monotonic
         self._time = wall_time
         self._state: LearnerState | None = None
@@ -82,7 +87,7 @@ class Learner:
 
     def _fresh(self, role: str) -> OnlineCreditModel:
         spec = self._config.champion if role == "champion" else self._config.challenger
-        return OnlineCreditModel(name=spec.name, **spec.params)
+        return make_online_model(spec.name, spec.params)
 
     async def _ensure_state(self) -> LearnerState:
         if self._state is not None:
@@ -147,7 +152,14 @@ class Learner:
         await self.maybe_publish()
 
     def _learn(self, state: LearnerState, examples: list[dict]) -> list:
-        return learn_examples(state, examples, drift=self._drift, clock=self._time, config_version=self._config_version)
+        return learn_examples(
+            state,
+            examples,
+            drift=self._drift,
+            clock=self._time,
+            config_version=self._config_version,
+            grade_bounds=self._grade_bounds,
+        )
 
     async def _maybe_promote(self, state: LearnerState) -> None:
         rule = self._config.promotion
@@ -156,6 +168,10 @@ class Learner:
         if request is None and not (rule.automatic and verdict[0]):
             return
         record = state.cc.promote()
+        calibration = getattr(state, "calibration", None)
+        if calibration is not None:  # the roles' new models are judged afresh
+            calibration.reset("champion")
+            calibration.reset("challenger")
         record.update(
             promoted_at=self._time(),
             author=request["author"] if request else "rule",
@@ -198,6 +214,7 @@ class Learner:
             "published_at": now,
             "comparison": state.cc.promotion_evidence(),
             "scorecard": state.scorecard_eval.summary(),
+            "calibration": calibration.summary() if (calibration := getattr(state, "calibration", None)) else {},
         }
         state_bytes = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
         await self._registry.publish(snapshots, evaluation, learner_state=state_bytes)
@@ -229,6 +246,7 @@ def learn_examples(
     drift: Any = None,
     clock: Callable[[], float],
     config_version: str,
+    grade_bounds: tuple[float, ...] = (0.03, 0.06, 0.12, 0.25),
 ) -> list[Alert]:
     """Judge, then learn; returns concept-drift alerts on the champion's errors.
 
@@ -238,13 +256,21 @@ def learn_examples(
     """
     cc = state.cc
     alerts: list[Alert] = []
+    if getattr(state, "calibration", None) is None:  # a state saved before calibration was watched
+        state.calibration = CalibrationWatch(grade_bounds)
+    calibration = state.calibration
+    assert calibration is not None
     judged: tuple[list, list, list, list] = ([], [], [], [])
     unjudged: tuple[list, list] = ([], [])
     for e in examples:
         x, y, scores = e["inputs"], bool(e["label"]), e.get("scores", {})
         if scores.get("scorecard") is not None:
             state.scorecard_eval.update(float(scores["scorecard"]), y)
+            calibration.update("scorecard", float(scores["scorecard"]), y)
         champion_pd, challenger_pd = scores.get(cc.champion.name), scores.get(cc.challenger.name)
+        for role, pd in (("champion", champion_pd), ("challenger", challenger_pd)):
+            if pd is not None:
+                calibration.update(role, float(pd), y)
         if champion_pd is not None and drift is not None:
             alerts += _drift_alert(
                 drift,
@@ -265,6 +291,39 @@ def learn_examples(
         cc.champion.learn_many(*unjudged)
         cc.challenger.learn_many(*unjudged)
     state.learned_since_publish += len(examples)
+    return alerts + _calibration_alerts(calibration, at=clock(), config_version=config_version)
+
+
+def _calibration_alerts(watch: CalibrationWatch, *, at: float, config_version: str) -> list[Alert]:
+    """A ``calibration`` model alert per grade whose traffic light changed (yellow, red; green resolves)."""
+    from riskmon.detectors import build_alert
+
+    alerts = []
+    for role, check, before in watch.changes():
+        level = LIGHT_LEVELS.get(check.light)
+        if level is None and before not in LIGHT_LEVELS:
+            continue  # green after nothing: nothing to say
+        assert check.expected is not None and check.observed is not None
+        alerts.append(
+            build_alert(
+                detector="calibration",
+                subject={"kind": "model", "id": f"{role}:grade-{check.grade}"},
+                level=level or LIGHT_LEVELS[before],
+                status="firing" if level else "resolved",
+                summary=(
+                    f"{role} grade {check.grade}: expected default rate {check.expected:.2%}, observed "
+                    f"{check.observed:.2%} over {check.n} loans; Jeffreys p={check.p_value:.3g} ({check.light}, "
+                    f"PDs {check.direction})"
+                ),
+                started_at=at,
+                updated_at=at,
+                config_version=config_version,
+                value=check.observed,
+                threshold=check.expected,
+                count=check.n,
+                labels={"grade": check.grade, "light": check.light},
+            )
+        )
     return alerts
 
 

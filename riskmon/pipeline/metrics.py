@@ -169,6 +169,19 @@ class WorkerMetrics:
         self.model_log_loss = Gauge(
             "riskmon_model_log_loss", "Prequential log loss of each model.", ["model"], registry=r
         )
+        self.model_gini = Gauge(
+            "riskmon_model_gini", "Prequential Gini (2 AUC - 1) of each model.", ["model"], registry=r
+        )
+        self.model_brier = Gauge(
+            "riskmon_model_brier", "Brier score (mean squared PD error) of each model's PDs.", ["model"], registry=r
+        )
+        self.model_calibration = Gauge(
+            "riskmon_model_calibration_light",
+            "Calibration traffic light per grade (Jeffreys test of expected against observed default rate): "
+            "0 green, 1 yellow, 2 red; absent while a grade has too few labels.",
+            ["model", "grade"],
+            registry=r,
+        )
         self.model_labels_learned = Gauge(
             "riskmon_model_labels_learned", "Labels the published model of each role has learned.", ["role"], registry=r
         )
@@ -292,6 +305,21 @@ class WorkerMetrics:
                 value = summary.get(key)
                 if value is not None:
                     gauge.labels(model=name).set(value)
+            if summary.get("auc") is not None:
+                self.model_gini.labels(model=name).set(2 * summary["auc"] - 1)
+        names = {"champion": rows[0][0], "challenger": rows[1][0]}
+        self._calibration(evaluation.get("calibration") or {}, names)
+
+    def _calibration(self, calibration: dict, names: dict[str, str]) -> None:
+        """Brier score and the per-grade traffic lights (riskmon.models.calibration) of each role's model."""
+        for role, summary in calibration.items():
+            name = names.get(role, role)
+            if summary.get("brier") is not None:
+                self.model_brier.labels(model=name).set(summary["brier"])
+            for check in summary.get("grades", []):
+                light = {"green": 0, "yellow": 1, "red": 2}.get(check.get("light"))
+                if light is not None:
+                    self.model_calibration.labels(model=name, grade=check["grade"]).set(light)
 
 
 def exported_names(registry: CollectorRegistry) -> set[str]:

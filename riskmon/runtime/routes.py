@@ -172,6 +172,7 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
         error_drift=config.detectors.error_drift(),
         alerts=alert_sink,
         config_version=config.version[:12],
+        grade_bounds=config.policy.grade_bounds,  # calibration is judged per grade (riskmon.models.calibration)
     )
     applications = ApplicationHandler(
         config=config,

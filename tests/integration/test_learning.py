@@ -123,7 +123,7 @@ def test_models_learn_from_repayments_take_over_and_survive_a_restart(make_worke
     later = values(consume(services.kafka_bootstrap, worker.topic("credit.decisions"), expect=n + 20, timeout=90))
     new = {d["application_id"]: d for d in later if int(d["application_id"][3:]) >= n}
     assert len(new) == 20
-    assert all(d["model_version"].startswith("logreg-n") for d in new.values())
+    assert all(d["model_version"].startswith("logreg-binned-n") for d in new.values())
     risky = [d for d in new.values() if is_bad(int(d["application_id"][3:]))]
     safe = [d for d in new.values() if not is_bad(int(d["application_id"][3:]))]
     assert min(d["score"] for d in risky) > max(d["score"] for d in safe), "the model learned the signal"
@@ -169,7 +169,7 @@ def test_models_learn_from_repayments_take_over_and_survive_a_restart(make_worke
     assert promoted.returncode == 0, promoted.stderr
     record = orjson.loads(promoted.stdout)
     assert record["author"] == "risk-committee" and record["kind"] == "manual"
-    assert record["previous_champion"].startswith("logreg-n") and record["champion"].startswith("logreg-slow")
+    assert record["previous_champion"].startswith("logreg-binned-n") and record["champion"].startswith("logreg-slow")
     assert record["evidence"]["n"] == 20, "judged on the 20 loans both models scored at decision time"
     assert record["evidence"]["champion"]["auc"] == 1.0  # the signal is clean
     assert record["rule_verdict"]["promote"] is False  # the rule would not have; the person decided

@@ -8,6 +8,7 @@ from riskmon.alerting.config import DEFAULTS, parse_alerting
 from riskmon.applications.decide import build_decision
 from riskmon.backtest.engine import run
 from riskmon.schemas import Application, parse_timestamp
+from tests.config_edit import hand_set_scorecard
 from tests.unit.backtest_streams import application, burst, config, parsed, repayment, transaction
 
 DEFAULT = config()
@@ -83,7 +84,7 @@ def test_labels_are_learned_once_and_the_champion_takes_over_after_min_labels() 
     models = [d["model_version"] for d in result.decisions]
     assert result.learned == 115, "each loan learned once, however often its outcome is reported"
     assert models[:40] == ["scorecard-v1"] * 40
-    assert models[-1].startswith("logreg-n") and int(models[-1].split("-n")[1]) >= 40
+    assert models[-1].startswith("logreg-binned-n") and int(models[-1].split("-n")[1]) >= 40
     first_model = models.index(next(m for m in models if m != "scorecard-v1"))
     assert all(m != "scorecard-v1" for m in models[first_model:]), "once it decides, it keeps deciding"
     # the live default never lets 115 labels decide
@@ -96,7 +97,7 @@ def test_a_critical_score_drift_holds_approvals_for_review_as_live() -> None:
         doc["detectors"]["model"]["psi_thresholds"]["levels"]["critical"]["min_count"] = 1
         doc["detectors"]["model"]["psi_thresholds"]["levels"]["warning"]["min_count"] = 1
 
-    cfg = config(small_psi)
+    cfg = config(hand_set_scorecard, small_psi)  # the PDs these applications get from the linear card
     low = [application(i, at=i, annual_income=200_000, features={}) for i in range(20)]  # low PD: the reference
     high = [application(100 + i, at=100 + i, features={"debt_to_income": 44, "revol_util": 95}) for i in range(10)]
     last = application(500, at=500, annual_income=200_000, features={})  # would be approved
@@ -105,7 +106,7 @@ def test_a_critical_score_drift_holds_approvals_for_review_as_live() -> None:
     assert final["outcome"] == "review" and final["reasons"][0]["code"] == "SYS_DEGRADED"
     assert "score PSI" in final["reasons"][0]["description"]
     assert any(a.detector == "score_psi" and a.level == "critical" for a in result.candidates)
-    assert run(DEFAULT, DEFAULTS, parsed(*low, *high, last)).decisions[-1]["outcome"] == "approve"
+    assert run(config(hand_set_scorecard), DEFAULTS, parsed(*low, *high, last)).decisions[-1]["outcome"] == "approve"
 
 
 @pytest.mark.parametrize(

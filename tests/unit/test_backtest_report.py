@@ -187,3 +187,21 @@ def test_summarise_counts_the_stream(report: dict) -> None:
         "p99": None,
         "max": None,
     }
+
+
+def test_the_backtest_reports_each_models_strategy_curve() -> None:
+    """Approval rate against bad rate among approvals, per model, on the labelled applications."""
+    from riskmon.alerting.config import DEFAULTS
+    from riskmon.backtest.engine import run
+    from riskmon.backtest.report import strategy_lines
+    from riskmon.backtest.summary import strategy
+
+    docs = [application(i, at=10 * i, annual_income=30_000 + 2_000 * i) for i in range(40)]
+    docs += [repayment(i, bad=i % 3 == 0, at=10 * i + 500) for i in range(40)]
+    result = run(config(), DEFAULTS, parsed(*docs))
+    curves = strategy(result)
+    assert "scorecard" in curves, "every model that scored is drawn"
+    curve = curves["scorecard"]
+    assert curve[-1]["approval_rate"] == 1.0 and curve[-1]["bad_rate_approved"] == pytest.approx(14 / 40)
+    assert [p["approval_rate"] for p in curve] == sorted(p["approval_rate"] for p in curve)
+    assert strategy_lines(curves)[1].strip().startswith("scorecard")

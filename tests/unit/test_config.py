@@ -41,8 +41,19 @@ CASES = [
     ("policy.rules[3].field", "salary", "policy.rules[3].field"),  # not a contract field
     ("policy.rules[4].code", "lower_case", "policy.rules[4].code"),  # codes are UPPER_SNAKE
     ("policy.rules[5].code", "POL_MAX_AMOUNT", "policy.rules[5].code"),  # duplicate reason code
-    ("policy.scorecard.factors", [], "policy.scorecard.factors"),  # a score needs factors
-    ("policy.scorecard.factors[0].weight", float("nan"), "policy.scorecard.factors[0].weight"),  # NaN weight
+    ("policy.scorecard.characteristics", [], "policy.scorecard.characteristics"),  # a score needs characteristics
+    (
+        "policy.scorecard.characteristics[0].bins[0].points",
+        float("nan"),
+        "policy.scorecard.characteristics[0].bins[0].points",
+    ),
+    ("policy.scorecard.characteristics[0].bins[1].upper", -1e9, "policy.scorecard.characteristics[0].bins[1].upper"),
+    (
+        "policy.scorecard.characteristics[4].code",
+        DEFAULT["policy"]["scorecard"]["characteristics"][0]["code"],
+        "policy.scorecard.characteristics[4].code",
+    ),
+    ("policy.scorecard.characteristics[0].field", "salary", "policy.scorecard.characteristics[0].field"),
     ("policy.cutoffs.approve_below", 0.5, "policy.cutoffs.reject_at_or_above"),  # cut-offs out of order
     ("policy.cutoffs.approve_below", 1.5, "policy.cutoffs.approve_below"),  # not a probability
     ("policy.grades.C", 0.05, "policy.grades.C"),  # grade bounds must increase
@@ -68,7 +79,7 @@ def test_default_config_loads_and_has_a_stable_version() -> None:
 
 
 def test_any_change_gives_a_new_version() -> None:
-    changed = parse_config(_with("policy.cutoffs.approve_below", 0.09))
+    changed = parse_config(_with("policy.cutoffs.approve_below", 0.085))
     assert changed.version != load_config(None).version
 
 
@@ -102,7 +113,7 @@ MODEL_CASES = [
     ("models.bad_days_past_due", 0, "models.bad_days_past_due"),  # at least one day
     ("models.champion.params", {"learning_rat": 0.1}, "models.champion.params"),  # misspelt model parameter
     ("models.challenger.params", {"prior_pd": 1.5}, "models.challenger.params"),  # the model refuses the value
-    ("models.challenger.name", "logreg", "models.challenger.name"),  # both roles share one name
+    ("models.challenger.name", "logreg-binned", "models.challenger.name"),  # both roles share one name
     ("models.promotion.automatic", "yes", "models.promotion.automatic"),  # booleans are true/false
     ("models.publish_every_seconds", 0, "models.publish_every_seconds"),  # must be positive
     ("models.promotion.min_labels_", 5, "models.promotion.min_labels_"),  # unknown setting
@@ -156,7 +167,7 @@ def test_detector_settings_name_their_field(path: str, value: object, field: str
 
 def test_the_champion_decides_with_its_own_cutoffs_under_the_same_rules() -> None:
     cfg = load_config(None)
-    assert (cfg.model_policy.approve_below, cfg.model_policy.reject_at_or_above) == (0.05, 0.15)
+    assert (cfg.model_policy.approve_below, cfg.model_policy.reject_at_or_above) == (0.058, 0.085)
     assert cfg.model_policy.rules == cfg.policy.rules and cfg.model_policy.grade_bounds == cfg.policy.grade_bounds
     with pytest.raises(ConfigError) as info:
         parse_config(_with("models.cutoffs.approve_below", 0.2))

@@ -295,6 +295,33 @@ def test_model_auc_is_read_from_the_workers_own_metrics() -> None:
     assert MODEL_AUC.startswith("riskmon_")
 
 
+def test_calibration_lights_reach_the_indicator_centre_from_the_workers_own_metrics() -> None:
+    """The learner's published calibration (riskmon.models.calibration) as the console's tile reads it."""
+    from riskmon.config import load_config
+    from riskmon.console import IndicatorCentre
+    from riskmon.console.metric_values import model_calibration
+
+    metrics = WorkerMetrics()
+    assert model_calibration(metrics.registry) == {}
+    grades = [
+        {"grade": "A", "light": "green"},
+        {"grade": "B", "light": "red"},
+        {"grade": "C", "light": "none"},  # too few labels: no light
+    ]
+    metrics.model_evaluation(
+        {
+            "scorecard": {"auc": 0.6},
+            "comparison": {"champion": {"version": "logreg-n900", "auc": 0.7}},
+            "calibration": {"champion": {"brier": 0.05, "grades": grades}, "scorecard": {"brier": 0.07, "grades": []}},
+        }
+    )
+    lights = model_calibration(metrics.registry)
+    assert lights == {"logreg": {"A": "green", "B": "red"}}
+    centre = IndicatorCentre(load_config(None).detectors)
+    centre.on_calibration(lights)
+    assert centre.snapshot(1000.0)["current"]["calibration"] == {"logreg": {"A": "green", "B": "red"}}
+
+
 # -- the page's files ------------------------------------------------------------
 
 

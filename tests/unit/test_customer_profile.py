@@ -12,7 +12,7 @@ from riskmon.decisioning.customer import customer_hits
 from riskmon.profile import EMPTY, CustomerProfile, profile_from_redis
 from riskmon.profile.holds import hold_id, holds_for
 from riskmon.schemas import Alert, AlertSubject, Application
-from tests.config_edit import edited_config
+from tests.config_edit import edited_config, hand_set_scorecard
 
 DEFAULT = load_config(None)
 RULES = DEFAULT.policy.customer
@@ -242,7 +242,7 @@ def test_the_backtest_runs_the_customer_rules_and_holds_as_live() -> None:
         bt_application(2, at=1_200, customer_id="cust-cash", **safe),  # under the open critical alert: review
         bt_application(3, at=1_260, customer_id="cust-clean", **safe),  # the control
     )
-    result = run(DEFAULT, DEFAULTS, stream)
+    result = run(edited_config(hand_set_scorecard), DEFAULTS, stream)  # a "safe" applicant by the linear card
     outcomes = {d["application_id"]: (d["outcome"], [r["code"] for r in d["reasons"]][:1]) for d in result.decisions}
     assert outcomes == {
         "app-0001": ("approve", []),

@@ -9,8 +9,11 @@ import yaml
 
 from riskmon.config import default_config_text, parse_config
 from riskmon.models.reasons import CATALOGUE, base_name, entry_for, reason_for
+from tests.config_edit import hand_set_scorecard
 
-POLICY = parse_config(yaml.safe_load(default_config_text())).policy
+_DOC = yaml.safe_load(default_config_text())
+hand_set_scorecard(_DOC)
+POLICY = parse_config(_DOC).policy  # the linear scorecard's factors (the fitted card's codes: test_scorecard_fit.py)
 CODE = re.compile(r"^[A-Z0-9_]{1,64}$")  # what riskmon.config accepts as a code
 
 

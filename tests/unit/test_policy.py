@@ -10,8 +10,12 @@ import yaml
 from riskmon.config import default_config_text, parse_config
 from riskmon.decisioning import Outcome, decide, field_value, grade_for
 from riskmon.decisioning.policy import DEGRADED_CODE, MAX_REASONS
+from tests.config_edit import hand_set_scorecard
 
-POLICY = parse_config(yaml.safe_load(default_config_text())).policy
+# the linear (intercept + factors) form's arithmetic and reasons; the fitted points form: test_scorecard_fit.py
+_DOC = yaml.safe_load(default_config_text())
+hand_set_scorecard(_DOC)
+POLICY = parse_config(_DOC).policy
 
 
 @dataclass

@@ -22,12 +22,17 @@ from riskmon.config import ConfigError
 from riskmon.pipeline.messages import Incoming
 from riskmon.settings import settings_from_env
 from riskmon.shadow.handler import ShadowHandler, load_shadow_config
+from tests.config_edit import hand_set_scorecard
 from tests.unit.backtest_streams import PERSONAL, application, burst, config, parsed
 
 VELOCITY_WARNING = "detectors.customer.txn_velocity.thresholds.levels.warning"
-SHADOW = config(
-    {"policy.id": "rules-shadow", "policy.cutoffs.approve_below": 0.03, VELOCITY_WARNING: {"enter": 5, "exit": 3}}
-)
+SHADOW_EDITS = {
+    "policy.id": "rules-shadow",
+    "policy.cutoffs.approve_below": 0.03,
+    VELOCITY_WARNING: {"enter": 5, "exit": 3},
+}
+SHADOW = config(SHADOW_EDITS)
+SHADOW_LINEAR = config(hand_set_scorecard, SHADOW_EDITS)  # where a test needs the linear card's "safe" applicant
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
@@ -130,7 +135,8 @@ def test_a_failure_in_the_shadow_never_reaches_the_live_agent(topic: str, method
 def test_an_outage_holds_the_shadows_approvals_as_it_holds_the_live_ones(degraded, outcome, first_reason) -> None:
     sent = Sent()
     safe = application(3, annual_income=500_000, features={"debt_to_income": 0, "revol_util": 0})
-    asyncio.run(handler(sent, degraded=lambda: degraded).applications(incoming("t.credit.applications", [safe])))
+    shadow = handler(sent, shadow_config=SHADOW_LINEAR, degraded=lambda: degraded)
+    asyncio.run(shadow.applications(incoming("t.credit.applications", [safe])))
     (decision,) = [m["record"] for _, _, m in sent.messages]
     assert decision["outcome"] == outcome
     assert (decision["reasons"][0]["code"] if decision["reasons"] else None) == first_reason

@@ -392,7 +392,33 @@
     auc.appendChild(el("div", {"class": "value"}, models.length ? num(ind.current.auc[models[0]], 3) : "–"));
     auc.appendChild(el("div", {"class": "why", title: best}, best || "no labelled outcomes yet"));
     tiles.push(auc);
+    tiles.push(calibrationTile(ind.current.calibration || {}));
     box.replaceChildren.apply(box, tiles);
+  }
+
+  // Calibration per grade (Jeffreys test, riskmon.models.calibration): the worst light of each model, and
+  // the grades not green; the tile takes the level of the worst light over all models.
+  function calibrationTile(cal) {
+    var tile = el("div", {"class": "tile", "data-indicator": "calibration"});
+    var rank = {green: 0, yellow: 1, red: 2};
+    var models = Object.keys(cal).sort();
+    var worst = "green", parts = [];
+    models.forEach(function (m) {
+      var grades = Object.keys(cal[m]).sort(), bad = [], modelWorst = "green";
+      grades.forEach(function (g) {
+        var light = cal[m][g];
+        if (rank[light] > rank[modelWorst]) modelWorst = light;
+        if (light !== "green") bad.push(g + " " + light);
+      });
+      if (rank[modelWorst] > rank[worst]) worst = modelWorst;
+      parts.push(m + ": " + (bad.length ? bad.join(", ") : "all green (" + grades.join("") + ")"));
+    });
+    if (models.length && worst !== "green") tile.dataset.level = worst === "red" ? "critical" : "warning";
+    tile.appendChild(el("div", {"class": "name"}, "Calibration by grade"));
+    tile.appendChild(el("div", {"class": "value"}, models.length ? worst : "–"));
+    var why = parts.join("; ");
+    tile.appendChild(el("div", {"class": "why", title: why}, why || "too few labelled outcomes per grade yet"));
+    return tile;
   }
 
   function thresholdLines(ind, name, label) {

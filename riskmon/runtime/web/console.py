@@ -44,6 +44,7 @@ from prometheus_client import CollectorRegistry
 
 from riskmon.config import RiskConfig
 from riskmon.console import AlertBoard, DecisionRing, IndicatorCentre, model_auc
+from riskmon.console.metric_values import model_calibration
 from riskmon.portfolio.handler import LOAN_RATES_KEY
 from riskmon.runtime.topics import topic_names
 from riskmon.runtime.web.alerts import scan_alert_docs
@@ -250,6 +251,7 @@ class ConsoleFeed:
             if now >= next_auc:
                 next_auc = now + AUC_SECONDS
                 self.centre.on_auc(model_auc(self._registry), time.time())
+                self.centre.on_calibration(model_calibration(self._registry))
                 await self._read_loan_rates()
 
     @staticmethod

@@ -1,0 +1,252 @@
+"""The online logistic model with binned numeric inputs: non-linear effects, still explained.
+
+Why: a logistic regression on scaled values can only say "more is riskier" (or
+less); utilisation, delinquency counts or a payment status often matter in
+steps or in a U. Risk teams bin such fields. This model keeps the online
+model's linear term for every numeric input and adds, for each numeric input
+with enough history, a one-hot key for the quantile bin its value falls in
+(``revol_util=q3``), learned by the same logistic regression: the linear term
+gives the trend, the bins the steps around it.
+
+The bins are streaming quantiles: each numeric input keeps a bounded
+reservoir sample of the values learned (seeded, so equal label histories give
+equal snapshots), and every ``rebin_every`` labels the learner re-solves the
+cut points from it. That happens in :meth:`learn_one`, on the learner, never
+on the decision path: scorers only read the published snapshot's bins. When
+the cut points move, each new bin takes the weight of the old bin holding its
+middle, so a re-solve does not throw the learned steps away.
+
+Reasons still name the factors actually scored: a bin key's term is added to
+its field's (``base_name("revol_util=q3") == "revol_util"``), so the field's
+reason code carries its linear and its bin term together.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from riskmon.models.features import MISSING_SUFFIX, ONE_HOT_SEP, OTHER_CATEGORY
+from riskmon.models.online import OnlineCreditModel
+from riskmon.models.reasons import base_name
+
+__all__ = ["BinnedOnlineModel", "make_online_model"]
+
+
+def make_online_model(name: str, params: Mapping[str, Any]) -> OnlineCreditModel:
+    """The configured online model: binned when ``params`` has ``bins``, else the plain one."""
+    if "bins" in params:
+        return BinnedOnlineModel(name=name, **params)
+    return OnlineCreditModel(name=name, **params)
+
+
+class BinnedOnlineModel(OnlineCreditModel):
+    """:class:`OnlineCreditModel` plus one-hot quantile bins of each numeric input.
+
+    Parameters (besides the online model's)
+    ----------
+    bins
+        Quantile bins per numeric input (2 to 50).
+    rebin_every
+        Labels between two re-solves of the cut points (the first solve too).
+    sample_size
+        Values kept per input for the quantiles (a reservoir sample).
+
+    >>> model = BinnedOnlineModel(bins=4, rebin_every=100, learning_rate=0.05)
+    >>> xs = [{"util": float(i % 100)} for i in range(400)]
+    >>> model.learn_many(xs, [abs(x["util"] - 50) > 35 for x in xs])  # a U: risky at both ends
+    >>> sorted(model.edges["util"])
+    [25.0, 50.0, 75.0]
+    >>> ends = model.predict_proba_many([{"util": 5.0}, {"util": 95.0}])
+    >>> min(ends) > model.predict_proba_one({"util": 50.0})
+    True
+    """
+
+    def __init__(self, *, bins: int = 10, rebin_every: int = 500, sample_size: int = 2000, **params: Any) -> None:
+        if not 2 <= bins <= 50:
+            raise ValueError(f"bins: must be in [2, 50], got {bins!r}")
+        if rebin_every < 1 or sample_size < bins:
+            raise ValueError(f"rebin_every must be >= 1 and sample_size >= bins, got {rebin_every}, {sample_size}")
+        self.bins = bins
+        self.rebin_every = rebin_every
+        self.sample_size = sample_size
+        super().__init__(**params)
+
+    def _reset(self) -> None:
+        super()._reset()
+        self.edges: dict[str, list[float]] = {}  # input -> cut points (bin i: edges[i-1] <= x < edges[i])
+        self._samples: dict[str, list[float]] = {}
+        self._seen: dict[str, int] = {}
+        self._rng = random.Random(self.seed)
+        self._names: dict[str, list[str]] = {}  # input -> its bins' keys (``revol_util=q3``), set with the edges
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {**super().params, "bins": self.bins, "rebin_every": self.rebin_every, "sample_size": self.sample_size}
+
+    # -- encoding: the online model's, plus the bin of each numeric input ---------------
+
+    def _split(self, x: Mapping[str, float | str]) -> tuple[dict[str, float], dict[str, float]]:
+        numeric, binary = super()._split(x)
+        edges, names = self.edges, self._names
+        for key, value in numeric.items():
+            cuts = edges.get(key)
+            if cuts is not None:
+                binary[names[key][bisect.bisect_right(cuts, value)]] = 1.0
+        return numeric, binary
+
+    def _bin_weights(self) -> dict[str, tuple[list[float], list[float]]]:
+        """Per binned input: its cut points and each bin's weight; built once per model state.
+
+        Scorers hold a restored snapshot that never learns, so the table is
+        built at the first score and kept; learning drops it. It is left out
+        of the snapshot (:meth:`__getstate__`), which depends on labels only.
+        """
+        cache: dict[str, tuple[list[float], list[float]]] | None = self.__dict__.get("_bin_cache")
+        if cache is None:
+            weights = self.linear.weights
+            cache = {
+                key: (cuts, [weights.get(f"{key}{ONE_HOT_SEP}q{i}", 0.0) for i in range(len(cuts) + 1)])
+                for key, cuts in self.edges.items()
+            }
+            self.__dict__["_bin_cache"] = cache
+        return cache
+
+    def _reference(self, weights: Mapping[str, float]) -> dict[str, float]:
+        """The online model's reference terms, kept while the model does not learn (many more binary keys)."""
+        cache: dict[str, float] | None = self.__dict__.get("_reference_cache")
+        if cache is None:
+            cache = self.__dict__["_reference_cache"] = super()._reference(weights)
+        return cache
+
+    def _field_terms(
+        self, x: Mapping[str, float | str], weights: Mapping[str, float], reference: Mapping[str, float]
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """The online model's field terms (its own encoding), with each numeric input's bin weight added to
+        its field: the bin is part of that field's effect, so the field's reason carries it."""
+        numeric, binary = OnlineCreditModel._split(self, x)
+        scaled = self._scale(numeric)
+        terms = {field: -ref for field, ref in reference.items()}
+        bin_weights = self._bin_weights()
+        for key, z in scaled.items():
+            term = weights.get(key, 0.0) * z
+            binned = bin_weights.get(key)
+            if binned is not None:
+                term += binned[1][bisect.bisect_right(binned[0], numeric[key])]
+            if term:
+                terms[key] = terms.get(key, 0.0) + term
+        for key in binary:
+            w = weights.get(key)
+            if w:
+                field = base_name(key)
+                terms[field] = terms.get(field, 0.0) + w
+        return terms, scaled
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_bin_cache", None)
+        state.pop("_reference_cache", None)
+        return state
+
+    def predict_proba_many(self, xs: Sequence[Mapping[str, float | str]]) -> list[float]:
+        """Probability of default of each input: the online model's sum plus each numeric input's bin weight.
+
+        One pass, like the online model's hot path (the same encoding inlined).
+        """
+        if self.n_learned == 0:
+            return [self.prior_pd] * len(xs)
+        weights = self.linear.weights
+        intercept = self.linear.intercept
+        means = self.scaler.means
+        variances = self.scaler.vars
+        clip = self.clip
+        skip = self._skip
+        cats = self._categories
+        capped = self.max_categories is not None
+        bin_weights = self._bin_weights()
+        inv_std: dict[str, float] = {}
+        out: list[float] = []
+        for x in xs:
+            z = intercept
+            for key, value in x.items():
+                if key in skip:
+                    continue
+                if isinstance(value, str):
+                    if capped and value not in cats.get(key, ()):
+                        value = OTHER_CATEGORY
+                    z += weights.get(key + ONE_HOT_SEP + value, 0.0)
+                elif key.endswith(MISSING_SUFFIX):
+                    if value:
+                        z += weights.get(key, 0.0)
+                else:
+                    binned = bin_weights.get(key)
+                    if binned is not None:
+                        z += binned[1][bisect.bisect_right(binned[0], value)]
+                    w = weights.get(key)
+                    if not w:
+                        continue
+                    s = inv_std.get(key)
+                    if s is None:
+                        var = variances.get(key, 0.0)
+                        s = inv_std[key] = 1.0 / var**0.5 if var else 0.0
+                    v = (value - means.get(key, 0.0)) * s
+                    if clip is not None:
+                        v = -clip if v < -clip else clip if v > clip else v
+                    z += w * v
+            out.append(1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z)))
+        return out
+
+    # -- learning: the reservoir, and the re-solve every rebin_every labels --------------
+
+    def learn_one(self, x: Mapping[str, float | str], y: bool) -> None:
+        numeric, _ = OnlineCreditModel._split(self, x)
+        for key, value in numeric.items():
+            self._sample(key, value)
+        self.__dict__.pop("_bin_cache", None)  # the weights change
+        self.__dict__.pop("_reference_cache", None)
+        super().learn_one(x, y)
+        if self.n_learned % self.rebin_every == 0:
+            self.resolve_bins()
+
+    def _sample(self, key: str, value: float) -> None:
+        seen = self._seen[key] = self._seen.get(key, 0) + 1
+        sample = self._samples.setdefault(key, [])
+        if len(sample) < self.sample_size:
+            sample.append(value)
+        else:
+            j = self._rng.randrange(seen)
+            if j < self.sample_size:
+                sample[j] = value
+
+    def resolve_bins(self) -> None:
+        """Re-solve every input's cut points from its sample; carry the learned bin weights over."""
+        for key, sample in self._samples.items():
+            ordered = sorted(sample)
+            n = len(ordered)
+            cuts = sorted({ordered[min(n - 1, (n * i) // self.bins)] for i in range(1, self.bins)})
+            if len(cuts) < 1 or len(set(ordered)) < 2:
+                continue
+            old = self.edges.get(key)
+            self.edges[key] = cuts
+            self._names[key] = [f"{key}{ONE_HOT_SEP}q{i}" for i in range(len(cuts) + 1)]
+            self.__dict__.pop("_bin_cache", None)
+            self._carry(key, old, cuts, ordered)
+
+    def _carry(self, key: str, old: list[float] | None, new: list[float], ordered: list[float]) -> None:
+        """New bins' weights and frequencies from the old bins holding their middles."""
+        weights = self.linear._weights  # River's weight store: set in place, as its optimiser does
+        bounds = [ordered[0], *new, ordered[-1]]
+        old_w = {} if old is None else {i: weights.get(f"{key}{ONE_HOT_SEP}q{i}", 0.0) for i in range(len(old) + 1)}
+        counts = self._binary_counts
+        for i in range(len(old or []) + 1):
+            counts.pop(f"{key}{ONE_HOT_SEP}q{i}", None)
+        for i in range(len(new) + 1):
+            name = f"{key}{ONE_HOT_SEP}q{i}"
+            middle = (bounds[i] + bounds[i + 1]) / 2
+            weights[name] = old_w.get(bisect.bisect_right(old, middle), 0.0) if old is not None else 0.0
+            lo = bisect.bisect_left(ordered, bounds[i]) if i else 0
+            hi = bisect.bisect_left(ordered, new[i]) if i < len(new) else len(ordered)
+            counts[name] = round(self.n_learned * (hi - lo) / len(ordered))
