@@ -58,10 +58,14 @@ def review(app_id: str, outcome: str, reviewer: str = "analyst-7") -> bytes:
 def test_decisions_and_reviews_chain_into_a_trail_that_verifies(make_worker, services, tmp_path: Path) -> None:
     worker = make_worker().start()
     n = 60
+    # every tenth applicant has three recent delinquencies: a review by rule (POL_RECENT_DELINQUENCIES)
+    docs = [application(i) for i in range(n)]
+    for doc in docs[3::10]:
+        doc["features"]["delinquencies_2y"] = 3
     produce(
         services.kafka_bootstrap,
         worker.topic("credit.applications"),
-        [(f"app-{i:05d}".encode(), orjson.dumps(application(i))) for i in range(n)],
+        [(doc["application_id"].encode(), orjson.dumps(doc)) for doc in docs],
     )
     decisions = {
         d["application_id"]: d
