@@ -32,14 +32,16 @@ class FraudChampionChallenger:
         self,
         *,
         champion: Kind = "logreg",
-        challenger: Kind = "tree",
+        challenger: Kind = "logreg",
+        champion_learning_rate: float = 0.01,
+        challenger_learning_rate: float = 0.03,
         min_labels: int = 2000,
         min_frauds: int = 50,
         min_gain: float = 0.01,
         check_every: int = 500,
     ) -> None:
-        self.champion = FraudModel(champion)
-        self.challenger = FraudModel(challenger)
+        self.champion = FraudModel(champion, learning_rate=champion_learning_rate)
+        self.challenger = FraudModel(challenger, learning_rate=challenger_learning_rate)
         self.evaluators = _evaluators()
         self.min_labels, self.min_frauds, self.min_gain = min_labels, min_frauds, min_gain
         self.promotions = 0

@@ -32,6 +32,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+import orjson
+
 __all__ = ["FraudModel", "KINDS"]
 
 Kind = Literal["logreg", "tree", "forest"]
@@ -47,6 +49,7 @@ class FraudModel:
         if kind not in KINDS:
             raise ValueError(f"kind: must be one of {', '.join(KINDS)}, got {kind!r}")
         self.kind: Kind = kind
+        self.learning_rate = learning_rate
         self.n_learned = 0
         self._model: Any
         if kind == "logreg":
@@ -74,3 +77,48 @@ class FraudModel:
         from riskmon.detectors.behaviour import standout_factors
 
         return standout_factors(dict(x))[:top]
+
+    def to_bytes(self) -> bytes:
+        """:meth:`to_dict` as JSON bytes."""
+        return orjson.dumps(self.to_dict())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FraudModel:
+        """The model :meth:`to_bytes` wrote; ``ValueError`` if the bytes are not one."""
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"not a published fraud model: {exc}") from None
+        return cls.from_dict(doc)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A logreg model as JSON data (its weights and intercept): what the learner publishes in Redis.
+
+        JSON, not pickle: bytes read back from a shared Redis are data, never
+        code. Tree models are not published (``ValueError``).
+        """
+        if self.kind != "logreg":
+            raise ValueError(f"only logreg models are published, not {self.kind}")
+        return {
+            "kind": self.kind,
+            "learning_rate": self.learning_rate,
+            "n_learned": self.n_learned,
+            "intercept": self._model.intercept,
+            "weights": self._model.weights,
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> FraudModel:
+        """The model :meth:`to_dict` wrote; ``ValueError`` if ``doc`` is not one."""
+        from river import utils
+
+        try:
+            model = cls(doc["kind"], learning_rate=float(doc["learning_rate"]))
+            if model.kind != "logreg":
+                raise ValueError(f"kind {model.kind} is not published")
+            model._model._weights = utils.VectorDict({str(k): float(v) for k, v in doc["weights"].items()})
+            model._model.intercept = float(doc["intercept"])
+            model.n_learned = int(doc["n_learned"])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a published fraud model: {exc}") from None
+        return model

@@ -7,7 +7,8 @@ turns the table into Faust agents and timers and knows nothing of the
 domains; the domains know nothing of Faust. Adding a path is one row here.
 
 Internal single-partition topics give one worker each role that must be
-unique: the learner (``risk.model.training``), the portfolio watch
+unique: the learner (``risk.model.training``), the fraud learner
+(``risk.fraud.training``), the portfolio watch
 (``risk.portfolio.events``), the audit writer (``risk.audit.pending``) and
 the alert manager (``risk.alerts.candidates``). Their timers are
 *owner-only*: they run on the worker that holds that topic's partition.
@@ -28,6 +29,8 @@ from riskmon.applications.scoring import ModelScorer
 from riskmon.audit.keyfiles import load_public_keys, load_signer
 from riskmon.audit.writer import AuditWriter
 from riskmon.config import RiskConfig
+from riskmon.fraud.learner import FraudLearner
+from riskmon.fraud.outcomes import OutcomeHandler
 from riskmon.learning.learner import Learner
 from riskmon.learning.registry import ModelRegistry
 from riskmon.learning.repayments import RepaymentHandler
@@ -189,6 +192,15 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
         max_message_bytes=settings.max_message_bytes,
         metrics=metrics,
     )
+    outcomes = OutcomeHandler(
+        store=store,
+        send=send,
+        training_topic=names.fraud_training,
+        deadletter_topic=names.deadletter,
+        max_message_bytes=settings.max_message_bytes,
+        metrics=metrics,
+    )
+    fraud_learner = FraudLearner(store=store)
     portfolio = PortfolioHandler(config=config, store=store, alerts=alert_sink)
     table = Routes(
         names=names,
@@ -206,6 +218,8 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
         Route(names.repayments, "join-repayment-labels", repayments.handle, window),
         Route(names.transactions, "watch-transactions", transactions.handle, window),
         Route(names.reviews, "apply-reviews", reviews.handle, window),
+        Route(names.transaction_outcomes, "join-transaction-outcomes", outcomes.handle, window),
+        Route(names.fraud_training, "learn-fraud", fraud_learner.handle, 0.2, watch_lag=False),
         Route(names.portfolio, "watch-portfolio", portfolio.handle, 0.1, watch_lag=False),
         Route(names.audit_pending, "write-audit-trail", audit_writer.handle, 0.05, watch_lag=False),
         Route(names.training, "learn", learner.handle, 0.2, watch_lag=False),
