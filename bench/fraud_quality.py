@@ -12,10 +12,12 @@ configuration's per-level budgets) exactly as the worker runs it.
 
 Labels arrive ``delay_days`` of event time after their transaction (card
 issuers learn of fraud from chargebacks, days later). The online supervised
-models (:class:`riskmon.fraud.FraudChampionChallenger`) score every
-transaction when it arrives with the snapshot of its features, and learn its
-label only once due; their score is graded into ``txn_fraud`` levels by the
-same budgets (:class:`riskmon.fraud.BudgetGrader`).
+models (:class:`riskmon.fraud.FraudChampionChallenger`) learn each label
+once due and are put in use every ``FRAUD_PUBLISH_EVERY`` labels, as the live
+learner publishes them; the transaction path's own fraud step
+(:class:`riskmon.fraud.scoring.FraudScoring`) scores every transaction when
+it arrives and grades it into ``txn_fraud`` levels by the same budgets, cut
+on the model in use.
 
 Everything is judged on the stream's second half (by event order). Beside it,
 in the same run: scikit-learn's IsolationForest and
@@ -34,10 +36,14 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from bench import fraud_data
+from riskmon.backtest.evaluator import FRAUD_PUBLISH_EVERY
 from riskmon.config import load_config
 from riskmon.detectors import transaction_features
-from riskmon.fraud import BudgetGrader, FraudChampionChallenger, fraud_features
+from riskmon.fraud import FraudChampionChallenger, FraudModel, fraud_features
+from riskmon.fraud.scoring import FraudScoring
 from riskmon.models.evaluation import PrequentialEvaluator
 from riskmon.schemas import Transaction
 from riskmon.schemas.vocab import Level
@@ -54,10 +60,11 @@ def stream(rows: list[fraud_data.LabelledTransaction], delay_days: float, budget
     watches: dict[str, CustomerWatch] = {}
     anomaly = TransactionAnomalyWatch(config.detectors)
     models = FraudChampionChallenger()
-    grader = BudgetGrader(budgets)
+    scoring = FraudScoring(budgets)
     due: deque[tuple[float, dict[str, float], bool, dict[str, float]]] = deque()
     delay = delay_days * 86400.0
     out: dict[str, list[Any]] = {"x": [], "x_anomaly": [], "y": [], "anomaly": [], "fraud_score": [], "fraud_level": []}
+    learned = 0
     started = time.process_time()
     for i, row in enumerate(rows):
         tx = Transaction.from_dict(row.event)
@@ -66,19 +73,25 @@ def stream(rows: list[fraud_data.LabelledTransaction], delay_days: float, budget
             _, x_due, y_due, scores = due.popleft()
             models.learn(x_due, y_due, scores=scores)
             models.promote_if_better()
+            learned += 1
+            if learned % FRAUD_PUBLISH_EVERY == 1:  # published as the live learner does: copies, budgets cut anew
+                scoring.use(*(FraudModel.from_dict(m.to_dict()) for m in (models.champion, models.challenger)))
         if tx.customer_id not in watches:
             watches[tx.customer_id] = states.fresh()
         scored: dict[str, dict[str, float]] = {}
         alerts, _ = watch_transactions(watches, anomaly, [tx], config_version="bench", scored=scored)
-        x = fraud_features(tx, scored[tx.transaction_id])
-        out["x_anomaly"].append(transaction_features(tx) | scored[tx.transaction_id])
+        behaviour = scored[tx.transaction_id]
+        fraud_alerts, snapshot = scoring.observe(tx, at, behaviour, config_version="bench")
+        x = fraud_features(tx, behaviour)
+        given = orjson.loads(snapshot)["s"]
+        scores = given if given is not None else models.score(x)
         levels = [Level.parse(a.level) for a in alerts if a.detector == "txn_anomaly"]
-        scores = models.score(x)
         out["x"].append(x)
+        out["x_anomaly"].append(transaction_features(tx) | behaviour)
         out["y"].append(row.fraud)
         out["anomaly"].append(levels[0] if levels else None)
         out["fraud_score"].append(scores["champion"])
-        out["fraud_level"].append(grader.grade(scores["champion"]))
+        out["fraud_level"].append(Level.parse(fraud_alerts[0].level) if fraud_alerts else None)
         due.append((at + delay, x, row.fraud, scores))
         if (i + 1) % 20000 == 0:
             print(f"  {i + 1:,} of {len(rows):,} transactions", flush=True)

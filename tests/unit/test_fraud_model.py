@@ -114,3 +114,51 @@ def test_the_txn_fraud_alert_names_the_transaction_and_factors_never_values() ->
     assert alert.detector == "txn_fraud" and alert.level == "warning" and alert.status == "firing"
     assert alert.labels["transaction_id"] == "t-9" and alert.labels["factors"] == "new_country,amount_vs_typical"
     assert "1234" not in alert.summary and "new_country" in alert.summary
+
+
+def _card(i: int, *, fraud: bool, rng: random.Random | None = None) -> Transaction:
+    spread = rng.lognormvariate(0, 0.5) if rng else 1.0
+    return Transaction.from_dict(
+        {
+            "transaction_id": f"t-{i}",
+            "customer_id": f"c-{i % 50}",
+            "occurred_at": f"2026-01-01T{i % 24:02d}:00:00Z",
+            "amount": round((900.0 if fraud else 30.0) * spread, 2),
+            "type": "purchase",
+            "country": "RO" if fraud else "GB",
+        }
+    )
+
+
+def test_the_transaction_paths_fraud_step_keeps_budgets_while_the_model_learns() -> None:
+    """Budgets are cut on the model in use: a model whose scores fall as it learns the base rate
+    still flags about its budget, and what it flags is the fraud it learned."""
+    from riskmon.fraud.scoring import FraudScoring
+
+    rng = random.Random(5)
+    models = FraudChampionChallenger()
+    scoring = FraudScoring({"info": 0.05, "warning": 0.02}, reference=1_000, min_reference=200)
+    flagged: list[bool] = []
+    for i in range(8_000):
+        fraud = rng.random() < 0.03
+        tx = _card(i, fraud=fraud, rng=rng)
+        behaviour = {"new_country": 1.0 if fraud or rng.random() < 0.05 else 0.0, "since_previous": rng.random()}
+        alerts, snapshot = scoring.observe(tx, 0.0, behaviour, config_version="v")
+        assert b'"x"' in snapshot
+        if i >= 4_000:
+            flagged += [fraud] * len(alerts)
+        x = fraud_features(tx, behaviour)
+        models.learn(x, fraud, scores=models.score(x))
+        if i % 200 == 0:  # published as the learner does: copies
+            scoring.use(*(FraudModel.from_dict(m.to_dict()) for m in (models.champion, models.challenger)))
+    assert 0.01 * 4_000 <= len(flagged) <= 0.06 * 4_000  # about the info budget, the model's scores falling all along
+    assert sum(flagged) / len(flagged) > 0.5  # and mostly fraud (3% of the stream)
+
+
+def test_no_txn_fraud_alert_before_a_model_and_enough_transactions_to_cut_budgets() -> None:
+    from riskmon.fraud.scoring import FraudScoring
+
+    scoring = FraudScoring(min_reference=500)
+    assert scoring.observe(_card(1, fraud=True), 0.0, {}, config_version="v")[0] == []
+    scoring.use(FraudModel("logreg"), None)  # fewer than 500 transactions seen: no cut-offs yet
+    assert scoring.cuts == {} and scoring.observe(_card(2, fraud=True), 0.0, {}, config_version="v")[0] == []
