@@ -64,11 +64,16 @@ class FraudScoring:
             self.cuts[level] = scores[min(len(scores) - 1, int((1.0 - budget) * len(scores)))]
 
     def grade(self, score: float) -> Level | None:
-        """The highest level whose cut-off ``score`` exceeds (None before budgets are cut)."""
+        """The highest level whose cut-off ``score`` reaches (None before budgets are cut).
+
+        ``>=``: scores tied at a cut-off all reach it (a model that has learned
+        one pattern gives its cases one score; missing them all would be worse
+        than exceeding the budget with them).
+        """
         reached = None
         for level, _ in self.levels:
             cut = self.cuts.get(level)
-            if cut is not None and score > cut:
+            if cut is not None and score >= cut:
                 reached = level
         return reached
 

@@ -94,13 +94,20 @@ def test_outcomes_teach_the_fraud_model_and_it_raises_txn_fraud_alerts(make_work
     letters = [DeadLetter.from_dict(d) for d in dead]
     assert [d.raw for d in letters if d.source_topic.endswith("credit.transaction_outcomes")] == [bad]
 
-    # 3. new transactions are scored by the published model; the fraud-like ones raise txn_fraud alerts
-    later = [transaction(i) for i in range(n, n + 1_500)]
-    produce(
-        services.kafka_bootstrap,
-        worker.topic("credit.transactions"),
-        [(t["customer_id"].encode(), orjson.dumps(t)) for t in later],
-    )
+    # 3. new transactions are scored by the published model; its budgets are cut on the last 2,000
+    #    transactions at each read of the model (every second here), then the fraud-like ones raise txn_fraud
+    for part in (range(n, 3 * n), range(3 * n, 4 * n)):
+        later = [transaction(i) for i in part]
+        produce(
+            services.kafka_bootstrap,
+            worker.topic("credit.transactions"),
+            [(t["customer_id"].encode(), orjson.dumps(t)) for t in later],
+        )
+        keys = [f"{namespace}:fraud:snapshot:ft-{i:05d}" for i in part]
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and r.exists(*keys) < len(keys):
+            time.sleep(0.5)
+        time.sleep(2)
     deadline = time.monotonic() + 120
     fraud_alerts: list[dict] = []
     while time.monotonic() < deadline and len(fraud_alerts) < 10:
