@@ -121,6 +121,10 @@ async def measure(
     try:
         for start in range(0, warmup, batch):
             await handler.handle(messages[start : min(start + batch, warmup)])
+        if fraud_model and isinstance(handler, TransactionHandler):
+            # the worker re-reads the models every 30 s and cuts the budgets on its last 2,000 transactions:
+            # make that read happen at the first measured batch, so grading (and one cut) is measured too
+            handler._fraud_read_at = float("-inf")
         profiler = cProfile.Profile() if profile else None
         cpu, wall = time.process_time(), time.perf_counter()
         if profiler:

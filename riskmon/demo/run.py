@@ -294,6 +294,8 @@ def run_demo(options: DemoOptions) -> int:
                     tally.alerts[(a["level"], a["detector"])] += 1
                     if a["level"] != "info":
                         raised.add((a["detector"], a["subject"]["id"]))
+                        if a["detector"] == "txn_fraud":  # the outsized withdrawal counts as caught by either
+                            raised.add(("txn_anomaly", a["subject"]["id"]))  # transaction-level detector
                     if a["detector"] in flagged and a["level"] != "info" and a["subject"]["id"].startswith("card-"):
                         flagged[a["detector"]].add(a["subject"]["id"])
                     if a["level"] == "critical" and a["status"] == "firing" and a["subject"]["kind"] == "customer":

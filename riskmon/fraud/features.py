@@ -41,5 +41,12 @@ def categorical(tx: Transaction) -> dict[str, float]:
 
 
 def fraud_features(tx: Transaction, behaviour: Mapping[str, float]) -> dict[str, float]:
-    """The full feature snapshot of ``tx`` (see the module docstring)."""
+    """The full feature snapshot of ``tx`` (see the module docstring).
+
+    ``behaviour`` may already hold the per-transaction features (the
+    transaction step passes the anomaly watch's whole vector): they are not
+    computed twice.
+    """
+    if "amount_log" in behaviour:
+        return {**behaviour, **categorical(tx)}
     return transaction_features(tx) | dict(behaviour) | categorical(tx)

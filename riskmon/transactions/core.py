@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from riskmon.detectors import epoch
+from riskmon.detectors import epoch, transaction_features
 from riskmon.schemas import Alert, Transaction
 from riskmon.transactions.watch import CustomerWatch, TransactionAnomalyWatch
 
@@ -44,7 +44,9 @@ def watch_transactions(
         behaviour = watch.behaviour_features(tx, at)
         alerts += watch.observe(tx, at, config_version=config_version)
         late += watch.late_dropped - before
-        alerts += anomaly.observe(tx, at, config_version=config_version, behaviour=behaviour)
+        x = transaction_features(tx)
+        x.update(behaviour)
+        alerts += anomaly.observe(tx, at, config_version=config_version, behaviour=behaviour, features=x)
         if scored is not None:
-            scored[tx.transaction_id] = behaviour
+            scored[tx.transaction_id] = x
     return alerts, late

@@ -221,10 +221,15 @@ class TransactionAnomalyWatch:
         *,
         config_version: str,
         behaviour: dict[str, float] | None = None,
+        features: dict[str, float] | None = None,
     ) -> list[Alert]:
-        x = transaction_features(tx)
-        if behaviour:
-            x.update(behaviour)
+        """``tx``'s alert if its score reaches a level; ``features``: its full vector when the caller has it."""
+        if features is not None:
+            x = features
+        else:
+            x = transaction_features(tx)
+            if behaviour:
+                x.update(behaviour)
         result = self.detector.update(x)
         if result.level is None:
             return []
