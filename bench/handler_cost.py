@@ -26,6 +26,8 @@ import uuid
 from collections.abc import Awaitable, Iterable
 from typing import Any, TypedDict
 
+import orjson
+
 from bench.harness import Mix
 from riskmon.alerting.sink import AlertSink
 from riskmon.applications.handler import ApplicationHandler
@@ -90,16 +92,39 @@ def _messages(kind: str, n: int) -> list[Incoming]:
     return [Incoming(f"credit.{kind}", 0, i, *make(i, i), received_monotonic=0.0) for i in range(n)]
 
 
-async def measure(redis_url: str, kind: str, n: int, batch: int, warmup: int, profile: bool) -> dict[str, float]:
+async def _publish_fraud_model(store: DecisionStore, messages: list[Incoming]) -> None:
+    """A fraud model learned from the first messages (every 20th called fraud), published as the learner does."""
+    from riskmon.fraud import FraudChampionChallenger, fraud_features
+    from riskmon.fraud.store import model_key
+    from riskmon.schemas import Transaction, decode_object
+
+    models = FraudChampionChallenger()
+    for i, m in enumerate(messages[:2_000]):
+        tx = Transaction.from_dict(decode_object(m.value, max_bytes=1 << 18))
+        x = fraud_features(tx, {"new_country": float(i % 20 == 0)})
+        models.learn(x, i % 20 == 0, scores=models.score(x))
+    doc = {"champion": models.champion.to_dict(), "challenger": models.challenger.to_dict(), "status": {}}
+    await store.client.set(model_key(store.namespace), orjson.dumps(doc))
+
+
+async def measure(
+    redis_url: str, kind: str, n: int, batch: int, warmup: int, profile: bool, fraud_model: bool = False
+) -> dict[str, float]:
     """CPU and wall time per event over ``n`` events after ``warmup`` ones, and how
     many keys the handler left in Redis (deleted before returning)."""
     namespace = f"riskmon:bench{uuid.uuid4().hex[:8]}"
     store = DecisionStore(redis_url, ttl_seconds=600, namespace=namespace)
-    handler = _handler(kind, store)
     messages = _messages(kind, warmup + n)
+    if fraud_model:
+        await _publish_fraud_model(store, messages)
+    handler = _handler(kind, store)
     try:
         for start in range(0, warmup, batch):
             await handler.handle(messages[start : min(start + batch, warmup)])
+        if fraud_model and isinstance(handler, TransactionHandler):
+            # the worker re-reads the models every 30 s and cuts the budgets on its last 2,000 transactions:
+            # make that read happen at the first measured batch, so grading (and one cut) is measured too
+            handler._fraud_read_at = float("-inf")
         profiler = cProfile.Profile() if profile else None
         cpu, wall = time.process_time(), time.perf_counter()
         if profiler:
@@ -129,10 +154,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, help="events per batch (default: a 20 ms window at 1,000 events/s)")
     parser.add_argument("--rounds", type=int, default=1, help="repeat and print each round")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured events to stderr")
+    parser.add_argument(
+        "--fraud-model",
+        action="store_true",
+        help="transactions: publish a fraud model first, so each transaction is also scored and graded by it",
+    )
     args = parser.parse_args(argv)
     batch = args.batch or DEFAULT_BATCH[args.kind]
     for r in range(args.rounds):
-        result = asyncio.run(measure(args.redis, args.kind, args.events, batch, args.warmup, args.profile))
+        result = asyncio.run(
+            measure(args.redis, args.kind, args.events, batch, args.warmup, args.profile, args.fraud_model)
+        )
         print(
             f"{args.kind} batch={batch} round {r + 1}: cpu {result['cpu_us_per_event']:.1f} us/event, "
             f"wall {result['wall_us_per_event']:.1f} us/event",

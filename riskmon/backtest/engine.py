@@ -41,12 +41,14 @@ from riskmon.backtest.recorded import Parsed
 from riskmon.config import RiskConfig
 from riskmon.detectors import utc
 from riskmon.models.labels import label_from_repayment
-from riskmon.schemas import Alert, Application, Repayment, Review, Transaction, format_timestamp
+from riskmon.schemas import Alert, Application, Repayment, Review, Transaction, TransactionOutcome, format_timestamp
 
 __all__ = ["RunResult", "run", "TICK_SECONDS"]
 
 #: Seconds of watermark between two runs of the alert manager's timer.
 TICK_SECONDS = 60.0
+#: Transactions whose fraud snapshot the replay keeps for their outcome (the oldest are forgotten first).
+FRAUD_SNAPSHOTS = 500_000
 
 
 @dataclass
@@ -78,7 +80,7 @@ class RunResult:
 def _event_time(record: object) -> datetime:
     if isinstance(record, Application):
         return record.submitted_at
-    if isinstance(record, (Transaction, Repayment)):
+    if isinstance(record, (Transaction, Repayment, TransactionOutcome)):
         return record.occurred_at
     assert isinstance(record, Review)
     return record.reviewed_at
@@ -90,7 +92,7 @@ class _Run:
     def __init__(self, config: RiskConfig, alerting: AlertingConfig) -> None:
         self.result = RunResult(config)
         self.scorer = ModelScorer(None, min_labels=config.models.min_labels_to_decide)
-        self.evaluator = Evaluator(config, self.scorer)
+        self.evaluator = Evaluator(config, self.scorer, fraud_snapshots=FRAUD_SNAPSHOTS)
         self.learner = OfflineLearner(config, self.scorer)
         self.manager = AlertManager(alerting)
         self.snapshots: dict[str, dict] = {}
@@ -118,6 +120,9 @@ class _Run:
             alerts = self.evaluator.watch_transaction(record)
         elif isinstance(record, Repayment):
             alerts = self._repayment(record)
+        elif isinstance(record, TransactionOutcome):
+            self.evaluator.learn_outcome(record)
+            alerts = []
         else:
             self.result.reviews += 1
             alerts = []

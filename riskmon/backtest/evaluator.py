@@ -11,7 +11,11 @@ the live path's pure pieces in the live order,
   summary (:mod:`riskmon.portfolio.summaries`) into the portfolio watch;
 * transactions: the customer's :class:`~riskmon.transactions.watch.CustomerWatch`, then the
   :class:`~riskmon.transactions.watch.TransactionAnomalyWatch`;
-* repayments: their portfolio summary into the portfolio watch.
+* repayments: their portfolio summary into the portfolio watch;
+* transaction outcomes (with ``fraud_snapshots``): the label joins the
+  snapshot its transaction was scored with, and the fraud models learn it
+  (the backtest is its own fraud learner and puts its models in use every
+  ``FRAUD_PUBLISH_EVERY`` labels, where the live path reads them every 30 s).
 
 It does no I/O and reads no clock: the caller passes the decision time and
 the latencies (event time in the backtest, the wall clock in shadow mode).
@@ -32,16 +36,22 @@ import orjson
 from riskmon.applications.decide import decide_batch
 from riskmon.applications.scoring import ModelScorer
 from riskmon.config import RiskConfig
+from riskmon.detectors import epoch
+from riskmon.fraud import FraudChampionChallenger
+from riskmon.fraud.scoring import FraudScoring
 from riskmon.portfolio.summaries import decision_summary, observe_summary, repayment_summary
 from riskmon.portfolio.watch import PortfolioWatch
 from riskmon.profile import CustomerProfile
 from riskmon.profile.book import ProfileBook
 from riskmon.profile.holds import holds_for, is_hold_trigger
-from riskmon.schemas import Alert, Application, Repayment, Transaction, dumps
+from riskmon.schemas import Alert, Application, Repayment, Transaction, TransactionOutcome, dumps
 from riskmon.transactions.core import watch_transactions
 from riskmon.transactions.watch import CustomerWatch, TransactionAnomalyWatch
 
-__all__ = ["Evaluated", "Evaluator"]
+__all__ = ["Evaluated", "Evaluator", "FRAUD_PUBLISH_EVERY"]
+
+#: Labels between two publications of the fraud models (their budgets are cut anew at each).
+FRAUD_PUBLISH_EVERY = 200
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +78,14 @@ class Evaluator:
     the backtest wants so that no window is lost.
     """
 
-    def __init__(self, config: RiskConfig, scorer: ModelScorer, *, max_customers: int | None = None) -> None:
+    def __init__(
+        self,
+        config: RiskConfig,
+        scorer: ModelScorer,
+        *,
+        max_customers: int | None = None,
+        fraud_snapshots: int = 0,
+    ) -> None:
         self.config = config
         self.scorer = scorer
         self.config_version = config.version[:12]
@@ -82,6 +99,12 @@ class Evaluator:
         )
         self._held: set[str] = set()  # applications held already: one hold per application, as live
         self.late_dropped = 0
+        self.fraud = FraudScoring()
+        self.fraud_models = FraudChampionChallenger()
+        self.fraud_snapshot_limit = fraud_snapshots  # 0: no snapshots kept, no labels learned (shadow mode)
+        self.fraud_snapshots: OrderedDict[str, bytes] = OrderedDict()
+        self.fraud_labels = {"joined": 0, "unmatched": 0, "repeated": 0}
+        self._fraud_learned: set[str] = set()
 
     @property
     def model_hold(self) -> str | None:
@@ -157,12 +180,40 @@ class Evaluator:
     def watch_transaction(self, tx: Transaction) -> list[Alert]:
         """Velocity, cash-out and anomaly alerts on one transaction, at its own time."""
         watches = {tx.customer_id: self._customer(tx.customer_id)}
-        alerts, late = watch_transactions(watches, self.anomaly, [tx], config_version=self.config_version)
+        scored: dict[str, dict[str, float]] = {}
+        alerts, late = watch_transactions(
+            watches, self.anomaly, [tx], config_version=self.config_version, scored=scored
+        )
         self.late_dropped += late
+        fraud_alerts, snapshot = self.fraud.observe(
+            tx, epoch(tx.occurred_at), scored[tx.transaction_id], config_version=self.config_version
+        )
+        alerts += fraud_alerts
+        if self.fraud_snapshot_limit:
+            self.fraud_snapshots[tx.transaction_id] = snapshot
+            while len(self.fraud_snapshots) > self.fraud_snapshot_limit:
+                self.fraud_snapshots.popitem(last=False)
         day = watches[tx.customer_id].cash.current
         if day is not None:
             self.profiles.on_transactions(tx.customer_id, count=day.count, cash=day.sum)
         return alerts
+
+    def learn_outcome(self, outcome: TransactionOutcome) -> None:
+        """A confirmed outcome joins its transaction's snapshot (once) and the fraud models learn it."""
+        data = self.fraud_snapshots.pop(outcome.transaction_id, None)
+        if data is None:
+            seen = outcome.transaction_id in self._fraud_learned
+            self.fraud_labels["repeated" if seen else "unmatched"] += 1
+            return
+        self._fraud_learned.add(outcome.transaction_id)
+        doc = orjson.loads(data)
+        x = {str(k): float(v) for k, v in doc["x"].items()}
+        scores = doc["s"] if doc["s"] is not None else self.fraud_models.score(x)
+        self.fraud_models.learn(x, outcome.fraud, scores=scores)
+        self.fraud_models.promote_if_better()
+        self.fraud_labels["joined"] += 1
+        if self.fraud_labels["joined"] % FRAUD_PUBLISH_EVERY == 1:  # the live learner publishes per batch
+            self.fraud.use(self.fraud_models.champion, self.fraud_models.challenger)
 
     def exposures(self, customers: Sequence[str]) -> tuple[dict[str, float], float | None]:
         """Outstanding exposure of ``customers`` and of the whole book, for the alert manager's grading.

@@ -45,6 +45,7 @@ from riskmon.schemas import (
     Review,
     SchemaError,
     Transaction,
+    TransactionOutcome,
     decode_object,
 )
 
@@ -62,14 +63,15 @@ __all__ = [
 ]
 
 #: Contract input topics and their records.
-TOPICS: dict[str, type[Application] | type[Transaction] | type[Repayment] | type[Review]] = {
+TOPICS: dict[str, type[Application] | type[Transaction] | type[Repayment] | type[Review] | type[TransactionOutcome]] = {
     "credit.applications": Application,
     "credit.transactions": Transaction,
     "credit.repayments": Repayment,
     "credit.reviews": Review,
+    "credit.transaction_outcomes": TransactionOutcome,
 }
 
-Record = Application | Transaction | Repayment | Review
+Record = Application | Transaction | Repayment | Review | TransactionOutcome
 
 
 class StreamFileError(ValueError):

@@ -13,8 +13,12 @@ the switch. At the end it reports outcome rates, latency, how the outcomes
 line up with the data set's real labels and the models' prequential quality,
 Meanwhile a seeded synthetic transaction stream of the same customers, with
 labelled incidents (a velocity burst, a cash-out, an outsized withdrawal),
-runs through the customer detectors, and every graded alert from
-``risk.alerts`` is printed as it fires. Then the demo stops everything it
+runs through the customer detectors, after a seeded labelled card stream
+(``riskmon.demo.card_fraud``: card holders' habits, fraud episodes, and each
+transaction's confirmed outcome 3 days later on
+``credit.transaction_outcomes``) from which the fraud model learns; every
+graded alert from ``risk.alerts`` is printed as it fires, and the report says
+how many alerted card holders had fraud. Then the demo stops everything it
 started, and nothing else.
 """
 
@@ -30,6 +34,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -70,6 +75,7 @@ class DemoOptions:
     decision_timeout: float = 180.0
     label_delay: int = 100
     learn_timeout: float = 90.0
+    card_customers: int = 300  # card holders of the labelled card stream (riskmon.demo.card_fraud); 0: none
 
 
 @dataclass
@@ -116,6 +122,7 @@ def run_demo(options: DemoOptions) -> int:
 
     from riskmon import stack
     from riskmon.config import load_config
+    from riskmon.demo.card_fraud import card_fraud_stream
     from riskmon.demo.data import load_records
     from riskmon.demo.transactions import generate_transactions
     from riskmon.pipeline.store import key_namespace
@@ -151,6 +158,7 @@ def run_demo(options: DemoOptions) -> int:
 
         web_port = _free_port()
         env = dict(os.environ, RISKMON_KAFKA_BOOTSTRAP=info.kafka_bootstrap, RISKMON_REDIS_URL=info.redis_url)
+        env.setdefault("RISKMON_FRAUD_REFRESH_SECONDS", "2")  # the fraud model's updates show within the demo
         if options.config_path:
             env["RISKMON_CONFIG"] = options.config_path
         log_path = Path(directory) / "demo-worker.log"
@@ -235,8 +243,21 @@ def run_demo(options: DemoOptions) -> int:
         critical_customers: set[str] = set()
         approved_template: dict | None = None
 
+        card_events, card_frauds = card_fraud_stream(
+            end=datetime.now(UTC) - timedelta(hours=6), customers=options.card_customers
+        )
+        fraud_holders = {
+            e["value"]["customer_id"] for e in card_events if e["value"].get("transaction_id") in card_frauds
+        }
+        flagged: dict[str, set[str]] = {"txn_fraud": set(), "txn_anomaly": set()}  # card holders at warning+
+
         def produce_transactions() -> None:
             producer = Producer({"bootstrap.servers": info.kafka_bootstrap, **PRODUCER_DEFAULTS, "linger.ms": 5})
+            for event in card_events:  # the labelled card stream first (its 20 days end before the incidents)
+                topic = names.transactions if event["topic"] == "credit.transactions" else names.transaction_outcomes
+                producer.produce(topic, key=event["key"].encode(), value=orjson.dumps(event["value"]))
+                producer.poll(0)
+                time.sleep(0.0005)
             for labelled in transactions:
                 tx = labelled.transaction
                 producer.produce(names.transactions, key=tx["customer_id"].encode(), value=orjson.dumps(tx))
@@ -247,7 +268,9 @@ def run_demo(options: DemoOptions) -> int:
 
         threading.Thread(target=produce_transactions, name="demo-transactions", daemon=True).start()
         say(
-            f"   streaming {len(transactions)} synthetic transactions with incidents: "
+            f"   streaming a labelled card stream ({len(card_events)} transactions and outcomes, "
+            f"{len(card_frauds)} fraud transactions of {len(fraud_holders)} card holders, outcomes 3 days later), "
+            f"then {len(transactions)} synthetic transactions with incidents: "
             + ", ".join(f"{k} ({v} events)" for k, v in sorted(incidents.items()))
         )
         label_producer = Producer({"bootstrap.servers": info.kafka_bootstrap, **PRODUCER_DEFAULTS, "linger.ms": 20})
@@ -271,6 +294,10 @@ def run_demo(options: DemoOptions) -> int:
                     tally.alerts[(a["level"], a["detector"])] += 1
                     if a["level"] != "info":
                         raised.add((a["detector"], a["subject"]["id"]))
+                        if a["detector"] == "txn_fraud":  # the outsized withdrawal counts as caught by either
+                            raised.add(("txn_anomaly", a["subject"]["id"]))  # transaction-level detector
+                    if a["detector"] in flagged and a["level"] != "info" and a["subject"]["id"].startswith("card-"):
+                        flagged[a["detector"]].add(a["subject"]["id"])
                     if a["level"] == "critical" and a["status"] == "firing" and a["subject"]["kind"] == "customer":
                         critical_customers.add(a["subject"]["id"])
                     if a["level"] != "info":  # info alerts are counted in the report, not printed one by one
@@ -364,6 +391,13 @@ def run_demo(options: DemoOptions) -> int:
         say("   " + _summary(tally, produced["n"], len(records), elapsed))
         say(_report(tally, len(records)))
         say(_model_report(settings, tally))
+        say(
+            "== labelled card stream: card holders alerted at warning or above, and how many had fraud: "
+            + ", ".join(
+                f"{detector} {len(who)} ({len(who & fraud_holders)} with fraud, of {len(fraud_holders)})"
+                for detector, who in flagged.items()
+            )
+        )
         say(
             "== alerts by level and detector: "
             + (

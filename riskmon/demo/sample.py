@@ -4,7 +4,9 @@ Built from the demo's parts: real public applications (``riskmon.demo.data``,
 Lending Club by default), each loan's real outcome as a repayment event, and
 the demo's seeded transactions of the same customers with their three
 labelled incidents (``features.incident``: ``velocity``, ``cash_out``,
-``anomaly``). Written as wrapped records in event-time order, which is the
+``anomaly``), and a labelled card stream with fraud episodes (``card_fraud``)
+whose confirmed outcomes follow on ``credit.transaction_outcomes``
+(:mod:`riskmon.demo.card_fraud`). Written as wrapped records in event-time order, which is the
 order a recorder would see them in.
 
 Time is compressed as in the demo: a loan's outcome arrives
@@ -29,8 +31,16 @@ __all__ = ["sample_stream", "write_sample", "OUTCOME_DELAY"]
 OUTCOME_DELAY = 100
 
 
-def sample_stream(*, source: str = "lending_club", limit: int = 3000, transactions: int = 1500) -> list[dict[str, Any]]:
-    """The sample's wrapped records, in event-time order (deterministic)."""
+def sample_stream(
+    *, source: str = "lending_club", limit: int = 3000, transactions: int = 1500, card_customers: int = 300
+) -> list[dict[str, Any]]:
+    """The sample's wrapped records, in event-time order (deterministic).
+
+    With ``card_customers``, also :func:`riskmon.demo.card_fraud.card_fraud_stream`'s
+    labelled card stream over the 20 days before the last application: its
+    fraud transactions labelled ``features.incident = "card_fraud"``, their
+    outcomes on ``credit.transaction_outcomes`` 3 days later.
+    """
     from riskmon.demo.data import load_records, repayment_for
     from riskmon.demo.transactions import generate_transactions
     from riskmon.schemas import parse_timestamp
@@ -67,6 +77,15 @@ def sample_stream(*, source: str = "lending_club", limit: int = 3000, transactio
         out.append(
             (tx["occurred_at"], len(out), {"topic": "credit.transactions", "key": tx["customer_id"], "value": tx})
         )
+    if card_customers:
+        from riskmon.demo.card_fraud import card_fraud_stream
+
+        events, frauds = card_fraud_stream(customers=card_customers, end=end)
+        for doc in events:
+            value = doc["value"]
+            if value.get("transaction_id") in frauds and doc["topic"] == "credit.transactions":
+                value["features"] = {"incident": "card_fraud"}
+            out.append((value["occurred_at"], len(out), doc))
     out.sort(key=lambda item: (parse_timestamp(item[0], "t"), item[1]))
     return [doc for _, _, doc in out]
 

@@ -12,7 +12,11 @@ quantiles of the scores seen so far (River ``stats.Quantile``, or
 ``stats.RollingQuantile`` over the last ``quantile_window`` scores), one
 quantile per level, for example info at 0.95, warning at 0.99 and critical at
 0.999; an optional ``min_score`` per level keeps a quiet stream's top
-percentile from alerting. Like River's ``anomaly.QuantileFilter``, scoring and
+percentile from alerting. A level may instead name its **budget**, the share
+of transactions it may flag (``critical: {budget: 0.001}`` is the quantile
+0.999): the feed's volume per level is then known in advance, whatever the
+scores' scale (``bench/fraud_quality.py`` measures the shares reached).
+Like River's ``anomaly.QuantileFilter``, scoring and
 grading are separate from learning, and the model does not learn from points
 graded ``protect_from`` (warning) or worse, so it never comes to find what it
 flags normal.
@@ -142,12 +146,22 @@ def _levels(raw: Mapping[Any, Any]) -> tuple[tuple[Level, float, float], ...]:
             raise DetectorConfigError(f"levels.{name}", "is not a level: expected info, warning or critical") from None
         field = f"levels.{level}"
         if isinstance(spec, Mapping):
-            extra = sorted(set(spec) - {"quantile", "min_score"})
+            extra = sorted(set(spec) - {"quantile", "min_score", "budget"})
             if extra:
                 raise DetectorConfigError(f"{field}.{extra[0]}", "is not a known setting (check its spelling)")
-            if "quantile" not in spec:
-                raise DetectorConfigError(f"{field}.quantile", "is required")
-            q = fraction(spec["quantile"], f"{field}.quantile")
+            if "quantile" in spec and "budget" in spec:
+                raise DetectorConfigError(f"{field}.budget", "give either budget (a share of transactions) or quantile")
+            if "quantile" not in spec and "budget" not in spec:
+                raise DetectorConfigError(f"{field}.quantile", "is required (or budget, a share of transactions)")
+            if "budget" in spec:
+                budget = fraction(spec["budget"], f"{field}.budget")
+                if not 0.0 < budget < 1.0:
+                    raise DetectorConfigError(
+                        f"{field}.budget", f"must be a share strictly between 0 and 1, got {budget}"
+                    )
+                q = 1.0 - budget
+            else:
+                q = fraction(spec["quantile"], f"{field}.quantile")
             floor = number(spec.get("min_score", 0.0), f"{field}.min_score")
         else:
             q, floor = fraction(spec, field), 0.0
@@ -169,8 +183,9 @@ class TransactionAnomalyDetector:
     levels
         Level -> quantile of recent scores (``0.99``), or
         ``{quantile, min_score}``: a score reaches the level when it is
-        ``>= max(quantile estimate, min_score)``. Quantiles must increase with
-        severity.
+        ``>= max(quantile estimate, min_score)``, or ``{budget, min_score}``
+        with ``budget`` the share of observations the level may flag
+        (quantile ``1 - budget``). Quantiles must increase with severity.
     warmup
         Observations learned before any grading; more than ``window_size``.
     protect_from

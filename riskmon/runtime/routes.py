@@ -11,16 +11,18 @@ all of them (``riskmon worker``, the default) or one kind of work only
 (``riskmon worker --role R``, its own consumer group ``<app id>-R``):
 
 * ``decisions``: applications and reviews, the latency-critical path;
-* ``transactions``: transactions and repayments, the customer watch and the labels;
-* ``background``: the learner, the audit writer, the portfolio watch, the
-  alert manager and shadow mode, with their timers.
+* ``transactions``: transactions, repayments and transaction outcomes, the
+  customer watch and the labels' joins;
+* ``background``: the learners (credit and fraud), the audit writer, the
+  portfolio watch, the alert manager and shadow mode, with their timers.
 
 The split changes which process runs a handler, never what it does: every
 handler keeps its state in Redis and Kafka, so the guarantees are the same
 whichever processes run it.
 
 Internal single-partition topics give one worker each job that must be
-unique: the learner (``risk.model.training``), the portfolio watch
+unique: the learner (``risk.model.training``), the fraud learner
+(``risk.fraud.training``), the portfolio watch
 (``risk.portfolio.events``), the audit writer (``risk.audit.pending``) and
 the alert manager (``risk.alerts.candidates``). Their timers are
 *owner-only*: they run on the worker that holds that topic's partition.
@@ -43,6 +45,8 @@ from riskmon.applications.scoring import ModelScorer
 from riskmon.audit.keyfiles import load_public_keys, load_signer
 from riskmon.audit.writer import AuditWriter
 from riskmon.config import RiskConfig
+from riskmon.fraud.learner import FraudLearner
+from riskmon.fraud.outcomes import OutcomeHandler
 from riskmon.learning.learner import Learner
 from riskmon.learning.registry import ModelRegistry
 from riskmon.learning.repayments import RepaymentHandler
@@ -225,8 +229,17 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
         max_message_bytes=settings.max_message_bytes,
         metrics=metrics,
     )
+    outcomes = OutcomeHandler(
+        store=store,
+        send=send,
+        training_topic=names.fraud_training,
+        deadletter_topic=names.deadletter,
+        max_message_bytes=settings.max_message_bytes,
+        metrics=metrics,
+    )
+    fraud_learner = FraudLearner(store=store)
     portfolio = PortfolioHandler(config=config, store=store, alerts=alert_sink)
-    for handler in (applications, reviews, repayments, transactions, alert_handler):
+    for handler in (applications, reviews, repayments, transactions, outcomes, alert_handler):
         handler.remember_deadletters(store)  # a dead letter is sent once per input where Redis allows it
     table = Routes(
         names=names,
@@ -244,6 +257,8 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
         Route(names.reviews, "apply-reviews", reviews.handle, window, "decisions"),
         Route(names.transactions, "watch-transactions", transactions.handle, window, "transactions"),
         Route(names.repayments, "join-repayment-labels", repayments.handle, window, "transactions"),
+        Route(names.transaction_outcomes, "join-transaction-outcomes", outcomes.handle, window, "transactions"),
+        Route(names.fraud_training, "learn-fraud", fraud_learner.handle, 0.2, "background", watch_lag=False),
         Route(names.portfolio, "watch-portfolio", portfolio.handle, 0.1, "background", watch_lag=False),
         Route(names.audit_pending, "write-audit-trail", audit_writer.handle, 0.05, "background", watch_lag=False),
         Route(names.training, "learn", learner.handle, 0.2, "background", watch_lag=False),

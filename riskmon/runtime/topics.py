@@ -40,6 +40,10 @@ class TopicNames:
         str  # internal: detector candidates and operators' acks/silences for the one alert manager (one partition)
     )
     notifications: str  # what receivers (pagers, webhooks) are sent, keyed by group; one consumer group per receiver
+    transaction_outcomes: str  # confirmed outcomes of transactions (fraud, chargeback, genuine), key customer_id
+    fraud_training: (
+        str  # internal: outcomes joined with their transactions' snapshots, for the fraud learner (one partition)
+    )
 
     def all(self) -> tuple[str, ...]:
         return (
@@ -56,6 +60,8 @@ class TopicNames:
             self.audit_pending,
             self.alert_candidates,
             self.notifications,
+            self.transaction_outcomes,
+            self.fraud_training,
         )
 
 
@@ -80,6 +86,8 @@ def topic_names(settings: Settings) -> TopicNames:
         audit_pending=t("risk.audit.pending"),
         alert_candidates=t("risk.alerts.candidates"),
         notifications=t("risk.notifications"),
+        transaction_outcomes=t("credit.transaction_outcomes"),
+        fraud_training=t("risk.fraud.training"),
     )
 
 
@@ -98,7 +106,14 @@ def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> list[str]:
             config["cleanup.policy"] = "delete"  # and never compacted
         # The audit trail is one hash chain, so one partition keeps its total
         # order; the training topic has one partition so that one worker learns.
-        single = (names.audit, names.training, names.portfolio, names.audit_pending, names.alert_candidates)
+        single = (
+            names.audit,
+            names.training,
+            names.fraud_training,
+            names.portfolio,
+            names.audit_pending,
+            names.alert_candidates,
+        )
         partitions = 1 if name in single else settings.partitions
         wanted.append(NewTopic(name, num_partitions=partitions, replication_factor=settings.replication, config=config))
     created = []

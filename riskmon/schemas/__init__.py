@@ -22,7 +22,7 @@ from riskmon.schemas.codec import (
     parse_timestamp,
 )
 from riskmon.schemas.errors import PROCESSING_ERROR, RULES, SchemaError
-from riskmon.schemas.inputs import INPUT_EVENTS, Application, Repayment, Review, Transaction
+from riskmon.schemas.inputs import INPUT_EVENTS, Application, Repayment, Review, Transaction, TransactionOutcome
 from riskmon.schemas.jsonschema_export import export_schemas, json_schemas
 from riskmon.schemas.outputs import MAX_REASONS, Alert, AlertSubject, DeadLetter, Decision, Reason
 from riskmon.schemas.vocab import (
@@ -55,6 +55,7 @@ __all__ = [
     "Transaction",
     "Repayment",
     "Review",
+    "TransactionOutcome",
     "INPUT_EVENTS",
     # output events
     "Reason",

@@ -67,6 +67,14 @@ _EXAMPLES: dict[str, dict] = {
         "reviewed_at": "2026-11-29T16:02:10.000Z",
         "schema_version": 1,
     },
+    "transaction_outcome": {
+        "outcome_id": "out-000311",
+        "transaction_id": "tx-9f8e7d",
+        "customer_id": "cust-000042",
+        "occurred_at": "2026-12-08T09:12:00.000Z",
+        "outcome": "chargeback",
+        "schema_version": 1,
+    },
     "decision": {
         "decision_id": "dec-2c8c6b0fd0d2c8aa7b6e40b7a1ee9b3d",
         "application_id": "app-2026-000123",

@@ -36,9 +36,9 @@ from riskmon.schemas.fields import (
     ObjectSpec,
     enum_kind,
 )
-from riskmon.schemas.vocab import REPAYMENT_STATUSES, REVIEW_OUTCOMES, TRANSACTION_TYPES
+from riskmon.schemas.vocab import REPAYMENT_STATUSES, REVIEW_OUTCOMES, TRANSACTION_OUTCOMES, TRANSACTION_TYPES
 
-__all__ = ["Application", "Transaction", "Repayment", "Review", "INPUT_EVENTS"]
+__all__ = ["Application", "Transaction", "Repayment", "Review", "TransactionOutcome", "INPUT_EVENTS"]
 
 FeatureValue = float | int | str | bool | None
 
@@ -232,10 +232,45 @@ class Review(_InputEvent):
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TransactionOutcome(_InputEvent):
+    """A confirmed outcome of a transaction from ``credit.transaction_outcomes`` (key: ``customer_id``).
+
+    Card issuers learn which transactions were fraud days or weeks later
+    (confirmed cases, chargebacks); ``fraud`` and ``chargeback`` are fraud
+    labels, ``genuine`` is not. ``transaction_id`` names the transaction on
+    ``credit.transactions`` whose features the label joins (extension).
+    """
+
+    outcome_id: str
+    transaction_id: str
+    customer_id: str
+    occurred_at: datetime
+    outcome: str
+    schema_version: int = 1
+    extra: dict = field(default_factory=dict)
+
+    SPEC: ClassVar[ObjectSpec] = ObjectSpec(
+        (
+            Field("outcome_id", ID, description="Unique per outcome event."),
+            Field("transaction_id", ID, description="The transaction this outcome confirms."),
+            Field("customer_id", ID),
+            Field("occurred_at", TIMESTAMP, description="When the outcome became known."),
+            Field("outcome", enum_kind(TRANSACTION_OUTCOMES)),
+        )
+    )
+
+    @property
+    def fraud(self) -> bool:
+        """True for ``fraud`` and ``chargeback``."""
+        return self.outcome != "genuine"
+
+
 #: Input event classes by schema name.
 INPUT_EVENTS: dict[str, type[_InputEvent]] = {
     "application": Application,
     "transaction": Transaction,
     "repayment": Repayment,
     "review": Review,
+    "transaction_outcome": TransactionOutcome,
 }

@@ -171,7 +171,7 @@ def json_schemas() -> dict[str, dict]:
     """Event name -> JSON Schema (draft 2020-12), inputs first.
 
     >>> sorted(json_schemas())
-    ['alert', 'application', 'deadletter', 'decision', 'repayment', 'review', 'transaction']
+    ['alert', 'application', 'deadletter', 'decision', 'repayment', 'review', 'transaction', 'transaction_outcome']
     """
     schemas = {name: _input_schema(name) for name in INPUT_EVENTS}
     schemas["decision"] = _decision_schema()

@@ -20,6 +20,7 @@ __all__ = [
     "SUBJECT_KINDS",
     "TRANSACTION_TYPES",
     "REPAYMENT_STATUSES",
+    "TRANSACTION_OUTCOMES",
     "CLOSING_STATUSES",
     "DEFAULT_STATUSES",
     "Outcome",
@@ -36,6 +37,8 @@ ALERT_STATUSES = ("firing", "resolved")
 SUBJECT_KINDS = ("customer", "portfolio", "model", "pipeline")
 TRANSACTION_TYPES = ("purchase", "cash_withdrawal", "transfer", "repayment", "refund")
 REPAYMENT_STATUSES = ("current", "late", "default", "paid_off", "charged_off")
+#: Confirmed outcomes of a transaction (``credit.transaction_outcomes``): fraud and chargeback are fraud labels.
+TRANSACTION_OUTCOMES = ("fraud", "chargeback", "genuine")
 #: Statuses that end a loan: it leaves the exposure book (paid in full, or written off as a loss).
 CLOSING_STATUSES = ("paid_off", "charged_off")
 #: Statuses that count as a default (a charge-off follows a default, so it is one too).

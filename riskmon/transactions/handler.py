@@ -22,6 +22,7 @@ windows (the transaction itself is valid and still scored for anomalies).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,6 +33,10 @@ from redis.exceptions import RedisError
 
 from riskmon.alerting.sink import AlertSink
 from riskmon.config import RiskConfig
+from riskmon.detectors import epoch
+from riskmon.fraud.learner import published_models
+from riskmon.fraud.scoring import FraudScoring
+from riskmon.fraud.store import REFRESH_SECONDS, SNAPSHOT_TTL_SECONDS, model_key, snapshot_key
 from riskmon.pipeline.handler import BatchHandler
 from riskmon.pipeline.messages import Incoming, Send, oldest_timestamp, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
@@ -58,16 +63,24 @@ CACHE_SIZE = 50_000
 #: transaction count and cash amount) and the profile clock: KEYS are pairs
 #: (state key, risk profile key) then the clock key; ARGV the state TTL, the
 #: profile TTL and the clock entry, then triples (state, count, cash).
+#: The same call keeps each transaction's fraud snapshot (riskmon.fraud.store): its
+#: keys follow the clock key, its bytes follow the triples, and the last two
+#: ARGV are the number of snapshots and their TTL.
 SAVE_LUA = """
 local ttl, profile_ttl = ARGV[1], ARGV[2]
-local n = #KEYS - 1
+local m, snapshot_ttl = tonumber(ARGV[#ARGV - 1]), ARGV[#ARGV]
+local n = #KEYS - 1 - m
 for i = 1, n, 2 do
   local j = (i - 1) / 2 * 3 + 4
   redis.call('SET', KEYS[i], ARGV[j], 'EX', ttl)
   redis.call('HSET', KEYS[i + 1], 'tx_count_24h', ARGV[j + 1], 'cash_24h', ARGV[j + 2])
   redis.call('EXPIRE', KEYS[i + 1], profile_ttl)
 end
-redis.call('HSET', KEYS[#KEYS], 'transactions', ARGV[3])
+redis.call('HSET', KEYS[n + 1], 'transactions', ARGV[3])
+local base = 3 + n / 2 * 3
+for k = 1, m do
+  redis.call('SET', KEYS[n + 1 + k], ARGV[base + k], 'EX', snapshot_ttl)
+end
 return n / 2
 """
 
@@ -96,6 +109,8 @@ class TransactionHandler(BatchHandler):
         self._anomaly = TransactionAnomalyWatch(config.detectors)
         self._states = CustomerStates(config.detectors)
         self._save_script = store.client.register_script(SAVE_LUA)
+        self._fraud = FraudScoring()
+        self._fraud_read_at = -math.inf  # monotonic time of the last read of the published fraud models
 
     async def _handle(self, batch: Sequence[Incoming]) -> None:
         if batch:
@@ -108,11 +123,20 @@ class TransactionHandler(BatchHandler):
             except SchemaError as exc:
                 pending.append(await self._deadletter(message, exc))
         watches = await self._load({tx.customer_id for tx in valid})
-        alerts, late = watch_transactions(watches, self._anomaly, valid, config_version=self._config.version[:12])
+        await self._refresh_fraud_models()
+        version = self._config.version[:12]
+        scored: dict[str, dict[str, float]] = {}
+        alerts, late = watch_transactions(watches, self._anomaly, valid, config_version=version, scored=scored)
         if late:
             self._metrics.late_events.inc(late)
+        snapshots: dict[str, bytes] = {}
+        for tx in valid:
+            fraud_alerts, snapshots[tx.transaction_id] = self._fraud.observe(
+                tx, epoch(tx.occurred_at), scored[tx.transaction_id], config_version=version
+            )
+            alerts += fraud_alerts
         pending += await self._alerts.publish(alerts)
-        await self._save(watches, oldest_timestamp(batch))
+        await self._save(watches, oldest_timestamp(batch), snapshots)
         for future in pending:
             await future
 
@@ -152,8 +176,29 @@ class TransactionHandler(BatchHandler):
             )
         return watches
 
-    async def _save(self, watches: dict[str, CustomerWatch], oldest: float | None = None) -> None:
-        """Keep each customer's state (memory and Redis) and its part of the risk profile.
+    async def _refresh_fraud_models(self) -> None:
+        """Score with the fraud learner's latest models: read at most every ``REFRESH_SECONDS``."""
+        now = time.monotonic()
+        if now - self._fraud_read_at < REFRESH_SECONDS or self._store.degraded:
+            return
+        self._fraud_read_at = now
+        try:
+            data = await self._store.client.get(model_key(self._store.namespace))
+        except (RedisError, OSError) as exc:
+            log.warning("fraud models unavailable in Redis (%s); scoring with the last ones read", exc)
+            return
+        champion, challenger, _ = published_models(data)
+        if champion is not None:
+            self._fraud.use(champion, challenger)
+
+    async def _save(
+        self,
+        watches: dict[str, CustomerWatch],
+        oldest: float | None = None,
+        snapshots: dict[str, bytes] | None = None,
+    ) -> None:
+        """Keep each customer's state (memory and Redis), its part of the risk profile and each
+        transaction's fraud snapshot (Redis only, expiring).
 
         ``oldest`` is the batch's oldest broker timestamp: the profile clock
         records how long after it the profile reflected the batch.
@@ -174,6 +219,9 @@ class TransactionHandler(BatchHandler):
             keys += (self._key(customer), risk_key(ns, customer))
             args += (data, day.count if day else 0, repr(round(day.sum, 2)) if day else "0.0")
         keys.append(clock_key(ns))
+        snapshots = snapshots or {}
+        keys += (snapshot_key(ns, tx_id) for tx_id in snapshots)
+        args += (*snapshots.values(), len(snapshots), SNAPSHOT_TTL_SECONDS)
         try:
             await self._save_script(keys=keys, args=args)
             self._metrics.profile_written("transactions", oldest)

@@ -10,7 +10,7 @@ that raised it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -24,6 +24,7 @@ from riskmon.detectors import (
     format_duration,
     transaction_features,
 )
+from riskmon.detectors.behaviour import CustomerBehaviour, standout_factors
 from riskmon.detectors.config import DetectorsConfig
 from riskmon.schemas import Alert, Transaction
 
@@ -36,13 +37,26 @@ def alerts_on(transition: Transition | None, **kwargs: Any) -> list[Alert]:
 
 @dataclass
 class CustomerWatch:
-    """Velocity and cash-out of one customer over sliding event-time windows."""
+    """Velocity and cash-out of one customer over sliding event-time windows, and its behaviour.
+
+    ``behaviour`` (:class:`~riskmon.detectors.behaviour.CustomerBehaviour`)
+    gives the anomaly watch the transaction's features against this
+    customer's own history; see :func:`riskmon.transactions.core.watch_transactions`.
+    """
 
     velocity: SlidingWindow
     velocity_levels: ThresholdDetector
     cash: SlidingWindow
     cash_levels: ThresholdDetector
     late_dropped: int = 0
+    behaviour: CustomerBehaviour = field(default_factory=CustomerBehaviour)
+
+    def behaviour_features(self, tx: Transaction, at: float) -> dict[str, float]:
+        """``tx``'s features against this customer's behaviour so far, then ``tx`` joins the behaviour."""
+        b, category, country, channel = self.behaviour, tx.merchant_category, tx.country, tx.channel
+        x = b.features(at=at, amount=tx.amount, merchant_category=category, country=country, channel=channel)
+        b.observe(at=at, amount=tx.amount, merchant_category=category, country=country, channel=channel)
+        return x
 
     @classmethod
     def fresh(cls, config: DetectorsConfig) -> CustomerWatch:
@@ -96,8 +110,9 @@ def _exact(data: bytes) -> bytes:
     return bytes(memoryview(data))
 
 
-#: Bumped whenever the layout of :meth:`CustomerStates.encode` changes.
-CUSTOMER_STATE_FORMAT = 1
+#: Bumped whenever the layout of :meth:`CustomerStates.encode` changes. Format 2 added the
+#: customer's behaviour; state in format 1 is still read (its behaviour starts empty).
+CUSTOMER_STATE_FORMAT = 2
 
 
 class CustomerStates:
@@ -154,6 +169,7 @@ class CustomerStates:
                     watch.cash.state(),
                     watch.cash_levels.state(),
                     watch.late_dropped,
+                    watch.behaviour.state(),
                 ]
             )
         )
@@ -161,10 +177,10 @@ class CustomerStates:
     def decode(self, data: bytes) -> CustomerWatch:
         """The watch ``data`` (from :meth:`encode`) holds; ``ValueError`` if it cannot be used."""
         try:
-            version, shape, velocity, velocity_levels, cash, cash_levels, late = orjson.loads(data)
+            version, shape, velocity, velocity_levels, cash, cash_levels, late, *rest = orjson.loads(data)
         except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
             raise ValueError(f"customer state is not in format {CUSTOMER_STATE_FORMAT}: {exc}") from None
-        if version != CUSTOMER_STATE_FORMAT:
+        if version not in (1, CUSTOMER_STATE_FORMAT):  # format 1 had no behaviour: it starts empty
             raise ValueError(f"customer state in format {version!r}, expected {CUSTOMER_STATE_FORMAT}")
         if shape != self._shape:
             raise ValueError(f"customer state kept under window shape {shape}, now {self._shape}")
@@ -176,14 +192,21 @@ class CustomerStates:
                 cash=t.cash.with_state(cash),
                 cash_levels=t.cash_levels.with_state(cash_levels),
                 late_dropped=int(late),
+                behaviour=CustomerBehaviour.with_state(rest[0]) if version == 2 else CustomerBehaviour(),
             )
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, IndexError) as exc:
             raise ValueError(f"customer state malformed: {exc}") from None
 
 
 @dataclass
 class TransactionAnomalyWatch:
-    """Half-Space Trees over all of a worker's transactions, graded by quantiles."""
+    """Half-Space Trees over all of a worker's transactions, graded by per-level budgets.
+
+    Each transaction is scored on its own features (amount, type, hour,
+    channel) and, when given, its features against its customer's behaviour
+    (:meth:`CustomerWatch.behaviour_features`). The alert's reasons name the
+    behavioural factors that stood out.
+    """
 
     config: DetectorsConfig
     detector: Any = None
@@ -191,17 +214,34 @@ class TransactionAnomalyWatch:
     def __post_init__(self) -> None:
         self.detector = self.config.anomaly()
 
-    def observe(self, tx: Transaction, at: float, *, config_version: str) -> list[Alert]:
-        result = self.detector.update(transaction_features(tx))
+    def observe(
+        self,
+        tx: Transaction,
+        at: float,
+        *,
+        config_version: str,
+        behaviour: dict[str, float] | None = None,
+        features: dict[str, float] | None = None,
+    ) -> list[Alert]:
+        """``tx``'s alert if its score reaches a level; ``features``: its full vector when the caller has it."""
+        if features is not None:
+            x = features
+        else:
+            x = transaction_features(tx)
+            if behaviour:
+                x.update(behaviour)
+        result = self.detector.update(x)
         if result.level is None:
             return []
+        factors = standout_factors(behaviour) if behaviour else []
+        reason = result.reason + (f"; stood out: {', '.join(factors)}" if factors else "")
         return [
             build_alert(
                 detector="txn_anomaly",
                 subject={"kind": "customer", "id": tx.customer_id},
                 level=result.level,
                 status="firing",
-                summary=f"unusual transaction {tx.transaction_id} for customer {tx.customer_id}: {result.reason}",
+                summary=f"unusual transaction {tx.transaction_id} for customer {tx.customer_id}: {reason}",
                 started_at=at,
                 updated_at=at,
                 config_version=config_version,

@@ -51,11 +51,13 @@ def test_three_role_workers_decide_alert_hold_and_audit_as_one_does(make_worker,
     assert assigned_topics(services.kafka_bootstrap, transactions.group_id) == {
         t("credit.transactions"),
         t("credit.repayments"),
+        t("credit.transaction_outcomes"),
     }
     assert assigned_topics(services.kafka_bootstrap, background.group_id) == {
         t("risk.portfolio.events"),
         t("risk.audit.pending"),
         t("risk.model.training"),
+        t("risk.fraud.training"),
         t("risk.alerts.candidates"),
     }
     # the linked response crosses all three: an approval (decisions), a cash-out (transactions),

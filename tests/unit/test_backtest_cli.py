@@ -133,13 +133,23 @@ def test_the_sample_action_writes_a_stream_the_backtest_reads(tmp_path: Path, ca
     sample = tmp_path / "sample.jsonl"
     assert main(["backtest", "sample", "--out", str(sample), "--limit", "40"]) == 0
     lines = [orjson.loads(line) for line in sample.read_bytes().splitlines()]
-    assert {d["topic"] for d in lines} == {"credit.applications", "credit.repayments", "credit.transactions"}
+    assert {d["topic"] for d in lines} == {
+        "credit.applications",
+        "credit.repayments",
+        "credit.transactions",
+        "credit.transaction_outcomes",  # the labelled card stream's confirmed outcomes
+    }
     labels = {
         d["value"]["features"]["incident"]
         for d in lines
         if d["value"].get("features", {}).get("incident") and d["topic"] == "credit.transactions"
     }
-    assert labels == {"velocity", "cash_out", "anomaly"}
+    assert labels == {"velocity", "cash_out", "anomaly", "card_fraud"}
+    card_frauds = {
+        d["value"]["customer_id"]
+        for d in lines
+        if d["topic"] == "credit.transactions" and d["value"].get("features", {}).get("incident") == "card_fraud"
+    }
     assert (
         main(
             [
@@ -152,4 +162,4 @@ def test_the_sample_action_writes_a_stream_the_backtest_reads(tmp_path: Path, ca
         )
         == 0
     )
-    assert "3 labelled incidents" in capsys.readouterr().out
+    assert f"{3 + len(card_frauds)} labelled incidents" in capsys.readouterr().out

@@ -11,7 +11,7 @@ from riskmon.schemas import INPUT_EVENTS, export_schemas, json_schemas
 from riskmon.schemas.examples import EXAMPLE_NAMES, example
 
 SCHEMAS = json_schemas()
-NAMES = ["application", "transaction", "repayment", "review", "decision", "alert", "deadletter"]
+NAMES = ["application", "transaction", "repayment", "review", "transaction_outcome", "decision", "alert", "deadletter"]
 
 
 def errors(name: str, doc: dict) -> list:

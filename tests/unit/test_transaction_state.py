@@ -90,7 +90,7 @@ def test_a_watch_read_back_from_bytes_behaves_exactly_as_the_original() -> None:
     "data, why",
     [
         (b"\x80\x05\x95old pickle", "not in format"),
-        (b"[2, [], [], [], [], [], 0]", "format 2"),
+        (b"[3, [], [], [], [], [], 0]", "format 3"),
         (
             b"[1, [60, 60, 86400, 3600], [null, 0, []], [null, null, 0, [], null, null], [null, 0, []], "
             b"[null, null, 0, [], null, null], 0]",
@@ -145,3 +145,26 @@ def test_window_state_keeps_its_running_totals_to_the_last_bit() -> None:
     restored = window.with_state(orjson.loads(orjson.dumps(window.state())))
     assert restored.current == window.current
     assert restored.n_buckets == window.n_buckets
+
+
+def test_behaviour_survives_the_trip_through_bytes() -> None:
+    states = CustomerStates(CONFIG.detectors)
+    watch = states.fresh()
+    for i in range(5):
+        watch.behaviour.observe(
+            at=1_000.0 + i * 60, amount=20.0 + i, merchant_category="5411", country="GB", channel="pos"
+        )
+    back = states.decode(states.encode(watch))
+    assert back.behaviour.state() == watch.behaviour.state()  # what is kept, to the 6 decimals kept
+    assert back.behaviour.n == 5 and back.behaviour.countries == ["GB"]
+
+
+def test_state_saved_before_behaviour_was_kept_is_read_with_an_empty_behaviour() -> None:
+    """A rolling upgrade keeps every customer's windows: format 1 (no behaviour) is still read."""
+    states = CustomerStates(CONFIG.detectors)
+    busy = _busy_watch(states)
+    doc = orjson.loads(states.encode(busy))
+    old = orjson.dumps([1, *doc[1:7]])
+    back = states.decode(old)
+    assert back.velocity.state() == busy.velocity.state() and back.late_dropped == 1
+    assert back.behaviour.n == 0

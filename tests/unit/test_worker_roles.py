@@ -34,9 +34,19 @@ def test_the_roles_split_the_table_without_overlap(table) -> None:
 def test_the_decision_role_reads_only_applications_and_reviews(table) -> None:
     names = table.names
     assert table.for_role("decisions").topics() == {names.applications, names.reviews}
-    assert table.for_role("transactions").topics() == {names.transactions, names.repayments}
+    assert table.for_role("transactions").topics() == {
+        names.transactions,
+        names.repayments,
+        names.transaction_outcomes,
+    }
     background = table.for_role("background")
-    assert background.topics() == {names.portfolio, names.audit_pending, names.training, names.alert_candidates}
+    assert background.topics() == {
+        names.portfolio,
+        names.audit_pending,
+        names.training,
+        names.fraud_training,
+        names.alert_candidates,
+    }
     # the owner-only timers run where their topic is consumed
     assert {t.owner_topic for t in background.timers} <= background.topics()
     assert not table.for_role("decisions").timers
