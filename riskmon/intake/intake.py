@@ -34,7 +34,7 @@ from typing import Any
 
 from riskmon.intake.fields import FieldRejected, parse_field
 from riskmon.intake.locate import locate
-from riskmon.intake.ocr import Word, read_words
+from riskmon.intake.ocr import Word, read_line, read_words
 from riskmon.intake.pages import DocumentError, content_hash, document_kind, load_pages
 from riskmon.intake.template import FieldSpec, Template
 from riskmon.schemas import Application, DeadLetter, SchemaError, dumps
@@ -144,8 +144,20 @@ class IntakeResult:
         )
 
 
-def _read_field(spec: FieldSpec, words: list[Word], size: tuple[int, int], min_confidence: float) -> FieldReading:
-    located = locate(words, spec, size)
+def _second_look(spec: FieldSpec, value: Any, region: tuple[int, int, int, int, int], pages: list[Any]) -> float:
+    """The confidence of a line-by-line re-read of the value; 0 unless it reads the very same value."""
+    words = read_line(pages[region[0]], region[1:])
+    if not words:
+        return 0.0
+    try:
+        again = parse_field(spec, " ".join(w.text for w in words))
+    except FieldRejected:
+        return 0.0
+    return min(w.confidence for w in words) if again == value else 0.0
+
+
+def _read_field(spec: FieldSpec, words: list[Word], pages: list[Any], min_confidence: float) -> FieldReading:
+    located = locate(words, spec, pages[0].size)
     if not located.found:
         return FieldReading(spec.name, "unreadable", rule="label_not_found", detail="its label is not on the page")
     if not located.text.strip():
@@ -155,6 +167,9 @@ def _read_field(spec: FieldSpec, words: list[Word], size: tuple[int, int], min_c
     except FieldRejected as exc:
         return FieldReading(spec.name, "unreadable", confidence=located.confidence, rule=exc.rule, detail=exc.detail)
     confidence = located.confidence if located.confidence is not None else 0.0
+    if confidence < min_confidence and located.region is not None:
+        # unsure: read the value's line again on its own; only the same value, read surely, counts
+        confidence = max(confidence, _second_look(spec, value, located.region, pages))
     state = "read" if confidence >= min_confidence else "uncertain"
     return FieldReading(spec.name, state, value=value, confidence=round(confidence, 1))
 
@@ -214,11 +229,10 @@ def read_document(data: bytes, template: Template, *, min_confidence: float = DE
         document_kind(data)
         pages = load_pages(data)
     except DocumentError as exc:
-        error = {"type": UNREADABLE_DOCUMENT, "message": str(exc), "field": None}
-        return IntakeResult(document=document, template=template.id, readings=(), error=error)
+        refused = {"type": UNREADABLE_DOCUMENT, "message": str(exc), "field": None}
+        return IntakeResult(document=document, template=template.id, readings=(), error=refused)
     words = [word for index, page in enumerate(pages) for word in read_words(page, page=index)]
-    size = pages[0].size
-    readings = [_read_field(spec, words, size, min_confidence) for spec in template.fields]
+    readings = [_read_field(spec, words, pages, min_confidence) for spec in template.fields]
     application, error = assemble(readings, template, document, min_confidence)
     return IntakeResult(
         document=document,

@@ -33,6 +33,7 @@ class Located:
     text: str
     confidence: float | None
     found: bool
+    region: tuple[int, int, int, int, int] | None = None  # page, left, top, right, bottom of the value's words
 
 
 def _plain(text: str) -> str:
@@ -101,7 +102,16 @@ def _box_words(words: Sequence[Word], box: tuple[float, float, float, float], si
 def _located(value: Sequence[Word], found: bool = True) -> Located:
     if not value:
         return Located(text="", confidence=None, found=found)
-    return Located(text=" ".join(w.text for w in value), confidence=min(w.confidence for w in value), found=found)
+    region = (
+        value[0].page,
+        min(w.left for w in value),
+        min(w.top for w in value),
+        max(w.right for w in value),
+        max(w.bottom for w in value),
+    )
+    return Located(
+        text=" ".join(w.text for w in value), confidence=min(w.confidence for w in value), found=found, region=region
+    )
 
 
 def locate(words: Sequence[Word], spec: FieldSpec, page_size: tuple[int, int]) -> Located:
@@ -111,7 +121,7 @@ def locate(words: Sequence[Word], spec: FieldSpec, page_size: tuple[int, int]) -
     >>> line = [Word("Term", 96, 100, 200, 60, 30), Word("in", 95, 170, 200, 25, 30),
     ...         Word("months:", 96, 205, 200, 120, 30), Word("36", 71, 600, 202, 40, 29)]
     >>> locate(line, FieldSpec("term_months", "integer", True, label="Term in months:"), (1240, 1754))
-    Located(text='36', confidence=71.0, found=True)
+    Located(text='36', confidence=71.0, found=True, region=(0, 600, 202, 640, 231))
     """
     if spec.box is not None:
         return _located(_box_words(words, spec.box, page_size))

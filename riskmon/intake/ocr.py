@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-__all__ = ["OcrUnavailable", "Word", "read_words", "tesseract_available", "tesseract_version"]
+__all__ = ["OcrUnavailable", "Word", "read_line", "read_words", "tesseract_available", "tesseract_version"]
 
 _CONFIG = "--psm 4 -c preserve_interword_spaces=0"
 INSTALL_HINT = "install Debian's tesseract-ocr and tesseract-ocr-eng (scripts/bootstrap.sh does)"
@@ -69,14 +69,27 @@ def tesseract_version() -> str:
         raise OcrUnavailable(f"tesseract is not installed: {INSTALL_HINT}") from None
 
 
-def read_words(image: Image.Image, page: int = 0) -> list[Word]:
+def read_line(image: Image.Image, region: tuple[int, int, int, int]) -> list[Word]:
+    """The words of one line of text in ``region`` (left, top, right, bottom) of ``image``, read on their own.
+
+    A second, independent look (page segmentation mode 7: one text line) at
+    a value the whole-page read was unsure of.
+    """
+    left, top, right, bottom = region
+    pad = max(6, (bottom - top) // 2)
+    crop = image.crop((max(0, left - pad), max(0, top - pad), right + pad, bottom + pad))
+    crop = crop.resize((crop.width * 2, crop.height * 2), Image.Resampling.LANCZOS)  # small text reads better larger
+    return read_words(crop, config="--psm 7")
+
+
+def read_words(image: Image.Image, page: int = 0, *, config: str = _CONFIG) -> list[Word]:
     """Every word Tesseract finds on ``image``, in reading order."""
     import pytesseract
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     try:
         data = pytesseract.image_to_data(
-            image, lang="eng", config=_CONFIG, output_type=pytesseract.Output.DICT, timeout=120
+            image, lang="eng", config=config, output_type=pytesseract.Output.DICT, timeout=120
         )
     except pytesseract.TesseractNotFoundError:
         raise OcrUnavailable(f"tesseract is not installed: {INSTALL_HINT}") from None
