@@ -119,7 +119,7 @@ def locate(words: Sequence[Word], spec: FieldSpec, page_size: tuple[int, int]) -
 
     >>> from riskmon.intake.template import FieldSpec
     >>> line = [Word("Term", 96, 100, 200, 60, 30), Word("in", 95, 170, 200, 25, 30),
-    ...         Word("months:", 96, 205, 200, 120, 30), Word("36", 71, 600, 202, 40, 29)]
+    ...         Word("months:", 96, 205, 200, 120, 30), Word("36", 71.0, 600, 202, 40, 29)]
     >>> locate(line, FieldSpec("term_months", "integer", True, label="Term in months:"), (1240, 1754))
     Located(text='36', confidence=71.0, found=True, region=(0, 600, 202, 640, 231))
     """

@@ -91,3 +91,18 @@ def test_not_a_document_is_refused_with_its_hash(records):
     result = read_document(b"GIF89a not a form", TEMPLATE)
     assert result.error is not None and result.error["type"] == "unreadable_document"
     assert result.application is None
+
+
+def test_the_command_line_writes_forms_and_reads_them_without_kafka(records, tmp_path, capsys):
+    from riskmon.cli.commands import main
+
+    assert main(["intake-forms", str(tmp_path), "--count", "1", "--format", "pdf"]) == 0
+    written = capsys.readouterr().out.split()
+    assert written == [str(tmp_path / "lc-000001.pdf")]
+    assert main(["intake", "--dry-run", written[0]]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{written[0]}: application lc-000001, 13 of 13 fields read")
+    assert synthetic_applicant("lc-000001")["name"] not in line
+    assert main(["intake", "--dry-run", str(tmp_path / "missing.png")]) == 2
+    assert "missing.png: no such file" in capsys.readouterr().err
+    assert main(["intake", "--dry-run", "--min-confidence", "101", written[0]]) == 2
