@@ -250,3 +250,15 @@ def test_a_required_field_that_cannot_be_read_gives_a_dead_letter_with_the_hash_
 def test_a_blank_required_field_is_dead_lettered():
     app, error = assemble(_readings(annual_income=("blank",)), TEMPLATE, "sha256:ab", 85.0)
     assert app is None and error is not None and error["field"] == "annual_income"
+
+
+def test_only_the_ocr_module_calls_tesseract():
+    from pathlib import Path
+
+    import riskmon
+
+    root = Path(riskmon.__file__).parent
+    callers = sorted(
+        str(path.relative_to(root)) for path in root.rglob("*.py") if "import pytesseract" in path.read_text()
+    )
+    assert callers == ["intake/ocr.py"]
