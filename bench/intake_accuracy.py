@@ -13,6 +13,8 @@ on the form. Per field type and kind of scan it reports:
 * ``sure``: the share read with enough confidence to be used unmarked;
 * ``wrong unmarked``: values used unmarked that differ from the truth.
 
+A calibration table follows: for each field type, how many values read
+with at least a given confidence were wrong, to choose ``--min-confidence``.
 Then pages per second (one process, Tesseract on one thread), the share of
 degraded forms that go to review (INTAKE_UNCERTAIN) or to the dead-letter
 topic, and the check the issue asks for: no wrong amount, term or income was
@@ -34,6 +36,7 @@ from riskmon.intake import DEFAULT_MIN_CONFIDENCE, read_document, standard_templ
 from riskmon.intake.generate import degrade, encode, fill_form
 
 _GUARDED = ("amount", "term_months", "annual_income")
+_THRESHOLDS = (50, 60, 70, 80, 85, 90)
 
 
 def _tally() -> dict[str, int]:
@@ -47,6 +50,8 @@ def run(forms: int, min_confidence: float) -> dict[str, Any]:
     by_type: dict[str, dict[str, dict[str, int]]] = {"clean": defaultdict(_tally), "degraded": defaultdict(_tally)}
     outcome: dict[str, dict[str, int]] = {kind: defaultdict(int) for kind in by_type}
     guarded_wrong: list[str] = []
+    # field type -> threshold -> [values at or above it, of which wrong]
+    calibration: dict[str, dict[int, list[int]]] = defaultdict(lambda: {t: [0, 0] for t in _THRESHOLDS})
     pages, seconds = 0, 0.0
     for index, record in enumerate(load_records("lending_club", limit=forms)):
         form = fill_form(record.application)
@@ -73,6 +78,11 @@ def run(forms: int, min_confidence: float) -> dict[str, Any]:
                 tally = by_type[kind][types[reading.name]]
                 tally["fields"] += 1
                 used = reading.state in ("read", "uncertain")
+                if used and reading.confidence is not None:
+                    for threshold in _THRESHOLDS:
+                        if reading.confidence >= threshold:
+                            calibration[types[reading.name]][threshold][0] += 1
+                            calibration[types[reading.name]][threshold][1] += reading.value != truth
                 tally["correct"] += used and reading.value == truth
                 tally["sure"] += reading.state == "read"
                 if reading.state == "read" and reading.value != truth:
@@ -89,6 +99,7 @@ def run(forms: int, min_confidence: float) -> dict[str, Any]:
         "pages": pages,
         "pages_per_second": pages / seconds if seconds else 0.0,
         "guarded_wrong_unmarked": guarded_wrong,
+        "calibration": {name: {str(t): v for t, v in c.items()} for name, c in sorted(calibration.items())},
     }
 
 
@@ -102,6 +113,14 @@ def _report(result: dict[str, Any]) -> str:
             lines.append(
                 f"| {kind} | {name} | {n} | {t['correct'] / n:.1%} | {t['sure'] / n:.1%} | {t['wrong_unmarked']} |"
             )
+    lines.append("")
+    lines.append("values used at confidence >= T: wrong / all (clean and degraded together)")
+    lines.append("| field type | " + " | ".join(f"T={t}" for t in _THRESHOLDS) + " |")
+    lines.append("|---|" + "---:|" * len(_THRESHOLDS))
+    for name, by_threshold in result["calibration"].items():
+        cells = " | ".join(f"{by_threshold[str(t)][1]} / {by_threshold[str(t)][0]}" for t in _THRESHOLDS)
+        lines.append(f"| {name} | {cells} |")
+    lines.append("")
     for kind, o in result["outcomes"].items():
         total = sum(o.values())
         shares = ", ".join(f"{k} {v} ({v / total:.1%})" for k, v in sorted(o.items()))

@@ -144,16 +144,27 @@ class IntakeResult:
         )
 
 
-def _second_look(spec: FieldSpec, value: Any, region: tuple[int, int, int, int, int], pages: list[Any]) -> float:
-    """The confidence of a line-by-line re-read of the value; 0 unless it reads the very same value."""
-    words = read_line(pages[region[0]], region[1:])
-    if not words:
-        return 0.0
-    try:
-        again = parse_field(spec, " ".join(w.text for w in words))
-    except FieldRejected:
-        return 0.0
-    return min(w.confidence for w in words) if again == value else 0.0
+def _second_look(
+    spec: FieldSpec, value: Any, region: tuple[int, int, int, int, int], pages: list[Any], min_confidence: float
+) -> float:
+    """The best confidence of re-reads of the value's line alone (as printed, then enlarged twice).
+
+    A re-read counts only when it gives the very same value; 0 when none does.
+    """
+    best = 0.0
+    for scale in (1, 2):
+        words = read_line(pages[region[0]], region[1:], scale=scale)
+        if not words:
+            continue
+        try:
+            again = parse_field(spec, " ".join(w.text for w in words))
+        except FieldRejected:
+            continue
+        if again == value:
+            best = max(best, min(w.confidence for w in words))
+            if best >= min_confidence:
+                break
+    return best
 
 
 def _read_field(spec: FieldSpec, words: list[Word], pages: list[Any], min_confidence: float) -> FieldReading:
@@ -169,7 +180,7 @@ def _read_field(spec: FieldSpec, words: list[Word], pages: list[Any], min_confid
     confidence = located.confidence if located.confidence is not None else 0.0
     if confidence < min_confidence and located.region is not None:
         # unsure: read the value's line again on its own; only the same value, read surely, counts
-        confidence = max(confidence, _second_look(spec, value, located.region, pages))
+        confidence = max(confidence, _second_look(spec, value, located.region, pages, min_confidence))
     state = "read" if confidence >= min_confidence else "uncertain"
     return FieldReading(spec.name, state, value=value, confidence=round(confidence, 1))
 

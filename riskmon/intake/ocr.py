@@ -69,16 +69,18 @@ def tesseract_version() -> str:
         raise OcrUnavailable(f"tesseract is not installed: {INSTALL_HINT}") from None
 
 
-def read_line(image: Image.Image, region: tuple[int, int, int, int]) -> list[Word]:
+def read_line(image: Image.Image, region: tuple[int, int, int, int], *, scale: int = 1) -> list[Word]:
     """The words of one line of text in ``region`` (left, top, right, bottom) of ``image``, read on their own.
 
     A second, independent look (page segmentation mode 7: one text line) at
-    a value the whole-page read was unsure of.
+    a value the whole-page read was unsure of; ``scale`` enlarges the crop
+    first (blurred small print often reads better larger).
     """
     left, top, right, bottom = region
     pad = max(6, (bottom - top) // 2)
     crop = image.crop((max(0, left - pad), max(0, top - pad), right + pad, bottom + pad))
-    crop = crop.resize((crop.width * 2, crop.height * 2), Image.Resampling.LANCZOS)  # small text reads better larger
+    if scale > 1:
+        crop = crop.resize((crop.width * scale, crop.height * scale), Image.Resampling.LANCZOS)
     return read_words(crop, config="--psm 7")
 
 
