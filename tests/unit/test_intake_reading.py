@@ -262,3 +262,21 @@ def test_only_the_ocr_module_calls_tesseract():
         str(path.relative_to(root)) for path in root.rglob("*.py") if "import pytesseract" in path.read_text()
     )
     assert callers == ["intake/ocr.py"]
+
+
+def test_multipart_bodies_give_their_files_and_anything_else_is_refused():
+    from riskmon.intake.multipart import MAX_FILES, MultipartError, documents
+
+    def part(name: str, filename: str | None, data: bytes) -> bytes:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        return f"--b\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
+
+    body = part("note", None, b"hello") + part("f", "a.pdf", b"%PDF-1.4\x00\xff") + b"--b--\r\n"
+    assert documents("multipart/form-data; boundary=b", body) == [("a.pdf", b"%PDF-1.4\x00\xff")]
+    with pytest.raises(MultipartError):
+        documents("application/json", b"{}")
+    with pytest.raises(MultipartError, match="no file part"):
+        documents("multipart/form-data; boundary=b", part("note", None, b"x") + b"--b--\r\n")
+    many = b"".join(part("f", f"{i}.png", b"x") for i in range(MAX_FILES + 1)) + b"--b--\r\n"
+    with pytest.raises(MultipartError, match="at most"):
+        documents("multipart/form-data; boundary=b", many)
