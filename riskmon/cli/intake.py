@@ -72,8 +72,9 @@ def _template(path: Path | None) -> Any:
         raise IntakeCommandError(f"template: {exc}") from None
 
 
-def run_intake(args: argparse.Namespace, *, out: TextIO = sys.stdout) -> int:
+def run_intake(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Read every file; produce its application or dead letter unless ``--dry-run``."""
+    out = out or sys.stdout  # looked up now, not at import: tests and callers may replace it
     from riskmon.intake import DEFAULT_MIN_CONFIDENCE, OcrUnavailable, read_document, tesseract_available
     from riskmon.intake.ocr import INSTALL_HINT
 
@@ -156,8 +157,9 @@ class _Sender:
         return self.undelivered + left
 
 
-def run_intake_forms(args: argparse.Namespace, *, out: TextIO = sys.stdout) -> int:
+def run_intake_forms(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Write generated forms (or the blank one) into ``args.outdir``."""
+    out = out or sys.stdout
     from riskmon.demo.data import load_records
     from riskmon.intake.generate import blank_form, degrade, encode, fill_form
 
