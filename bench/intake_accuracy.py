@@ -17,7 +17,8 @@ A calibration table follows: for each field type, how many values read
 with at least a given confidence were wrong, to choose ``--min-confidence``.
 Then pages per second (one process, Tesseract on one thread), the share of
 degraded forms that go to review (INTAKE_UNCERTAIN) or to the dead-letter
-topic, and the check the issue asks for: no wrong amount, term or income was
+topic (and how many went through unmarked with any wrong field), and the
+check the issue asks for: no wrong amount, term or income was
 produced without being marked uncertain (the script exits 1 otherwise).
 """
 
@@ -71,6 +72,10 @@ def run(forms: int, min_confidence: float) -> dict[str, Any]:
                 outcome[kind]["review"] += 1
             else:
                 outcome[kind]["clean_through"] += 1
+            through = result.error is None and not result.uncertain
+            wrong = [r for r in result.readings if r.name in form.expected and r.value != form.expected[r.name]]
+            if through and any(r.state == "read" for r in wrong):
+                outcome[kind]["through_with_a_wrong_field"] += 1
             for reading in result.readings:
                 truth = form.expected.get(reading.name)
                 if truth is None:

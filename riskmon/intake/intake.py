@@ -6,7 +6,10 @@ words (:mod:`~riskmon.intake.ocr`), each template field located
 (:mod:`~riskmon.intake.fields`). Each field ends in one state:
 
 ``read``
-    valid, and read with at least ``min_confidence``: the value is used.
+    valid, and read with at least ``min_confidence``: the value is used. An
+    identifier (type ``id``) must moreover be read the same, as surely, by a
+    second look at its line alone: a confident misread of the key is the
+    one error the benchmark found that confidence alone let through.
 ``uncertain``
     valid but read with less confidence: the value is used *and* listed in
     the application's ``intake.uncertain``, so the policy rule
@@ -178,9 +181,13 @@ def _read_field(spec: FieldSpec, words: list[Word], pages: list[Any], min_confid
     except FieldRejected as exc:
         return FieldReading(spec.name, "unreadable", confidence=located.confidence, rule=exc.rule, detail=exc.detail)
     confidence = located.confidence if located.confidence is not None else 0.0
-    if confidence < min_confidence and located.region is not None:
-        # unsure: read the value's line again on its own; only the same value, read surely, counts
-        confidence = max(confidence, _second_look(spec, value, located.region, pages, min_confidence))
+    if located.region is not None:
+        if confidence < min_confidence:
+            # unsure: read the value's line again on its own; only the same value, read surely, counts
+            confidence = max(confidence, _second_look(spec, value, located.region, pages, min_confidence))
+        elif spec.type == "id":
+            # an identifier keys the application: even a sure read must be read the same, surely, once more
+            confidence = min(confidence, _second_look(spec, value, located.region, pages, min_confidence))
     state = "read" if confidence >= min_confidence else "uncertain"
     return FieldReading(spec.name, state, value=value, confidence=round(confidence, 1))
 
