@@ -46,7 +46,7 @@ OPERATORS = (">", ">=", "<", "<=", "==", "!=")
 #: Outcomes a hard rule may force.
 RULE_OUTCOMES = ("review", "reject")
 #: Fields a rule or factor may read, besides ``features.<name>``.
-FIELD_ROOTS = ("amount", "term_months", "annual_income", "loan_to_income")
+FIELD_ROOTS = ("amount", "term_months", "annual_income", "loan_to_income", "intake_uncertain")
 GRADE_NAMES = ("A", "B", "C", "D")
 
 

@@ -4,7 +4,8 @@
 # Installs (only when missing): redis-server, a Java 17+ runtime, Maven
 # (Kafka is fetched from Maven Central by `riskmon stack up`, not here),
 # prometheus-alertmanager, Prometheus with promtool and chromium (for the
-# alert-delivery, metrics, rules and console browser tests), then creates
+# alert-delivery, metrics, rules and console browser tests), Tesseract OCR
+# with its English data and the DejaVu fonts (for `riskmon intake`), then creates
 # .venv and installs the package with its test extras. Safe to re-run: it
 # does nothing that is already done.
 set -euo pipefail
@@ -20,6 +21,11 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertman
 { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || need+=(prometheus)
 # Debian's headless-capable Chromium for the console's browser tests and screenshots (driven over DevTools).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# Tesseract OCR and its English data for `riskmon intake` (scanned application forms), and the
+# DejaVu fonts the form generator draws with (a serif face OCR reads well).
+command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
+[ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || [ -f /usr/share/tesseract-ocr/4.00/tessdata/eng.traineddata ] || need+=(tesseract-ocr-eng)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
     echo "bootstrap: installing Debian packages: ${need[*]}" >&2
     SUDO=""

@@ -9,7 +9,7 @@ role        may
 =========== ==========================================================================
 viewer      see the console, the alerts and the silences; read decisions
 operator    what a viewer may, and acknowledge alerts, create and expire silences
-submitter   submit applications (``POST /v1/applications``) and read the decisions
+submitter   submit applications (``POST /v1/applications``, scanned forms ``POST /v1/intake``) and read the decisions
 auditor     read the audit trail: an application's audited history, the checkpoints, an export
 pager       acknowledge incidents through the pager webhook
 metrics     scrape ``/metrics``
@@ -36,7 +36,7 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType(
     {
         "console.view": "the console and its feeds, GET /v1/alerts, GET /v1/silences",
         "alerts.act": "acknowledge alerts, create and expire silences (HTTP, console, command line)",
-        "applications.submit": "POST /v1/applications",
+        "applications.submit": "POST /v1/applications, POST /v1/intake",
         "decisions.read": "GET /v1/decisions/<application_id>",
         "audit.read": "GET /v1/audit/applications/<application_id>, /v1/audit/checkpoints, /v1/audit/export",
         "pager.acknowledge": "POST /v1/pager/acknowledge",

@@ -142,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     from riskmon.cli.policy import add_policy_parser
 
     add_policy_parser(sub)
+
+    # -- intake (issue #24): scanned forms; riskmon.cli.intake holds the arguments and the work --
+    from riskmon.cli.intake import add_intake_parsers
+
+    add_intake_parsers(sub)
     return parser
 
 
@@ -450,6 +455,18 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         raise _UserError(str(exc)) from exc
 
 
+# -- intake (issue #24) --------------------------------------------------------
+
+
+def _cmd_intake(args: argparse.Namespace) -> int:
+    from riskmon.cli.intake import IntakeCommandError, run_intake, run_intake_forms
+
+    try:
+        return run_intake_forms(args) if args.command == "intake-forms" else run_intake(args)
+    except IntakeCommandError as exc:
+        raise _UserError(str(exc)) from exc
+
+
 # -----------------------------------------------------------------------------
 
 _COMMANDS = {
@@ -465,6 +482,7 @@ _COMMANDS = {
 
 _COMMANDS.update(tail=_cmd_tail, replay=_cmd_replay)
 _COMMANDS["backtest"] = _cmd_backtest
+_COMMANDS["intake"] = _COMMANDS["intake-forms"] = _cmd_intake
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:

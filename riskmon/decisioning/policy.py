@@ -28,6 +28,7 @@ from typing import Any
 from riskmon.config import Policy, Rule
 from riskmon.decisioning.customer import customer_hits
 from riskmon.decisioning.factors import ScoredFactor
+from riskmon.decisioning.intake_flags import intake_uncertain
 from riskmon.decisioning.outcomes import Outcome, most_severe
 from riskmon.decisioning.points import points_score
 from riskmon.profile import CustomerProfile
@@ -74,12 +75,15 @@ def field_value(application: Any, ref: str) -> float | None:
     """Read a numeric field that a rule or factor names; None when missing.
 
     ``loan_to_income`` is derived (amount / annual_income; missing when the
-    income is zero). Feature values that are not numbers (strings, booleans,
+    income is zero); so is ``intake_uncertain`` (the uncertain fields of a
+    scanned form, missing for other applications). Feature values that are not numbers (strings, booleans,
     null) count as missing for numeric rules.
     """
     if ref == "loan_to_income":
         income = application.annual_income
         return application.amount / income if income > 0 else None
+    if ref == "intake_uncertain":
+        return intake_uncertain(application)
     if ref.startswith("features."):
         value = application.features.get(ref[len("features.") :])
     else:

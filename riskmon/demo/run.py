@@ -42,6 +42,7 @@ import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from riskmon.client import watermark_high
+from riskmon.demo.scanned import scanned_form
 from riskmon.portfolio import summaries
 from riskmon.settings import PRODUCER_DEFAULTS
 
@@ -380,8 +381,12 @@ def run_demo(options: DemoOptions) -> int:
                 if now > deadline:
                     say(f"   timed out waiting for decisions: {len(tally.decided)}/{len(records)}")
                     break
+        scanned_ok = True
         if len(tally.decided) == len(records):
             _linked_response(say, consumer, info.kafka_bootstrap, names, sorted(critical_customers), approved_template)
+            scan_producer = Producer({"bootstrap.servers": info.kafka_bootstrap, **PRODUCER_DEFAULTS})
+            scanned_ok = scanned_form(say, consumer, scan_producer, names, records[0].application)
+            del scan_producer
         consumer.close()
         model_ready.set()
         label_producer.flush(30)
@@ -405,7 +410,7 @@ def run_demo(options: DemoOptions) -> int:
                 or "none"
             )
         )
-        return 0 if len(tally.decided) == len(records) else 1
+        return 0 if len(tally.decided) == len(records) and scanned_ok else 1
     finally:
         if worker is not None and worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)

@@ -63,6 +63,7 @@ from riskmon.runtime.web.audit import register_audit_api
 from riskmon.runtime.web.console import FEED_FETCH_WAIT_MS, register_console
 from riskmon.runtime.web.decisions import WATCHER_FETCH_WAIT_MS, DecisionWatcher, register_http_api
 from riskmon.runtime.web.guard import Guard
+from riskmon.runtime.web.intake import register_intake_api
 from riskmon.settings import Settings
 
 __all__ = ["create_app"]
@@ -349,6 +350,10 @@ def _add_web(
         app, commands_topic=commands, audit_topic=audit, client=store.client, namespace=store.namespace, guard=guard
     )
     register_audit_api(app, settings=settings, client=store.client, namespace=store.namespace, guard=guard)
+    deadletters = app.topic(
+        table.names.deadletter, key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw"
+    )
+    register_intake_api(app, applications_topic=applications, deadletter_topic=deadletters, guard=guard)
     register_console(
         app,
         guard=guard,

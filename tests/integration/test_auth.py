@@ -325,6 +325,7 @@ def guarded_calls(app_id: str) -> list[tuple[str, str, bytes | None, str, int]]:
         ("GET", "/console/api/indicators", None, "console.view", 200),
         ("GET", f"/v1/decisions/{app_id}", None, "decisions.read", 200),
         ("POST", "/v1/applications", b"{}", "applications.submit", 400),
+        ("POST", "/v1/intake", b"{}", "applications.submit", 400),
         ("POST", f"/v1/alerts/{'k' * 301}/ack", b'{"comment": "x"}', "alerts.act", 400),
         ("POST", "/v1/silences", b"{}", "alerts.act", 400),
         ("DELETE", "/v1/silences/not-a-silence", None, "alerts.act", 400),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,10 @@ def test_demo_starts_and_stops_its_own_stack(tmp_path: Path) -> None:
     demo = riskmon("demo", "--dir", str(directory), "--limit", "100", "--rate", "400", "--source", "credit_data")
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "decisions 100/100" in demo.stdout
+    # the last step: one scanned form read by OCR and decided by the same worker
+    assert "== a scanned paper form becomes a decision" in demo.stdout
+    assert "scanned-form.jpg: application scan-cd-" in demo.stdout
+    assert re.search(r"scan-cd-\S+\s+automated\s+(approve|review|reject)", demo.stdout), demo.stdout[-2000:]
     state = json.loads((directory / "stack.json").read_text())
     for service in ("kafka", "redis"):
         pid = state[service].get("pid")

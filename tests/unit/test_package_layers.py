@@ -136,5 +136,6 @@ def test_domain_packages_never_import_the_runtime_or_the_command_line() -> None:
         "riskmon.shadow",
         "riskmon.pipeline",
         "riskmon.backtest",
+        "riskmon.intake",
     ]
     assert {d: sorted(graph[d] & {"riskmon.runtime", "riskmon.cli"}) for d in domains} == {d: [] for d in domains}
