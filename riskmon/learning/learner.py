@@ -319,11 +319,12 @@ def learn_examples(
     assert calibration is not None
     judged: tuple[list, list, list, list] = ([], [], [], [])
     unjudged: tuple[list, list] = ([], [])
-    # Models the scorers do not score (a GBM challenger) are scored here, before they learn these labels.
+    # Models the scorers do not score (a GBM challenger) are scored here, before they learn these labels;
+    # not before their first refit (they would only give the prior: as a model not yet published).
     own = {
         model.name: model.predict_proba_many([e["inputs"] for e in examples])
         for model in (cc.champion, cc.challenger)
-        if getattr(model, "judged_in_learner", False)
+        if getattr(model, "judged_in_learner", False) and getattr(model, "fit", None) is not None
     }
     for i, e in enumerate(examples):
         x, y, scores = e["inputs"], bool(e["label"]), e.get("scores", {})

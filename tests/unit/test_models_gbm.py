@@ -113,16 +113,16 @@ def test_the_learner_judges_a_gbm_challenger_on_each_label_before_learning_it() 
         for i, (x, y) in enumerate(zip(xs, ys, strict=True))
     ]
     learn_examples(state, examples[:1000], clock=lambda: 0.0, config_version="v")
-    assert state.cc.challenger_eval.n == 1000  # judged, although no scorer gave it a PD
+    assert state.cc.challenger_eval.n == 0  # not fitted yet: learned, not judged (as a model not yet published)
     gbm = state.cc.challenger
     assert isinstance(gbm, GbmCreditModel)
     gbm.refit()
     wanted = gbm.predict_proba_many(xs[1000:])
     learn_examples(state, examples[1000:], clock=lambda: 0.0, config_version="v")
-    expected = PrequentialEvaluator()  # the prior before the refit, then the refitted trees' PDs before learning
-    for p, y in zip([gbm.prior_pd] * 1000 + wanted, ys, strict=True):
+    expected = PrequentialEvaluator()  # the refitted trees' PDs, given before each label was learned
+    for p, y in zip(wanted, ys[1000:], strict=True):
         expected.update(p, y)
-    assert state.cc.challenger_eval.summary() == expected.summary()
+    assert state.cc.challenger_eval.summary() == expected.summary()  # judged, although no scorer gave it a PD
 
 
 class _Registry:
@@ -247,3 +247,16 @@ def test_config_names_the_family() -> None:
         _learner({"name": "x", "params": {"family": "xgboost"}}, "models.challenger")
     with pytest.raises(ConfigError, match="unknown parameter"):
         _learner({"name": "x", "params": {"family": "lightgbm", "trees": 3}}, "models.challenger")
+
+
+def test_a_worker_that_does_not_score_a_gbm_never_imports_lightgbm() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, riskmon.applications.scoring, riskmon.learning.learner, riskmon.models.families as f;"
+        "m = f.restore_model(f.make_model('gbm', {'family': 'lightgbm'}).snapshot());"
+        "print('lightgbm' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
