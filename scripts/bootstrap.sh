@@ -4,7 +4,8 @@
 # Installs (only when missing): redis-server, a Java 17+ runtime, Maven
 # (Kafka is fetched from Maven Central by `riskmon stack up`, not here),
 # prometheus-alertmanager, Prometheus with promtool and chromium (for the
-# alert-delivery, metrics, rules and console browser tests), then creates
+# alert-delivery, metrics, rules and console browser tests), libgomp1 (LightGBM's
+# OpenMP runtime), then creates
 # .venv and installs the package with its test extras. Safe to re-run: it
 # does nothing that is already done.
 set -euo pipefail
@@ -20,6 +21,8 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertman
 { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || need+=(prometheus)
 # Debian's headless-capable Chromium for the console's browser tests and screenshots (driven over DevTools).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# OpenMP runtime of LightGBM's wheel (the gradient-boosted model, riskmon.models.gbm).
+case "$(/sbin/ldconfig -p 2>/dev/null || true)" in *libgomp.so.1*) ;; *) need+=(libgomp1) ;; esac
 if [ ${#need[@]} -gt 0 ]; then
     echo "bootstrap: installing Debian packages: ${need[*]}" >&2
     SUDO=""
