@@ -71,7 +71,11 @@ class ModelScorer:
         min_labels: int,
         refresh_seconds: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
+        score_every_model: bool = False,
     ) -> None:
+        """``score_every_model``: score a GBM challenger in shadow too (the offline backtest, where the
+        decision path's cost does not matter and its decision-time PDs draw its strategy curve)."""
+        self._score_every_model = score_every_model
         self._registry = registry
         self._min_labels = min_labels
         self._refresh = refresh_seconds
@@ -131,7 +135,7 @@ class ModelScorer:
         shadow: dict[str, list[float]] = {}  # model name -> PDs; the learner judges models by name
         for role in ("champion", "challenger"):
             model = self.models.get(role)
-            if role == "challenger" and getattr(model, "judged_in_learner", False):
+            if role == "challenger" and getattr(model, "judged_in_learner", False) and not self._score_every_model:
                 continue  # a GBM challenger: the learner scores it, off the decision path
             if model is not None and inputs:
                 shadow[model.name] = model.predict_proba_many(inputs)

@@ -260,3 +260,20 @@ def test_a_worker_that_does_not_score_a_gbm_never_imports_lightgbm() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_the_backtest_refits_in_line_and_draws_the_gbm_challengers_strategy_curve() -> None:
+    from riskmon.alerting.config import DEFAULTS
+    from riskmon.backtest.engine import run
+    from riskmon.backtest.summary import strategy
+    from tests.unit.backtest_streams import config, parsed, repayment
+
+    small = {"family": "lightgbm", "refit_every": 40, "min_class": 5, "window": 200, "n_estimators": 10}
+    edits = {"models.challenger.params": {**small, "min_child_samples": 5}, "models.publish_every_labels": 20}
+    docs = [application(i, at=10 * i) for i in range(120)]
+    docs += [repayment(i, bad=i % 3 == 0, at=10 * i + 300) for i in range(120)]
+    docs.sort(key=lambda d: d.get("submitted_at") or d["occurred_at"])
+    result = run(config(edits), DEFAULTS, parsed(*docs))
+    gbm_pds = [scores["gbm"] for scores in result.scores.values() if "gbm" in scores]
+    assert any(p != GbmCreditModel().prior_pd for p in gbm_pds), "refitted offline and published to the scorer"
+    assert "gbm" in strategy(result)  # offline, every model scores every application
