@@ -93,6 +93,27 @@ CANDIDATES = [
 ]
 
 
+class RefittedGbm:
+    """The LightGBM challenger as the learner runs it: labels into the window, a refit whenever one is due
+    (live, in a background thread between two batches; here in line, before the next application is scored)."""
+
+    def __init__(self, **params: Any) -> None:
+        from riskmon.models.families import make_model
+        from riskmon.models.gbm import GbmCreditModel
+
+        model = make_model("gbm", {"family": "lightgbm", **params})
+        assert isinstance(model, GbmCreditModel)
+        self.model = model
+
+    def predict_proba_many(self, xs: list[Inputs]) -> list[float]:
+        return self.model.predict_proba_many(xs)
+
+    def learn_many(self, xs: list[Inputs], ys: list[bool]) -> None:
+        self.model.learn_many(xs, ys)
+        if self.model.refit_due:
+            self.model.refit()
+
+
 class RiverClassifier:
     """Any River classifier behind the model interface (for the tree candidates only)."""
 
@@ -276,6 +297,8 @@ def online_runs(
     candidates["logreg-binned (default champion)"] = BinnedOnlineModel(
         name="logreg-binned", bins=10, rebin_every=500, optimizer="sgd", learning_rate=0.005
     )
+    # the LightGBM challenger (riskmon.models.gbm): refitted every 500 labels on the last 5,000
+    candidates["gbm-refitted (online LightGBM)"] = RefittedGbm()
     candidates["hoeffding-adaptive-tree"] = RiverClassifier("hat", tree.HoeffdingAdaptiveTreeClassifier(seed=42))
     if forest_too:
         candidates["arf-10-trees"] = RiverClassifier("arf", forest.ARFClassifier(n_models=10, seed=42))

@@ -446,10 +446,10 @@ def _learner(raw: Any, field: str) -> LearnerSpec:
     _unknown_keys(m, {"name", "params"}, field)
     name = _code_like(_get(m, "name", field), f"{field}.name")
     params = dict(_mapping(m.get("params", {}), f"{field}.params"))
-    from riskmon.models.binned import make_online_model  # imported here: River is heavy and only this needs it
+    from riskmon.models.families import make_model  # imported here: River is heavy and only this needs it
 
     try:
-        make_online_model(name, params)
+        make_model(name, params)
     except TypeError as exc:
         raise ConfigError(f"{field}.params", f"unknown parameter ({exc})") from None
     except ValueError as exc:

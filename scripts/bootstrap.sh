@@ -5,7 +5,8 @@
 # (Kafka is fetched from Maven Central by `riskmon stack up`, not here),
 # prometheus-alertmanager, Prometheus with promtool and chromium (for the
 # alert-delivery, metrics, rules and console browser tests), Tesseract OCR
-# with its English data and the DejaVu fonts (for `riskmon intake`), then creates
+# with its English data and the DejaVu fonts (for `riskmon intake`), libgomp1
+# (LightGBM's OpenMP runtime), then creates
 # .venv and installs the package with its test extras. Safe to re-run: it
 # does nothing that is already done.
 set -euo pipefail
@@ -26,6 +27,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
 [ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || [ -f /usr/share/tesseract-ocr/4.00/tessdata/eng.traineddata ] || need+=(tesseract-ocr-eng)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] || need+=(fonts-dejavu-core)
+# OpenMP runtime of LightGBM's wheel (the gradient-boosted model, riskmon.models.gbm).
+case "$(/sbin/ldconfig -p 2>/dev/null || true)" in *libgomp.so.1*) ;; *) need+=(libgomp1) ;; esac
 if [ ${#need[@]} -gt 0 ]; then
     echo "bootstrap: installing Debian packages: ${need[*]}" >&2
     SUDO=""

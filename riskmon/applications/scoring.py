@@ -18,6 +18,11 @@ model gave (scorecard, champion, challenger) and the snapshot hashes. The
 label path joins repayments with it, so evaluation is prequential (the score
 given at decision time, not a later re-score) and the audit trail can show
 exactly what was scored.
+
+A LightGBM challenger (:mod:`riskmon.models.gbm`) is not scored here: the
+learner judges it on the same labels, so it costs decisions nothing; once
+promoted to champion it scores and explains every application like any
+champion.
 """
 
 from __future__ import annotations
@@ -34,8 +39,8 @@ from riskmon.config import Policy
 from riskmon.decisioning import ScoredFactor
 from riskmon.decisioning.policy import scorecard
 from riskmon.learning.registry import ModelPointer, ModelRegistry
+from riskmon.models.families import Model, restore_model
 from riskmon.models.features import model_inputs
-from riskmon.models.online import OnlineCreditModel
 from riskmon.profile import CustomerProfile
 from riskmon.schemas import Application
 
@@ -66,13 +71,17 @@ class ModelScorer:
         min_labels: int,
         refresh_seconds: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
+        score_every_model: bool = False,
     ) -> None:
+        """``score_every_model``: score a GBM challenger in shadow too (the offline backtest, where the
+        decision path's cost does not matter and its decision-time PDs draw its strategy curve)."""
+        self._score_every_model = score_every_model
         self._registry = registry
         self._min_labels = min_labels
         self._refresh = refresh_seconds
         self._mono = monotonic
         self._next_refresh = 0.0
-        self.models: dict[str, OnlineCreditModel] = {}
+        self.models: dict[str, Model] = {}
         #: Why approvals are held (a critical model alert), or None.
         self.model_alert: str | None = None
         self.pointers: dict[str, ModelPointer] = {}
@@ -94,7 +103,7 @@ class ModelScorer:
                 if data is None:
                     log.warning("snapshot %s of %s is missing from the registry", pointer.hash[:12], role)
                     continue
-                self.models[role] = OnlineCreditModel.restore(data)
+                self.models[role] = restore_model(data)
                 self.pointers[role] = pointer
                 log.info(
                     "now scoring %s with %s (%s, %d labels)",
@@ -126,6 +135,8 @@ class ModelScorer:
         shadow: dict[str, list[float]] = {}  # model name -> PDs; the learner judges models by name
         for role in ("champion", "challenger"):
             model = self.models.get(role)
+            if role == "challenger" and getattr(model, "judged_in_learner", False) and not self._score_every_model:
+                continue  # a GBM challenger: the learner scores it, off the decision path
             if model is not None and inputs:
                 shadow[model.name] = model.predict_proba_many(inputs)
         champion = self.models.get("champion")

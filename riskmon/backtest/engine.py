@@ -91,7 +91,8 @@ class _Run:
 
     def __init__(self, config: RiskConfig, alerting: AlertingConfig) -> None:
         self.result = RunResult(config)
-        self.scorer = ModelScorer(None, min_labels=config.models.min_labels_to_decide)
+        # every model scores every application, a GBM challenger too: the strategy curves compare them
+        self.scorer = ModelScorer(None, min_labels=config.models.min_labels_to_decide, score_every_model=True)
         self.evaluator = Evaluator(config, self.scorer, fraud_snapshots=FRAUD_SNAPSHOTS)
         self.learner = OfflineLearner(config, self.scorer)
         self.manager = AlertManager(alerting)

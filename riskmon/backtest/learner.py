@@ -14,18 +14,19 @@ take over from the scorecard and what it would then decide:
 * the automatic promotion rule is checked before each publication (live: after
   each batch of labels; judging it costs an AUC over every label so far);
   manual promotions (``riskmon model promote``) are not part of a recorded
-  stream and do not happen.
+  stream and do not happen;
+* a LightGBM model is refitted in line when due (live: in a background
+  thread, installed with the next batch).
 """
 
 from __future__ import annotations
 
 from riskmon.applications.scoring import ModelScorer
 from riskmon.config import RiskConfig
-from riskmon.learning.learner import LearnerState, learn_examples, promotion_rule
+from riskmon.learning.learner import LearnerState, learn_examples, promotion_rule, refits_due
 from riskmon.learning.registry import ModelPointer
-from riskmon.models.binned import make_online_model
 from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator
-from riskmon.models.online import OnlineCreditModel
+from riskmon.models.families import make_model, restore_model
 from riskmon.models.snapshots import digest
 from riskmon.schemas import Alert
 
@@ -42,8 +43,8 @@ class OfflineLearner:
         self._drift = config.detectors.error_drift()
         self.state = LearnerState(
             ChampionChallenger(
-                make_online_model(spec.champion.name, spec.champion.params),
-                make_online_model(spec.challenger.name, spec.challenger.params),
+                make_model(spec.champion.name, spec.champion.params),
+                make_model(spec.challenger.name, spec.challenger.params),
             ),
             PrequentialEvaluator(),
         )
@@ -65,6 +66,8 @@ class OfflineLearner:
             grade_bounds=self._config.policy.grade_bounds,
         )
         self.learned += len(examples)
+        for model in refits_due(self.state):  # live: in a background thread; offline: in line
+            model.refit()
         if self.state.learned_since_publish >= self._config.models.publish_every_labels:
             self.publish(at)
         return alerts
@@ -88,7 +91,7 @@ class OfflineLearner:
             self.promotions += 1
         for role, model in (("champion", self.state.cc.champion), ("challenger", self.state.cc.challenger)):
             data = model.snapshot()  # one pickle for the copy and its hash
-            self._scorer.models[role] = OnlineCreditModel.restore(data)
+            self._scorer.models[role] = restore_model(data)
             self._scorer.pointers[role] = ModelPointer(
                 role, model.name, model.version, digest(data), model.n_learned, now
             )

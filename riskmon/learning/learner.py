@@ -16,30 +16,40 @@ Each batch of examples:
 3. applies a promotion requested from the command line, or the configured
    automatic rule, recording its evidence;
 4. publishes snapshots and the evaluation when enough labels or time passed.
+
+A LightGBM model (:mod:`riskmon.models.gbm`) learns by refits on a sliding
+window: when one is due, the learner hands a copy of the window to a
+background thread (one refit at a time) and :meth:`Learner.handle` returns at
+once; the next batch or tick installs the new trees and publishes them. While
+it is the challenger, scorers do not score it: the learner scores each
+label's inputs with it before learning them, which is the same prequential
+evidence (its trees only change at a refit).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import orjson
 
 from riskmon.config import ModelsConfig
 from riskmon.learning.registry import ModelPointer, ModelRegistry
-from riskmon.models.binned import make_online_model
 from riskmon.models.calibration import LIGHT_LEVELS, CalibrationWatch
 from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator, PromotionRule
-from riskmon.models.online import OnlineCreditModel
+from riskmon.models.families import Model, make_model
+from riskmon.models.gbm import GbmCreditModel, GbmFit, fit_window
 from riskmon.models.snapshots import digest
 from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.store import DecisionStore
 from riskmon.schemas import Alert
 
-__all__ = ["Learner", "LearnerState", "learn_examples", "promotion_rule"]
+__all__ = ["Learner", "LearnerState", "learn_examples", "promotion_rule", "refits_due"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +79,7 @@ class Learner:
         grade_bounds: tuple[float, ...] = (0.03, 0.06, 0.12, 0.25),
         monotonic: Callable[[], float] = time.monotonic,
         wall_time: Callable[[], float] = time.time,
+        refit_executor: Executor | None = None,
     ) -> None:
         self._registry = registry
         self._store = store
@@ -82,12 +93,15 @@ class Learner:
         self._state: LearnerState | None = None
         self._last_publish = monotonic()
         self.last_promotion: dict[str, Any] | None = None
+        self._executor = refit_executor
+        #: The refit running in the background thread, and the model it is for.
+        self.refit_running: tuple[GbmCreditModel, asyncio.Future[GbmFit]] | None = None
 
     # -- state -----------------------------------------------------------------
 
-    def _fresh(self, role: str) -> OnlineCreditModel:
+    def _fresh(self, role: str) -> Model:
         spec = self._config.champion if role == "champion" else self._config.challenger
-        return make_online_model(spec.name, spec.params)
+        return make_model(spec.name, spec.params)
 
     async def _ensure_state(self) -> LearnerState:
         if self._state is not None:
@@ -133,6 +147,7 @@ class Learner:
 
     async def _handle(self, batch: Sequence[Incoming]) -> None:
         state = await self._ensure_state()
+        await self._collect_refit()
         examples = []
         for message in batch:
             try:
@@ -149,7 +164,43 @@ class Learner:
                 for future in await self._alerts.publish(drift_alerts):
                     await future
         await self._maybe_promote(state)
+        self._start_refit(state)
         await self.maybe_publish()
+
+    # -- background refits (LightGBM) ---------------------------------------------------
+
+    def _start_refit(self, state: LearnerState) -> None:
+        """Hand a due refit to the background thread (one at a time); never waits for it."""
+        if self.refit_running is not None:
+            return
+        due = refits_due(state)
+        if not due:
+            return
+        model = due[0]
+        rows, labels = model.begin_refit()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskmon-refit")
+        future = asyncio.get_running_loop().run_in_executor(
+            self._executor, lambda: fit_window(rows, labels, **model.fit_params())
+        )
+        self.refit_running = (model, future)
+        log.info("refitting %s on %d labels in the background", model.name, len(rows))
+
+    async def _collect_refit(self) -> bool:
+        """Install a finished refit and publish it; True when one was installed."""
+        if self.refit_running is None or not self.refit_running[1].done():
+            return False
+        model, future = self.refit_running
+        self.refit_running = None
+        try:
+            fit = future.result()
+        except Exception:
+            log.exception("refit of %s failed; it keeps its trees and tries again after more labels", model.name)
+            return False
+        model.install(fit)
+        log.info("installed %s, fitted on %d labels (%d bytes)", model.version, fit.n_rows, len(fit.model_text))
+        await self.maybe_publish(force=True)
+        return True
 
     def _learn(self, state: LearnerState, examples: list[dict]) -> list:
         return learn_examples(
@@ -185,8 +236,9 @@ class Learner:
         await self.maybe_publish(force=True)
 
     async def tick(self) -> None:
-        """Timer work of the learner: a pending promotion, then a due publish."""
+        """Timer work of the learner: a finished refit, a pending promotion, then a due publish."""
         state = await self._ensure_state()
+        await self._collect_refit()
         await self._maybe_promote(state)
         await self.maybe_publish()
 
@@ -239,6 +291,11 @@ def promotion_rule(config: ModelsConfig) -> PromotionRule:
     )
 
 
+def refits_due(state: LearnerState) -> list[GbmCreditModel]:
+    """The window-refitted models of ``state`` whose refit is due (champion first)."""
+    return [m for m in (state.cc.champion, state.cc.challenger) if isinstance(m, GbmCreditModel) and m.refit_due]
+
+
 def learn_examples(
     state: LearnerState,
     examples: list[dict],
@@ -262,12 +319,21 @@ def learn_examples(
     assert calibration is not None
     judged: tuple[list, list, list, list] = ([], [], [], [])
     unjudged: tuple[list, list] = ([], [])
-    for e in examples:
+    # Models the scorers do not score (a GBM challenger) are scored here, before they learn these labels;
+    # not before their first refit (they would only give the prior: as a model not yet published).
+    own = {
+        model.name: model.predict_proba_many([e["inputs"] for e in examples])
+        for model in (cc.champion, cc.challenger)
+        if getattr(model, "judged_in_learner", False) and getattr(model, "fit", None) is not None
+    }
+    for i, e in enumerate(examples):
         x, y, scores = e["inputs"], bool(e["label"]), e.get("scores", {})
         if scores.get("scorecard") is not None:
             state.scorecard_eval.update(float(scores["scorecard"]), y)
             calibration.update("scorecard", float(scores["scorecard"]), y)
-        champion_pd, challenger_pd = scores.get(cc.champion.name), scores.get(cc.challenger.name)
+        champion_pd, challenger_pd = (
+            scores.get(m.name, own[m.name][i] if m.name in own else None) for m in (cc.champion, cc.challenger)
+        )
         for role, pd in (("champion", champion_pd), ("challenger", challenger_pd)):
             if pd is not None:
                 calibration.update(role, float(pd), y)
