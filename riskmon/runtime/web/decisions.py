@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from riskmon.runtime.web.errors import error_body
-from riskmon.runtime.web.guard import AuthFailure, Guard, TooLarge, read_limited
+from riskmon.runtime.web.guard import AuthFailure, Guard, Refused
 from riskmon.schemas import Application, SchemaError, decode_object
 
 __all__ = ["DecisionWatcher", "register_http_api"]
@@ -118,23 +117,9 @@ def register_http_api(
     class Applications(web.View):
         async def post(self, request: web.Request) -> web.Response:
             try:
-                caller = await guard.check(request, "applications.submit")
-            except AuthFailure as exc:
-                return guard.refuse(exc)
-            wait = guard.throttle(caller, request)
-            if wait > 0:
-                return self.json(
-                    error_body("rate_limited", f"too many requests; retry in {wait:.1f} s"),
-                    status=429,
-                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
-                )
-            try:
-                body = await read_limited(request, max_bytes)
-            except TooLarge:
-                return self.json(
-                    error_body("too_large", f"the body is larger than {max_bytes} bytes"),
-                    status=413,
-                )
+                _caller, body = await guard.admit(request, "applications.submit", max_bytes)
+            except Refused as refused:
+                return refused.response
             try:
                 application = Application.from_dict(decode_object(body, max_bytes=max_bytes))
             except SchemaError as exc:

@@ -19,6 +19,7 @@ cannot be forged, and the same checks apply.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,7 +38,7 @@ from riskmon.auth.store import TokenCache, lookup
 from riskmon.runtime.web.errors import error_body
 from riskmon.settings import Settings, is_loopback
 
-__all__ = ["AuthFailure", "Guard", "TooLarge", "read_limited"]
+__all__ = ["AuthFailure", "Guard", "Refused", "TooLarge", "read_limited"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,14 @@ _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 class TooLarge(Exception):
     """A request body above the limit (answered 413)."""
+
+
+class Refused(Exception):
+    """A request answered before its work: ``response`` says why (401/403, 429 or 413)."""
+
+    def __init__(self, response: Any) -> None:
+        super().__init__(response.status)
+        self.response = response
 
 
 async def read_limited(request: Any, limit: int) -> bytes:
@@ -143,6 +152,31 @@ class Guard:
                 raise AuthFailure(
                     403, "request refused: the worker listens on loopback, and Host is not a loopback name"
                 )
+
+    async def admit(self, request: Any, permission: str, max_bytes: int) -> tuple[Principal, bytes]:
+        """The caller and the body of a request that submits work: may it, is it within its
+        rate, and is its body at most ``max_bytes``; :class:`Refused` with the answer otherwise."""
+        from aiohttp import web as aioweb
+
+        try:
+            caller = await self.check(request, permission)
+        except AuthFailure as exc:
+            raise Refused(self.refuse(exc)) from None
+        wait = self.throttle(caller, request)
+        if wait > 0:
+            raise Refused(
+                aioweb.json_response(
+                    error_body("rate_limited", f"too many requests; retry in {wait:.1f} s"),
+                    status=429,
+                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                )
+            )
+        try:
+            return caller, await read_limited(request, max_bytes)
+        except TooLarge:
+            raise Refused(
+                aioweb.json_response(error_body("too_large", f"the body is larger than {max_bytes} bytes"), status=413)
+            ) from None
 
     def throttle(self, principal: Principal, request: Any) -> float:
         """Seconds the caller must wait (0.0: go ahead). One bucket per token, proxy identity or address."""

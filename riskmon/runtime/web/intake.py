@@ -20,12 +20,11 @@ not a multipart form with 1 to 10 files is 400; no Tesseract on the worker is
 from __future__ import annotations
 
 import asyncio
-import math
 from datetime import UTC, datetime
 from typing import Any
 
 from riskmon.runtime.web.errors import error_body
-from riskmon.runtime.web.guard import AuthFailure, Guard, TooLarge, read_limited
+from riskmon.runtime.web.guard import Guard, Refused
 
 __all__ = ["register_intake_api"]
 
@@ -46,22 +45,9 @@ def register_intake_api(app: Any, *, applications_topic: Any, deadletter_topic: 
     class Intake(web.View):
         async def post(self, request: web.Request) -> web.Response:
             try:
-                caller = await guard.check(request, "applications.submit")
-            except AuthFailure as exc:
-                return guard.refuse(exc)
-            wait = guard.throttle(caller, request)
-            if wait > 0:
-                return self.json(
-                    error_body("rate_limited", f"too many requests; retry in {wait:.1f} s"),
-                    status=429,
-                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
-                )
-            try:
-                body = await read_limited(request, MAX_DOCUMENT_BYTES)
-            except TooLarge:
-                return self.json(
-                    error_body("too_large", f"the body is larger than {MAX_DOCUMENT_BYTES} bytes"), status=413
-                )
+                _caller, body = await guard.admit(request, "applications.submit", MAX_DOCUMENT_BYTES)
+            except Refused as refused:
+                return refused.response
             try:
                 files = documents(request.headers.get("Content-Type", ""), body)
             except MultipartError as exc:
