@@ -347,23 +347,15 @@ class DecisionStore:
     def _deadletter_key(self, message: Incoming) -> str:
         return f"{self._ns}:deadlettered:{message.topic}:{message.partition}:{message.offset}"
 
-    async def deadletters_sent(self, messages: Sequence[Incoming]) -> list[bool]:
-        """For each message, whether its dead letter was delivered before (one ``MGET``).
+    async def deadletter_sent(self, message: Incoming) -> bool:
+        """Whether ``message``'s dead letter was delivered before; False when Redis is down."""
+        key = self._deadletter_key(message)
+        return bool(await self._guarded(lambda: self._client.exists(key)))
 
-        All False when Redis is down: then they are sent again.
-        """
-        keys = [self._deadletter_key(m) for m in messages]
-        found = await self._guarded(lambda: self._client.mget(keys))
-        return [False] * len(messages) if found is None else [value is not None for value in found]
-
-    async def mark_deadletters_sent(self, messages: Sequence[Incoming]) -> None:
-        """Remember for a week that these messages were dead-lettered: replays after a crash come within minutes."""
-
-        def fill(pipe: Any) -> None:
-            for message in messages:
-                pipe.set(self._deadletter_key(message), b"1", ex=DEADLETTER_MARK_SECONDS)
-
-        await self._pipeline(fill)
+    async def mark_deadletter_sent(self, message: Incoming) -> None:
+        """Remember for a week that ``message`` was dead-lettered: replays after a crash come within minutes."""
+        key = self._deadletter_key(message)
+        await self._guarded(lambda: self._client.set(key, b"1", ex=DEADLETTER_MARK_SECONDS))
 
     async def mark_delivered(self, decision_keys: Sequence[str]) -> bool:
         """Mark decisions stored under ``decision_keys`` (see :meth:`reserve`) delivered; False when Redis is down."""
