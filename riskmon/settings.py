@@ -126,6 +126,7 @@ class Settings:
     fetch_max_wait_ms: int = 10
     fetch_min_bytes: int = 64 * 1024
     batch_window_ms: int = 20
+    linger_ms: int = 2  # latency-critical routes: a batch closes this long after its first event
     event_loop: str = "uvloop"  # or "asyncio" (riskmon.runtime.tuning.event_loop)
     tracemalloc_frames: int = 0  # riskmon.runtime.tuning.memory_probe; 0 is off
     security_protocol: SecurityProtocol = "PLAINTEXT"
@@ -180,6 +181,8 @@ class Settings:
             )
         if not 1 <= self.batch_window_ms <= 1000:
             raise SettingsError(f"RISKMON_BATCH_WINDOW_MS must be between 1 and 1000 ms, got {self.batch_window_ms}")
+        if not 0 <= self.linger_ms <= 1000:
+            raise SettingsError(f"RISKMON_LINGER_MS must be between 0 and 1000 ms, got {self.linger_ms}")
         if not 0 <= self.tracemalloc_frames <= 100:
             raise SettingsError(f"RISKMON_TRACEMALLOC must be 0 (off) to 100 frames, got {self.tracemalloc_frames}")
         if self.event_loop not in ("uvloop", "asyncio"):
@@ -323,6 +326,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         fetch_max_wait_ms=_int(env, "RISKMON_FETCH_MAX_WAIT_MS", d.fetch_max_wait_ms),
         fetch_min_bytes=_int(env, "RISKMON_FETCH_MIN_BYTES", d.fetch_min_bytes),
         batch_window_ms=_int(env, "RISKMON_BATCH_WINDOW_MS", d.batch_window_ms),
+        linger_ms=_int(env, "RISKMON_LINGER_MS", d.linger_ms),
         event_loop=(env.get("RISKMON_EVENT_LOOP") or d.event_loop).strip().lower(),
         tracemalloc_frames=_int(env, "RISKMON_TRACEMALLOC", d.tracemalloc_frames),
         security_protocol=(env.get("RISKMON_SECURITY_PROTOCOL") or d.security_protocol).upper(),  # type: ignore[arg-type]

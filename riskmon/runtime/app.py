@@ -277,7 +277,7 @@ def _add_agent(app: faust.App, topic: faust.TopicT, route: Route, lag: PipelineL
     topics also feed the ingestion-lag watch."""
 
     async def run(stream: faust.StreamT) -> None:
-        async for events in take_batches(stream, BATCH_MAX, route.within):
+        async for events in take_batches(stream, BATCH_MAX, route.within, route.linger):
             batch = _incoming(events, app.loop.time())
             await route.handle(batch)
             if route.watch_lag:

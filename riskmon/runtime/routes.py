@@ -78,7 +78,9 @@ Handle = Callable[[Sequence[Incoming]], Awaitable[None]]
 class Route:
     """One agent: batches of ``topic``'s raw events to ``handle``, which never raises.
 
-    ``within`` is the batch window in seconds; ``watch_lag`` feeds the
+    ``within`` is the batch window in seconds; ``linger`` (latency-critical
+    routes) closes a batch that long after its first event instead, see
+    :class:`riskmon.runtime.patches.batching.Batcher`; ``watch_lag`` feeds the
     ingestion-lag watch (input topics only).
     """
 
@@ -88,6 +90,7 @@ class Route:
     within: float
     role: Role
     watch_lag: bool = True
+    linger: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,7 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
     """Every handler of the worker, built once, and the table that feeds them."""
     names = topic_names(settings)
     window = settings.batch_window_ms / 1000
+    linger = settings.linger_ms / 1000  # the latency-critical routes: decisions and the alert path
     audit_topic = names.audit_pending if settings.audit_enabled else None
     store = DecisionStore(
         settings.redis_url,
@@ -253,9 +257,9 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
         audit_writer=audit_writer,
     )
     table.routes = [
-        Route(names.applications, "decide-applications", applications.handle, window, "decisions"),
-        Route(names.reviews, "apply-reviews", reviews.handle, window, "decisions"),
-        Route(names.transactions, "watch-transactions", transactions.handle, window, "transactions"),
+        Route(names.applications, "decide-applications", applications.handle, window, "decisions", linger=linger),
+        Route(names.reviews, "apply-reviews", reviews.handle, window, "decisions", linger=linger),
+        Route(names.transactions, "watch-transactions", transactions.handle, window, "transactions", linger=linger),
         Route(names.repayments, "join-repayment-labels", repayments.handle, window, "transactions"),
         Route(names.transaction_outcomes, "join-transaction-outcomes", outcomes.handle, window, "transactions"),
         Route(names.fraud_training, "learn-fraud", fraud_learner.handle, 0.2, "background", watch_lag=False),
@@ -263,7 +267,13 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
         Route(names.audit_pending, "write-audit-trail", audit_writer.handle, 0.05, "background", watch_lag=False),
         Route(names.training, "learn", learner.handle, 0.2, "background", watch_lag=False),
         Route(
-            names.alert_candidates, "manage-alerts", alert_handler.handle, ALERT_WITHIN, "background", watch_lag=False
+            names.alert_candidates,
+            "manage-alerts",
+            alert_handler.handle,
+            ALERT_WITHIN,
+            "background",
+            watch_lag=False,
+            linger=linger,
         ),
     ]
     table.timers = [

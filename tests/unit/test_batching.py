@@ -30,6 +30,34 @@ def test_batches_are_taken_every_window_counted_from_the_last_batch_taken():
     assert b.closes_in(now=1.09) == 0.0
 
 
+def test_a_lingering_batch_closes_after_its_first_event_not_on_the_grid():
+    """The latency-critical routes: a lone event waits the linger, not up to a window."""
+    b = Batcher(max_=10, within=0.02, linger=0.002)
+    b.take(now=1.0)
+    b.add("a", now=1.0131)
+    assert b.closes_in(now=1.0131) == pytest.approx(0.002)  # the grid would wait for 1.02
+    b.add("b", now=1.0140)  # a later event does not extend the wait
+    assert b.closes_in(now=1.0140) == pytest.approx(0.0011)
+    assert b.take(now=1.0151) == ["a", "b"]
+
+
+def test_a_lingering_batch_takes_what_arrived_while_the_last_was_handled_at_once():
+    """Under load the batch grows by itself: whatever waited during the handling goes now."""
+    b = Batcher(max_=3, within=0.02, linger=0.002)
+    b.take(now=1.0)
+    for i, at in enumerate((1.001, 1.0015, 1.002)):
+        b.add(i, now=at)
+    assert b.full and b.closes_in(now=1.002) == 0.0
+    b.take(now=1.002)
+    b.add("late", now=1.003)
+    assert b.closes_in(now=1.010) == 0.0  # handled until 1.010: "late" waited 7 ms already
+    eager = Batcher(max_=3, within=0.02, linger=0.0)
+    eager.add("now", now=2.0)
+    assert eager.closes_in(now=2.0) == 0.0  # no linger: taken as soon as it arrives
+    with pytest.raises(ValueError, match="negative"):
+        Batcher(max_=3, within=0.02, linger=-0.001)
+
+
 def _channel_stream():
     """A Faust in-process channel's stream (the app never connects), and the values it acknowledges."""
     app = faust.App("batching-test", broker="kafka://127.0.0.1:9", web_enabled=False)

@@ -81,3 +81,14 @@ def test_batch_window_is_read_from_the_environment(raw: str | None, expected: in
 def test_a_bad_batch_window_names_the_variable(raw: str) -> None:
     with pytest.raises(SettingsError, match="RISKMON_BATCH_WINDOW_MS"):
         settings_from_env({"RISKMON_BATCH_WINDOW_MS": raw})
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, 2), ("0", 0), ("5", 5)])
+def test_the_linger_of_the_latency_routes_is_read_from_the_environment(raw: str | None, expected: int) -> None:
+    env = {} if raw is None else {"RISKMON_LINGER_MS": raw}
+    assert settings_from_env(env).linger_ms == expected
+
+
+def test_a_negative_linger_names_the_variable() -> None:
+    with pytest.raises(SettingsError, match="RISKMON_LINGER_MS"):
+        settings_from_env({"RISKMON_LINGER_MS": "-1"})

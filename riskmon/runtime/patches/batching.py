@@ -67,15 +67,32 @@ class Batcher:
     >>> for e in "def": b.add(e, now=5.051)
     >>> b.full, b.closes_in(now=5.051)      # full: take it now
     (True, 0.0)
+
+    With ``linger`` (the latency-critical paths) there is no grid: a batch
+    closes ``linger`` after its first event arrived, so a lone event waits
+    ``linger``, not up to a whole window, and events that arrived while the
+    previous batch was handled are taken at once (batches grow with the load
+    by themselves, as in "smart batching").
+
+    >>> b = Batcher(max_=3, within=0.02, linger=0.002)
+    >>> _ = b.take(now=5.0)
+    >>> b.add("a", now=5.0131)
+    >>> round(b.closes_in(now=5.0131), 4)   # 2 ms after "a", not at the grid point 5.02
+    0.002
+    >>> b.closes_in(now=5.016)              # "a" waited longer (a batch was being handled): now
+    0.0
     """
 
-    def __init__(self, *, max_: int, within: float) -> None:
+    def __init__(self, *, max_: int, within: float, linger: float | None = None) -> None:
         if max_ < 1:
             raise ValueError(f"a batch holds at least one event, got max_={max_}")
         if within <= 0:
             raise ValueError(f"within must be positive, got {within}")
+        if linger is not None and linger < 0:
+            raise ValueError(f"linger must not be negative, got {linger}")
         self.max = max_
         self.within = within
+        self.linger = linger
         self._pending: list[Any] = []
         self._first_at = 0.0
         self._anchor = 0.0  # when the last batch was taken: the grid's origin
@@ -99,6 +116,8 @@ class Batcher:
             return None
         if self.full:
             return 0.0
+        if self.linger is not None:
+            return max(0.0, self._first_at + self.linger - now)
         periods = max(1, math.ceil((self._first_at - self._anchor) / self.within))
         return max(0.0, self._anchor + periods * self.within - now)
 
@@ -109,15 +128,16 @@ class Batcher:
         return batch
 
 
-async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
+async def take_batches(stream: Any, max_: int, within: float, linger: float | None = None) -> AsyncIterator[list[Any]]:
     """Yield lists of ``stream``'s events (``faust.EventT``), each acknowledged after the caller is done with it.
 
     A drop-in for ``stream.take_events(max_, within)`` (see the module doc
     for what differs: when a batch closes, and that events keep arriving
-    while one is handled)."""
+    while one is handled). With ``linger``, batches close that long after their
+    first event instead of on the window's grid (:class:`Batcher`)."""
     loop = asyncio.get_running_loop()
     clock: Callable[[], float] = loop.time
-    batcher = Batcher(max_=max_, within=within)
+    batcher = Batcher(max_=max_, within=within, linger=linger)
     batcher.take(now=clock())  # the grid starts now
     wake: asyncio.Future[None] | None = None  # the caller waits on it for an event or a full batch
     room: asyncio.Future[None] | None = None  # the buffer waits on it while a full batch waits
