@@ -124,7 +124,14 @@ def copy(bootstrap: str, source_topic: str, target_topic: str, count_units) -> t
     end = _end_offset(bootstrap, source_topic)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ceil-{uuid.uuid4().hex}"})
     consumer.assign([TopicPartition(source_topic, 0, 0)])
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "queue.buffering.max.messages": 200_000})
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 20,
+            "queue.buffering.max.messages": 200_000,
+            "message.max.bytes": 64 << 20,
+        }
+    )
     messages = units = 0
     try:
         while messages < end:

@@ -168,3 +168,45 @@ def test_a_killed_decision_worker_hands_its_partitions_on_within_seconds_and_los
     print(f"failover: seconds from kill -9 to the first decision again, by input partition: {gaps}")
     # Faust's own session timeout (60 s) would stall the killed worker's partitions for a minute
     assert max(gaps.values()) < 30, gaps
+
+
+def test_roles_split_a_killed_background_and_a_killed_decision_worker_lose_nothing(
+    make_worker,
+    services,
+    reader_for,  # noqa: F811
+) -> None:
+    """kill -9 of the background worker (audit writer, learner, alert manager), then of the
+    decision worker, each replaced, while applications flow: every application decided once,
+    every bad input dead-lettered, every decision audited once, as with one worker."""
+    from tests.integration.test_faults import Feeder, audit_caught_up
+    from tests.integration.verifier import verify
+
+    role = lambda name: make_worker(RISKMON_ROLE=name, RISKMON_WEB_PORT="0")  # noqa: E731
+    decisions = make_worker(RISKMON_ROLE="decisions").start()
+    role("transactions").start()
+    background = role("background").start()
+    feeder = Feeder(services.kafka_bootstrap, decisions.topic("credit.applications"), 800, rate=40, tag="rk")
+    feeder.start()
+    time.sleep(5)
+    background.stop(signal.SIGKILL)  # mid-stream: audit batches and portfolio summaries in flight
+    background = role("background").start()
+    time.sleep(3)
+    decisions.stop(signal.SIGKILL)
+    decisions = role("decisions").start()
+    feeder.join(120)
+    assert not feeder.is_alive() and feeder.failed == 0
+    expected = feeder.expected()
+    assert len(expected.valid) == 760 and len(expected.bad) == 40
+
+    reader = reader_for(decisions)
+    reader.wait_until(
+        lambda r: r.accounted_for(expected) and audit_caught_up(r),
+        timeout=180,
+        what="every input decided or dead-lettered, and audited",
+    )
+    for worker in (decisions, background):
+        worker.assert_alive()
+        assert worker.stop() == 0, worker.log_tail()
+    reader.read_to_end()
+    report = verify(reader, expected, audit=True, max_deadletter_repeats=5)
+    print(f"roles, kill -9 of background then decisions: {report}")
