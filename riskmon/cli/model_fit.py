@@ -43,9 +43,10 @@ def add_fit_scorecard_parser(model_sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--base-odds", type=float, default=d.base_odds, help="good:bad odds at the base points (50)")
     p.add_argument(
         "--trend",
-        default=d.trend,
-        choices=["auto_asc_desc", "auto"],
-        help="bad rate against a numeric value: monotonic (default), or auto (a peak or valley allowed)",
+        default="select",
+        choices=["select", "auto_asc_desc", "auto"],
+        help="bad rate against a numeric value: monotonic (auto_asc_desc), auto (a peak or valley allowed), "
+        "or select (default): the one that cross-validates better inside the fitting part",
     )
     p.add_argument(
         "--exclude",
@@ -62,8 +63,9 @@ def run_fit_scorecard(args: argparse.Namespace) -> int:
     from riskmon.config import ConfigError, default_config_text, parse_config
     from riskmon.scorecard_points import points_scorecard_to_dict
     from riskmon.scorecards.data import DataError, load_history
-    from riskmon.scorecards.fit import FitError, FitOptions, fit_scorecard
+    from riskmon.scorecards.fit import FitError, FitOptions
     from riskmon.scorecards.report import render_report
+    from riskmon.scorecards.select import SELECT, fit_selected
 
     if not 0.0 <= args.holdout < 0.9:
         raise FitCommandError(f"--holdout must be in [0, 0.9), got {args.holdout}")
@@ -83,7 +85,9 @@ def run_fit_scorecard(args: argparse.Namespace) -> int:
             base_odds=args.base_odds,
             trend=args.trend,
         )
-        result = fit_scorecard(history, options)
+        if args.trend == SELECT:
+            print("choosing the trend by 4-fold cross-validation inside the fitting part ...", file=sys.stderr)
+        result = fit_selected(history, options)
     except (DataError, FitError) as exc:
         raise FitCommandError(str(exc)) from exc
     block = points_scorecard_to_dict(result.card, {"data": args.data.name, **result.summary()})
@@ -99,6 +103,9 @@ def run_fit_scorecard(args: argparse.Namespace) -> int:
         args.report.write_text(render_report(result, source=args.data.name))
     m = result.holdout_metrics
     kept = [c.code for c in result.characteristics if c.kept]
+    if result.selection:
+        cv = ", ".join(f"{k.removeprefix('cv_auc_')} {v:.4f}" for k, v in result.selection.items())
+        print(f"trend {result.options.trend} (cross-validated AUC in the fitting part: {cv})")
     print(f"kept {len(kept)} characteristics: {', '.join(kept)}")
     if m:
         print(

@@ -1,0 +1,53 @@
+"""The scorecard's trend chosen by cross-validation inside the fitting part, never on the hold-out."""
+
+from __future__ import annotations
+
+import math
+import random
+
+from riskmon.scorecards.data import History
+from riskmon.scorecards.fit import FitOptions, fit_scorecard
+from riskmon.scorecards.select import cross_validated_auc, fit_selected
+
+
+def _history(n: int, shape: str, seed: int = 5) -> History:
+    """Bad rate against ``features.bill``: a valley (risky at both ends) or a rising line."""
+    rng = random.Random(seed)
+    bill, noise, bad = [], [], []
+    for _ in range(n):
+        x = rng.uniform(0, 100)
+        z = -2.0 + (0.0012 * (x - 50) ** 2 if shape == "valley" else 0.03 * (x - 50))
+        bill.append(x)
+        noise.append(rng.uniform(0, 1))
+        bad.append(rng.random() < 1 / (1 + math.exp(-z)))
+    return History(columns={"features.bill": bill, "features.noise": noise}, bad=bad)
+
+
+def test_a_valley_is_kept_when_the_fitting_part_says_so() -> None:
+    history = _history(4000, "valley")
+    result = fit_selected(history, FitOptions(holdout=0.5, trend="select"))
+    assert result.options.trend == "auto"
+    assert result.selection["cv_auc_auto"] > result.selection["cv_auc_auto_asc_desc"]
+    monotonic = fit_scorecard(history, FitOptions(holdout=0.5))
+    assert result.holdout_metrics["auc"] > monotonic.holdout_metrics["auc"]
+    assert result.summary()["trend"] == "auto" and "trend_chosen_by" in result.summary()
+
+
+def test_a_monotonic_risk_keeps_the_monotonic_card() -> None:
+    result = fit_selected(_history(4000, "line"), FitOptions(holdout=0.5, trend="select"))
+    assert result.options.trend == "auto_asc_desc"
+
+
+def test_the_hold_out_never_takes_part_in_the_choice() -> None:
+    history = _history(4000, "valley")
+    flipped = History(columns={k: list(v) for k, v in history.columns.items()}, bad=list(history.bad))
+    flipped.bad[2000:] = [not b for b in flipped.bad[2000:]]  # a hold-out that says the opposite
+    options = FitOptions(holdout=0.5, trend="auto")
+    assert cross_validated_auc(history, options, 2000) == cross_validated_auc(flipped, options, 2000)
+    assert fit_selected(flipped, FitOptions(holdout=0.5, trend="select")).options.trend == "auto"
+
+
+def test_a_fixed_trend_is_a_plain_fit() -> None:
+    history = _history(1500, "line")
+    fixed = fit_selected(history, FitOptions(holdout=0.3, trend="auto_asc_desc"))
+    assert fixed.selection == {} and fixed.card == fit_scorecard(history, FitOptions(holdout=0.3)).card
