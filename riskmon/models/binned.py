@@ -83,6 +83,11 @@ class BinnedOnlineModel(OnlineCreditModel):
     True
     """
 
+    #: Class defaults, so a model pickled before the window existed still loads and learns (without one).
+    window = 0
+    window_c = 0.03
+    _window: deque[tuple[dict[str, float | str], bool]] = deque(maxlen=1)
+
     def __init__(
         self,
         *,
@@ -124,6 +129,8 @@ class BinnedOnlineModel(OnlineCreditModel):
 
     def snapshot(self) -> bytes:
         """What scorers need, as canonical bytes: the weights and bins, not the window of labels."""
+        if "_window" not in self.__dict__:
+            return snapshots.dump(self)
         window = self._window
         self._window = deque(maxlen=window.maxlen)
         try:

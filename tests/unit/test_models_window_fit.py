@@ -99,3 +99,16 @@ def test_bad_window_settings_are_refused() -> None:
         BinnedOnlineModel(window=-1)
     with pytest.raises(ValueError, match="window_c"):
         BinnedOnlineModel(window=100, window_c=0.0)
+
+
+def test_a_binned_model_saved_before_the_window_existed_still_loads_learns_and_snapshots() -> None:
+    import pickle
+
+    xs, ys = _stream(600)
+    model = BinnedOnlineModel(bins=4, rebin_every=500)
+    model.learn_many(xs[:500], ys[:500])
+    for name in ("window", "window_c", "_window"):  # as an older release pickled it
+        del model.__dict__[name]
+    old = pickle.loads(pickle.dumps(model))
+    old.learn_many(xs[500:], ys[500:])
+    assert old.n_learned == 600 and restore_model(old.snapshot()).n_learned == 600
