@@ -51,3 +51,27 @@ def test_a_fixed_trend_is_a_plain_fit() -> None:
     history = _history(1500, "line")
     fixed = fit_selected(history, FitOptions(holdout=0.3, trend="auto_asc_desc"))
     assert fixed.selection == {} and fixed.card == fit_scorecard(history, FitOptions(holdout=0.3)).card
+
+
+def test_the_command_chooses_by_default_and_records_the_choice(tmp_path, capsys) -> None:
+    import yaml
+
+    from riskmon.cli.commands import main
+
+    rng = random.Random(9)
+    rows = ["bill,defaulted"]
+    for _ in range(3000):
+        bill = rng.uniform(0, 100)
+        bad = rng.random() < 1 / (1 + math.exp(-(-2.0 + 0.0012 * (bill - 50) ** 2)))
+        rows.append(f"{bill:.2f},{int(bad)}")
+    data = tmp_path / "history.csv"
+    data.write_text("\n".join(rows) + "\n")
+    out, report = tmp_path / "card.yaml", tmp_path / "report.html"
+    args = ["model", "fit-scorecard", "--data", str(data), "--target", "defaulted", "--out", str(out)]
+    assert main([*args, "--report", str(report)]) == 0
+    assert "trend auto (cross-validated AUC in the fitting part" in capsys.readouterr().out
+    fitted = yaml.safe_load(out.read_text())["fitted"]
+    assert fitted["trend"] == "auto" and set(fitted["trend_chosen_by"]) == {"cv_auc_auto_asc_desc", "cv_auc_auto"}
+    assert "chosen by 4-fold cross-validation" in report.read_text()
+    assert main([*args, "--trend", "auto_asc_desc"]) == 0
+    assert yaml.safe_load(out.read_text())["fitted"]["trend"] == "auto_asc_desc"
