@@ -112,3 +112,16 @@ def test_a_binned_model_saved_before_the_window_existed_still_loads_learns_and_s
     old = pickle.loads(pickle.dumps(model))
     old.learn_many(xs[500:], ys[500:])
     assert old.n_learned == 600 and restore_model(old.snapshot()).n_learned == 600
+
+
+def test_the_configuration_checks_the_window_settings() -> None:
+    from riskmon.config import ConfigError, parse_config
+    from tests.config_edit import default_config_doc
+
+    doc = default_config_doc()
+    doc["models"]["champion"]["params"]["window"] = 5000
+    assert parse_config(doc).models.champion.params["window"] == 5000
+    doc["models"]["champion"]["params"]["window_c"] = 0
+    with pytest.raises(ConfigError) as info:
+        parse_config(doc)
+    assert info.value.field == "models.champion.params" and "window_c" in str(info.value)
