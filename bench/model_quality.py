@@ -415,7 +415,8 @@ def report_batch_baselines(xs: list[Inputs], ys: list[bool], online: dict[str, l
     }
     kept = [c.field for c in fit.card.characteristics]
     print(f"\nbatch baselines, fitted on the 1st half (scorecard: {len(kept)} characteristics: {', '.join(kept)};")
-    print(f"  trend {fit.options.trend}, chosen by cross-validation in the 1st half: {fit.selection}):")
+    chosen = max(fit.selection, key=fit.selection.__getitem__) if fit.selection else fit.options.trend
+    print(f"  chosen by cross-validation in the 1st half: {chosen}; {fit.selection}):")
     for name, m in batch.items():
         print(row(name, "2nd half", m))
     best_name, best = max(

@@ -113,7 +113,7 @@ class FitResult:
     fit_metrics: dict[str, float]
     holdout_metrics: dict[str, float]
     roc: list[tuple[float, float]] = field(default_factory=list)
-    #: cross-validated AUC per candidate trend, when the trend was chosen (riskmon.scorecards.select)
+    #: cross-validated AUC per candidate, when the settings were chosen (riskmon.scorecards.select)
     selection: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, object]:
@@ -126,7 +126,9 @@ class FitResult:
             "holdout_auc": round(self.holdout_metrics["auc"], 4),
             "min_information_value": self.options.min_iv,
             "trend": self.options.trend,
-            **({"trend_chosen_by": self.selection} if self.selection else {}),
+            "max_pvalue": self.options.max_pvalue,
+            "regularisation": self.options.regularisation,
+            **({"chosen_by_cross_validation": self.selection} if self.selection else {}),
         }
 
 

@@ -78,14 +78,15 @@ def _characteristic(ch: CharacteristicReport) -> str:
 
 
 def _trend_text(result: FitResult) -> str:
-    """How numeric characteristics were binned, and why (the cross-validated choice, if one was made)."""
-    shape = "monotonic bad rate" if result.options.trend == "auto_asc_desc" else "a peak or valley allowed"
+    """How the card was binned and regularised, and why (the cross-validated choice, if one was made)."""
+    o = result.options
+    shape = "monotonic bad rate" if o.trend == "auto_asc_desc" else "a peak or valley allowed"
+    test = f"neighbouring bins differ at p < {o.max_pvalue:g}" if o.max_pvalue is not None else "no test"
+    text = f"Numeric bins: {shape}; {test}; regression C = {o.regularisation:g}."
     if not result.selection:
-        return f"Numeric bins: {shape}."
-    cv = ", ".join(
-        f"{'monotonic' if k.endswith('asc_desc') else 'peak/valley'} {v:.4f}" for k, v in result.selection.items()
-    )
-    return f"Numeric bins: {shape}, chosen by 4-fold cross-validation inside the fitting part (mean AUC: {cv})."
+        return text
+    cv = "; ".join(f"{name} {auc:.4f}" for name, auc in result.selection.items())
+    return f"{text} Chosen by 4-fold cross-validation inside the fitting part (mean AUC: {cv})."
 
 
 def render_report(result: FitResult, *, source: str) -> str:
