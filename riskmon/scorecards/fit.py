@@ -113,6 +113,8 @@ class FitResult:
     fit_metrics: dict[str, float]
     holdout_metrics: dict[str, float]
     roc: list[tuple[float, float]] = field(default_factory=list)
+    #: cross-validated AUC per candidate, when the settings were chosen (riskmon.scorecards.select)
+    selection: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, object]:
         """How it was fitted, for the configuration's ``fitted`` block."""
@@ -123,6 +125,10 @@ class FitResult:
             "holdout_ks": round(self.holdout_metrics["ks"], 4),
             "holdout_auc": round(self.holdout_metrics["auc"], 4),
             "min_information_value": self.options.min_iv,
+            "trend": self.options.trend,
+            "max_pvalue": self.options.max_pvalue,
+            "regularisation": self.options.regularisation,
+            **({"chosen_by_cross_validation": self.selection} if self.selection else {}),
         }
 
 

@@ -77,6 +77,18 @@ def _characteristic(ch: CharacteristicReport) -> str:
     return out + "</table>"
 
 
+def _trend_text(result: FitResult) -> str:
+    """How the card was binned and regularised, and why (the cross-validated choice, if one was made)."""
+    o = result.options
+    shape = "monotonic bad rate" if o.trend == "auto_asc_desc" else "a peak or valley allowed"
+    test = f"neighbouring bins differ at p < {o.max_pvalue:g}" if o.max_pvalue is not None else "no test"
+    text = f"Numeric bins: {shape}; {test}; regression C = {o.regularisation:g}."
+    if not result.selection:
+        return text
+    cv = "; ".join(f"{name} {auc:.4f}" for name, auc in result.selection.items())
+    return f"{text} Chosen by 4-fold cross-validation inside the fitting part (mean AUC: {cv})."
+
+
 def render_report(result: FitResult, *, source: str) -> str:
     """The whole report as HTML text."""
     o, card = result.options, result.card
@@ -99,7 +111,7 @@ def render_report(result: FitResult, *, source: str) -> str:
         f"outcome fit, the last {result.n_holdout} are the hold-out (never seen in fitting). "
         f"Scaling: {o.points_to_double_the_odds:g} points double the odds; {o.base_points:g} points at "
         f"{o.base_odds:g}:1 good:bad odds (offset {card.offset:.2f}, factor {card.factor:.3f}). "
-        f"Characteristics with an information value under {o.min_iv} are dropped.</p>"
+        f"Characteristics with an information value under {o.min_iv} are dropped. {escape(_trend_text(result))}</p>"
         "<h2>Discrimination and calibration</h2>"
         f"{_metrics_table(result)}{roc_svg(result.roc) if result.roc else ''}"
         "<h2>Points table</h2><table><tr><th>characteristic</th><th>field</th><th>IV</th><th>fewest points</th>"
