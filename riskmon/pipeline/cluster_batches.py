@@ -9,14 +9,16 @@ applications and customers are spread over all slots on purpose
 same work as single-slot commands in one cluster pipeline, which redis-py
 sends as one round trip per node, the nodes in parallel:
 
-* plain reads and writes (GET, SET, HSET, HGETALL, EXPIRE) one per key;
+* one small Lua script per application or per customer for what touches its
+  keys (all in its slot: :mod:`riskmon.keyspace`), so a batch costs one
+  command per entity rather than one per key (redis-py's cluster pipeline
+  costs tens of microseconds of Python per command); sent with EVAL, so no
+  NOSCRIPT after a failover or a node restart;
 * a reservation as ``SET key value NX EX ttl GET`` (Redis 7.0+): atomic per
   key, and it returns the earlier decision when one exists, as the script does;
-* a read-modify-write of one customer's risk profile (recent approvals, open
-  alerts, loan standing) as a one-key Lua script (EVAL: no NOSCRIPT after a
-  failover or a node restart).
+* the global keys (profile clock, exposure book) as plain commands.
 
-What changes against one server: a batch is atomic per key, not per batch.
+What changes against one server: a batch is atomic per entity, not per batch.
 Each write is idempotent or guarded (NX), so a crash between two of them
 leaves state a redelivery completes, as with a crash between two batches.
 
@@ -31,7 +33,11 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
-    "APPROVAL_LUA",
+    "APPLICATION_CONFIRM_LUA",
+    "APPLICATION_LOOKUP_LUA",
+    "CUSTOMER_CONFIRM_LUA",
+    "CUSTOMER_LOOKUP_LUA",
+    "CUSTOMER_SAVE_LUA",
     "OPEN_ALERTS_LUA",
     "REPAYMENT_LUA",
     "lookup_reply",
@@ -45,26 +51,64 @@ __all__ = [
     "split_mgets",
 ]
 
-#: One customer's recent approvals (CONFIRM_LUA's per-customer body): KEYS[1]
-#: the risk profile; ARGV the hold window (s), now (epoch s), the approval (JSON).
-APPROVAL_LUA = """
-local window, now = tonumber(ARGV[1]), tonumber(ARGV[2])
-local kept = {}
-local raw = redis.call('HGET', KEYS[1], 'approvals')
-if raw then
-  local ok, list = pcall(cjson.decode, raw)
-  if ok and type(list) == 'table' then
-    for _, a in ipairs(list) do
-      if type(a) == 'table' and tonumber(a['at']) and tonumber(a['at']) >= now - window then
-        table.insert(kept, a)
+#: One application's stored decision and delivery mark (LOOKUP_LUA's): KEYS
+#: the decision and delivered keys; false where missing.
+APPLICATION_LOOKUP_LUA = """
+return {redis.call('GET', KEYS[1]) or false, redis.call('GET', KEYS[2]) or false}
+"""
+
+#: One customer's latest-decision summary and risk profile (LOOKUP_LUA's):
+#: KEYS the summary and risk keys.
+CUSTOMER_LOOKUP_LUA = """
+return {redis.call('GET', KEYS[1]) or false, redis.call('HGETALL', KEYS[2])}
+"""
+
+#: One application's delivery mark and feature snapshot (CONFIRM_LUA's):
+#: KEYS delivered and snapshot keys; ARGV the TTL and the snapshot ('' for none:
+#: never overwritten, the first is what the models saw).
+APPLICATION_CONFIRM_LUA = """
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[2], 'NX', 'EX', ARGV[1])
+end
+return 1
+"""
+
+#: One decision's customer side (CONFIRM_LUA's): KEYS the summary and risk
+#: profile keys; ARGV the TTL, hold window (s), now (epoch s), the summary and
+#: the approval's entry in the recent approvals ('' for none).
+CUSTOMER_CONFIRM_LUA = """
+local ttl, window, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('SET', KEYS[1], ARGV[4], 'EX', ttl)
+if ARGV[5] ~= '' and window > 0 then
+  local kept = {}
+  local raw = redis.call('HGET', KEYS[2], 'approvals')
+  if raw then
+    local ok, list = pcall(cjson.decode, raw)
+    if ok and type(list) == 'table' then
+      for _, a in ipairs(list) do
+        if type(a) == 'table' and tonumber(a['at']) and tonumber(a['at']) >= now - window then
+          table.insert(kept, a)
+        end
       end
     end
   end
+  table.insert(kept, cjson.decode(ARGV[5]))
+  while #kept > 20 do table.remove(kept, 1) end
+  redis.call('HSET', KEYS[2], 'approvals', cjson.encode(kept))
 end
-table.insert(kept, cjson.decode(ARGV[3]))
-while #kept > 20 do table.remove(kept, 1) end
-redis.call('HSET', KEYS[1], 'approvals', cjson.encode(kept))
-return #kept
+redis.call('EXPIRE', KEYS[2], ttl)
+return 1
+"""
+
+#: One customer's detector state and its part of the risk profile (the
+#: transaction handler's SAVE_LUA): KEYS the state and risk keys; ARGV the
+#: state TTL, the profile TTL, the state, the 24 h count and cash.
+CUSTOMER_SAVE_LUA = """
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[1])
+redis.call('HSET', KEYS[2], 'tx_count_24h', ARGV[4], 'cash_24h', ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
 """
 
 #: One customer's open alerts (PROFILE_ALERTS_LUA's body): KEYS[1] the risk
@@ -109,8 +153,8 @@ return 1
 """
 
 
-def _eval(pipe: Any, script: str, key: str, *args: Any) -> None:
-    pipe.execute_command("EVAL", script, 1, key, *args)
+def _eval(pipe: Any, script: str, keys: Sequence[str], *args: Any) -> None:
+    pipe.execute_command("EVAL", script, len(keys), *keys, *args)
 
 
 def queue_mget(pipe: Any, keys: Sequence[str], *, cluster: bool) -> None:
@@ -147,18 +191,13 @@ def queue_reserve(pipe: Any, keys: Sequence[str], args: Sequence[Any]) -> None:
 def queue_confirm(pipe: Any, keys: Sequence[str], args: Sequence[Any]) -> None:
     """CONFIRM_LUA's work: KEYS in fours per application (delivered, summary, snapshot, risk
     profile) then the clock; ARGV the TTL, hold window, now, clock entry, then triples."""
-    ttl, window, now, entry = int(args[0]), float(args[1]), args[2], args[3]
+    ttl, window, now, entry = args[0], args[1], args[2], args[3]
     for i in range(0, len(keys) - 1, 4):
         delivered, summary_key, snapshot_key, risk = keys[i : i + 4]
         j = i // 4 * 3 + 4
         summary, snapshot, approval = args[j], args[j + 1], args[j + 2]
-        pipe.set(delivered, b"1", ex=ttl)
-        pipe.set(summary_key, summary, ex=ttl)
-        if snapshot:
-            pipe.set(snapshot_key, snapshot, nx=True, ex=ttl)
-        if approval and window > 0:
-            _eval(pipe, APPROVAL_LUA, risk, window, now, approval)
-        pipe.expire(risk, ttl)
+        _eval(pipe, APPLICATION_CONFIRM_LUA, (delivered, snapshot_key), ttl, snapshot or b"")
+        _eval(pipe, CUSTOMER_CONFIRM_LUA, (summary_key, risk), ttl, window, now, summary, approval or b"")
     pipe.hset(keys[-1], "decisions", entry)
 
 
@@ -167,10 +206,10 @@ def queue_lookup(pipe: Any, keys: Sequence[str], args: Sequence[Any]) -> None:
     n, customers = int(args[0]), list(args[1:])
     m = len(customers)
     strings = 2 * n + m
-    for key in keys[:strings]:
-        pipe.get(key)
-    for key in keys[strings : strings + m]:
-        pipe.hgetall(key)
+    for i in range(n):
+        _eval(pipe, APPLICATION_LOOKUP_LUA, (keys[i], keys[n + i]))
+    for i in range(m):
+        _eval(pipe, CUSTOMER_LOOKUP_LUA, (keys[2 * n + i], keys[strings + i]))
     if customers:
         pipe.hmget(keys[strings + m], customers)
     pipe.hgetall(keys[strings + m + 1])
@@ -183,10 +222,12 @@ def _flat(mapping: dict[Any, Any]) -> list[Any]:
 def lookup_reply(raw: Sequence[Any], keys: Sequence[str], args: Sequence[Any]) -> list[Any]:
     """The replies of :func:`queue_lookup` laid out as LOOKUP_LUA's reply (hashes as flat lists)."""
     n, m = int(args[0]), len(args) - 1
-    strings = 2 * n + m
-    out: list[Any] = list(raw[:strings])
-    out += [_flat(h) for h in raw[strings : strings + m]]
-    out.append(list(raw[strings + m]) if m else [])
+    applications, customers = raw[:n], raw[n : n + m]
+    out: list[Any] = [stored for stored, _ in applications]
+    out += [mark for _, mark in applications]
+    out += [summary for summary, _ in customers]
+    out += [list(fields) for _, fields in customers]
+    out.append(list(raw[n + m]) if m else [])
     out.append(_flat(raw[-1]))
     return out
 
@@ -200,9 +241,7 @@ def queue_save_transactions(pipe: Any, keys: Sequence[str], args: Sequence[Any])
     n = len(keys) - 1 - m
     for i in range(0, n, 2):
         j = i // 2 * 3 + 3
-        pipe.set(keys[i], args[j], ex=ttl)
-        pipe.hset(keys[i + 1], mapping={"tx_count_24h": args[j + 1], "cash_24h": args[j + 2]})
-        pipe.expire(keys[i + 1], profile_ttl)
+        _eval(pipe, CUSTOMER_SAVE_LUA, (keys[i], keys[i + 1]), ttl, profile_ttl, args[j], args[j + 1], args[j + 2])
     pipe.hset(keys[n], "transactions", entry)
     base = 3 + n // 2 * 3
     for k in range(m):
@@ -214,7 +253,7 @@ def queue_repayments(pipe: Any, keys: Sequence[str], args: Sequence[Any]) -> Non
     ARGV the TTL, the clock entry, then triples (loan, days past due, status)."""
     for i, key in enumerate(keys[:-1]):
         j = i * 3 + 2
-        _eval(pipe, REPAYMENT_LUA, key, args[0], args[j], args[j + 1], args[j + 2])
+        _eval(pipe, REPAYMENT_LUA, (key,), args[0], args[j], args[j + 1], args[j + 2])
     pipe.hset(keys[-1], "repayments", args[1])
 
 
@@ -223,5 +262,5 @@ def queue_open_alerts(pipe: Any, keys: Sequence[str], args: Sequence[Any]) -> No
     ARGV the TTL, the clock entry, then pairs (detector, level or '')."""
     for i, key in enumerate(keys[:-1]):
         j = i * 2 + 2
-        _eval(pipe, OPEN_ALERTS_LUA, key, args[0], args[j], args[j + 1])
+        _eval(pipe, OPEN_ALERTS_LUA, (key,), args[0], args[j], args[j + 1])
     pipe.hset(keys[-1], "alerts", args[1])

@@ -130,7 +130,9 @@ def test_a_batchs_lookup_reservation_and_confirmation_are_single_slot_commands_i
     cluster_batches.queue_confirm(pipe, confirm_keys, confirm_args)
     assert_single_slot(pipe.calls)
     names = [name for name, _ in pipe.calls]
-    assert names.count("EVAL") == len(apps)  # one approval script per approved application
+    # one command per application and per customer in each call, not one per key
+    assert names.count("EVAL") == len(apps) + len(unique) + 2 * len(apps)
+    assert names.count("SET") == len(apps)  # the reservations
     assert "MGET" not in names
 
 
@@ -155,7 +157,8 @@ def test_the_transaction_repayment_and_alert_writes_are_single_slot_commands_in_
     )
     assert_single_slot(pipe.calls)
     sets = [keys for name, keys in pipe.calls if name == "SET"]
-    assert [k[0] for k in sets[len(customers) :]] == snapshots  # every snapshot written, after the states
+    assert [k[0] for k in sets] == snapshots  # every snapshot written
+    assert sum(name == "EVAL" for name, _ in pipe.calls) == 3 * len(customers)  # save, repayment, alert
 
 
 def test_single_server_batches_keep_one_mget_and_cluster_batches_split_them() -> None:
@@ -168,13 +171,13 @@ def test_single_server_batches_keep_one_mget_and_cluster_batches_split_them() ->
 
 
 def test_the_lookup_reply_has_the_scripts_layout() -> None:
-    # 2 applications, 1 customer: 4 GETs + 1 GET (summary), HGETALL risk, HMGET exposure, HGETALL clock
-    raw = [b"d1", None, b"1", None, b"sum", {b"approvals": b"[]"}, [b"12.5"], {b"decisions": b"[0.1,1]"}]
+    # 2 applications, 1 customer: a script each (decision and mark; summary and risk hash), HMGET, HGETALL clock
+    raw = [[b"d1", b"1"], [None, None], [b"sum", [b"approvals", b"[]"]], [b"12.5"], {b"decisions": b"[0.1,1]"}]
     keys = ["k"] * 8
     out = cluster_batches.lookup_reply(raw, keys, [2, "c"])
     assert out == [b"d1", None, b"1", None, b"sum", [b"approvals", b"[]"], [b"12.5"], [b"decisions", b"[0.1,1]"]]
     # no customers: no HMGET was queued
-    assert cluster_batches.lookup_reply([None, None, {}], ["k"] * 4, [1]) == [None, None, [], []]
+    assert cluster_batches.lookup_reply([[None, None], {}], ["k"] * 4, [1]) == [None, None, [], []]
 
 
 def test_urls_choose_the_client() -> None:
