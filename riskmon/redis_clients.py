@@ -67,11 +67,6 @@ def cluster_url(host: str, port: int) -> str:
     return f"redis{_CLUSTER_SUFFIX}://{host}:{port}"
 
 
-def _cluster_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    # health checks are per connection in redis-py's cluster nodes too; nothing else to translate
-    return kwargs
-
-
 def sync_client(url: str, **kwargs: Any) -> Any:
     """A blocking client (``redis.Redis`` or ``redis.cluster.RedisCluster``) for ``url``.
 
@@ -79,7 +74,7 @@ def sync_client(url: str, **kwargs: Any) -> Any:
     cluster raises here (RedisClusterException), not at the first command.
     """
     if is_cluster_url(url):
-        return RedisCluster.from_url(server_url(url), **_cluster_kwargs(kwargs))
+        return RedisCluster.from_url(server_url(url), **kwargs)
     return redis.Redis.from_url(url, **kwargs)
 
 
@@ -89,5 +84,5 @@ def async_client(url: str, **kwargs: Any) -> Any:
     Neither connects before its first command.
     """
     if is_cluster_url(url):
-        return AsyncRedisCluster.from_url(server_url(url), **_cluster_kwargs(kwargs))
+        return AsyncRedisCluster.from_url(server_url(url), **kwargs)
     return aioredis.Redis.from_url(url, **kwargs)

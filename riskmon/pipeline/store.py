@@ -291,7 +291,8 @@ class DecisionStore:
         marks = [self.key("delivered", app_id) for app_id in application_ids]
 
         def fill(pipe: Any) -> None:
-            # two MGETs, not two commands per application: redis-py's cost is per command
+            # one server: two MGETs, not two commands per application (redis-py's cost is per command);
+            # a cluster: a GET per key (an MGET must stay within one slot)
             cluster_batches.queue_mget(pipe, decisions, cluster=self.cluster)
             cluster_batches.queue_mget(pipe, marks, cluster=self.cluster)
 
