@@ -9,7 +9,9 @@ Environment variables:
 
 ``RISKMON_KAFKA_BOOTSTRAP``  Kafka bootstrap servers, ``host:port[,host:port]``
 ``RISKMON_REDIS_URL``        Redis URL, ``redis://[user:password@]host:port/db``
-                             (``rediss://`` for TLS)
+                             (``rediss://`` for TLS); a Redis Cluster as
+                             ``redis+cluster://host:port`` (``rediss+cluster://``),
+                             see ``riskmon.redis_clients``
 ``RISKMON_CONFIG``           path of the thresholds/policy/routing file
 ``RISKMON_SHADOW_CONFIG``    a second configuration evaluated beside it, recorded
                              on ``risk.shadow`` only (``riskmon.shadow.handler``)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian machine for riskmon: system packages, then a virtualenv.
 #
-# Installs (only when missing): redis-server, a Java 17+ runtime, Maven
+# Installs (only when missing): redis-server and redis-tools, a Java 17+ runtime, Maven
 # (Kafka is fetched from Maven Central by `riskmon stack up`, not here),
 # prometheus-alertmanager, Prometheus with promtool and chromium (for the
 # alert-delivery, metrics, rules and console browser tests), Tesseract OCR
@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# redis-cli joins the nodes of `riskmon stack up --redis-cluster` (redis-server pulls it in; stated for clarity)
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 # A real Alertmanager for the alert-delivery tests (Debian does not start it: no systemd here).

@@ -83,9 +83,9 @@ class ReceiverWorker(threading.Thread):
             log.warning("receiver %s: environment variable %s is empty", spec.name, secret_name)
         self._redis = None
         if redis_url:
-            import redis
+            from riskmon.redis_clients import sync_client
 
-            self._redis = redis.Redis.from_url(redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+            self._redis = sync_client(redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self._mark_prefix = f"{namespace}:alerts:delivered:{spec.name}:"
         self.delivered = 0
         self._producer: Producer | None = None  # created by run(), in the delivery thread

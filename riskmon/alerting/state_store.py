@@ -26,21 +26,18 @@ import orjson
 
 from riskmon.alerting.model import AlertState, GroupState
 from riskmon.alerting.silences import Silence
+from riskmon.keyspace import is_cluster_namespace
+from riskmon.pipeline import cluster_batches
 from riskmon.pipeline.store import clock_entry, queue_script
 from riskmon.profile import clock_key, risk_key
+from riskmon.redis_clients import REDIS_ERRORS
 
 __all__ = ["AlertStateStore", "EXPOSURE_TOTAL"]
 
 log = logging.getLogger(__name__)
 
 EXPOSURE_TOTAL = "__total__"
-_ERRORS: tuple[type[BaseException], ...] = (OSError,)
-try:  # redis is a dependency; the import stays local to this I/O module
-    from redis.exceptions import RedisError
-
-    _ERRORS = (RedisError, OSError)
-except ImportError:  # pragma: no cover
-    pass
+_ERRORS = REDIS_ERRORS
 
 
 #: The customers' open alerts in their risk profiles (``alerts``: JSON detector -> level),
@@ -147,7 +144,10 @@ class AlertStateStore:
                 args: list[Any] = [self._profile_ttl, clock_entry(oldest, now)]
                 for _, detector, level in profiles:
                     args += (detector, level or "")
-                queue_script(pipe, self._profile_script, keys, args)
+                if is_cluster_namespace(self._ns):
+                    cluster_batches.queue_open_alerts(pipe, keys, args)
+                else:
+                    queue_script(pipe, self._profile_script, keys, args)
             if states:
                 pipe.hset(self.key("alerts:state"), mapping={k: orjson.dumps(v.to_dict()) for k, v in states.items()})
             if groups:

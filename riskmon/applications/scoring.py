@@ -32,8 +32,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from redis.exceptions import RedisError
-
 from riskmon.applications.decide import MODEL_VERSION
 from riskmon.config import Policy
 from riskmon.decisioning import ScoredFactor
@@ -42,6 +40,7 @@ from riskmon.learning.registry import ModelPointer, ModelRegistry
 from riskmon.models.families import Model, restore_model
 from riskmon.models.features import model_inputs
 from riskmon.profile import CustomerProfile
+from riskmon.redis_clients import REDIS_ERRORS
 from riskmon.schemas import Application
 
 __all__ = ["ModelScorer", "Scored", "SCORECARD_VERSION"]
@@ -112,7 +111,7 @@ class ModelScorer:
                     pointer.hash[:12],
                     pointer.n_learned,
                 )
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("model registry unreachable (%s); keeping the models in memory", exc)
         except Exception:  # a corrupt snapshot must not stop decisions: keep what we have
             log.exception("could not load a published model; keeping the models in memory")

@@ -76,14 +76,13 @@ def read_live(settings: Settings, *, timeout: float = 30.0) -> tuple[list[dict],
     read after holds. The other way round, a checkpoint stored in between
     would read as a cut tail.
     """
-    import redis
-
     from riskmon.audit.log import read_audit_log, read_checkpoints
     from riskmon.pipeline.store import key_namespace
+    from riskmon.redis_clients import sync_client
 
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=10)
+    client = sync_client(settings.redis_url, socket_connect_timeout=5, socket_timeout=10)
     try:
-        checkpoints = read_checkpoints(client, key_namespace(settings.topic_prefix))
+        checkpoints = read_checkpoints(client, key_namespace(settings.topic_prefix, settings.redis_url))
     finally:
         client.close()
     entries = read_audit_log(settings.confluent_config(), settings.topic("risk.audit"), timeout=timeout)

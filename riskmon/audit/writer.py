@@ -46,7 +46,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 
 from riskmon.audit import AuditChain, AuditChainError
 from riskmon.audit.appender import AuditAppender, WriterFenced, transactional_id
@@ -54,6 +53,7 @@ from riskmon.audit.log import checkpoint_key, read_audit_log
 from riskmon.audit.signing import CheckpointSigner, Ed25519PublicKey
 from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.store import DecisionStore
+from riskmon.redis_clients import REDIS_ERRORS
 from riskmon.schemas import dumps, format_timestamp
 
 __all__ = ["AuditWriter"]
@@ -129,7 +129,7 @@ class AuditWriter:
             checkpoints = [
                 orjson.loads(x) for x in await self._store.client.lrange(checkpoint_key(self._store.namespace), 0, -1)
             ]
-        except (RedisError, OSError):
+        except REDIS_ERRORS:
             checkpoints = []
         try:
             self._chain = AuditChain.resume(entries, checkpoints=checkpoints, key=self._key, public_keys=self._trusted)
@@ -183,7 +183,7 @@ class AuditWriter:
             return
         try:
             await self._mark(keys=keys, args=[AUDITED_TTL_SECONDS])
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("could not mark the audit log's last %d records in Redis: %s", len(keys), exc)
 
     async def handle(self, batch: Sequence[Incoming]) -> None:
@@ -254,7 +254,7 @@ class AuditWriter:
         marks = [self._mark_key(r) for r in items]
         try:
             seen = await self._store.client.mget(marks)
-        except (RedisError, OSError):
+        except REDIS_ERRORS:
             seen = [None] * len(items)
         out: list[tuple[bytes, bytes]] = []
         appended = []
@@ -281,7 +281,7 @@ class AuditWriter:
         if appended:
             try:
                 await self._mark(keys=appended, args=[AUDITED_TTL_SECONDS])  # one command, not one per record
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 log.warning("could not mark audited records in Redis: %s", exc)
         if chain.size - self._last_checkpoint_size >= self._every:
             await self.checkpoint()
@@ -294,7 +294,7 @@ class AuditWriter:
         cp = chain.checkpoint(at=format_timestamp(self._now()), signer=self._signer)
         try:
             await self._store.client.rpush(checkpoint_key(self._store.namespace), dumps(cp))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("could not store the audit checkpoint: %s", exc)
             return None
         self._last_checkpoint_size = chain.size

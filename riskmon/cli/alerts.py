@@ -108,12 +108,12 @@ def _act(settings: Any, principal: Any, action: str, key: str, command: dict[str
 
 
 def _redis_hash(settings: Any, name: str) -> dict[bytes, bytes]:
-    import redis
-
     from riskmon.pipeline.store import key_namespace
+    from riskmon.redis_clients import sync_client
 
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
-    return client.hgetall(f"{key_namespace(settings.topic_prefix)}:{name}")
+    client = sync_client(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
+    namespace = key_namespace(settings.topic_prefix, settings.redis_url)
+    return client.hgetall(f"{namespace}:{name}")
 
 
 def _when(t: float | None) -> str:
@@ -208,7 +208,7 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
 
     def run(args: argparse.Namespace) -> int:
         from confluent_kafka import KafkaException
-        from redis.exceptions import RedisError
+        from redis.exceptions import RedisClusterException, RedisError
 
         from riskmon.alerting.commands import CommandError
         from riskmon.cli.operators import OperatorError
@@ -218,7 +218,7 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
             return fn(args)
         except (CommandError, SettingsError, OperatorError) as exc:
             raise UserError(str(exc)) from exc
-        except RedisError as exc:
+        except (RedisError, RedisClusterException) as exc:
             raise UserError(
                 f"cannot reach Redis at {_address(args, 'redis_url')} ({type(exc).__name__}: {exc})"
             ) from exc

@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "up":
             p.add_argument("--kafka-version", default=None, help="Apache Kafka version to run (from Maven Central)")
             p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for both to serve")
+            p.add_argument(
+                "--redis-cluster",
+                action="store_true",
+                help="run a three-master Redis Cluster instead of one Redis (URL redis+cluster://...)",
+            )
 
     worker = sub.add_parser("worker", help="run the stream processor (Faust worker)")
     _add_connection_flags(worker)
@@ -230,6 +235,7 @@ def _cmd_stack(args: argparse.Namespace) -> int:
                 directory,
                 timeout=args.timeout,
                 progress=lambda line: print(f"# {line}", file=sys.stderr, flush=True),
+                redis_cluster=args.redis_cluster,
                 **kwargs,
             )
             if not info.started:

@@ -105,9 +105,9 @@ def _expiry(text: str, now: float) -> float | None:
 
 
 def _redis(settings: Any) -> Any:
-    import redis
+    from riskmon.redis_clients import sync_client
 
-    return redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    return sync_client(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
 
 
 def _when(t: float | None) -> str:
@@ -166,7 +166,7 @@ def cli_principal(settings: Any, token: str | None) -> Principal:
 
     client = _redis(settings)
     try:
-        record = TokenStore(client, key_namespace(settings.topic_prefix)).resolve(token.strip())
+        record = TokenStore(client, key_namespace(settings.topic_prefix, settings.redis_url)).resolve(token.strip())
     finally:
         client.close()
     try:
@@ -192,7 +192,7 @@ def cmd_token(args: argparse.Namespace, settings: Any) -> int:
     from riskmon.pipeline.store import key_namespace
 
     client = _redis(settings)
-    store = TokenStore(client, key_namespace(settings.topic_prefix))
+    store = TokenStore(client, key_namespace(settings.topic_prefix, settings.redis_url))
     me = local_account()
     creator: dict[str, Any] = {"identity": me, "via": "none", "token_id": None, "roles": []}
     try:

@@ -119,7 +119,6 @@ def _percentile(values: list[float], q: float) -> float:
 
 def run_demo(options: DemoOptions) -> int:
     """Run the demo; returns 0 when every application got its decision."""
-    import redis
 
     from riskmon import stack
     from riskmon.config import load_config
@@ -127,6 +126,7 @@ def run_demo(options: DemoOptions) -> int:
     from riskmon.demo.data import load_records
     from riskmon.demo.transactions import generate_transactions
     from riskmon.pipeline.store import key_namespace
+    from riskmon.redis_clients import sync_client
     from riskmon.runtime.topics import ensure_topics, topic_names
     from riskmon.settings import Settings
 
@@ -195,8 +195,8 @@ def run_demo(options: DemoOptions) -> int:
         # learner has published a champion that may decide, so the switch shows.
         model_ready = threading.Event()
         phase_two_at = len(records) // 2
-        champion_key = f"{key_namespace(settings.topic_prefix)}:model:role:champion"
-        redis_client = redis.Redis.from_url(info.redis_url, socket_timeout=2)
+        champion_key = f"{key_namespace(settings.topic_prefix, info.redis_url)}:model:role:champion"
+        redis_client = sync_client(info.redis_url, socket_timeout=2)
         min_labels = load_config(options.config_path or os.environ.get("RISKMON_CONFIG")).models.min_labels_to_decide
         next_model_check = 0.0
         produced = {"n": 0}

@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 
 from riskmon.fraud.evaluation import FraudChampionChallenger
 from riskmon.fraud.model import FraudModel
 from riskmon.fraud.store import model_key
 from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.store import DecisionStore
+from riskmon.redis_clients import REDIS_ERRORS
 
 __all__ = ["FraudLearner", "published_models"]
 
@@ -80,7 +80,7 @@ class FraudLearner:
             return
         try:
             champion, challenger, _ = published_models(await self._store.client.get(model_key(self._store.namespace)))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("fraud models not restored (%s); starting afresh", exc)
             champion = challenger = None
         if champion is not None and challenger is not None:
@@ -104,5 +104,5 @@ class FraudLearner:
         }
         try:
             await self._store.client.set(model_key(self._store.namespace), orjson.dumps(doc))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("fraud models not published (%s); kept in memory", exc)

@@ -26,13 +26,13 @@ from typing import Any
 
 import orjson
 from prometheus_client import Counter
-from redis.exceptions import RedisError
 
 from riskmon.fraud.store import JOIN_LUA, SNAPSHOT_TTL_SECONDS, labelled_key, snapshot_key
 from riskmon.pipeline.handler import BatchHandler
 from riskmon.pipeline.messages import Incoming, Send, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.pipeline.store import DecisionStore
+from riskmon.redis_clients import REDIS_ERRORS
 from riskmon.schemas import SchemaError, TransactionOutcome, decode_object
 
 __all__ = ["OutcomeHandler", "label_counter"]
@@ -102,7 +102,7 @@ class OutcomeHandler(BatchHandler):
             keys += (snapshot_key(ns, o.transaction_id), labelled_key(ns, o.transaction_id))
         try:
             joined = await self._join(keys=keys, args=[SNAPSHOT_TTL_SECONDS])
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             # Without Redis there is no snapshot to join: raise so the batch is read again later.
             self._labels.labels("unavailable").inc(len(outcomes))
             raise RuntimeError(f"fraud labels cannot be joined while Redis is unreachable: {exc}") from exc

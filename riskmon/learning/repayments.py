@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 
 from riskmon.models.labels import label_from_repayment
+from riskmon.pipeline import cluster_batches
 from riskmon.pipeline.handler import BatchHandler
 from riskmon.pipeline.messages import Incoming, Send, oldest_timestamp, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
@@ -110,7 +111,10 @@ class RepaymentHandler(BatchHandler):
         args: list[Any] = [self._store.ttl_seconds, clock_entry(oldest, time.time())]
         for r in repayments:
             args += (r.application_id, r.days_past_due, r.status)
-        queue_script(pipe, self._profile_script, keys, args)
+        if self._store.cluster:
+            cluster_batches.queue_repayments(pipe, keys, args)
+        else:
+            queue_script(pipe, self._profile_script, keys, args)
 
     async def _handle(self, batch: Sequence[Incoming]) -> None:
         if batch:

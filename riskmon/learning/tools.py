@@ -8,17 +8,20 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException
 
 from riskmon.learning.registry import ModelRegistry
 from riskmon.pipeline.store import key_namespace
+from riskmon.redis_clients import async_client
 from riskmon.settings import Settings
 
 __all__ = ["model_status", "model_history", "request_promotion"]
 
 
 def _registry(settings: Settings) -> tuple[aioredis.Redis, ModelRegistry]:
-    client = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
-    return client, ModelRegistry(client, namespace=key_namespace(settings.topic_prefix), snapshot_ttl_seconds=1)
+    client = async_client(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
+    namespace = key_namespace(settings.topic_prefix, settings.redis_url)
+    return client, ModelRegistry(client, namespace=namespace, snapshot_ttl_seconds=1)
 
 
 async def model_status(settings: Settings) -> dict[str, Any]:
@@ -39,7 +42,7 @@ async def model_status(settings: Settings) -> dict[str, Any]:
             },
             "evaluation": await registry.evaluation(),
         }
-    except RedisConnectionError as exc:
+    except (RedisConnectionError, RedisClusterException) as exc:
         raise OSError(str(exc)) from exc
     finally:
         await client.aclose()
@@ -49,7 +52,7 @@ async def model_history(settings: Settings) -> list[dict[str, Any]]:
     client, registry = _registry(settings)
     try:
         return await registry.promotions()
-    except RedisConnectionError as exc:
+    except (RedisConnectionError, RedisClusterException) as exc:
         raise OSError(str(exc)) from exc
     finally:
         await client.aclose()
@@ -71,7 +74,7 @@ async def request_promotion(settings: Settings, *, author: str, reason: str, wai
             f"no learner applied the promotion within {wait:g}s; it stays requested and is applied "
             "with the next batch of labels the learner sees"
         )
-    except RedisConnectionError as exc:
+    except (RedisConnectionError, RedisClusterException) as exc:
         raise OSError(str(exc)) from exc
     finally:
         await client.aclose()

@@ -32,12 +32,14 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
+from riskmon.keyspace import cluster_namespace, entity_key, is_cluster_namespace
+from riskmon.pipeline import cluster_batches
 from riskmon.pipeline.messages import Incoming
 from riskmon.profile import CustomerProfile, clock_key, profile_from_redis, risk_key
 from riskmon.profile.fields import APPROVALS, last_decision_key
 from riskmon.profile.profile import clock_delays
+from riskmon.redis_clients import REDIS_ERRORS, async_client, is_cluster_url
 
 __all__ = ["UNAVAILABLE", "DecisionStore", "Delivered", "Lookup", "clock_entry", "key_namespace", "queue_script"]
 
@@ -138,14 +140,16 @@ return n / 4
 """
 
 
-def key_namespace(topic_prefix: str) -> str:
-    """The Redis key prefix for a topic prefix.
+def key_namespace(topic_prefix: str, redis_url: str = "") -> str:
+    """The Redis key prefix for a topic prefix; hash-tagged when ``redis_url`` is a Redis Cluster's
+    (:mod:`riskmon.keyspace`).
 
-    >>> key_namespace(""), key_namespace("staging.")
-    ('riskmon', 'riskmon:staging')
+    >>> key_namespace(""), key_namespace("staging."), key_namespace("staging.", "redis+cluster://h:7000")
+    ('riskmon', 'riskmon:staging', '{riskmon:staging}')
     """
     cleaned = topic_prefix.strip(".:")
-    return f"riskmon:{cleaned}" if cleaned else "riskmon"
+    namespace = f"riskmon:{cleaned}" if cleaned else "riskmon"
+    return cluster_namespace(namespace) if is_cluster_url(redis_url) else namespace
 
 
 def _pairs(flat: Sequence[Any]) -> dict[Any, Any]:
@@ -206,9 +210,14 @@ class DecisionStore:
         timeout: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._client = aioredis.Redis.from_url(
+        self._client = async_client(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30
         )
+        #: On a Redis Cluster no call may touch two hash slots: batches go as
+        #: pipelines of single-slot commands (riskmon.pipeline.cluster_batches).
+        self.cluster = is_cluster_url(url)
+        if self.cluster and not is_cluster_namespace(namespace):
+            namespace = cluster_namespace(namespace)
         self._ttl = ttl_seconds
         self._ns = namespace
         self._backoff = backoff_seconds
@@ -218,6 +227,10 @@ class DecisionStore:
         self._reserve_script = self._client.register_script(RESERVE_LUA)
         self._confirm_script = self._client.register_script(CONFIRM_LUA)
         self._lookup_script = self._client.register_script(LOOKUP_LUA)
+
+    def key(self, kind: str, entity_id: str) -> str:
+        """The key of one application's ``kind`` of state (decision, delivered, features, labelled...)."""
+        return entity_key(self._ns, kind, entity_id)
 
     @property
     def client(self) -> aioredis.Redis:
@@ -265,7 +278,7 @@ class DecisionStore:
             return None
         try:
             return await call()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._failed(exc)
             return None
 
@@ -274,15 +287,19 @@ class DecisionStore:
         if not application_ids:
             return None if self.degraded else []
 
+        decisions = [self.key("decision", app_id) for app_id in application_ids]
+        marks = [self.key("delivered", app_id) for app_id in application_ids]
+
         def fill(pipe: Any) -> None:
-            # two MGETs, not two commands per application: redis-py's cost is per command
-            pipe.mget([f"{self._ns}:decision:{app_id}" for app_id in application_ids])
-            pipe.mget([f"{self._ns}:delivered:{app_id}" for app_id in application_ids])
+            # one server: two MGETs, not two commands per application (redis-py's cost is per command);
+            # a cluster: a GET per key (an MGET must stay within one slot)
+            cluster_batches.queue_mget(pipe, decisions, cluster=self.cluster)
+            cluster_batches.queue_mget(pipe, marks, cluster=self.cluster)
 
         raw = await self._pipeline(fill)
         if raw is None:
             return None
-        stored, delivered = raw
+        stored, delivered = cluster_batches.split_mgets(raw, [len(decisions), len(marks)], cluster=self.cluster)
         return [Lookup(value, mark is not None) for value, mark in zip(stored, delivered, strict=True)]
 
     async def reserve(self, entries: Sequence[tuple[str, bytes]]) -> list[bytes] | None:
@@ -294,9 +311,12 @@ class DecisionStore:
         if not entries:
             return None if self.degraded else []
 
-        keys = [f"{self._ns}:decision:{app_id}" for app_id, _ in entries]
+        keys = [self.key("decision", app_id) for app_id, _ in entries]
         args = [self._ttl, *(value for _, value in entries)]
-        raw = await self._guarded(lambda: self._reserve_script(keys=keys, args=args))
+        if self.cluster:
+            raw = await self._pipeline(lambda pipe: cluster_batches.queue_reserve(pipe, keys, args))
+        else:
+            raw = await self._guarded(lambda: self._reserve_script(keys=keys, args=args))
         if raw is None:
             return None
         return [stored if stored is not None else value for stored, (_, value) in zip(raw, entries, strict=True)]
@@ -319,13 +339,15 @@ class DecisionStore:
         args: list[Any] = [self._ttl, hold_window_seconds, now, clock_entry(oldest, now)]
         for d in entries:
             keys += (
-                f"{self._ns}:delivered:{d.application_id}",
+                self.key("delivered", d.application_id),
                 last_decision_key(self._ns, d.customer_id),
-                f"{self._ns}:features:{d.application_id}",
+                self.key("features", d.application_id),
                 risk_key(self._ns, d.customer_id),
             )
             args += (d.summary, d.snapshot if d.snapshot is not None else b"", d.approval or b"")
         keys.append(clock_key(self._ns))
+        if self.cluster:
+            return await self._pipeline(lambda pipe: cluster_batches.queue_confirm(pipe, keys, args)) is not None
         return await self._guarded(lambda: self._confirm_script(keys=keys, args=args)) is not None
 
     async def approvals(self, customer_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]] | None:
@@ -345,7 +367,7 @@ class DecisionStore:
         return out
 
     def _deadletter_key(self, message: Incoming) -> str:
-        return f"{self._ns}:deadlettered:{message.topic}:{message.partition}:{message.offset}"
+        return self.key("deadlettered", f"{message.topic}:{message.partition}:{message.offset}")
 
     async def deadletter_sent(self, message: Incoming) -> bool:
         """Whether ``message``'s dead letter was delivered before; False when Redis is down."""
@@ -362,7 +384,7 @@ class DecisionStore:
 
         def fill(pipe: Any) -> None:
             for key in decision_keys:
-                pipe.set(f"{self._ns}:delivered:{key}", b"1", ex=self._ttl)
+                pipe.set(self.key("delivered", key), b"1", ex=self._ttl)
 
         return not decision_keys or await self._pipeline(fill) is not None
 
@@ -375,15 +397,19 @@ class DecisionStore:
         customers = list(dict.fromkeys(customer_ids))
         ns = self._ns
         keys = [
-            *(f"{ns}:decision:{app_id}" for app_id in application_ids),
-            *(f"{ns}:delivered:{app_id}" for app_id in application_ids),
+            *(self.key("decision", app_id) for app_id in application_ids),
+            *(self.key("delivered", app_id) for app_id in application_ids),
             *(last_decision_key(ns, customer) for customer in customers),
             *(risk_key(ns, customer) for customer in customers),
             f"{ns}:exposure",
             clock_key(ns),
         ]
         args = [len(application_ids), *customers]
-        raw = await self._guarded(lambda: self._lookup_script(keys=keys, args=args))
+        if self.cluster:
+            raw = await self._pipeline(lambda pipe: cluster_batches.queue_lookup(pipe, keys, args))
+            raw = None if raw is None else cluster_batches.lookup_reply(raw, keys, args)
+        else:
+            raw = await self._guarded(lambda: self._lookup_script(keys=keys, args=args))
         if raw is None:
             return None
         n, m = len(application_ids), len(customers)
@@ -415,8 +441,8 @@ class DecisionStore:
 
         def fill(pipe: Any) -> None:
             for app_id in application_ids:
-                pipe.get(f"{self._ns}:features:{app_id}")
-                pipe.exists(f"{self._ns}:labelled:{app_id}")
+                pipe.get(self.key("features", app_id))
+                pipe.exists(self.key("labelled", app_id))
             if also is not None:
                 also(pipe)
 
@@ -432,7 +458,7 @@ class DecisionStore:
 
         def fill(pipe: Any) -> None:
             for app_id in application_ids:
-                pipe.set(f"{self._ns}:labelled:{app_id}", b"1", nx=True, ex=self._ttl)
+                pipe.set(self.key("labelled", app_id), b"1", nx=True, ex=self._ttl)
 
         raw = await self._pipeline(fill)
         return None if raw is None else [bool(x) for x in raw]
@@ -442,8 +468,8 @@ class DecisionStore:
         if self.degraded:
             return None
         try:
-            return await self._client.get(f"{self._ns}:decision:{application_id}")
-        except (RedisError, OSError) as exc:
+            return await self._client.get(self.key("decision", application_id))
+        except REDIS_ERRORS as exc:
             self._failed(exc)
             return None
 

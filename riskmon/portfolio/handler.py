@@ -28,7 +28,6 @@ import logging
 from collections.abc import Sequence
 
 import orjson
-from redis.exceptions import RedisError
 
 from riskmon.alerting.sink import AlertSink
 from riskmon.alerting.state_store import EXPOSURE_TOTAL
@@ -38,6 +37,7 @@ from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.store import DecisionStore
 from riskmon.portfolio.summaries import observe_summary
 from riskmon.portfolio.watch import PortfolioWatch
+from riskmon.redis_clients import REDIS_ERRORS
 
 __all__ = ["PortfolioHandler", "MODEL_ALERT_KEY", "LOAN_RATES_KEY", "loan_rates_doc"]
 
@@ -113,7 +113,7 @@ class PortfolioHandler:
             pipe.hset(f"{self._store.namespace}:{LOAN_RATES_KEY}", mapping=loan_rates_doc(self._watch.indicators))
         try:
             await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("could not share exposures and loan rates in Redis: %s", exc)
 
     def snapshot(self) -> tuple[dict[str, float | None], float | None, str | None]:
@@ -133,5 +133,5 @@ class PortfolioHandler:
             else:
                 await self._store.client.delete(key)
             self._model_critical = critical
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("could not record the model alert state in Redis: %s", exc)

@@ -26,6 +26,8 @@ can refuse to approve on a profile whose writers run behind.
 
 from __future__ import annotations
 
+from riskmon.keyspace import entity_key
+
 __all__ = [
     "ALERTS",
     "APPROVALS",
@@ -57,8 +59,10 @@ def risk_key(namespace: str, customer_id: str) -> str:
 
     >>> risk_key("riskmon", "c-1")
     'riskmon:risk:c-1'
+
+    On a Redis Cluster the customer id is the key's hash tag (:mod:`riskmon.keyspace`).
     """
-    return f"{namespace}:risk:{customer_id}"
+    return entity_key(namespace, "risk", customer_id)
 
 
 def last_decision_key(namespace: str, customer_id: str) -> str:
@@ -67,7 +71,7 @@ def last_decision_key(namespace: str, customer_id: str) -> str:
     >>> last_decision_key("riskmon", "c-1")
     'riskmon:profile:c-1'
     """
-    return f"{namespace}:profile:{customer_id}"
+    return entity_key(namespace, "profile", customer_id)
 
 
 def clock_key(namespace: str) -> str:

@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 
 from riskmon.applications.decide import decision_id_for
 from riskmon.audit import review_record
@@ -34,6 +33,7 @@ from riskmon.pipeline.handler import BatchHandler
 from riskmon.pipeline.messages import Incoming, Send, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.pipeline.store import DecisionStore
+from riskmon.redis_clients import REDIS_ERRORS
 from riskmon.schemas import DeadLetter, Decision, Reason, Review, SchemaError, decode_object, dumps
 
 __all__ = ["ReviewHandler", "ReviewRefused"]
@@ -86,16 +86,14 @@ class ReviewHandler(BatchHandler):
             await future
 
     async def _apply(self, review: Review) -> list[Awaitable[Any]]:
-        ns = self._store.namespace
+        store, app_id = self._store, review.application_id
+        # a hold is stored as application "hold:<id>" (riskmon.alerting.holds): on a cluster, another slot
+        keys = [store.key("decision", app_id), store.key("features", app_id), store.key("decision", f"hold:{app_id}")]
         try:
-            automated_raw, features_raw, hold_raw = await self._store.client.mget(
-                [
-                    f"{ns}:decision:{review.application_id}",
-                    f"{ns}:features:{review.application_id}",
-                    f"{ns}:decision:hold:{review.application_id}",
-                ]
-            )
-        except (RedisError, OSError) as exc:
+            client = store.client
+            raw = await (client.mget_nonatomic(keys) if store.cluster else client.mget(keys))
+            automated_raw, features_raw, hold_raw = raw
+        except REDIS_ERRORS as exc:
             raise RuntimeError(f"decision store unavailable: {exc}") from exc  # retried, then dead-lettered
         if automated_raw is None:
             raise ReviewRefused(
@@ -113,7 +111,7 @@ class ReviewHandler(BatchHandler):
         value = dumps(
             {**manual.to_dict(), "review": {"reviewer": review.reviewer, "reviewed_at": review_dict["reviewed_at"]}}
         )
-        key = f"{ns}:manual:{review.application_id}"
+        key = store.key("manual", app_id)
         reserved = await self._store.client.set(key, value, nx=True, ex=400 * 86400)
         if not reserved:
             stored = await self._store.client.get(key)

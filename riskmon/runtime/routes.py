@@ -146,7 +146,7 @@ def build_routes(settings: Settings, config: RiskConfig, *, send: Send, metrics:
     store = DecisionStore(
         settings.redis_url,
         ttl_seconds=settings.decision_ttl_days * 86400,
-        namespace=key_namespace(settings.topic_prefix),
+        namespace=key_namespace(settings.topic_prefix, settings.redis_url),
     )
     registry = ModelRegistry(
         store.client, namespace=store.namespace, snapshot_ttl_seconds=settings.decision_ttl_days * 86400

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from riskmon.stack import kafka, redis_server
+from riskmon.stack import kafka, redis_cluster, redis_server
 from riskmon.stack.ports import free_ports, port_is_free
 from riskmon.stack.process import is_ours, log_size, require_programs, spawn, stop, tail
+from riskmon.stack.redis_cluster import wait_ready as wait_cluster_ready
 from riskmon.stack.state import StackInfo, kafka_cache_dir, load_state, save_state
 
 
@@ -47,8 +48,19 @@ class _Layout:
     def redis_conf(self) -> Path:
         return self.redis / "redis.conf"
 
+    @property
+    def redis_cluster(self) -> Path:
+        return self.dir / "redis-cluster"
+
+    def node_conf(self, port: int) -> Path:
+        """The config file of the Redis Cluster node on ``port`` (its command line names it)."""
+        return redis_cluster.node_dir(self.redis_cluster, port) / "redis.conf"
+
     def logs(self, name: str) -> list[Path]:
         """A server's console output (JVM and startup errors) and its own log."""
+        if name == "redis_cluster":
+            nodes = sorted(self.redis_cluster.glob("*/redis.out"))
+            return [log for node in nodes for log in (node, node.with_suffix(".log"))]
         base = self.kafka / "kafka" if name == "kafka" else self.redis / "redis"
         return [base.with_suffix(".out"), base.with_suffix(".log")]
 
@@ -75,25 +87,41 @@ def _locked(dir: Path) -> Iterator[None]:
         yield
 
 
+def _cluster_ports(state: dict[str, Any]) -> list[int]:
+    entry = state.get("redis_cluster", {})
+    return [entry[key] for key in _PORT_KEYS["redis_cluster"] if entry.get(key)]
+
+
+def _cluster_nodes(state: dict[str, Any], layout: _Layout) -> list[tuple[int, str]]:
+    """(pid, config file) of each recorded Redis Cluster node still running as ours."""
+    pids = state.get("redis_cluster", {}).get("pids") or []
+    nodes = [(pid, str(layout.node_conf(port))) for pid, port in zip(pids, _cluster_ports(state), strict=False)]
+    return [(pid, conf) for pid, conf in nodes if is_ours(pid, conf)]
+
+
 def _running(state: dict[str, Any], layout: _Layout) -> tuple[bool, bool]:
-    return (
-        is_ours(state.get("kafka", {}).get("pid"), str(layout.kafka_props)),
-        is_ours(state.get("redis", {}).get("pid"), str(layout.redis_conf)),
-    )
+    """Whether Kafka runs, and whether the stack's Redis (the single server, or every
+    cluster node when the stack was brought up with a cluster) runs."""
+    if state.get("redis_mode") == "cluster":
+        redis_up = len(_cluster_nodes(state, layout)) == redis_cluster.MASTERS
+    else:
+        redis_up = is_ours(state.get("redis", {}).get("pid"), str(layout.redis_conf))
+    return (is_ours(state.get("kafka", {}).get("pid"), str(layout.kafka_props)), redis_up)
 
 
 def _info(dir: Path, state: dict[str, Any], started: bool) -> StackInfo:
+    cluster = state.get("redis_mode") == "cluster"
     return StackInfo(
         dir=dir,
         kafka_bootstrap=f"127.0.0.1:{state['kafka']['port']}",
-        redis_url=redis_server.url(state["redis"]["port"]),
+        redis_url=redis_cluster.url(_cluster_ports(state)) if cluster else redis_server.url(state["redis"]["port"]),
         kafka_pid=state["kafka"]["pid"],
-        redis_pid=state["redis"]["pid"],
+        redis_pid=state["redis_cluster"]["pids"][0] if cluster else state["redis"]["pid"],
         started=started,
     )
 
 
-_PORT_KEYS = {"kafka": ("port", "controller_port"), "redis": ("port",)}
+_PORT_KEYS = {"kafka": ("port", "controller_port"), "redis": ("port",), "redis_cluster": ("port", "port2", "port3")}
 
 
 def _plan_ports(state: dict[str, Any], to_start: list[str], progress: Callable[[str], None]) -> dict[str, list[int]]:
@@ -110,14 +138,16 @@ def _plan_ports(state: dict[str, Any], to_start: list[str], progress: Callable[[
     plan: dict[str, list[int]] = {}
     for name in to_start:
         ports = [port for port in recorded(name) if port]
-        if len(ports) == len(_PORT_KEYS[name]) and reserved.isdisjoint(ports) and all(map(port_is_free, ports)):
+        usable = redis_cluster.usable_port if name == "redis_cluster" else port_is_free
+        if len(ports) == len(_PORT_KEYS[name]) and reserved.isdisjoint(ports) and all(map(usable, ports)):
             plan[name] = ports
             reserved.update(ports)
     for name in to_start:
         if name not in plan:
-            fresh = free_ports(len(_PORT_KEYS[name]))
+            pick = redis_cluster.free_node_ports if name == "redis_cluster" else free_ports
+            fresh = pick(len(_PORT_KEYS[name]))
             while not reserved.isdisjoint(fresh):
-                fresh = free_ports(len(_PORT_KEYS[name]))
+                fresh = pick(len(_PORT_KEYS[name]))
             if all(recorded(name)):
                 progress(f"{name}: previous ports {recorded(name)} are taken; using {fresh}")
             plan[name] = fresh
@@ -171,14 +201,41 @@ def _start_redis(layout: _Layout, port: int, progress: Callable[[str], None]) ->
     return ({"version": _redis_version(), "port": port, "pid": pid, "cmdline": cmd, "started_at": time.time()}, offsets)
 
 
+def _start_redis_cluster(
+    layout: _Layout, ports: list[int], progress: Callable[[str], None], started: list[tuple[int, str]]
+) -> dict[str, Any]:
+    """Configure and spawn the three cluster nodes (fresh: old ``nodes.conf`` removed); return the state entry.
+
+    Each node is appended to ``started`` as soon as it runs, so a failure stops those already up.
+    """
+    progress(f"starting a Redis Cluster of {len(ports)} masters on 127.0.0.1:{ports}")
+    pids = []
+    for port in ports:
+        node = redis_cluster.node_dir(layout.redis_cluster, port)
+        node.mkdir(parents=True, exist_ok=True)
+        (node / "nodes.conf").unlink(missing_ok=True)  # nothing is persisted: a fresh cluster each start
+        conf = layout.node_conf(port)
+        conf.write_text(redis_cluster.render_config(node, port))
+        pid = spawn(redis_cluster.start_command(conf), node / "redis.out", cwd=node)
+        started.append((pid, str(conf)))
+        pids.append(pid)
+    keys = _PORT_KEYS["redis_cluster"]
+    return {"version": _redis_version(), **dict(zip(keys, ports, strict=True)), "pids": pids, "started_at": time.time()}
+
+
 def up(
     dir: Path,
     *,
     kafka_version: str = kafka.DEFAULT_KAFKA_VERSION,
     timeout: float = 120.0,
     progress: Callable[[str], None] | None = None,
+    redis_cluster: bool = False,
 ) -> StackInfo:
     """Start whatever of Kafka and Redis is not running in ``dir``; wait until both serve.
+
+    ``redis_cluster`` runs a three-master Redis Cluster instead of the single
+    Redis (its URL is ``redis+cluster://...``); the choice is recorded, so
+    `status` and `down` know it.
 
     Returns ``started=False`` when both already ran (nothing changed). The Kafka
     fetch on a first run is not counted in ``timeout``, which bounds the wait
@@ -189,10 +246,12 @@ def up(
     dir = _resolve(dir)
     dir.mkdir(parents=True, exist_ok=True)
     layout = _Layout(dir)
+    redis_name = "redis_cluster" if redis_cluster else "redis"
     with _locked(dir):
         state = load_state(dir)
+        state["redis_mode"] = "cluster" if redis_cluster else "single"
         kafka_up, redis_up = _running(state, layout)
-        needed = [] if redis_up else ["redis-server"]
+        needed = [] if redis_up else ["redis-server", "redis-cli"] if redis_cluster else ["redis-server"]
         if not kafka_up:
             needed.append("java")
             if kafka.needs_fetch(kafka_version, kafka_cache_dir()):
@@ -201,27 +260,40 @@ def up(
         if kafka_up and state["kafka"].get("version") != kafka_version:
             report(f"Kafka {state['kafka'].get('version')} is already running; leaving it as it is")
 
-        plan = _plan_ports(state, [name for name, up_ in (("kafka", kafka_up), ("redis", redis_up)) if not up_], report)
+        plan = _plan_ports(
+            state, [name for name, up_ in (("kafka", kafka_up), (redis_name, redis_up)) if not up_], report
+        )
         started: list[tuple[int, str]] = []
         # Error messages quote only what the logs received from here on.
-        since = {name: layout.log_offsets(name) for name in ("kafka", "redis")}
+        since = {name: layout.log_offsets(name) for name in ("kafka", "redis", "redis_cluster")}
         try:
             if not kafka_up:
                 state["kafka"], since["kafka"] = _start_kafka(layout, kafka_version, plan["kafka"], report)
                 started.append((state["kafka"]["pid"], str(layout.kafka_props)))
                 save_state(dir, state)
-            if not redis_up:
+            if not redis_up and redis_cluster:
+                state["redis_cluster"] = _start_redis_cluster(layout, plan[redis_name], report, started)
+                save_state(dir, state)
+            elif not redis_up:
                 state["redis"], since["redis"] = _start_redis(layout, plan["redis"][0], report)
                 started.append((state["redis"]["pid"], str(layout.redis_conf)))
                 save_state(dir, state)
             began = time.monotonic()
             deadline = began + timeout
-            redis_server.wait_ready(
-                redis_server.url(state["redis"]["port"]),
-                state["redis"]["pid"],
-                deadline,
-                lambda: layout.failure_logs("redis", since["redis"]),
-            )
+            if redis_cluster:
+                wait_cluster_ready(
+                    _cluster_ports(state),
+                    state["redis_cluster"]["pids"],
+                    deadline,
+                    lambda: layout.failure_logs("redis_cluster", since["redis_cluster"]),
+                )
+            else:
+                redis_server.wait_ready(
+                    redis_server.url(state["redis"]["port"]),
+                    state["redis"]["pid"],
+                    deadline,
+                    lambda: layout.failure_logs("redis", since["redis"]),
+                )
             if not redis_up:
                 report(f"Redis ready in {time.monotonic() - began:.1f} s")
             kafka.wait_ready(
@@ -239,6 +311,8 @@ def up(
             for name in ("kafka", "redis"):
                 if state.get(name, {}).get("pid") in started_pids:
                     state[name]["pid"] = None
+            if started_pids.intersection(state.get("redis_cluster", {}).get("pids") or []):
+                state["redis_cluster"]["pids"] = []
             save_state(dir, state)
             raise
         return _info(dir, state, started=bool(started))
@@ -275,15 +349,20 @@ def down(dir: Path, *, timeout: float = 30.0, only: Service | None = None) -> li
             for name, (_, marker) in names.items()
             if is_ours(state.get(name, {}).get("pid"), marker)
         }
-        stopped = set(stop([(pid, names[name][1]) for name, pid in targets.items()], timeout))
+        nodes = _cluster_nodes(state, layout) if "redis" in names else []
+        stopped = set(stop([(pid, names[name][1]) for name, pid in targets.items()] + nodes, timeout))
         described = [
             f"{names[name][0]} (pid {pid}, 127.0.0.1:{state[name]['port']})"
             for name, pid in targets.items()
             if pid in stopped
         ]
+        ports = dict(zip(state.get("redis_cluster", {}).get("pids") or [], _cluster_ports(state), strict=False))
+        described += [f"Redis Cluster node (pid {pid}, 127.0.0.1:{ports[pid]})" for pid, _ in nodes if pid in stopped]
         for name in names:
             if name in state and state[name].get("pid") is not None:
                 state[name]["pid"] = None
+        if nodes:
+            state["redis_cluster"]["pids"] = []
         save_state(dir, state)
     return described
 

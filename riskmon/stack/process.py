@@ -23,6 +23,7 @@ INSTALL_HINTS = {
     "mvn": "install Apache Maven with `apt-get install maven` "
     "(it fetches Kafka from Maven Central on the first run only)",
     "redis-server": "install Debian's package with `apt-get install redis-server`",
+    "redis-cli": "install Debian's package with `apt-get install redis-tools` (for --redis-cluster)",
 }
 
 # Popen handles of children started by this interpreter: keeping them lets us

@@ -29,19 +29,20 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from riskmon.alerting.sink import AlertSink
 from riskmon.config import RiskConfig
 from riskmon.detectors import epoch
 from riskmon.fraud.learner import published_models
 from riskmon.fraud.scoring import FraudScoring
 from riskmon.fraud.store import REFRESH_SECONDS, SNAPSHOT_TTL_SECONDS, model_key, snapshot_key
+from riskmon.keyspace import entity_key
+from riskmon.pipeline import cluster_batches
 from riskmon.pipeline.handler import BatchHandler
 from riskmon.pipeline.messages import Incoming, Send, oldest_timestamp, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.pipeline.store import DecisionStore, clock_entry
 from riskmon.profile import clock_key, risk_key
+from riskmon.redis_clients import REDIS_ERRORS
 from riskmon.schemas import SchemaError, Transaction, decode_object
 from riskmon.transactions.core import watch_transactions
 from riskmon.transactions.watch import CustomerStates, CustomerWatch, TransactionAnomalyWatch
@@ -151,9 +152,11 @@ class TransactionHandler(BatchHandler):
                 missing.append(customer)
         if missing and not self._store.degraded:
             try:
-                raw = await self._store.client.mget([self._key(c) for c in missing])
+                keys = [self._key(c) for c in missing]
+                client = self._store.client  # on a cluster the keys span slots: one GET per key's node
+                raw = await (client.mget_nonatomic(keys) if self._store.cluster else client.mget(keys))
                 stored.update((c, value) for c, value in zip(missing, raw, strict=True) if value is not None)
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 log.warning("customer state unavailable in Redis (%s); starting from memory", exc)
         watches: dict[str, CustomerWatch] = {}
         unreadable: list[str] = []
@@ -184,7 +187,7 @@ class TransactionHandler(BatchHandler):
         self._fraud_read_at = now
         try:
             data = await self._store.client.get(model_key(self._store.namespace))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("fraud models unavailable in Redis (%s); scoring with the last ones read", exc)
             return
         champion, challenger, _ = published_models(data)
@@ -223,10 +226,15 @@ class TransactionHandler(BatchHandler):
         keys += (snapshot_key(ns, tx_id) for tx_id in snapshots)
         args += (*snapshots.values(), len(snapshots), SNAPSHOT_TTL_SECONDS)
         try:
-            await self._save_script(keys=keys, args=args)
+            if self._store.cluster:
+                pipe = self._store.client.pipeline(transaction=False)
+                cluster_batches.queue_save_transactions(pipe, keys, args)
+                await pipe.execute()
+            else:
+                await self._save_script(keys=keys, args=args)
             self._metrics.profile_written("transactions", oldest)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("could not save customer state to Redis (%s); kept in memory", exc)
 
     def _key(self, customer_id: str) -> str:
-        return f"{self._store.namespace}:watch:state:{customer_id}"
+        return entity_key(self._store.namespace, "watch:state", customer_id)

@@ -12,11 +12,11 @@ import hashlib
 
 import orjson
 import pytest
-import redis
 
-from tests.integration.conftest import consume, produce, values
+from riskmon.profile.fields import last_decision_key
+from tests.integration.conftest import consume, key_namespace_of, produce, redis_client, values
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.redis_cluster]
 
 
 def application(i: int, **overrides: object) -> dict:
@@ -67,9 +67,9 @@ def test_n_valid_applications_give_exactly_n_decisions(make_worker, services) ->
     assert {d["outcome"] for d in docs} >= {"approve", "review"}
     assert not consume(services.kafka_bootstrap, worker.topic("risk.deadletter"), expect=0, timeout=3, settle=0.5)
     # approval services read the latest profile per customer from Redis (no personal data in it)
-    r = redis.Redis.from_url(services.redis_url)
-    namespace = "riskmon:" + worker.prefix.strip(".")
-    profile = orjson.loads(r.get(f"{namespace}:profile:cust-001"))
+    r = redis_client(services.redis_url)
+    namespace = key_namespace_of(worker.prefix, services.redis_url)  # riskmon:<prefix> on one server
+    profile = orjson.loads(r.get(last_decision_key(namespace, "cust-001")))
     assert profile["application_id"].startswith("app-") and profile["outcome"] in ("approve", "review", "reject")
     worker.assert_alive()
 

@@ -18,16 +18,15 @@ from typing import Any
 
 import orjson
 import pytest
-import redis
 from confluent_kafka import Producer
 
 from riskmon.pipeline.store import key_namespace
 from riskmon.profile import risk_key
 from tests.config_edit import edited_default_config
-from tests.integration.conftest import WorkerProcess, produce
+from tests.integration.conftest import WorkerProcess, produce, redis_client
 from tests.integration.verifier import OutputReader
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.redis_cluster, pytest.mark.timeout(300)]
 
 
 def safe_application(app_id: str, customer: str, **overrides: Any) -> dict:
@@ -83,9 +82,10 @@ def repayment(loan: str, customer: str, dpd: int, status: str = "late") -> tuple
 
 
 def profile_of(worker: WorkerProcess, customer: str) -> dict[str, bytes]:
-    client = redis.Redis.from_url(worker.services.redis_url)
+    client = redis_client(worker.services.redis_url)
     try:
-        return {k.decode(): v for k, v in client.hgetall(risk_key(key_namespace(worker.prefix), customer)).items()}
+        key = risk_key(key_namespace(worker.prefix, worker.services.redis_url), customer)
+        return {k.decode(): v for k, v in client.hgetall(key).items()}
     finally:
         client.close()
 
@@ -149,9 +149,9 @@ def test_each_customer_rule_holds_an_application_the_application_alone_would_pas
     wait_for(lambda: b"critical" in profile_of(worker, "cust-cash").get("alerts", b""), "cust-cash's critical alert")
     wait_for(lambda: "dpd:loan-worse" in profile_of(worker, "cust-worse"), "cust-worse's loan in its profile")
     wait_for(lambda: "dpd:loan-late" in profile_of(worker, "cust-late"), "cust-late's loan in its profile")
-    client = redis.Redis.from_url(services.redis_url)
+    client = redis_client(services.redis_url)
     wait_for(
-        lambda: client.hget(f"{key_namespace(worker.prefix)}:exposure", "cust-expo") is not None,
+        lambda: client.hget(f"{key_namespace(worker.prefix, services.redis_url)}:exposure", "cust-expo") is not None,
         "cust-expo's exposure in the book",
     )
     client.close()
@@ -206,9 +206,10 @@ def test_a_profile_writer_running_behind_holds_approvals_for_review(make_worker,
     for key, value in cash_out("cust-slow", n=1, amount=10.0):
         late.produce(worker.topic("credit.transactions"), key=key, value=value, timestamp=sent_ms)
     late.flush(30)
-    client = redis.Redis.from_url(services.redis_url)
+    client = redis_client(services.redis_url)
+    clock = f"{key_namespace(worker.prefix, services.redis_url)}:risk-clock"
     wait_for(
-        lambda: client.hget(f"{key_namespace(worker.prefix)}:risk-clock", "transactions") is not None,
+        lambda: client.hget(clock, "transactions") is not None,
         "the transaction path's clock",
     )
     client.close()

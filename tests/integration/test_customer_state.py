@@ -14,16 +14,18 @@ from typing import Any
 
 import orjson
 import pytest
-import redis
 
 from riskmon.config import load_config
+from riskmon.keyspace import cluster_namespace, entity_key
 from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.pipeline.store import DecisionStore
+from riskmon.redis_clients import is_cluster_url
 from riskmon.transactions.handler import STATE_TTL_SECONDS, TransactionHandler
 from riskmon.transactions.watch import CustomerStates
+from tests.integration.conftest import redis_client
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.redis_cluster]
 CONFIG = load_config(None)
 
 
@@ -87,10 +89,13 @@ def test_a_second_worker_carries_on_from_the_state_the_first_saved(services) -> 
     first = [[m for c in customers for m in _transactions(c, 0, 3, start)]]
     asyncio.run(_worker(services.redis_url, namespace, first))
 
-    plain = redis.Redis.from_url(services.redis_url)
+    plain = redis_client(services.redis_url)
     states = CustomerStates(CONFIG.detectors)
+    stored_ns = (
+        cluster_namespace(namespace) if is_cluster_url(services.redis_url) else namespace
+    )  # as the store tags it
     for customer in customers:
-        key = f"{namespace}:watch:state:{customer}"
+        key = entity_key(stored_ns, "watch:state", customer)  # riskmon:<ns>:watch:state:<customer> on one server
         watch = states.decode(plain.get(key))
         assert watch.velocity.current.count == 3, customer
         assert 0 < plain.ttl(key) <= STATE_TTL_SECONDS

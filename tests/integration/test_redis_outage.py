@@ -13,11 +13,12 @@ import pytest
 import redis
 from confluent_kafka import Producer
 
-from tests.integration.conftest import free_port
+from riskmon.stack import redis_cluster
+from tests.integration.conftest import REDIS_CLUSTER, free_port
 from tests.integration.test_application_path import application
 from tests.integration.verifier import Expected, OutputReader, verify
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.redis_cluster, pytest.mark.timeout(300)]
 
 SAFE = dict(amount=2_000, annual_income=90_000, features={"inquiries_6m": 0, "revol_util": 10})
 
@@ -52,6 +53,42 @@ def start_redis(port: int, directory: Path) -> subprocess.Popen:
     raise AssertionError("redis-server did not start")
 
 
+class OwnCluster:
+    """A three-master Redis Cluster of this test's own (riskmon's stack tooling's node layout),
+    to stop and bring back empty as the single server above is."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.ports = redis_cluster.free_node_ports(redis_cluster.MASTERS)
+        self.procs: list[subprocess.Popen] = []
+        self.url = redis_cluster.url(self.ports)
+        self.start()
+
+    def start(self) -> OwnCluster:
+        for port in self.ports:
+            node = redis_cluster.node_dir(self.dir, port)
+            node.mkdir(parents=True, exist_ok=True)
+            (node / "nodes.conf").unlink(missing_ok=True)
+            conf = node / "redis.conf"
+            conf.write_text(redis_cluster.render_config(node, port))
+            self.procs.append(subprocess.Popen(redis_cluster.start_command(conf), stdin=subprocess.DEVNULL))
+        redis_cluster.wait_ready(self.ports, [p.pid for p in self.procs], time.monotonic() + 60, lambda: "")
+        return self
+
+    def terminate(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+
+    def kill(self) -> None:
+        for proc in self.procs:
+            proc.kill()
+
+    def wait(self, timeout: float) -> None:
+        for proc in self.procs:
+            proc.wait(timeout)
+        self.procs = []
+
+
 def transaction(i: int, customer: str, at: datetime) -> bytes:
     return orjson.dumps(
         {
@@ -75,8 +112,10 @@ def test_redis_down_for_a_minute_holds_approvals_and_comes_back_empty(make_worke
     same deterministic ``decision_id`` (Redis forgot it; consumers dedupe on the id).
     """
     port = free_port()
-    own = start_redis(port, tmp_path)
-    worker = make_worker(RISKMON_REDIS_URL=f"redis://127.0.0.1:{port}/0").start()
+    cluster = OwnCluster(tmp_path) if REDIS_CLUSTER else None
+    own: subprocess.Popen | OwnCluster = cluster or start_redis(port, tmp_path)
+    url = cluster.url if cluster else f"redis://127.0.0.1:{port}/0"
+    worker = make_worker(RISKMON_REDIS_URL=url).start()
     reader = OutputReader(services.kafka_bootstrap, worker.prefix)
     producer = Producer({"bootstrap.servers": services.kafka_bootstrap, "linger.ms": 5})
     apps, txs = worker.topic("credit.applications"), worker.topic("credit.transactions")
@@ -108,7 +147,7 @@ def test_redis_down_for_a_minute_holds_approvals_and_comes_back_empty(make_worke
         time.sleep(5)
         worker.assert_alive()
         restarted_at = datetime.now(UTC)
-        own = start_redis(port, tmp_path)  # back, and empty
+        own = cluster.start() if cluster else start_redis(port, tmp_path)  # back, and empty
         time.sleep(6)  # the store backs off from Redis for 5 s after a failure
         send_application("up-2", 2)
         send_application("up-1", 1)  # decided before the outage; Redis no longer knows it
