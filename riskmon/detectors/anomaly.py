@@ -47,6 +47,7 @@ from datetime import UTC, tzinfo
 from typing import Any
 
 from riskmon.detectors.base import DetectorConfigError, fmt, fraction, integer, number
+from riskmon.detectors.rarity import RarityModel
 from riskmon.schemas.inputs import Transaction
 from riskmon.schemas.vocab import TRANSACTION_TYPES, Level
 
@@ -58,7 +59,11 @@ __all__ = [
     "CHANNELS",
     "CASH_MERCHANT_CATEGORIES",
     "DEFAULT_QUANTILES",
+    "METHODS",
 ]
+
+#: Anomaly models: Half-Space Trees over features, or the rarity of attribute values.
+METHODS = ("hst", "rarity")
 
 #: Channels with their own one-hot feature; any other channel sets ``channel_other``.
 CHANNELS = ("web", "mobile", "branch", "partner", "pos", "atm")
@@ -193,8 +198,14 @@ class TransactionAnomalyDetector:
     quantile_window
         ``None``: quantiles over all scores (P² estimates, constant memory);
         an integer: exact quantiles over the last that many scores.
+    method
+        ``"hst"``: River ``anomaly.HalfSpaceTrees`` over numeric features in
+        ``[0, 1]``; ``"rarity"``: :class:`riskmon.detectors.rarity.RarityModel`
+        over discrete attributes (:func:`riskmon.detectors.rarity.rarity_attributes`).
     n_trees, height, window_size, seed
         Passed to ``river.anomaly.HalfSpaceTrees``; inputs are in ``[0, 1]``.
+        ``window_size`` is also, for both methods, how many scores pass before
+        the quantiles start (the first ones mean little).
     """
 
     def __init__(
@@ -208,7 +219,11 @@ class TransactionAnomalyDetector:
         height: int = 8,
         window_size: int = 250,
         seed: int | None = 42,
+        method: str = "hst",
     ) -> None:
+        if method not in METHODS:
+            raise DetectorConfigError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+        self.method = method
         self.levels = _levels(DEFAULT_QUANTILES if levels is None else levels)
         self.n_trees = integer(n_trees, "n_trees", minimum=1)
         self.height = integer(height, "height", minimum=1)
@@ -231,9 +246,13 @@ class TransactionAnomalyDetector:
     def _reset(self) -> None:
         from river import anomaly, stats  # imported on first use: river.anomaly takes seconds to import
 
-        self._model = anomaly.HalfSpaceTrees(
-            n_trees=self.n_trees, height=self.height, window_size=self.window_size, seed=self.seed
-        )
+        self._model: Any
+        if self.method == "rarity":
+            self._model = RarityModel()
+        else:
+            self._model = anomaly.HalfSpaceTrees(
+                n_trees=self.n_trees, height=self.height, window_size=self.window_size, seed=self.seed
+            )
         self._quantiles: list[stats.Quantile] | list[stats.RollingQuantile]
         if self.quantile_window is None:
             self._quantiles = [stats.Quantile(q) for _, q, _ in self.levels]
@@ -260,13 +279,17 @@ class TransactionAnomalyDetector:
         lowest, q, _ = self.levels[0]
         return None, thresholds[0], f"normal: score {fmt(score)} < {lowest} threshold {fmt(thresholds[0])} (q{q:g})"
 
-    def score_one(self, x: Mapping[str, float]) -> AnomalyResult:
+    def rare(self, x: Mapping[str, Any]) -> list[str]:
+        """The attributes of ``x`` that stood out (rarity method), rarest first; ``[]`` for Half-Space Trees."""
+        return self._model.rare(x) if self.method == "rarity" else []
+
+    def score_one(self, x: Mapping[str, Any]) -> AnomalyResult:
         """Score and grade ``x`` without learning anything (``learned`` is False)."""
         score = self._model.score_one(x)
         level, threshold, reason = self._grade(score)
         return AnomalyResult(score, level, threshold, False, reason)
 
-    def update(self, x: Mapping[str, float]) -> AnomalyResult:
+    def update(self, x: Mapping[str, Any]) -> AnomalyResult:
         """Score and grade ``x``, track the score's quantiles, then learn ``x`` unless it was flagged."""
         score = self._model.score_one(x)
         level, threshold, reason = self._grade(score)
