@@ -62,7 +62,7 @@ def stream(rows: list[fraud_data.LabelledTransaction], delay_days: float, budget
     anomaly = TransactionAnomalyWatch(config.detectors)
     models = FraudChampionChallenger()
     scoring = FraudScoring(budgets)
-    due: deque[tuple[float, dict[str, float], bool, dict[str, float]]] = deque()
+    due: deque[tuple[float, dict[str, float], bool, float | None]] = deque()
     delay = delay_days * 86400.0
     out: dict[str, list[Any]] = {"x": [], "x_anomaly": [], "y": [], "anomaly": [], "fraud_score": [], "fraud_level": []}
     learned = 0
@@ -71,8 +71,8 @@ def stream(rows: list[fraud_data.LabelledTransaction], delay_days: float, budget
         tx = Transaction.from_dict(row.event)
         at = tx.occurred_at.timestamp()
         while due and due[0][0] <= at:
-            _, x_due, y_due, scores = due.popleft()
-            models.learn(x_due, y_due, scores=scores)
+            _, x_due, y_due, given_due = due.popleft()
+            models.learn_label(x_due, y_due, given=given_due)  # the challenger is scored then, as the learner does
             models.promote_if_better()
             learned += 1
             if learned % FRAUD_PUBLISH_EVERY == 1:  # published as the live learner does: copies, budgets cut anew
@@ -84,16 +84,15 @@ def stream(rows: list[fraud_data.LabelledTransaction], delay_days: float, budget
         behaviour = scored[tx.transaction_id]
         fraud_alerts, snapshot = scoring.observe(tx, at, behaviour, config_version="bench")
         x = fraud_features(tx, behaviour)
-        given = orjson.loads(snapshot)["s"]
-        scores = given if given is not None else models.score(x)
+        given = orjson.loads(snapshot)["s"]  # the champion's score at arrival (None before any model is in use)
         levels = [Level.parse(a.level) for a in alerts if a.detector == "txn_anomaly"]
         out["x"].append(x)
         out["x_anomaly"].append(transaction_features(tx) | behaviour)
         out["y"].append(row.fraud)
         out["anomaly"].append(levels[0] if levels else None)
-        out["fraud_score"].append(scores["champion"])
+        out["fraud_score"].append(given if given is not None else models.champion.predict_proba_one(x))
         out["fraud_level"].append(Level.parse(fraud_alerts[0].level) if fraud_alerts else None)
-        due.append((at + delay, x, row.fraud, scores))
+        due.append((at + delay, x, row.fraud, given))
         if (i + 1) % 20000 == 0:
             print(f"  {i + 1:,} of {len(rows):,} transactions", flush=True)
     out["cpu_us_per_txn"] = [(time.process_time() - started) / len(rows) * 1e6]

@@ -7,9 +7,12 @@ learned (no ``MinMaxScaler``): a learned scaler would stretch itself to fit
 the very outliers we want to see, and Half-Space Trees expect ``[0, 1]``.
 
 :class:`TransactionAnomalyDetector` scores with River's
-``anomaly.HalfSpaceTrees`` (seeded) and grades each score against streaming
-quantiles of the scores seen so far (River ``stats.Quantile``, or
-``stats.RollingQuantile`` over the last ``quantile_window`` scores), one
+``anomaly.HalfSpaceTrees`` (seeded; ``method="hst"``) or with the rarity of
+the transaction's attribute values (``method="rarity"``,
+:mod:`riskmon.detectors.rarity`, the configuration's default) and grades
+each score against streaming quantiles of the scores seen so far (River
+``stats.Quantile``, or exact quantiles over the last ``quantile_window``
+scores, :class:`RecentScores`), one
 quantile per level, for example info at 0.95, warning at 0.99 and critical at
 0.999; an optional ``min_score`` per level keeps a quiet stream's top
 percentile from alerting. A level may instead name its **budget**, the share
@@ -40,7 +43,9 @@ start once the trees have completed their first window.
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
@@ -124,6 +129,56 @@ def transaction_features(tx: Transaction, *, tz: tzinfo = UTC, max_amount: float
     )
 
 
+class RecentScores:
+    """The last ``size`` scores, kept sorted too: every level's exact quantile over them from one window.
+
+    One sorted list shared by the levels (an insertion and a removal per
+    score) instead of one River ``RollingQuantile`` per level: a third of the
+    work on the transaction path.
+
+    >>> r = RecentScores(4)
+    >>> for s in (5.0, 1.0, 3.0, 2.0, 4.0):
+    ...     r.update(s)
+    >>> r.quantile(0.0), r.quantile(0.5), r.quantile(1.0)
+    (1.0, 2.5, 4.0)
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._order: deque[float] = deque()
+        self._sorted: list[float] = []
+
+    def update(self, score: float) -> None:
+        if len(self._order) == self.size:
+            del self._sorted[bisect.bisect_left(self._sorted, self._order.popleft())]
+        self._order.append(score)
+        bisect.insort(self._sorted, score)
+
+    def quantile(self, q: float) -> float | None:
+        """The ``q`` quantile of the window (linear between ranks, as River's), None before any score."""
+        s = self._sorted
+        if not s:
+            return None
+        pos = q * (len(s) - 1)
+        lo = int(pos)
+        hi = min(lo + 1, len(s) - 1)
+        return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+class _RecentQuantile:
+    """One level's quantile of a shared :class:`RecentScores` (``get`` as River's quantiles; the
+    detector updates the shared window once per score, never through this)."""
+
+    def __init__(self, recent: RecentScores, q: float) -> None:
+        self._recent, self._q = recent, q
+
+    def get(self) -> float | None:
+        return self._recent.quantile(self._q)
+
+    def update(self, score: float) -> None:
+        raise NotImplementedError("update the shared RecentScores once per score")
+
+
 @dataclass(frozen=True, slots=True)
 class AnomalyResult:
     """A graded anomaly score.
@@ -197,7 +252,8 @@ class TransactionAnomalyDetector:
         Points graded this level or worse are not learned (``None``: learn all).
     quantile_window
         ``None``: quantiles over all scores (P² estimates, constant memory);
-        an integer: exact quantiles over the last that many scores.
+        an integer: exact quantiles over the last that many scores
+        (:class:`RecentScores`, one window for all levels).
     method
         ``"hst"``: River ``anomaly.HalfSpaceTrees`` over numeric features in
         ``[0, 1]``; ``"rarity"``: :class:`riskmon.detectors.rarity.RarityModel`
@@ -253,11 +309,14 @@ class TransactionAnomalyDetector:
             self._model = anomaly.HalfSpaceTrees(
                 n_trees=self.n_trees, height=self.height, window_size=self.window_size, seed=self.seed
             )
-        self._quantiles: list[stats.Quantile] | list[stats.RollingQuantile]
+        self._quantiles: list[stats.Quantile | _RecentQuantile]
+        self._recent: RecentScores | None = None
         if self.quantile_window is None:
             self._quantiles = [stats.Quantile(q) for _, q, _ in self.levels]
         else:
-            self._quantiles = [stats.RollingQuantile(q, self.quantile_window) for _, q, _ in self.levels]
+            recent = RecentScores(self.quantile_window)
+            self._quantiles = [_RecentQuantile(recent, q) for _, q, _ in self.levels]
+            self._recent = recent
         self._n_seen = 0
         self._n_learned = 0
         self._n_flagged = 0
@@ -294,8 +353,11 @@ class TransactionAnomalyDetector:
         score = self._model.score_one(x)
         level, threshold, reason = self._grade(score)
         if self._n_seen >= self.window_size:  # the trees' first window is complete: scores mean something
-            for q in self._quantiles:
-                q.update(score)
+            if self._recent is not None:
+                self._recent.update(score)  # one window for every level
+            else:
+                for q in self._quantiles:
+                    q.update(score)
         self._n_seen += 1
         protected = level is not None and self.protect_from is not None and level >= self.protect_from
         if protected:

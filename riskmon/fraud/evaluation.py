@@ -52,6 +52,30 @@ class FraudChampionChallenger:
         """Both models' scores of ``x``: kept with its snapshot, judged when the label comes."""
         return {"champion": self.champion.predict_proba_one(x), "challenger": self.challenger.predict_proba_one(x)}
 
+    def learn_label(self, x: Mapping[str, float], fraud: bool, *, given: object) -> None:
+        """Judge and learn one label with what its snapshot kept (``given``, its ``s``), then learn it.
+
+        The transaction path scores with the champion only and keeps that
+        score (a number; ``None`` before any model was published). The
+        challenger is scored here, on the snapshot's features, *before* it
+        learns this label: the same prequential evidence (the challenger has
+        not seen the label), as the learner judges a credit GBM challenger
+        (:mod:`riskmon.learning.learner`), and off the transaction path.
+        Snapshots written before this change kept both scores (a dict): used
+        as they are.
+
+        >>> cc = FraudChampionChallenger()
+        >>> cc.learn_label({"new_country": 1.0}, True, given=0.5)
+        >>> cc.evaluators["challenger"].n, cc.challenger.n_learned
+        (1, 1)
+        """
+        if isinstance(given, Mapping):
+            scores = {role: float(given[role]) for role in ("champion", "challenger")}
+        else:
+            champion = self.champion.predict_proba_one(x) if given is None else float(given)  # type: ignore[arg-type]
+            scores = {"champion": champion, "challenger": self.challenger.predict_proba_one(x)}
+        self.learn(x, fraud, scores=scores)
+
     def learn(self, x: Mapping[str, float], fraud: bool, *, scores: Mapping[str, float]) -> None:
         """Judge the scores given at arrival against the label, then both models learn it."""
         for role, evaluator in self.evaluators.items():

@@ -2,11 +2,12 @@
 
 It consumes ``risk.fraud.training`` (one partition, so exactly one worker
 holds the role; a rebalance moves it): each example is a transaction's
-snapshot (its features and the scores the published models gave it when it
+snapshot (its features and the score the published champion gave it when it
 arrived) and its label. Per batch, :class:`~riskmon.fraud.FraudChampionChallenger`
-judges the scores given at arrival against the labels (prequential ROC AUC),
-both models learn, the challenger is promoted when it is better by the rule's
-margin, and both are published to ``<ns>:fraud:model`` as JSON, which every
+judges the champion's score given at arrival and the challenger's, scored here
+before it learns the label (both prequential ROC AUC), both models learn,
+the challenger is promoted when it is better by the rule's margin, and both
+are published to ``<ns>:fraud:model`` as JSON, which every
 transaction path reads at most every 30 s. On a new owner the models are
 restored from what was published (evaluators restart).
 """
@@ -64,9 +65,7 @@ class FraudLearner:
                 except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
                     self.bad_examples += 1  # written by our own join; counted, never fatal
                     continue
-                if scores is None:  # scored before any model was published: nothing to judge, still learned
-                    scores = self.models.score(x)
-                self.models.learn(x, fraud, scores=scores)
+                self.models.learn_label(x, fraud, given=scores)  # the challenger is scored here
                 why = self.models.promote_if_better()
                 if why:
                     log.info("fraud model promoted: %s", why)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import orjson
 import pytest
 
 from riskmon.fraud import BudgetGrader, FraudChampionChallenger, FraudModel, fraud_alert, fraud_features
@@ -162,3 +163,27 @@ def test_no_txn_fraud_alert_before_a_model_and_enough_transactions_to_cut_budget
     assert scoring.observe(_card(1, fraud=True), 0.0, {}, config_version="v")[0] == []
     scoring.use(FraudModel("logreg"), None)  # fewer than 500 transactions seen: no cut-offs yet
     assert scoring.cuts == {} and scoring.observe(_card(2, fraud=True), 0.0, {}, config_version="v")[0] == []
+
+
+def test_the_learner_scores_the_challenger_before_learning_each_label() -> None:
+    """The transaction path keeps only the champion's score; the challenger is judged on the score it
+    gives the snapshot's features before learning that label (prequential), off the transaction path."""
+    from riskmon.fraud.scoring import FraudScoring
+
+    cc = FraudChampionChallenger()
+    for _ in range(300):
+        cc.learn_label({"new_country": 1.0}, True, given=None)
+        cc.learn_label({"new_country": 0.0}, False, given=None)
+    before = cc.challenger.predict_proba_one({"new_country": 1.0})
+    seen = []
+    cc.evaluators["challenger"].update = lambda score, fraud: seen.append(score)  # type: ignore[method-assign]
+    cc.learn_label({"new_country": 1.0}, True, given=0.25)
+    assert seen == [before] and cc.challenger.predict_proba_one({"new_country": 1.0}) > before
+    # a snapshot from before the change kept both scores: they are used as given
+    cc.learn_label({"new_country": 1.0}, True, given={"champion": 0.1, "challenger": 0.2})
+    assert seen[-1] == 0.2
+
+    scoring = FraudScoring(min_reference=1)
+    scoring.use(FraudModel.from_dict(cc.champion.to_dict()), FraudModel.from_dict(cc.challenger.to_dict()))
+    _, snapshot = scoring.observe(_card(1, fraud=True), 0.0, {"new_country": 1.0}, config_version="v")
+    assert isinstance(orjson.loads(snapshot)["s"], float)  # the champion's score only
