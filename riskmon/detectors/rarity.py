@@ -101,41 +101,87 @@ class RarityModel:
     """
 
     def __init__(
-        self, *, max_values: int = 1000, halve_at: int = 1 << 20, directions: Mapping[str, int] | None = None
+        self,
+        *,
+        max_values: int = 1000,
+        halve_at: int = 1 << 20,
+        refresh_every: int = 100,
+        directions: Mapping[str, int] | None = None,
     ) -> None:
         if max_values < 2:
             raise ValueError(f"max_values: must be at least 2, got {max_values}")
         if halve_at < 2:
             raise ValueError(f"halve_at: must be at least 2, got {halve_at}")
+        if refresh_every < 1:
+            raise ValueError(f"refresh_every: must be at least 1, got {refresh_every}")
         self.max_values = max_values
         self.halve_at = halve_at
+        self.refresh_every = refresh_every
         self.directions = dict(DIRECTIONS if directions is None else directions)
         self._counts: dict[str, dict[Value, int]] = {}
         self._mode: dict[str, int] = {}  # attribute -> count of its most common value
         self._mode_value: dict[str, Value] = {}  # attribute -> its most common value
         self._total: dict[str, int] = {}
+        # attribute -> (value -> rarity, a never-seen value's rarity, the mode's value, direction)
+        self._table: dict[str, tuple[dict[Value, float], float, Value, int | None]] = {}
+        self._learned_since_table = refresh_every  # the table is built at the first score
+
+    def _tables(self) -> dict[str, tuple[dict[Value, float], float, Value, int | None]]:
+        """Each attribute's rarity per value, rebuilt after every ``refresh_every`` transactions learned.
+
+        Why a table: a rarity is a logarithm per attribute per transaction;
+        looked up, scoring costs a fifth. Counts move slowly, so rarities up
+        to ``refresh_every`` transactions old change nothing a budget can see.
+        """
+        if self._learned_since_table >= self.refresh_every:
+            table = {}
+            for name, counts in self._counts.items():
+                top, mode, side = self._mode[name] + 1, self._mode_value[name], self.directions.get(name)
+                rarity = {
+                    v: 0.0 if side is not None and (v - mode) * side <= 0 else math.log(top / (c + 1))  # type: ignore[operator]
+                    for v, c in counts.items()
+                }
+                table[name] = (rarity, math.log(top), mode, side)
+            self._table = table
+            self._learned_since_table = 0
+        return self._table
 
     def rarities(self, x: Mapping[str, Value]) -> dict[str, float]:
-        """Each attribute's rarity in ``x`` (0 for its most common value, and for a directed attribute's
-        value on the benign side of it; never-seen attributes are skipped)."""
+        """Each attribute's rarity in ``x``: ``log((count of its most common value + 1) / (count + 1))``; 0 for
+        a directed attribute's value on the benign side of the most common one; never-seen attributes skipped."""
         out = {}
+        tables = self._tables()
         for name, value in x.items():
-            counts = self._counts.get(name)
-            if counts is None:
+            entry = tables.get(name)
+            if entry is None:
                 continue
-            side = self.directions.get(name)
-            if side is not None and (value - self._mode_value[name]) * side <= 0:  # type: ignore[operator]
-                out[name] = 0.0
-            else:
-                out[name] = math.log((self._mode[name] + 1) / (counts.get(value, 0) + 1))
+            rarity, never, mode, side = entry
+            r = rarity.get(value)
+            if r is None:  # never seen (or beyond the bound)
+                r = 0.0 if side is not None and (value - mode) * side <= 0 else never  # type: ignore[operator]
+            out[name] = r
         return out
 
     def score_one(self, x: Mapping[str, Value]) -> float:
-        """The summed rarity of ``x``'s attribute values (0: every value is its attribute's most common)."""
-        return sum(self.rarities(x).values())
+        """The summed rarity of ``x``'s attribute values (0: every value is its attribute's most common).
+
+        :meth:`rarities` summed, inlined: it runs on every transaction.
+        """
+        score = 0.0
+        tables = self._tables()
+        for name, value in x.items():
+            entry = tables.get(name)
+            if entry is not None:
+                r = entry[0].get(value)
+                if r is None:
+                    _, never, mode, side = entry
+                    r = 0.0 if side is not None and (value - mode) * side <= 0 else never  # type: ignore[operator]
+                score += r
+        return score
 
     def learn_one(self, x: Mapping[str, Value]) -> None:
         """Count ``x``'s values."""
+        self._learned_since_table += 1
         for name, value in x.items():
             counts = self._counts.get(name)
             if counts is None:
