@@ -187,3 +187,29 @@ def test_the_learner_scores_the_challenger_before_learning_each_label() -> None:
     scoring.use(FraudModel.from_dict(cc.champion.to_dict()), FraudModel.from_dict(cc.challenger.to_dict()))
     _, snapshot = scoring.observe(_card(1, fraud=True), 0.0, {"new_country": 1.0}, config_version="v")
     assert isinstance(orjson.loads(snapshot)["s"], float)  # the champion's score only
+
+
+def test_model_status_shows_the_fraud_roles_labels_and_prequential_auc() -> None:
+    from riskmon.fraud.status import fraud_status
+
+    cc = FraudChampionChallenger()
+    rng = random.Random(8)
+    for _ in range(400):
+        fraud = rng.random() < 0.2
+        cc.learn_label({"new_country": 1.0 if fraud else 0.0, "amount_vs_typical": rng.random()}, fraud, given=None)
+    doc = {
+        "champion": cc.champion.to_dict(),
+        "challenger": cc.challenger.to_dict(),
+        "status": {
+            "labels": 400,
+            "frauds": 80,
+            "auc": {"champion": cc.evaluators["champion"].roc_auc, "challenger": 0.7},
+            "promotions": 0,
+        },
+    }
+    shown = fraud_status(orjson.dumps(doc))
+    assert shown["roles"]["champion"] == {"kind": "logreg", "learning_rate": 0.01, "labels": 400}
+    assert shown["roles"]["challenger"]["learning_rate"] == 0.03
+    assert shown["evaluation"]["labels"] == 400 and shown["evaluation"]["auc"]["challenger"] == 0.7
+    assert shown["evaluation"]["auc"]["champion"] > 0.6  # judged prequentially: learned as the labels came
+    assert fraud_status(b"not json") == {"published": False}
