@@ -25,9 +25,10 @@ on the model in use.
 Everything is judged on the stream's second half (by event order). Beside it,
 in the same run: scikit-learn's IsolationForest and
 HistGradientBoostingClassifier fitted on the first half, with the same
-features (the forest: the anomaly watch's; the boosting: the supervised
-model's, :func:`riskmon.fraud.fraud_features`); the forest flags the same share of the second half as each level
-does. Per level: the share flagged (that level and above), precision, recall,
+features (the forest: the anomaly watch's numeric features and, a second
+forest, the rarity score's attributes one-hot; the boosting: the supervised
+model's, :func:`riskmon.fraud.fraud_features`); the forests flag the same
+share of the second half as each level does. Per level: the share flagged (that level and above), precision, recall,
 lift over the fraud base rate. The last line is ``name: value`` pairs.
 """
 
@@ -45,6 +46,7 @@ from bench import fraud_data
 from riskmon.backtest.evaluator import FRAUD_PUBLISH_EVERY
 from riskmon.config import load_config
 from riskmon.detectors import transaction_features
+from riskmon.detectors.rarity import rarity_attributes
 from riskmon.fraud import FraudChampionChallenger, FraudModel, fraud_features
 from riskmon.fraud.scoring import FraudScoring
 from riskmon.models.evaluation import PrequentialEvaluator
@@ -66,7 +68,15 @@ def stream(rows: list[fraud_data.LabelledTransaction], delay_days: float, budget
     scoring = FraudScoring(budgets)
     due: deque[tuple[float, dict[str, float], bool, float | None]] = deque()
     delay = delay_days * 86400.0
-    out: dict[str, list[Any]] = {"x": [], "x_anomaly": [], "y": [], "anomaly": [], "fraud_score": [], "fraud_level": []}
+    out: dict[str, list[Any]] = {
+        "x": [],
+        "x_anomaly": [],
+        "x_rarity": [],
+        "y": [],
+        "anomaly": [],
+        "fraud_score": [],
+        "fraud_level": [],
+    }
     learned = 0
     started = time.process_time()
     for i, row in enumerate(rows):
@@ -90,6 +100,7 @@ def stream(rows: list[fraud_data.LabelledTransaction], delay_days: float, budget
         levels = [Level.parse(a.level) for a in alerts if a.detector == "txn_anomaly"]
         out["x"].append(x)
         out["x_anomaly"].append(transaction_features(tx) | behaviour)
+        out["x_rarity"].append(rarity_attributes(tx, behaviour, hour=int(at // 3600 % 24)))
         out["y"].append(row.fraud)
         out["anomaly"].append(levels[0] if levels else None)
         out["fraud_score"].append(given if given is not None else models.champion.predict_proba_one(x))
@@ -190,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     shares = [(r["level"], r["share"]) for r in table]
     iso = IsolationForest(n_estimators=200, random_state=0).fit(XA[:half])
     table += top_share_rows("IsolationForest (1st half)", -iso.score_samples(XA[half:]), y2, shares, base)
+    # the same, on what the rarity score sees: its attributes, one-hot (hour, category, country, ...)
+    from sklearn.feature_extraction import DictVectorizer
+
+    XR = DictVectorizer(sparse=False).fit_transform([{k: str(v) for k, v in a.items()} for a in out["x_rarity"]])
+    iso_r = IsolationForest(n_estimators=200, random_state=0).fit(XR[:half])
+    table += top_share_rows("IsolationForest, attributes", -iso_r.score_samples(XR[half:]), y2, shares, base)
     gbm = HistGradientBoostingClassifier(random_state=0).fit(X[:half], y[:half])
     p_gbm = gbm.predict_proba(X[half:])[:, 1]
     fraud_levels = level_rows("txn_fraud (online, budgets)", out["fraud_level"][half:], y2, base)

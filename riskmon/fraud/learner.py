@@ -4,8 +4,9 @@ It consumes ``risk.fraud.training`` (one partition, so exactly one worker
 holds the role; a rebalance moves it): each example is a transaction's
 snapshot (its features and the score the published champion gave it when it
 arrived) and its label. Per batch, :class:`~riskmon.fraud.FraudChampionChallenger`
-judges the champion's score given at arrival and the challenger's, scored here
-before it learns the label (both prequential ROC AUC), both models learn,
+judges both models on their scores of the snapshot, taken here before they
+learn the label (prequential ROC AUC; the champion's score at arrival is
+judged too, as the live feed's AUC), both models learn,
 the challenger is promoted when it is better by the rule's margin, and both
 are published to ``<ns>:fraud:model`` as JSON, which every
 transaction path reads at most every 30 s. On a new owner the models are
@@ -65,7 +66,7 @@ class FraudLearner:
                 except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
                     self.bad_examples += 1  # written by our own join; counted, never fatal
                     continue
-                self.models.learn_label(x, fraud, given=scores)  # the challenger is scored here
+                self.models.learn_label(x, fraud, given=scores)  # both models are scored here
                 why = self.models.promote_if_better()
                 if why:
                     log.info("fraud model promoted: %s", why)
@@ -91,7 +92,7 @@ class FraudLearner:
         return {
             "labels": ev["champion"].n,
             "frauds": ev["champion"].n_bad,
-            "auc": {role: e.roc_auc for role, e in ev.items()},
+            "auc": {role: e.roc_auc for role, e in ev.items()} | {"at_arrival": self.models.at_arrival.roc_auc},
             "promotions": self.models.promotions,
         }
 

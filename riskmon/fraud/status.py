@@ -4,7 +4,8 @@ Read from what the fraud learner publishes (``<ns>:fraud:model``,
 :mod:`riskmon.fraud.store`): the champion and challenger (kind, learning
 rate, labels learned) and the learner's evaluation (labels and frauds judged
 since the last promotion, each role's prequential ROC AUC on the scores it
-gave before learning each label, promotions so far). Pure: bytes in, JSON-ready
+gave before learning each label, the champion's on the scores it gave when
+the transactions arrived, ``at_arrival``, promotions so far). Pure: bytes in, JSON-ready
 data out.
 
 >>> fraud_status(None)
@@ -37,7 +38,7 @@ def fraud_status(data: bytes | None) -> dict[str, Any]:
         "evaluation": {
             "labels": status.get("labels", 0),
             "frauds": status.get("frauds", 0),
-            "auc": {role: auc.get(role) for role in ("champion", "challenger")},
+            "auc": {role: auc.get(role) for role in ("champion", "challenger", "at_arrival")},
         },
         "promotions": status.get("promotions", 0),
     }

@@ -165,23 +165,28 @@ def test_no_txn_fraud_alert_before_a_model_and_enough_transactions_to_cut_budget
     assert scoring.cuts == {} and scoring.observe(_card(2, fraud=True), 0.0, {}, config_version="v")[0] == []
 
 
-def test_the_learner_scores_the_challenger_before_learning_each_label() -> None:
-    """The transaction path keeps only the champion's score; the challenger is judged on the score it
-    gives the snapshot's features before learning that label (prequential), off the transaction path."""
+def test_the_learner_scores_both_models_before_learning_each_label() -> None:
+    """The transaction path keeps only the champion's score at arrival; the learner judges both models
+    on the scores they give the snapshot's features before learning that label (prequential, the same
+    evidence for both), and the arrival score on its own (the live feed's AUC)."""
     from riskmon.fraud.scoring import FraudScoring
 
     cc = FraudChampionChallenger()
     for _ in range(300):
         cc.learn_label({"new_country": 1.0}, True, given=None)
         cc.learn_label({"new_country": 0.0}, False, given=None)
-    before = cc.challenger.predict_proba_one({"new_country": 1.0})
-    seen = []
-    cc.evaluators["challenger"].update = lambda score, fraud: seen.append(score)  # type: ignore[method-assign]
+    assert cc.at_arrival.n == 0  # nothing was scored at arrival: no model was published
+    before = {role: m.predict_proba_one({"new_country": 1.0}) for role, m in cc.models().items()}
+    seen: dict[str, list[float]] = {"champion": [], "challenger": [], "at_arrival": []}
+    for role in ("champion", "challenger"):
+        cc.evaluators[role].update = lambda score, fraud, role=role: seen[role].append(score)  # type: ignore[method-assign]
+    cc.at_arrival.update = lambda score, fraud: seen["at_arrival"].append(score)  # type: ignore[method-assign]
     cc.learn_label({"new_country": 1.0}, True, given=0.25)
-    assert seen == [before] and cc.challenger.predict_proba_one({"new_country": 1.0}) > before
-    # a snapshot from before the change kept both scores: they are used as given
+    assert seen == {"champion": [before["champion"]], "challenger": [before["challenger"]], "at_arrival": [0.25]}
+    assert cc.challenger.predict_proba_one({"new_country": 1.0}) > before["challenger"]  # then it learned
+    # a snapshot from before the change kept both scores: the champion's is its arrival score
     cc.learn_label({"new_country": 1.0}, True, given={"champion": 0.1, "challenger": 0.2})
-    assert seen[-1] == 0.2
+    assert seen["at_arrival"][-1] == 0.1
 
     scoring = FraudScoring(min_reference=1)
     scoring.use(FraudModel.from_dict(cc.champion.to_dict()), FraudModel.from_dict(cc.challenger.to_dict()))
@@ -203,7 +208,7 @@ def test_model_status_shows_the_fraud_roles_labels_and_prequential_auc() -> None
         "status": {
             "labels": 400,
             "frauds": 80,
-            "auc": {"champion": cc.evaluators["champion"].roc_auc, "challenger": 0.7},
+            "auc": {"champion": cc.evaluators["champion"].roc_auc, "challenger": 0.7, "at_arrival": None},
             "promotions": 0,
         },
     }
