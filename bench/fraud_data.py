@@ -24,8 +24,8 @@ How its columns become contract transactions (``credit.transactions``):
 * ``transaction_id``: ``t`` + ``TransactionID``.
 
 The sample is deterministic: the cards whose hash falls in the first
-``share`` of the hash space, with every one of their transactions (a card's
-history stays whole), in event-time order.
+``share`` of the hash space (or from ``start`` on), with every one of their
+transactions (a card's history stays whole), in event-time order.
 """
 
 from __future__ import annotations
@@ -82,15 +82,16 @@ def _card(row: Any) -> str:
     return "c" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def load(*, share: float = 0.17, limit: int | None = None) -> list[LabelledTransaction]:
-    """The deterministic sample (see the module docstring), oldest first."""
+def load(*, share: float = 0.17, start: float = 0.0, limit: int | None = None) -> list[LabelledTransaction]:
+    """The deterministic sample (see the module docstring), oldest first: the cards whose hash falls in
+    ``[start, start + share)`` of the hash space (another ``start``, other cards: a sample held out)."""
     import pandas as pd  # type: ignore[import-untyped]
 
     with zipfile.ZipFile(wheel_path()) as wheel, wheel.open(MEMBER) as f:
         frame = pd.read_csv(f, usecols=[*COLUMNS, *CARD, "addr2"])
     frame["customer"] = [_card(r) for r in frame[CARD].itertuples(index=False)]
-    cut = int(share * 16**12)
-    frame = frame[[int(c[1:], 16) < cut for c in frame["customer"]]]
+    lo, hi = int(start * 16**12), int((start + share) * 16**12)
+    frame = frame[[lo <= int(c[1:], 16) < hi for c in frame["customer"]]]
     frame = frame.sort_values(["TransactionDT", "TransactionID"], kind="stable")
     if limit is not None:
         frame = frame.head(limit)

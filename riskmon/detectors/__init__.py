@@ -21,7 +21,9 @@ How the family fits together::
 
 * :mod:`~riskmon.detectors.threshold`: multi-level thresholds with hysteresis.
 * :mod:`~riskmon.detectors.windows`: event-time windows with lateness, exposure.
-* :mod:`~riskmon.detectors.anomaly`: Half-Space Trees on transaction features.
+* :mod:`~riskmon.detectors.anomaly`: transaction anomaly scores graded by budgets (rarity or Half-Space Trees).
+* :mod:`~riskmon.detectors.rarity`: the rarity of a transaction's attribute values and behaviour.
+* :mod:`~riskmon.detectors.behaviour`: a customer's behaviour and a transaction's features against it.
 * :mod:`~riskmon.detectors.portfolio`: portfolio early-warning indicators.
 * :mod:`~riskmon.detectors.drift`: PSI, concept drift on errors, ingestion lag.
 * :mod:`~riskmon.detectors.candidates`: transitions as ``risk.alerts`` candidates.

@@ -7,9 +7,12 @@ learned (no ``MinMaxScaler``): a learned scaler would stretch itself to fit
 the very outliers we want to see, and Half-Space Trees expect ``[0, 1]``.
 
 :class:`TransactionAnomalyDetector` scores with River's
-``anomaly.HalfSpaceTrees`` (seeded) and grades each score against streaming
-quantiles of the scores seen so far (River ``stats.Quantile``, or
-``stats.RollingQuantile`` over the last ``quantile_window`` scores), one
+``anomaly.HalfSpaceTrees`` (seeded; ``method="hst"``) or with the rarity of
+the transaction's attribute values (``method="rarity"``,
+:mod:`riskmon.detectors.rarity`, the configuration's default) and grades
+each score against streaming quantiles of the scores seen so far (River
+``stats.Quantile``, or exact quantiles over the last ``quantile_window``
+scores, :class:`RecentScores`), one
 quantile per level, for example info at 0.95, warning at 0.99 and critical at
 0.999; an optional ``min_score`` per level keeps a quiet stream's top
 percentile from alerting. A level may instead name its **budget**, the share
@@ -40,13 +43,16 @@ start once the trees have completed their first window.
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any
 
 from riskmon.detectors.base import DetectorConfigError, fmt, fraction, integer, number
+from riskmon.detectors.rarity import RarityModel
 from riskmon.schemas.inputs import Transaction
 from riskmon.schemas.vocab import TRANSACTION_TYPES, Level
 
@@ -58,7 +64,11 @@ __all__ = [
     "CHANNELS",
     "CASH_MERCHANT_CATEGORIES",
     "DEFAULT_QUANTILES",
+    "METHODS",
 ]
+
+#: Anomaly models: Half-Space Trees over features, or the rarity of attribute values.
+METHODS = ("hst", "rarity")
 
 #: Channels with their own one-hot feature; any other channel sets ``channel_other``.
 CHANNELS = ("web", "mobile", "branch", "partner", "pos", "atm")
@@ -117,6 +127,56 @@ def transaction_features(tx: Transaction, *, tz: tzinfo = UTC, max_amount: float
         merchant_category=tx.merchant_category,
         max_amount=max_amount,
     )
+
+
+class RecentScores:
+    """The last ``size`` scores, kept sorted too: every level's exact quantile over them from one window.
+
+    One sorted list shared by the levels (an insertion and a removal per
+    score) instead of one River ``RollingQuantile`` per level: a third of the
+    work on the transaction path.
+
+    >>> r = RecentScores(4)
+    >>> for s in (5.0, 1.0, 3.0, 2.0, 4.0):
+    ...     r.update(s)
+    >>> r.quantile(0.0), r.quantile(0.5), r.quantile(1.0)
+    (1.0, 2.5, 4.0)
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._order: deque[float] = deque()
+        self._sorted: list[float] = []
+
+    def update(self, score: float) -> None:
+        if len(self._order) == self.size:
+            del self._sorted[bisect.bisect_left(self._sorted, self._order.popleft())]
+        self._order.append(score)
+        bisect.insort(self._sorted, score)
+
+    def quantile(self, q: float) -> float | None:
+        """The ``q`` quantile of the window (linear between ranks, as River's), None before any score."""
+        s = self._sorted
+        if not s:
+            return None
+        pos = q * (len(s) - 1)
+        lo = int(pos)
+        hi = min(lo + 1, len(s) - 1)
+        return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+class _RecentQuantile:
+    """One level's quantile of a shared :class:`RecentScores` (``get`` as River's quantiles; the
+    detector updates the shared window once per score, never through this)."""
+
+    def __init__(self, recent: RecentScores, q: float) -> None:
+        self._recent, self._q = recent, q
+
+    def get(self) -> float | None:
+        return self._recent.quantile(self._q)
+
+    def update(self, score: float) -> None:
+        raise NotImplementedError("update the shared RecentScores once per score")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +252,16 @@ class TransactionAnomalyDetector:
         Points graded this level or worse are not learned (``None``: learn all).
     quantile_window
         ``None``: quantiles over all scores (P² estimates, constant memory);
-        an integer: exact quantiles over the last that many scores.
+        an integer: exact quantiles over the last that many scores
+        (:class:`RecentScores`, one window for all levels).
+    method
+        ``"hst"``: River ``anomaly.HalfSpaceTrees`` over numeric features in
+        ``[0, 1]``; ``"rarity"``: :class:`riskmon.detectors.rarity.RarityModel`
+        over discrete attributes (:func:`riskmon.detectors.rarity.rarity_attributes`).
     n_trees, height, window_size, seed
         Passed to ``river.anomaly.HalfSpaceTrees``; inputs are in ``[0, 1]``.
+        ``window_size`` is also, for both methods, how many scores pass before
+        the quantiles start (the first ones mean little).
     """
 
     def __init__(
@@ -208,7 +275,11 @@ class TransactionAnomalyDetector:
         height: int = 8,
         window_size: int = 250,
         seed: int | None = 42,
+        method: str = "hst",
     ) -> None:
+        if method not in METHODS:
+            raise DetectorConfigError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+        self.method = method
         self.levels = _levels(DEFAULT_QUANTILES if levels is None else levels)
         self.n_trees = integer(n_trees, "n_trees", minimum=1)
         self.height = integer(height, "height", minimum=1)
@@ -231,14 +302,21 @@ class TransactionAnomalyDetector:
     def _reset(self) -> None:
         from river import anomaly, stats  # imported on first use: river.anomaly takes seconds to import
 
-        self._model = anomaly.HalfSpaceTrees(
-            n_trees=self.n_trees, height=self.height, window_size=self.window_size, seed=self.seed
-        )
-        self._quantiles: list[stats.Quantile] | list[stats.RollingQuantile]
+        self._model: Any
+        if self.method == "rarity":
+            self._model = RarityModel()
+        else:
+            self._model = anomaly.HalfSpaceTrees(
+                n_trees=self.n_trees, height=self.height, window_size=self.window_size, seed=self.seed
+            )
+        self._quantiles: list[stats.Quantile | _RecentQuantile]
+        self._recent: RecentScores | None = None
         if self.quantile_window is None:
             self._quantiles = [stats.Quantile(q) for _, q, _ in self.levels]
         else:
-            self._quantiles = [stats.RollingQuantile(q, self.quantile_window) for _, q, _ in self.levels]
+            recent = RecentScores(self.quantile_window)
+            self._quantiles = [_RecentQuantile(recent, q) for _, q, _ in self.levels]
+            self._recent = recent
         self._n_seen = 0
         self._n_learned = 0
         self._n_flagged = 0
@@ -260,19 +338,26 @@ class TransactionAnomalyDetector:
         lowest, q, _ = self.levels[0]
         return None, thresholds[0], f"normal: score {fmt(score)} < {lowest} threshold {fmt(thresholds[0])} (q{q:g})"
 
-    def score_one(self, x: Mapping[str, float]) -> AnomalyResult:
+    def rare(self, x: Mapping[str, Any]) -> list[str]:
+        """The attributes of ``x`` that stood out (rarity method), rarest first; ``[]`` for Half-Space Trees."""
+        return self._model.rare(x) if self.method == "rarity" else []
+
+    def score_one(self, x: Mapping[str, Any]) -> AnomalyResult:
         """Score and grade ``x`` without learning anything (``learned`` is False)."""
         score = self._model.score_one(x)
         level, threshold, reason = self._grade(score)
         return AnomalyResult(score, level, threshold, False, reason)
 
-    def update(self, x: Mapping[str, float]) -> AnomalyResult:
+    def update(self, x: Mapping[str, Any]) -> AnomalyResult:
         """Score and grade ``x``, track the score's quantiles, then learn ``x`` unless it was flagged."""
         score = self._model.score_one(x)
         level, threshold, reason = self._grade(score)
         if self._n_seen >= self.window_size:  # the trees' first window is complete: scores mean something
-            for q in self._quantiles:
-                q.update(score)
+            if self._recent is not None:
+                self._recent.update(score)  # one window for every level
+            else:
+                for q in self._quantiles:
+                    q.update(score)
         self._n_seen += 1
         protected = level is not None and self.protect_from is not None and level >= self.protect_from
         if protected:

@@ -25,15 +25,17 @@ from riskmon.detectors import (
     ThresholdDetector,
     TransactionAnomalyDetector,
 )
+from riskmon.detectors.base import fraction
+from riskmon.schemas.vocab import Level
 
-__all__ = ["DetectorsConfig", "parse_detectors", "DetectorSettingError"]
+__all__ = ["DetectorsConfig", "parse_detectors", "DetectorSettingError", "DEFAULT_FRAUD_BUDGETS"]
 
 T = TypeVar("T")
 
 _SHAPE: dict[str, set[str]] = {
     "": {"customer", "transactions", "portfolio", "model", "pipeline"},
     "customer": {"txn_velocity", "cash_24h", "exposure"},
-    "transactions": {"anomaly"},
+    "transactions": {"anomaly", "fraud"},
     "portfolio": {"indicators", "thresholds"},
     "model": {"psi", "psi_thresholds", "error_drift"},
     "pipeline": {"ingestion_lag_thresholds"},
@@ -93,6 +95,18 @@ class DetectorsConfig:
             "detectors.transactions.anomaly", lambda: TransactionAnomalyDetector(**self._get("transactions.anomaly"))
         )
 
+    def fraud_budgets(self) -> dict[str, float]:
+        """``txn_fraud``'s budget per level (``detectors.transactions.fraud.levels``), validated.
+
+        Each level ``{budget: share}``, a share strictly between 0 and 1,
+        smaller for each more severe level. A configuration without the
+        section (written before it existed) gets :data:`DEFAULT_FRAUD_BUDGETS`.
+        """
+        transactions = self.raw.get("transactions", {})
+        if not isinstance(transactions, Mapping) or "fraud" not in transactions:
+            return dict(DEFAULT_FRAUD_BUDGETS)
+        return _build("detectors.transactions.fraud", lambda: _fraud_budgets(transactions["fraud"]))
+
     def portfolio(self) -> PortfolioIndicators:
         return _build(
             "detectors.portfolio.indicators", lambda: PortfolioIndicators(**self._get("portfolio.indicators"))
@@ -127,6 +141,36 @@ class DetectorsConfig:
         return _build(f"detectors.{path}", lambda: ThresholdDetector.from_config(self._get(path)))
 
 
+#: ``txn_fraud``'s budgets when the configuration has none: about 2% of transactions info or
+#: above, 0.5% warning or above, 0.1% critical.
+DEFAULT_FRAUD_BUDGETS = {"info": 0.02, "warning": 0.005, "critical": 0.001}
+
+
+def _fraud_budgets(raw: Any) -> dict[str, float]:
+    if not isinstance(raw, Mapping) or set(raw) != {"levels"}:
+        extra = sorted(set(raw) - {"levels"}) if isinstance(raw, Mapping) else []
+        raise DetectorConfigError(extra[0] if extra else "levels", "is the only setting: levels of {budget: share}")
+    levels = raw["levels"]
+    if not isinstance(levels, Mapping) or not levels:
+        raise DetectorConfigError("levels", "must be a non-empty mapping of level name to {budget: share}")
+    out: dict[Level, float] = {}
+    for name, spec in levels.items():
+        try:
+            level = Level.parse(name)
+        except ValueError:
+            raise DetectorConfigError(f"levels.{name}", "is not a level: expected info, warning or critical") from None
+        if not isinstance(spec, Mapping) or set(spec) != {"budget"}:
+            raise DetectorConfigError(f"levels.{level}", "must be {budget: share}, the share of transactions it flags")
+        out[level] = fraction(spec["budget"], f"levels.{level}.budget")
+    ordered = sorted(out.items())
+    for (lo, b_lo), (hi, b_hi) in zip(ordered, ordered[1:], strict=False):
+        if not b_hi < b_lo:
+            raise DetectorConfigError(
+                f"levels.{hi}.budget", f"must be below levels.{lo}.budget ({b_lo:g}), got {b_hi:g}"
+            )
+    return {str(level): budget for level, budget in ordered}
+
+
 def parse_detectors(raw: Any) -> DetectorsConfig:
     """Validate the ``detectors`` section by building every detector once."""
     if not isinstance(raw, Mapping):
@@ -143,6 +187,7 @@ def parse_detectors(raw: Any) -> DetectorsConfig:
     for name in ("txn_velocity", "cash_24h", "exposure"):
         config.customer_thresholds(name)
     config.anomaly()
+    config.fraud_budgets()
     config.portfolio()
     config.portfolio_thresholds()
     config.psi()

@@ -21,13 +21,15 @@ import math
 from collections.abc import Mapping, Sequence
 
 from riskmon.detectors import build_alert
+from riskmon.detectors.config import DEFAULT_FRAUD_BUDGETS
 from riskmon.schemas import Alert, Transaction
 from riskmon.schemas.vocab import Level
 
 __all__ = ["BudgetGrader", "fraud_alert", "DEFAULT_BUDGETS", "DETECTOR"]
 
 DETECTOR = "txn_fraud"
-DEFAULT_BUDGETS = {"info": 0.02, "warning": 0.005, "critical": 0.001}
+#: The budgets when none are given (the configuration's ``detectors.transactions.fraud`` sets them).
+DEFAULT_BUDGETS = DEFAULT_FRAUD_BUDGETS
 
 
 class BudgetGrader:

@@ -2,11 +2,13 @@
 
 It consumes ``risk.fraud.training`` (one partition, so exactly one worker
 holds the role; a rebalance moves it): each example is a transaction's
-snapshot (its features and the scores the published models gave it when it
+snapshot (its features and the score the published champion gave it when it
 arrived) and its label. Per batch, :class:`~riskmon.fraud.FraudChampionChallenger`
-judges the scores given at arrival against the labels (prequential ROC AUC),
-both models learn, the challenger is promoted when it is better by the rule's
-margin, and both are published to ``<ns>:fraud:model`` as JSON, which every
+judges both models on their scores of the snapshot, taken here before they
+learn the label (prequential ROC AUC; the champion's score at arrival is
+judged too, as the live feed's AUC), both models learn,
+the challenger is promoted when it is better by the rule's margin, and both
+are published to ``<ns>:fraud:model`` as JSON, which every
 transaction path reads at most every 30 s. On a new owner the models are
 restored from what was published (evaluators restart).
 """
@@ -64,9 +66,7 @@ class FraudLearner:
                 except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
                     self.bad_examples += 1  # written by our own join; counted, never fatal
                     continue
-                if scores is None:  # scored before any model was published: nothing to judge, still learned
-                    scores = self.models.score(x)
-                self.models.learn(x, fraud, scores=scores)
+                self.models.learn_label(x, fraud, given=scores)  # both models are scored here
                 why = self.models.promote_if_better()
                 if why:
                     log.info("fraud model promoted: %s", why)
@@ -92,7 +92,7 @@ class FraudLearner:
         return {
             "labels": ev["champion"].n,
             "frauds": ev["champion"].n_bad,
-            "auc": {role: e.roc_auc for role, e in ev.items()},
+            "auc": {role: e.roc_auc for role, e in ev.items()} | {"at_arrival": self.models.at_arrival.roc_auc},
             "promotions": self.models.promotions,
         }
 

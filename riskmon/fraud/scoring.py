@@ -3,9 +3,10 @@
 Pure (no I/O): the live handler and the backtest share it. For each
 transaction, :meth:`FraudScoring.observe` builds the feature snapshot
 (:func:`riskmon.fraud.fraud_features`), scores it with the published champion
-and challenger when there are any (the learner publishes them; nothing is
-learned here), grades the champion's score by the per-level budgets cut on the
-current model (:class:`FraudScoring`) into a ``txn_fraud`` alert with the
+when there is one (the learner publishes it; nothing is learned here, and the
+challenger is scored by the learner when the label comes), grades the
+champion's score by the per-level budgets cut on the current model
+(:class:`FraudScoring`) into a ``txn_fraud`` alert with the
 factors that pushed it up, and returns the snapshot's bytes: kept (in Redis,
 expiring) until the transaction's confirmed outcome arrives and joins it.
 """
@@ -25,9 +26,11 @@ from riskmon.schemas import Alert, Level, Transaction
 __all__ = ["FraudScoring", "snapshot_bytes"]
 
 
-def snapshot_bytes(x: Mapping[str, float], scores: Mapping[str, float] | None) -> bytes:
-    """A transaction's snapshot: its non-zero features and the scores it was given (None before any model)."""
-    return orjson.dumps({"x": {k: v for k, v in x.items() if v}, "s": scores})
+def snapshot_bytes(x: Mapping[str, float], score: float | None) -> bytes:
+    """A transaction's snapshot: its non-zero features and the champion's score it was given (None before
+    any model). The challenger is not scored here: the learner scores it when the label comes
+    (:meth:`riskmon.fraud.FraudChampionChallenger.learn_label`)."""
+    return orjson.dumps({"x": {k: v for k, v in x.items() if v}, "s": score})
 
 
 class FraudScoring:
@@ -86,8 +89,7 @@ class FraudScoring:
         if self.champion is None:
             return [], snapshot_bytes(x, None)
         score = self.champion.predict_proba_one(x)
-        challenger = self.challenger.predict_proba_one(x) if self.challenger is not None else score
-        snapshot = snapshot_bytes(x, {"champion": round(score, 6), "challenger": round(challenger, 6)})
+        snapshot = snapshot_bytes(x, round(score, 6))
         level = self.grade(score)
         if level is None:
             return [], snapshot

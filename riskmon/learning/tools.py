@@ -10,6 +10,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException
 
+from riskmon.fraud.status import fraud_status
+from riskmon.fraud.store import model_key
 from riskmon.learning.registry import ModelRegistry
 from riskmon.pipeline.store import key_namespace
 from riskmon.redis_clients import async_client
@@ -25,10 +27,11 @@ def _registry(settings: Settings) -> tuple[aioredis.Redis, ModelRegistry]:
 
 
 async def model_status(settings: Settings) -> dict[str, Any]:
-    """The published role pointers and the latest evaluation."""
+    """The published role pointers and the latest evaluation; and the fraud models' (``fraud``)."""
     client, registry = _registry(settings)
     try:
         pointers = await registry.pointers()
+        fraud = fraud_status(await client.get(model_key(key_namespace(settings.topic_prefix))))
         return {
             "roles": {
                 role: {
@@ -41,6 +44,7 @@ async def model_status(settings: Settings) -> dict[str, Any]:
                 for role, p in pointers.items()
             },
             "evaluation": await registry.evaluation(),
+            "fraud": fraud,
         }
     except (RedisConnectionError, RedisClusterException) as exc:
         raise OSError(str(exc)) from exc

@@ -65,8 +65,10 @@ CACHE_SIZE = 50_000
 #: (state key, risk profile key) then the clock key; ARGV the state TTL, the
 #: profile TTL and the clock entry, then triples (state, count, cash).
 #: The same call keeps each transaction's fraud snapshot (riskmon.fraud.store): its
-#: keys follow the clock key, its bytes follow the triples, and the last two
-#: ARGV are the number of snapshots and their TTL.
+#: keys follow the clock key; its bytes travel as ONE argument, every snapshot of the
+#: batch end to end, with their lengths (``"314,290,..."``) in the next: two arguments
+#: a batch instead of one per transaction, each of which redis-py packs on its own. The
+#: last two ARGV are the number of snapshots and their TTL.
 SAVE_LUA = """
 local ttl, profile_ttl = ARGV[1], ARGV[2]
 local m, snapshot_ttl = tonumber(ARGV[#ARGV - 1]), ARGV[#ARGV]
@@ -78,9 +80,13 @@ for i = 1, n, 2 do
   redis.call('EXPIRE', KEYS[i + 1], profile_ttl)
 end
 redis.call('HSET', KEYS[n + 1], 'transactions', ARGV[3])
-local base = 3 + n / 2 * 3
-for k = 1, m do
-  redis.call('SET', KEYS[n + 1 + k], ARGV[base + k], 'EX', snapshot_ttl)
+local blob, lengths = ARGV[#ARGV - 3], ARGV[#ARGV - 2]
+local k, pos = 0, 1
+for len in string.gmatch(lengths, '%d+') do
+  k = k + 1
+  local size = tonumber(len)
+  redis.call('SET', KEYS[n + 1 + k], string.sub(blob, pos, pos + size - 1), 'EX', snapshot_ttl)
+  pos = pos + size
 end
 return n / 2
 """
@@ -110,7 +116,7 @@ class TransactionHandler(BatchHandler):
         self._anomaly = TransactionAnomalyWatch(config.detectors)
         self._states = CustomerStates(config.detectors)
         self._save_script = store.client.register_script(SAVE_LUA)
-        self._fraud = FraudScoring()
+        self._fraud = FraudScoring(config.detectors.fraud_budgets())
         self._fraud_read_at = -math.inf  # monotonic time of the last read of the published fraud models
 
     async def _handle(self, batch: Sequence[Incoming]) -> None:
@@ -224,7 +230,8 @@ class TransactionHandler(BatchHandler):
         keys.append(clock_key(ns))
         snapshots = snapshots or {}
         keys += (snapshot_key(ns, tx_id) for tx_id in snapshots)
-        args += (*snapshots.values(), len(snapshots), SNAPSHOT_TTL_SECONDS)
+        values = snapshots.values()
+        args += (b"".join(values), ",".join([str(len(v)) for v in values]), len(snapshots), SNAPSHOT_TTL_SECONDS)
         try:
             if self._store.cluster:
                 pipe = self._store.client.pipeline(transaction=False)

@@ -9,7 +9,7 @@ that raised it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from riskmon.detectors import (
 )
 from riskmon.detectors.behaviour import CustomerBehaviour, standout_factors
 from riskmon.detectors.config import DetectorsConfig
+from riskmon.detectors.rarity import rare_factors, rarity_attributes
 from riskmon.schemas import Alert, Transaction
 
 __all__ = ["CustomerWatch", "CustomerStates", "TransactionAnomalyWatch"]
@@ -200,12 +201,16 @@ class CustomerStates:
 
 @dataclass
 class TransactionAnomalyWatch:
-    """Half-Space Trees over all of a worker's transactions, graded by per-level budgets.
+    """One anomaly model over all of a worker's transactions, graded by per-level budgets.
 
-    Each transaction is scored on its own features (amount, type, hour,
-    channel) and, when given, its features against its customer's behaviour
-    (:meth:`CustomerWatch.behaviour_features`). The alert's reasons name the
-    behavioural factors that stood out.
+    The configured ``method`` (``detectors.transactions.anomaly.method``):
+    ``rarity`` (the default) scores the rarity of the transaction's attribute
+    values (:mod:`riskmon.detectors.rarity`: hour, category, country,
+    channel, type, and its behaviour against its customer's history, binned);
+    ``hst`` scores its numeric features (amount, type, hour, channel and,
+    when given, its features against its customer's behaviour,
+    :meth:`CustomerWatch.behaviour_features`) with Half-Space Trees. The
+    alert's reasons name the factors that stood out, never their values.
     """
 
     config: DetectorsConfig
@@ -224,7 +229,11 @@ class TransactionAnomalyWatch:
         features: dict[str, float] | None = None,
     ) -> list[Alert]:
         """``tx``'s alert if its score reaches a level; ``features``: its full vector when the caller has it."""
-        if features is not None:
+        rarity = self.detector.method == "rarity"
+        x: Mapping[str, Any]
+        if rarity:
+            x = rarity_attributes(tx, behaviour, hour=int(at // 3600.0 % 24))
+        elif features is not None:
             x = features
         else:
             x = transaction_features(tx)
@@ -233,7 +242,7 @@ class TransactionAnomalyWatch:
         result = self.detector.update(x)
         if result.level is None:
             return []
-        factors = standout_factors(behaviour) if behaviour else []
+        factors = rare_factors(self.detector.rare(x)) if rarity else standout_factors(behaviour or {})
         reason = result.reason + (f"; stood out: {', '.join(factors)}" if factors else "")
         return [
             build_alert(

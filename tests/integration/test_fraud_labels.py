@@ -4,6 +4,8 @@ with, teach the fraud learner, and the transaction path then raises txn_fraud al
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import orjson
@@ -90,6 +92,18 @@ def test_outcomes_teach_the_fraud_model_and_it_raises_txn_fraud_alerts(make_work
     model = orjson.loads(r.get(f"{namespace}:fraud:model"))
     assert model["status"]["labels"] == n and model["status"]["frauds"] == n // 10, "each outcome learned once"
     assert model["champion"]["n_learned"] == n
+    # the operator sees them: roles, labels learned, prequential AUC (the challenger judged by the learner)
+    shown = subprocess.run(
+        [sys.executable, "-m", "riskmon", "model", "status", "--redis-url", services.redis_url]
+        + ["--topic-prefix", worker.prefix],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    fraud = orjson.loads(shown.stdout)["fraud"]
+    assert fraud["roles"]["champion"]["labels"] == n and fraud["evaluation"]["frauds"] == n // 10
+    assert all(0.5 < fraud["evaluation"]["auc"][role] <= 1.0 for role in ("champion", "challenger"))
     dead = values(consume(services.kafka_bootstrap, worker.topic("risk.deadletter"), expect=1, timeout=30, settle=1))
     letters = [DeadLetter.from_dict(d) for d in dead]
     assert [d.raw for d in letters if d.source_topic.endswith("credit.transaction_outcomes")] == [bad]
@@ -121,4 +135,4 @@ def test_outcomes_teach_the_fraud_model_and_it_raises_txn_fraud_alerts(make_work
     assert all(a["labels"]["factors"] for a in fraud_alerts)
     assert all("1900" not in a["summary"] and "1,900" not in a["summary"] for a in fraud_alerts)  # no amounts
     snap = orjson.loads(r.get(f"{namespace}:fraud:snapshot:ft-{n + 10:05d}"))
-    assert snap["s"]["champion"] > 0.5  # scored at arrival, kept for the prequential judgement of its label
+    assert snap["s"] > 0.5  # the champion's score at arrival, kept for the prequential judgement of its label

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import orjson
 import pytest
 
 from riskmon.fraud import BudgetGrader, FraudChampionChallenger, FraudModel, fraud_alert, fraud_features
@@ -162,3 +163,58 @@ def test_no_txn_fraud_alert_before_a_model_and_enough_transactions_to_cut_budget
     assert scoring.observe(_card(1, fraud=True), 0.0, {}, config_version="v")[0] == []
     scoring.use(FraudModel("logreg"), None)  # fewer than 500 transactions seen: no cut-offs yet
     assert scoring.cuts == {} and scoring.observe(_card(2, fraud=True), 0.0, {}, config_version="v")[0] == []
+
+
+def test_the_learner_scores_both_models_before_learning_each_label() -> None:
+    """The transaction path keeps only the champion's score at arrival; the learner judges both models
+    on the scores they give the snapshot's features before learning that label (prequential, the same
+    evidence for both), and the arrival score on its own (the live feed's AUC)."""
+    from riskmon.fraud.scoring import FraudScoring
+
+    cc = FraudChampionChallenger()
+    for _ in range(300):
+        cc.learn_label({"new_country": 1.0}, True, given=None)
+        cc.learn_label({"new_country": 0.0}, False, given=None)
+    assert cc.at_arrival.n == 0  # nothing was scored at arrival: no model was published
+    before = {role: m.predict_proba_one({"new_country": 1.0}) for role, m in cc.models().items()}
+    seen: dict[str, list[float]] = {"champion": [], "challenger": [], "at_arrival": []}
+    for role in ("champion", "challenger"):
+        cc.evaluators[role].update = lambda score, fraud, role=role: seen[role].append(score)  # type: ignore[method-assign]
+    cc.at_arrival.update = lambda score, fraud: seen["at_arrival"].append(score)  # type: ignore[method-assign]
+    cc.learn_label({"new_country": 1.0}, True, given=0.25)
+    assert seen == {"champion": [before["champion"]], "challenger": [before["challenger"]], "at_arrival": [0.25]}
+    assert cc.challenger.predict_proba_one({"new_country": 1.0}) > before["challenger"]  # then it learned
+    # a snapshot from before the change kept both scores: the champion's is its arrival score
+    cc.learn_label({"new_country": 1.0}, True, given={"champion": 0.1, "challenger": 0.2})
+    assert seen["at_arrival"][-1] == 0.1
+
+    scoring = FraudScoring(min_reference=1)
+    scoring.use(FraudModel.from_dict(cc.champion.to_dict()), FraudModel.from_dict(cc.challenger.to_dict()))
+    _, snapshot = scoring.observe(_card(1, fraud=True), 0.0, {"new_country": 1.0}, config_version="v")
+    assert isinstance(orjson.loads(snapshot)["s"], float)  # the champion's score only
+
+
+def test_model_status_shows_the_fraud_roles_labels_and_prequential_auc() -> None:
+    from riskmon.fraud.status import fraud_status
+
+    cc = FraudChampionChallenger()
+    rng = random.Random(8)
+    for _ in range(400):
+        fraud = rng.random() < 0.2
+        cc.learn_label({"new_country": 1.0 if fraud else 0.0, "amount_vs_typical": rng.random()}, fraud, given=None)
+    doc = {
+        "champion": cc.champion.to_dict(),
+        "challenger": cc.challenger.to_dict(),
+        "status": {
+            "labels": 400,
+            "frauds": 80,
+            "auc": {"champion": cc.evaluators["champion"].roc_auc, "challenger": 0.7, "at_arrival": None},
+            "promotions": 0,
+        },
+    }
+    shown = fraud_status(orjson.dumps(doc))
+    assert shown["roles"]["champion"] == {"kind": "logreg", "learning_rate": 0.01, "labels": 400}
+    assert shown["roles"]["challenger"]["learning_rate"] == 0.03
+    assert shown["evaluation"]["labels"] == 400 and shown["evaluation"]["auc"]["challenger"] == 0.7
+    assert shown["evaluation"]["auc"]["champion"] > 0.6  # judged prequentially: learned as the labels came
+    assert fraud_status(b"not json") == {"published": False}
