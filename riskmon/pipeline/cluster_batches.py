@@ -235,7 +235,8 @@ def lookup_reply(raw: Sequence[Any], keys: Sequence[str], args: Sequence[Any]) -
 def queue_save_transactions(pipe: Any, keys: Sequence[str], args: Sequence[Any]) -> None:
     """The transaction handler's SAVE_LUA work: KEYS pairs (watch state, risk profile), the
     clock, then snapshot keys; ARGV the state TTL, profile TTL, clock entry, triples
-    (state, count, cash), the snapshots, their number and their TTL."""
+    (state, count, cash), then the snapshots end to end in one argument, their lengths
+    (``"314,290"``), their number and their TTL."""
     ttl, profile_ttl, entry = int(args[0]), int(args[1]), args[2]
     m, snapshot_ttl = int(args[-2]), int(args[-1])
     n = len(keys) - 1 - m
@@ -243,9 +244,15 @@ def queue_save_transactions(pipe: Any, keys: Sequence[str], args: Sequence[Any])
         j = i // 2 * 3 + 3
         _eval(pipe, CUSTOMER_SAVE_LUA, (keys[i], keys[i + 1]), ttl, profile_ttl, args[j], args[j + 1], args[j + 2])
     pipe.hset(keys[n], "transactions", entry)
-    base = 3 + n // 2 * 3
-    for k in range(m):
-        pipe.set(keys[n + 1 + k], args[base + k], ex=snapshot_ttl)
+    if not m:
+        return
+    blob, lengths = args[-4], args[-3]
+    blob = blob if isinstance(blob, bytes) else str(blob).encode()
+    lengths = lengths.decode() if isinstance(lengths, bytes) else str(lengths)
+    pos = 0
+    for k, size in enumerate(int(x) for x in lengths.split(",")):
+        pipe.set(keys[n + 1 + k], blob[pos : pos + size], ex=snapshot_ttl)
+        pos += size
 
 
 def queue_repayments(pipe: Any, keys: Sequence[str], args: Sequence[Any]) -> None:

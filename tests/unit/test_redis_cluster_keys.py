@@ -27,6 +27,7 @@ class RecordingPipeline:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, list[str]]] = []
+        self.set_values: list[Any] = []  # what each SET writes, in order
 
     def _note(self, name: str, keys: list[str]) -> None:
         self.calls.append((name, keys))
@@ -39,6 +40,7 @@ class RecordingPipeline:
 
     def set(self, key: str, value: Any, **options: Any) -> None:
         self._note("SET", [key])
+        self.set_values.append(value)
 
     def hset(self, key: str, field: Any = None, value: Any = None, mapping: Any = None) -> None:
         self._note("HSET", [key])
@@ -146,7 +148,9 @@ def test_the_transaction_repayment_and_alert_writes_are_single_slot_commands_in_
         args += (b"state", 3, "19.99")
     keys.append(clock_key(NS))
     snapshots = [f"{NS}:fraud:snapshot:tx-{i}" for i in range(5)]
-    cluster_batches.queue_save_transactions(pipe, keys + snapshots, [*args, *(b"s" for _ in snapshots), 5, 60])
+    # the snapshots travel end to end in one argument, with their lengths in the next (SAVE_LUA's form)
+    blob, lengths = b"s1s22s333s4444s55555", "2,3,4,5,6"
+    cluster_batches.queue_save_transactions(pipe, keys + snapshots, [*args, blob, lengths, 5, 60])
     cluster_batches.queue_repayments(
         pipe, [risk_key(NS, c) for c in customers] + [clock_key(NS)], [60, b"[0,1]", *(["loan", 30, "current"] * 20)]
     )
@@ -157,7 +161,8 @@ def test_the_transaction_repayment_and_alert_writes_are_single_slot_commands_in_
     )
     assert_single_slot(pipe.calls)
     sets = [keys for name, keys in pipe.calls if name == "SET"]
-    assert [k[0] for k in sets] == snapshots  # every snapshot written
+    assert [k[0] for k in sets] == snapshots  # every snapshot written, each with its own bytes
+    assert pipe.set_values == [b"s1", b"s22", b"s333", b"s4444", b"s55555"]
     assert sum(name == "EVAL" for name, _ in pipe.calls) == 3 * len(customers)  # save, repayment, alert
 
 
