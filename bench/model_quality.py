@@ -114,6 +114,27 @@ class RefittedGbm:
             self.model.refit()
 
 
+class RefittedBlend:
+    """The blend (riskmon.models.blend: binned with window refit, and LightGBM; the mean of their PDs) as the
+    learner runs it: labels into both members, the LightGBM member refitted whenever due (here in line)."""
+
+    def __init__(self) -> None:
+        from riskmon.models.blend import BlendModel
+        from riskmon.models.families import make_model
+
+        model = make_model("blend", {"family": "blend"})
+        assert isinstance(model, BlendModel)
+        self.model = model
+
+    def predict_proba_many(self, xs: list[Inputs]) -> list[float]:
+        return self.model.predict_proba_many(xs)
+
+    def learn_many(self, xs: list[Inputs], ys: list[bool]) -> None:
+        self.model.learn_many(xs, ys)
+        for member in self.model.refits_due():
+            member.refit()
+
+
 class RiverClassifier:
     """Any River classifier behind the model interface (for the tree candidates only)."""
 
@@ -303,6 +324,8 @@ def online_runs(
     )
     # the LightGBM challenger (riskmon.models.gbm): refitted every 500 labels on the last 5,000
     candidates["gbm-refitted (online LightGBM)"] = RefittedGbm()
+    # the two above as one model: the mean of their PDs (riskmon.models.blend, family: blend)
+    candidates["blend (binned-window + gbm)"] = RefittedBlend()
     candidates["hoeffding-adaptive-tree"] = RiverClassifier("hat", tree.HoeffdingAdaptiveTreeClassifier(seed=42))
     if forest_too:
         candidates["arf-10-trees"] = RiverClassifier("arf", forest.ARFClassifier(n_models=10, seed=42))

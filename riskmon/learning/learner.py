@@ -23,7 +23,9 @@ background thread (one refit at a time) and :meth:`Learner.handle` returns at
 once; the next batch or tick installs the new trees and publishes them. While
 it is the challenger, scorers do not score it: the learner scores each
 label's inputs with it before learning them, which is the same prequential
-evidence (its trees only change at a refit).
+evidence (its trees only change at a refit). A blend holding a LightGBM
+member (:mod:`riskmon.models.blend`) is handled the same way: its member is
+refitted in the background thread, and the learner scores the blend.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import orjson
 
 from riskmon.config import ModelsConfig
 from riskmon.learning.registry import ModelPointer, ModelRegistry
+from riskmon.models.blend import BlendModel
 from riskmon.models.calibration import LIGHT_LEVELS, CalibrationWatch
 from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator, PromotionRule
 from riskmon.models.families import Model, make_model
@@ -292,8 +295,21 @@ def promotion_rule(config: ModelsConfig) -> PromotionRule:
 
 
 def refits_due(state: LearnerState) -> list[GbmCreditModel]:
-    """The window-refitted models of ``state`` whose refit is due (champion first)."""
-    return [m for m in (state.cc.champion, state.cc.challenger) if isinstance(m, GbmCreditModel) and m.refit_due]
+    """The window-refitted models of ``state`` whose refit is due (champion first), a blend's members too."""
+    due: list[GbmCreditModel] = []
+    for model in (state.cc.champion, state.cc.challenger):
+        if isinstance(model, BlendModel):
+            due += model.refits_due()
+        elif isinstance(model, GbmCreditModel) and model.refit_due:
+            due.append(model)
+    return due
+
+
+def _scores_itself(model: object) -> bool:
+    """Judged in the learner (a GBM or a blend holding one), once it gives more than a prior."""
+    if not getattr(model, "judged_in_learner", False):
+        return False
+    return model.ready if isinstance(model, BlendModel) else getattr(model, "fit", None) is not None
 
 
 def learn_examples(
@@ -324,7 +340,7 @@ def learn_examples(
     own = {
         model.name: model.predict_proba_many([e["inputs"] for e in examples])
         for model in (cc.champion, cc.challenger)
-        if getattr(model, "judged_in_learner", False) and getattr(model, "fit", None) is not None
+        if _scores_itself(model)
     }
     for i, e in enumerate(examples):
         x, y, scores = e["inputs"], bool(e["label"]), e.get("scores", {})
