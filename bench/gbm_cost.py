@@ -1,8 +1,8 @@
 """The LightGBM champion's cost on the decision path, against the default champion.
 
 ``python -m bench.gbm_cost``: Lending Club's first half trains the default
-champion (``logreg-binned``), the previous challenger (``logreg-slow``) and the LightGBM model
-(``riskmon.models.gbm``, refitted on its window of the last 5,000 labels); the
+champion (``logreg-binned``), the previous challengers (``logreg-slow``, and the LightGBM model
+``riskmon.models.gbm`` refitted on its window of the last 5,000 labels) and the default blend; the
 second half is scored by :meth:`riskmon.applications.scoring.ModelScorer.score`,
 the decision path's own scoring step (inputs, both roles, the scorecard,
 explanations of the deciding model), in batches of 1, 5 and 20. Three
@@ -10,9 +10,12 @@ set-ups, measured in alternating rounds, best of ``--rounds``:
 
 * ``before``: champion ``logreg-binned``, challenger ``logreg-slow`` (scored in shadow), the previous default;
 * ``gbm challenger``: champion ``logreg-binned``, challenger the GBM (not scored: the learner judges it),
-  the default now;
+  the default before the blend;
 * ``gbm champion``: the GBM promoted, ``logreg-binned`` its challenger: the GBM scores and explains
-  (``pred_contrib``) every application.
+  (``pred_contrib``) every application;
+* ``blend challenger``: champion ``logreg-binned``, challenger the blend of ``riskmon.models.blend``
+  (not scored: the learner judges it), the default now;
+* ``blend champion``: the blend promoted: both its members score and explain every application.
 
 Reported as us per application and as a ratio to ``before``, measured in the same run.
 """
@@ -28,10 +31,14 @@ from importlib import metadata
 from riskmon.applications.scoring import ModelScorer
 from riskmon.config import load_config
 from riskmon.demo.data import load_records
+from riskmon.models.blend import BlendModel
 from riskmon.models.families import Model, make_model
 from riskmon.models.features import model_inputs
 from riskmon.models.gbm import GbmCreditModel
 from riskmon.schemas import Application
+
+#: The LightGBM challenger before the blend (default_config.yaml's challenger until then).
+GBM = {"family": "lightgbm", "window": 5000, "refit_every": 500, "min_class": 50, "n_estimators": 100}
 
 
 def _setups(apps: list[Application], ys: list[bool]) -> dict[str, dict[str, Model]]:
@@ -39,15 +46,19 @@ def _setups(apps: list[Application], ys: list[bool]) -> dict[str, dict[str, Mode
     xs = [model_inputs(a) for a in apps]
     binned = make_model(config.models.champion.name, config.models.champion.params)
     slow = make_model("logreg-slow", {"optimizer": "sgd", "learning_rate": 0.002})
-    gbm = make_model(config.models.challenger.name, config.models.challenger.params)
-    for model in (binned, slow, gbm):
+    gbm = make_model("gbm", GBM)
+    blend = make_model(config.models.challenger.name, config.models.challenger.params)
+    for model in (binned, slow, gbm, blend):
         model.learn_many(xs, ys)
-    assert isinstance(gbm, GbmCreditModel)
-    gbm.refit()
+    assert isinstance(gbm, GbmCreditModel) and isinstance(blend, BlendModel)
+    for refitted in (gbm, *blend.refits_due()):
+        refitted.refit()
     return {
         "before": {"champion": binned, "challenger": slow},
         "gbm challenger": {"champion": binned, "challenger": gbm},
         "gbm champion": {"champion": gbm, "challenger": binned},
+        "blend challenger": {"champion": binned, "challenger": blend},
+        "blend champion": {"champion": blend, "challenger": binned},
     }
 
 

@@ -201,3 +201,35 @@ def test_the_live_learner_refits_the_blends_gbm_member_in_its_background_thread(
     asyncio.run(scenario())
     assert learner._executor is not None
     learner._executor.shutdown(wait=True)
+
+
+def test_the_default_challenger_is_the_blend_and_the_backtest_refits_its_gbm_member_in_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from riskmon.alerting.config import DEFAULTS
+    from riskmon.backtest.engine import run
+    from riskmon.backtest.summary import strategy
+    from tests.unit.backtest_streams import application, config, parsed, repayment
+
+    assert load_config().models.challenger.params["family"] == "blend"
+    refitted: list[str] = []
+    refit = GbmCreditModel.refit
+
+    def counted(self: GbmCreditModel) -> None:
+        refitted.append(self.name)
+        refit(self)
+
+    monkeypatch.setattr(GbmCreditModel, "refit", counted)
+    gbm = {"family": "lightgbm", "refit_every": 40, "min_class": 5, "window": 200, "n_estimators": 10}
+    members = [{"name": "binned", "params": {"bins": 4, "rebin_every": 40}}, {"name": "gbm", "params": gbm}]
+    edits = {
+        "models.challenger.params": {"family": "blend", "members": members},
+        "models.publish_every_labels": 20,
+    }
+    docs = [application(i, at=10 * i) for i in range(120)]
+    docs += [repayment(i, bad=i % 3 == 0, at=10 * i + 300) for i in range(120)]
+    docs.sort(key=lambda d: d.get("submitted_at") or d["occurred_at"])
+    result = run(config(edits), DEFAULTS, parsed(*docs))
+    assert refitted and set(refitted) == {"gbm"}  # the blend's member, refitted in line offline
+    assert len({scores["blend"] for scores in result.scores.values() if "blend" in scores}) > 1
+    assert "blend" in strategy(result)  # offline, every model scores every application

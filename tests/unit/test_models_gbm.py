@@ -269,7 +269,11 @@ def test_the_backtest_refits_in_line_and_draws_the_gbm_challengers_strategy_curv
     from tests.unit.backtest_streams import config, parsed, repayment
 
     small = {"family": "lightgbm", "refit_every": 40, "min_class": 5, "window": 200, "n_estimators": 10}
-    edits = {"models.challenger.params": {**small, "min_child_samples": 5}, "models.publish_every_labels": 20}
+    edits = {
+        "models.challenger.name": "gbm",
+        "models.challenger.params": {**small, "min_child_samples": 5},
+        "models.publish_every_labels": 20,
+    }
     docs = [application(i, at=10 * i) for i in range(120)]
     docs += [repayment(i, bad=i % 3 == 0, at=10 * i + 300) for i in range(120)]
     docs.sort(key=lambda d: d.get("submitted_at") or d["occurred_at"])
