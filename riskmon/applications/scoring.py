@@ -19,10 +19,10 @@ label path joins repayments with it, so evaluation is prequential (the score
 given at decision time, not a later re-score) and the audit trail can show
 exactly what was scored.
 
-A LightGBM challenger (:mod:`riskmon.models.gbm`) is not scored here: the
-learner judges it on the same labels, so it costs decisions nothing; once
-promoted to champion it scores and explains every application like any
-champion.
+A LightGBM challenger (:mod:`riskmon.models.gbm`), or a blend holding one
+(:mod:`riskmon.models.blend`), is not scored here: the learner judges it on
+the same labels, so it costs decisions nothing; once promoted to champion it
+scores and explains every application like any champion.
 """
 
 from __future__ import annotations

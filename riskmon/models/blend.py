@@ -36,6 +36,7 @@ and ``gbm``.
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
@@ -151,11 +152,27 @@ class BlendModel:
         return f"{self.name}-n{self.n_learned}-r{refits}"
 
     def snapshot(self) -> bytes:
-        """What scorers need, as canonical bytes: the members' own snapshots (no windows of labels)."""
+        """What scorers need, as canonical bytes: the members' own snapshots (no windows of labels).
+
+        The members travel as their snapshot bytes (``_packed``), so each is
+        pickled once, by its own :meth:`snapshot`; a restored blend keeps
+        those bytes and unpacks the members from them.
+        """
         frozen = object.__new__(type(self))
         frozen.__dict__.update(self.__dict__)
-        frozen.members = [snapshots.load(m.snapshot(), type(m)) for m in self.members]
+        frozen.__dict__["_packed"] = tuple(m.snapshot() for m in self.members)
         return snapshots.dump(frozen)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if state.get("_packed") is not None:  # a snapshot (or a restored one): the members are in the bytes
+            state["members"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if state.get("_packed") is not None:
+            self.members = [pickle.loads(data) for data in state["_packed"]]
 
     @property
     def snapshot_hash(self) -> str:
@@ -173,6 +190,7 @@ class BlendModel:
         """Every member learns every label."""
         if len(xs) != len(ys):
             raise ValueError(f"learn_many: {len(xs)} inputs but {len(ys)} labels")
+        self.__dict__.pop("_packed", None)  # a restored copy that learns is packed afresh by its next snapshot
         for member in self.members:
             member.learn_many(xs, ys)
         self.n_learned += len(xs)

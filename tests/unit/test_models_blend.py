@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import pickle
 import random
 from typing import Any
 
@@ -89,6 +90,9 @@ def test_snapshot_round_trips_holds_the_members_and_leaves_their_windows_out() -
     assert not restored.members[0]._window  # type: ignore[union-attr]
     live_gbm = model.members[1]
     assert isinstance(live_gbm, GbmCreditModel) and len(live_gbm.window) == 1000  # the live model keeps its window
+    restored.learn_many(test[:10], [True] * 10)  # a restored copy that learns keeps what it learned when pickled
+    again = pickle.loads(pickle.dumps(restored))
+    assert again.members[0].n_learned == restored.members[0].n_learned == model.members[0].n_learned + 10
 
 
 def test_reasons_name_the_factors_its_members_scored_weighted_by_their_part_of_the_pd() -> None:
