@@ -2,7 +2,7 @@
 
 ``python -m bench.gbm_cost``: Lending Club's first half trains the default
 champion (``logreg-binned``), the previous challengers (``logreg-slow``, and the LightGBM model
-``riskmon.models.gbm`` refitted on its window of the last 5,000 labels) and the default blend; the
+``riskmon.models.gbm`` refitted on its window of the last 5,000 labels, the default challenger) and a blend; the
 second half is scored by :meth:`riskmon.applications.scoring.ModelScorer.score`,
 the decision path's own scoring step (inputs, both roles, the scorecard,
 explanations of the deciding model), in batches of 1, 5 and 20. Three
@@ -37,8 +37,10 @@ from riskmon.models.features import model_inputs
 from riskmon.models.gbm import GbmCreditModel
 from riskmon.schemas import Application
 
-#: The LightGBM challenger before the blend (default_config.yaml's challenger until then).
+#: The LightGBM challenger (default_config.yaml's).
 GBM = {"family": "lightgbm", "window": 5000, "refit_every": 500, "min_class": 50, "n_estimators": 100}
+#: The blend option, with its default members (``riskmon.models.blend.DEFAULT_MEMBERS``).
+BLEND = {"family": "blend"}
 
 
 def _setups(apps: list[Application], ys: list[bool]) -> dict[str, dict[str, Model]]:
@@ -47,7 +49,7 @@ def _setups(apps: list[Application], ys: list[bool]) -> dict[str, dict[str, Mode
     binned = make_model(config.models.champion.name, config.models.champion.params)
     slow = make_model("logreg-slow", {"optimizer": "sgd", "learning_rate": 0.002})
     gbm = make_model("gbm", GBM)
-    blend = make_model(config.models.challenger.name, config.models.challenger.params)
+    blend = make_model("blend", BLEND)
     for model in (binned, slow, gbm, blend):
         model.learn_many(xs, ys)
     assert isinstance(gbm, GbmCreditModel) and isinstance(blend, BlendModel)

@@ -58,23 +58,13 @@ def config_file(tmp_path: Path) -> str:
             "models.publish_every_labels": 50,
             "models.publish_every_seconds": 2,
             "models.champion.params": {"optimizer": "sgd", "learning_rate": 0.05},
-            # the default challenger, a blend of a binned model (exact fit on its window) and LightGBM, refitted
-            # (the LightGBM member in the learner's background thread) often enough to see
+            # the default LightGBM challenger, refitted (in the learner's background thread) often enough to see
             "models.challenger.params": {
-                "family": "blend",
-                "members": [
-                    {"name": "binned-window", "params": {"bins": 5, "rebin_every": 100, "window": 1000}},
-                    {
-                        "name": "gbm",
-                        "params": {
-                            "family": "lightgbm",
-                            "refit_every": 100,
-                            "min_class": 20,
-                            "window": 1000,
-                            "n_estimators": 30,
-                        },
-                    },
-                ],
+                "family": "lightgbm",
+                "refit_every": 100,
+                "min_class": 20,
+                "window": 1000,
+                "n_estimators": 30,
             },
         }
     )
@@ -187,17 +177,17 @@ def test_models_learn_from_repayments_take_over_and_survive_a_restart(make_worke
     assert promoted.returncode == 0, promoted.stderr
     record = orjson.loads(promoted.stdout)
     assert record["author"] == "risk-committee" and record["kind"] == "manual"
-    assert record["previous_champion"].startswith("logreg-binned-n") and record["champion"].startswith("blend-n")
+    assert record["previous_champion"].startswith("logreg-binned-n") and record["champion"].startswith("gbm-n")
     assert record["evidence"]["n"] == 20, "judged on the 20 loans both models scored at decision time"
     assert record["evidence"]["champion"]["auc"] == 1.0  # the signal is clean
     assert record["rule_verdict"]["promote"] is False  # the rule would not have; the person decided
     status = subprocess.run(
         [sys.executable, "-m", "riskmon", "model", "status", *env_prefix], capture_output=True, text=True, timeout=60
     )
-    assert orjson.loads(status.stdout)["roles"]["champion"]["name"] == "blend"
+    assert orjson.loads(status.stdout)["roles"]["champion"]["name"] == "gbm"
     assert not record["champion"].endswith("-r0"), "the challenger was refitted in the background before"
 
-    # 7. the promoted blend now scores every application, with reasons from its members'
+    # 7. the promoted LightGBM model now scores every application, with reasons from its contributions
     time.sleep(3)  # scorers look at the role pointers every 2 s
     produce(
         services.kafka_bootstrap,
@@ -207,7 +197,7 @@ def test_models_learn_from_repayments_take_over_and_survive_a_restart(make_worke
     decisions = values(consume(services.kafka_bootstrap, second.topic("credit.decisions"), expect=n + 41, timeout=90))
     scored = {d["application_id"]: d for d in decisions if int(d["application_id"][3:]) >= 2000}
     assert len(scored) == 20
-    assert all(d["model_version"].startswith("blend-n") for d in scored.values())
+    assert all(d["model_version"].startswith("gbm-n") for d in scored.values())
     risky = [d for d in scored.values() if is_bad(int(d["application_id"][3:]))]
     safe = [d for d in scored.values() if not is_bad(int(d["application_id"][3:]))]
     assert min(d["score"] for d in risky) > max(d["score"] for d in safe)

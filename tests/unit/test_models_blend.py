@@ -207,7 +207,7 @@ def test_the_live_learner_refits_the_blends_gbm_member_in_its_background_thread(
     learner._executor.shutdown(wait=True)
 
 
-def test_the_default_challenger_is_the_blend_and_the_backtest_refits_its_gbm_member_in_line(
+def test_a_blend_challenger_has_its_gbm_member_refitted_in_line_by_the_backtest(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from riskmon.alerting.config import DEFAULTS
@@ -215,7 +215,8 @@ def test_the_default_challenger_is_the_blend_and_the_backtest_refits_its_gbm_mem
     from riskmon.backtest.summary import strategy
     from tests.unit.backtest_streams import application, config, parsed, repayment
 
-    assert load_config().models.challenger.params["family"] == "blend"
+    # an option: the default challenger stays LightGBM alone (docs/models.md says why)
+    assert load_config().models.challenger.params["family"] == "lightgbm"
     refitted: list[str] = []
     refit = GbmCreditModel.refit
 
@@ -227,6 +228,7 @@ def test_the_default_challenger_is_the_blend_and_the_backtest_refits_its_gbm_mem
     gbm = {"family": "lightgbm", "refit_every": 40, "min_class": 5, "window": 200, "n_estimators": 10}
     members = [{"name": "binned", "params": {"bins": 4, "rebin_every": 40}}, {"name": "gbm", "params": gbm}]
     edits = {
+        "models.challenger.name": "blend",
         "models.challenger.params": {"family": "blend", "members": members},
         "models.publish_every_labels": 20,
     }
