@@ -28,6 +28,7 @@ from riskmon.alerting.model import AlertState, GroupState
 from riskmon.alerting.silences import Silence
 from riskmon.keyspace import is_cluster_namespace
 from riskmon.pipeline import cluster_batches
+from riskmon.pipeline.profile_lua import SET_OPEN_ALERT
 from riskmon.pipeline.store import clock_entry, queue_script
 from riskmon.profile import clock_key, risk_key
 from riskmon.redis_clients import REDIS_ERRORS
@@ -44,28 +45,20 @@ _ERRORS = REDIS_ERRORS
 #: changed in place by each published alert: KEYS are the profile keys then the
 #: clock key, ARGV the profile TTL and the clock entry, then pairs (detector,
 #: level, '' when the alert resolved).
-PROFILE_ALERTS_LUA = """
+PROFILE_ALERTS_LUA = (
+    SET_OPEN_ALERT
+    + """
 local ttl = ARGV[1]
 local n = #KEYS - 1
 for i = 1, n do
-  local key, j = KEYS[i], (i - 1) * 2 + 3
-  local open = {}
-  local raw = redis.call('HGET', key, 'alerts')
-  if raw then
-    local ok, found = pcall(cjson.decode, raw)
-    if ok and type(found) == 'table' then open = found end
-  end
-  if ARGV[j + 1] == '' then open[ARGV[j]] = nil else open[ARGV[j]] = ARGV[j + 1] end
-  if next(open) == nil then
-    redis.call('HDEL', key, 'alerts')
-  else
-    redis.call('HSET', key, 'alerts', cjson.encode(open))
-  end
-  redis.call('EXPIRE', key, ttl)
+  local j = (i - 1) * 2 + 3
+  set_open_alert(KEYS[i], ARGV[j], ARGV[j + 1])
+  redis.call('EXPIRE', KEYS[i], ttl)
 end
 redis.call('HSET', KEYS[#KEYS], 'alerts', ARGV[2])
 return n
 """
+)
 
 
 class AlertStateStore:

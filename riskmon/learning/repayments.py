@@ -39,6 +39,7 @@ from riskmon.pipeline import cluster_batches
 from riskmon.pipeline.handler import BatchHandler
 from riskmon.pipeline.messages import Incoming, Send, oldest_timestamp, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
+from riskmon.pipeline.profile_lua import APPLY_REPAYMENT
 from riskmon.pipeline.store import DecisionStore, clock_entry, queue_script
 from riskmon.portfolio.summaries import repayment_summary
 from riskmon.profile import clock_key, risk_key
@@ -55,29 +56,20 @@ log = logging.getLogger(__name__)
 #: defaulted (set once, so a redelivery never counts twice). KEYS are the
 #: customers' profile keys then the clock key; ARGV the profile TTL and the
 #: clock entry, then triples (loan, days past due, status).
-PROFILE_LUA = """
+PROFILE_LUA = (
+    APPLY_REPAYMENT
+    + """
 local ttl = ARGV[1]
 local n = #KEYS - 1
 for i = 1, n do
   local j = (i - 1) * 3 + 3
-  local key, loan, dpd, status = KEYS[i], ARGV[j], tonumber(ARGV[j + 1]), ARGV[j + 2]
-  if status == 'paid_off' or status == 'charged_off' then
-    redis.call('HDEL', key, 'dpd:' .. loan)
-  else
-    redis.call('HSET', key, 'dpd:' .. loan, dpd)
-  end
-  local worst = tonumber(redis.call('HGET', key, 'worst_dpd') or '0') or 0
-  if dpd > worst then
-    redis.call('HSET', key, 'worst_dpd', dpd)
-  end
-  if status == 'default' or status == 'charged_off' then
-    redis.call('HSETNX', key, 'default:' .. loan, '1')
-  end
-  redis.call('EXPIRE', key, ttl)
+  apply_repayment(KEYS[i], ARGV[j], tonumber(ARGV[j + 1]), ARGV[j + 2])
+  redis.call('EXPIRE', KEYS[i], ttl)
 end
 redis.call('HSET', KEYS[#KEYS], 'repayments', ARGV[2])
 return n
 """
+)
 
 
 class RepaymentHandler(BatchHandler):

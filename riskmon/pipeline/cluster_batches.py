@@ -23,14 +23,17 @@ Each write is idempotent or guarded (NX), so a crash between two of them
 leaves state a redelivery completes, as with a crash between two batches.
 
 Each ``queue_*`` function takes the same KEYS and ARGV layout as the script it
-replaces, so the calling code builds one layout for both modes. The Lua bodies
-below repeat the per-key body of those scripts; keep them in step.
+replaces, so the calling code builds one layout for both modes. What they
+change in a customer's risk profile is written once, in
+:mod:`riskmon.pipeline.profile_lua`, for both modes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+from riskmon.pipeline.profile_lua import APPLY_REPAYMENT, KEEP_APPROVAL, SET_OPEN_ALERT
 
 __all__ = [
     "APPLICATION_CONFIRM_LUA",
@@ -77,29 +80,18 @@ return 1
 #: One decision's customer side (CONFIRM_LUA's): KEYS the summary and risk
 #: profile keys; ARGV the TTL, hold window (s), now (epoch s), the summary and
 #: the approval's entry in the recent approvals ('' for none).
-CUSTOMER_CONFIRM_LUA = """
+CUSTOMER_CONFIRM_LUA = (
+    KEEP_APPROVAL
+    + """
 local ttl, window, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('SET', KEYS[1], ARGV[4], 'EX', ttl)
 if ARGV[5] ~= '' and window > 0 then
-  local kept = {}
-  local raw = redis.call('HGET', KEYS[2], 'approvals')
-  if raw then
-    local ok, list = pcall(cjson.decode, raw)
-    if ok and type(list) == 'table' then
-      for _, a in ipairs(list) do
-        if type(a) == 'table' and tonumber(a['at']) and tonumber(a['at']) >= now - window then
-          table.insert(kept, a)
-        end
-      end
-    end
-  end
-  table.insert(kept, cjson.decode(ARGV[5]))
-  while #kept > 20 do table.remove(kept, 1) end
-  redis.call('HSET', KEYS[2], 'approvals', cjson.encode(kept))
+  keep_approval(KEYS[2], ARGV[5], window, now)
 end
 redis.call('EXPIRE', KEYS[2], ttl)
 return 1
 """
+)
 
 #: One customer's detector state and its part of the risk profile (the
 #: transaction handler's SAVE_LUA): KEYS the state and risk keys; ARGV the
@@ -113,44 +105,26 @@ return 1
 
 #: One customer's open alerts (PROFILE_ALERTS_LUA's body): KEYS[1] the risk
 #: profile; ARGV the TTL, the detector, its level ('' when resolved).
-OPEN_ALERTS_LUA = """
-local key = KEYS[1]
-local open = {}
-local raw = redis.call('HGET', key, 'alerts')
-if raw then
-  local ok, found = pcall(cjson.decode, raw)
-  if ok and type(found) == 'table' then open = found end
-end
-if ARGV[3] == '' then open[ARGV[2]] = nil else open[ARGV[2]] = ARGV[3] end
-if next(open) == nil then
-  redis.call('HDEL', key, 'alerts')
-else
-  redis.call('HSET', key, 'alerts', cjson.encode(open))
-end
-redis.call('EXPIRE', key, ARGV[1])
+OPEN_ALERTS_LUA = (
+    SET_OPEN_ALERT
+    + """
+set_open_alert(KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 """
+)
 
 #: One repayment's effect on its customer's loan standing (the repayment
 #: handler's PROFILE_LUA body): KEYS[1] the risk profile; ARGV the TTL, the
 #: loan, days past due, status.
-REPAYMENT_LUA = """
-local key, ttl, loan, dpd, status = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-if status == 'paid_off' or status == 'charged_off' then
-  redis.call('HDEL', key, 'dpd:' .. loan)
-else
-  redis.call('HSET', key, 'dpd:' .. loan, dpd)
-end
-local worst = tonumber(redis.call('HGET', key, 'worst_dpd') or '0') or 0
-if dpd > worst then
-  redis.call('HSET', key, 'worst_dpd', dpd)
-end
-if status == 'default' or status == 'charged_off' then
-  redis.call('HSETNX', key, 'default:' .. loan, '1')
-end
-redis.call('EXPIRE', key, ttl)
+REPAYMENT_LUA = (
+    APPLY_REPAYMENT
+    + """
+apply_repayment(KEYS[1], ARGV[2], tonumber(ARGV[3]), ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 """
+)
 
 
 def _eval(pipe: Any, script: str, keys: Sequence[str], *args: Any) -> None:

@@ -36,6 +36,7 @@ import redis.asyncio as aioredis
 from riskmon.keyspace import cluster_namespace, entity_key, is_cluster_namespace
 from riskmon.pipeline import cluster_batches
 from riskmon.pipeline.messages import Incoming
+from riskmon.pipeline.profile_lua import KEEP_APPROVAL
 from riskmon.profile import CustomerProfile, clock_key, profile_from_redis, risk_key
 from riskmon.profile.fields import APPROVALS, last_decision_key
 from riskmon.profile.profile import clock_delays
@@ -104,7 +105,9 @@ return out
 #: overwritten, the first one is what the models saw) and, for an approval,
 #: its entry in the profile's recent approvals ('' otherwise). Approvals older
 #: than the window leave the list, which keeps at most 20.
-CONFIRM_LUA = """
+CONFIRM_LUA = (
+    KEEP_APPROVAL
+    + """
 local ttl = ARGV[1]
 local window = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -117,27 +120,14 @@ for i = 1, n, 4 do
     redis.call('SET', KEYS[i + 2], ARGV[j + 1], 'NX', 'EX', ttl)
   end
   if ARGV[j + 2] ~= '' and window > 0 then
-    local kept = {}
-    local raw = redis.call('HGET', KEYS[i + 3], 'approvals')
-    if raw then
-      local ok, list = pcall(cjson.decode, raw)
-      if ok and type(list) == 'table' then
-        for _, a in ipairs(list) do
-          if type(a) == 'table' and tonumber(a['at']) and tonumber(a['at']) >= now - window then
-            table.insert(kept, a)
-          end
-        end
-      end
-    end
-    table.insert(kept, cjson.decode(ARGV[j + 2]))
-    while #kept > 20 do table.remove(kept, 1) end
-    redis.call('HSET', KEYS[i + 3], 'approvals', cjson.encode(kept))
+    keep_approval(KEYS[i + 3], ARGV[j + 2], window, now)
   end
   redis.call('EXPIRE', KEYS[i + 3], ttl)
 end
 redis.call('HSET', KEYS[#KEYS], 'decisions', ARGV[4])
 return n / 4
 """
+)
 
 
 def key_namespace(topic_prefix: str, redis_url: str = "") -> str:
