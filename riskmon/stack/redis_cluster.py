@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from riskmon.redis_clients import cluster_url
+from riskmon.stack import redis_server
 from riskmon.stack.ports import port_is_free
 from riskmon.stack.process import is_alive
 from riskmon.stack.state import StackError
@@ -54,30 +55,14 @@ def node_dir(base: Path, port: int) -> Path:
 
 
 def render_config(dir: Path, port: int) -> str:
-    """redis.conf of one cluster node: loopback only, non-persistent, foreground."""
-    return "\n".join(
-        [
-            "# Written by riskmon's stack tooling; rewritten on every start.",
-            "bind 127.0.0.1",
-            f"port {port}",
-            "protected-mode yes",
-            "daemonize no",
-            f'dir "{dir}"',
-            f'logfile "{dir / "redis.log"}"',
-            'save ""',
-            "appendonly no",
-            "set-proc-title no",
-            "cluster-enabled yes",
-            "cluster-config-file nodes.conf",
-            "cluster-node-timeout 5000",
-            "",
-        ]
-    )
+    """redis.conf of one cluster node: the single server's (loopback only, non-persistent,
+    foreground, :func:`riskmon.stack.redis_server.render_config`) with cluster mode on."""
+    cluster = ["cluster-enabled yes", "cluster-config-file nodes.conf", "cluster-node-timeout 5000", ""]
+    return redis_server.render_config(dir, port) + "\n".join(cluster)
 
 
-def start_command(conf: Path) -> list[str]:
-    """A node's command line; ``conf`` (absolute) identifies the process as ours."""
-    return ["redis-server", str(conf)]
+#: A node's command line is the single server's: its absolute config path identifies it as ours.
+start_command = redis_server.start_command
 
 
 def url(ports: Sequence[int]) -> str:
