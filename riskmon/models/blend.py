@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import pickle
 from collections.abc import Mapping, Sequence
-from typing import Any, Self
+from typing import Any
 
 from riskmon.models import snapshots
 from riskmon.models.binned import make_online_model
@@ -104,7 +104,7 @@ def make_member(spec: Any, where: str) -> Member:
         raise ValueError(f"{where}: {exc}") from None
 
 
-class BlendModel:
+class BlendModel(snapshots.Snapshotted):
     """PD model: the mean of its members' PDs (see the module docstring).
 
     >>> model = BlendModel(members=["binned", {"name": "plain", "params": {"learning_rate": 0.05}}])
@@ -173,16 +173,6 @@ class BlendModel:
         self.__dict__.update(state)
         if state.get("_packed") is not None:
             self.members = [pickle.loads(data) for data in state["_packed"]]
-
-    @property
-    def snapshot_hash(self) -> str:
-        """SHA-256 (hex) of :meth:`snapshot`."""
-        return snapshots.digest(self.snapshot())
-
-    @classmethod
-    def restore(cls, data: bytes) -> Self:
-        """The model :meth:`snapshot` saved (trusted bytes only: unpickling runs code)."""
-        return snapshots.load(data, cls)
 
     # -- learning and refits -----------------------------------------------------------
 

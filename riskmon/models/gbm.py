@@ -37,7 +37,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 from riskmon.models import snapshots
 from riskmon.models.features import LENDER_PRICING, MISSING_SUFFIX, ONE_HOT_SEP
@@ -159,7 +159,7 @@ def fit_window(
     return GbmFit(booster.model_to_string(), numeric, categorical, codes, medians, draft.n_rows, draft.n_bad)
 
 
-class GbmCreditModel:
+class GbmCreditModel(snapshots.Snapshotted):
     """PD model of LightGBM trees refitted on a sliding window of labels.
 
     Parameters
@@ -288,16 +288,6 @@ class GbmCreditModel:
             return snapshots.dump(self)
         finally:
             self.window = window
-
-    @property
-    def snapshot_hash(self) -> str:
-        """SHA-256 (hex) of :meth:`snapshot`."""
-        return snapshots.digest(self.snapshot())
-
-    @classmethod
-    def restore(cls, data: bytes) -> Self:
-        """The model :meth:`snapshot` saved (trusted bytes only: unpickling runs code)."""
-        return snapshots.load(data, cls)
 
     # -- learning and refits -----------------------------------------------------------
 

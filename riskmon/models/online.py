@@ -75,7 +75,7 @@ def _sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-class OnlineCreditModel:
+class OnlineCreditModel(snapshots.Snapshotted):
     """Online logistic regression PD model with adverse-action explanations.
 
     Parameters
@@ -209,16 +209,6 @@ class OnlineCreditModel:
         trail records it) and check it on load.
         """
         return snapshots.dump(self)
-
-    @property
-    def snapshot_hash(self) -> str:
-        """SHA-256 (hex) of :meth:`snapshot`."""
-        return snapshots.digest(self.snapshot())
-
-    @classmethod
-    def restore(cls, data: bytes) -> Self:
-        """The model that :meth:`snapshot` saved; its snapshot gives back the same bytes."""
-        return snapshots.load(data, cls)
 
     # -- encoding ---------------------------------------------------------------
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from typing import TypeVar
+from typing import Self, TypeVar
 
-__all__ = ["PROTOCOL", "dump", "load", "digest"]
+__all__ = ["PROTOCOL", "Snapshotted", "dump", "load", "digest"]
 
 #: Pickle protocol of snapshots, fixed so that equal state gives equal bytes.
 PROTOCOL = 5
@@ -56,3 +56,23 @@ def load(data: bytes, cls: type[T]) -> T:
 def digest(data: bytes) -> str:
     """SHA-256 (hex) of snapshot bytes, as the audit trail records it."""
     return hashlib.sha256(data).hexdigest()
+
+
+class Snapshotted:
+    """What every model family derives from its :meth:`snapshot`: the hash the audit trail
+    records, and the model back from the bytes."""
+
+    def snapshot(self) -> bytes:
+        """The state as canonical bytes (:func:`dump`); each family says what it keeps."""
+        raise NotImplementedError
+
+    @property
+    def snapshot_hash(self) -> str:
+        """SHA-256 (hex) of :meth:`snapshot`."""
+        return digest(self.snapshot())
+
+    @classmethod
+    def restore(cls, data: bytes) -> Self:
+        """The model :meth:`snapshot` saved; its snapshot gives back the same bytes (trusted
+        bytes only: unpickling runs code)."""
+        return load(data, cls)
