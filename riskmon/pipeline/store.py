@@ -222,6 +222,14 @@ class DecisionStore:
         """The key of one application's ``kind`` of state (decision, delivered, features, labelled...)."""
         return entity_key(self._ns, kind, entity_id)
 
+    async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The values of ``keys`` in one round trip: one MGET on one server; on a cluster,
+        where the keys span slots, one GET per key sent to each node at once. Raises
+        Redis's errors (``REDIS_ERRORS``): the callers degrade each in their own way."""
+        if self.cluster:
+            return list(await self._client.mget_nonatomic(list(keys)))
+        return list(await self._client.mget(list(keys)))
+
     @property
     def client(self) -> aioredis.Redis:
         """The shared connection pool (the model registry uses it too)."""

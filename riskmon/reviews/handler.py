@@ -90,8 +90,7 @@ class ReviewHandler(BatchHandler):
         # a hold is stored as application "hold:<id>" (riskmon.alerting.holds): on a cluster, another slot
         keys = [store.key("decision", app_id), store.key("features", app_id), store.key("decision", f"hold:{app_id}")]
         try:
-            client = store.client
-            raw = await (client.mget_nonatomic(keys) if store.cluster else client.mget(keys))
+            raw = await store.mget(keys)
             automated_raw, features_raw, hold_raw = raw
         except REDIS_ERRORS as exc:
             raise RuntimeError(f"decision store unavailable: {exc}") from exc  # retried, then dead-lettered

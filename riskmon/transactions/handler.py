@@ -159,8 +159,7 @@ class TransactionHandler(BatchHandler):
         if missing and not self._store.degraded:
             try:
                 keys = [self._key(c) for c in missing]
-                client = self._store.client  # on a cluster the keys span slots: one GET per key's node
-                raw = await (client.mget_nonatomic(keys) if self._store.cluster else client.mget(keys))
+                raw = await self._store.mget(keys)
                 stored.update((c, value) for c, value in zip(missing, raw, strict=True) if value is not None)
             except REDIS_ERRORS as exc:
                 log.warning("customer state unavailable in Redis (%s); starting from memory", exc)
