@@ -11,8 +11,9 @@ nothing may be decided twice. This module holds that check once:
   caller says Redis lost its memory, when only the ``decision_id`` must agree;
 * no decision for an application nobody sent, and none for a bad input;
 * every bad input is in ``risk.deadletter`` with its original bytes;
-* optionally, every decision is in the audit trail exactly once, and the
-  trail's sequence numbers have no gap.
+* optionally, every decision on the topic (automated, or a ``hold`` that
+  re-issues an approval under its own ``decision_id``) is in the audit trail
+  exactly once, and the trail's sequence numbers have no gap.
 
 It reads with a group-less consumer assigned to every partition from the
 first offset, and :meth:`OutputReader.read_to_end` stops at the high
@@ -234,11 +235,19 @@ def verify(
         seqs = [e["seq"] for e in entries]
         if seqs != list(range(len(seqs))):
             problems.append("the audit trail's sequence numbers have a gap, a repeat or a fork")
-        per_app = Counter(e["record"]["application_id"] for e in entries if e["record"]["kind"] == "decision")
-        audited = sum(per_app.values())
-        if set(per_app) != copies.keys():
-            problems.append(f"audit trail covers {len(per_app)} applications, decisions {len(copies)}")
-        twice = [a for a, n in per_app.items() if n > 1]
+        # per decision, not per application: a hold re-issues an approval as a decision of its own
+        # (stage ``hold``, its own ``decision_id``), sent and audited like the first
+        decisions = [e["record"] for e in entries if e["record"]["kind"] == "decision"]
+        per_decision = Counter(r["decision_id"] for r in decisions)
+        audited = sum(1 for r in decisions if r.get("stage") == "automated")
+        automated = {r["application_id"] for r in decisions if r.get("stage") == "automated"}
+        if automated != copies.keys():
+            problems.append(f"audit trail covers {len(automated)} applications, decisions {len(copies)}")
+        sent = {orjson.loads(m.value())["decision_id"] for m in reader.messages["credit.decisions"]}
+        unaudited = sent - per_decision.keys()
+        if unaudited:
+            problems.append(f"{len(unaudited)} decisions sent but not audited, e.g. {sorted(unaudited)[:5]}")
+        twice = [d for d, n in per_decision.items() if n > 1]
         if twice:
             problems.append(f"{len(twice)} decisions audited more than once, e.g. {twice[:5]}")
 
