@@ -7,8 +7,8 @@ learner scores each label's inputs just before learning it
 (:mod:`riskmon.learning.learner`). Its trees change only at a refit, but its
 online member learns every label, so that PD is not exactly the one the
 blend gave at decision time. On the same stream as :mod:`bench.model_quality`
-(labels 500 applications late; the LightGBM member refitted in line when
-due) this prints the second-half AUC of both PDs (second half up to the last
+(labels 500 applications late; the members refitted in line when due)
+this prints the second-half AUC of both PDs (second half up to the last
 label learned) and the size of the blend's snapshot and of its pickled live
 state (windows included).
 """
@@ -19,14 +19,15 @@ import pickle
 import sys
 
 from bench.credit_baselines import load_dataset
-from bench.model_quality import RefittedBlend, measures
+from bench.model_quality import InLine, measures
+from riskmon.models.families import make_model
 
 
 def main(argv: list[str] | None = None) -> None:
     name = (argv if argv is not None else sys.argv[1:] or ["credit_data"])[0]
     xs, ys = load_dataset(name)
     delay, half = 500, len(xs) // 2
-    blend = RefittedBlend()
+    blend = InLine(make_model("blend", {"family": "blend"}))
     at_decision: list[float] = []
     at_label: list[float] = []
     for i, x in enumerate(xs):

@@ -54,6 +54,7 @@ from riskmon.models import (
     model_inputs,
 )
 from riskmon.models.binned import BinnedOnlineModel
+from riskmon.models.families import make_model
 from riskmon.models.online import Optimizer
 from riskmon.models.reasons import base_name
 from riskmon.schemas import Application
@@ -93,46 +94,23 @@ CANDIDATES = [
 ]
 
 
-class RefittedGbm:
-    """The LightGBM challenger as the learner runs it: labels into the window, a refit whenever one is due
-    (live, in a background thread between two batches; here in line, before the next application is scored)."""
+class InLine:
+    """A model as the learner runs it, with every refit it asks for (riskmon.models.refits: LightGBM's trees,
+    a binned model's exact window fit, a blend's members) done in line before the next application is scored;
+    live, they run in a background thread between two batches."""
 
-    def __init__(self, **params: Any) -> None:
-        from riskmon.models.families import make_model
-        from riskmon.models.gbm import GbmCreditModel
-
-        model = make_model("gbm", {"family": "lightgbm", **params})
-        assert isinstance(model, GbmCreditModel)
+    def __init__(self, model: Any) -> None:
         self.model = model
 
     def predict_proba_many(self, xs: list[Inputs]) -> list[float]:
         return self.model.predict_proba_many(xs)
 
     def learn_many(self, xs: list[Inputs], ys: list[bool]) -> None:
+        from riskmon.models.refits import refits_due
+
         self.model.learn_many(xs, ys)
-        if self.model.refit_due:
-            self.model.refit()
-
-
-class RefittedBlend:
-    """The blend (riskmon.models.blend: binned with window refit, and LightGBM; the mean of their PDs) as the
-    learner runs it: labels into both members, the LightGBM member refitted whenever due (here in line)."""
-
-    def __init__(self) -> None:
-        from riskmon.models.blend import BlendModel
-        from riskmon.models.families import make_model
-
-        model = make_model("blend", {"family": "blend"})
-        assert isinstance(model, BlendModel)
-        self.model = model
-
-    def predict_proba_many(self, xs: list[Inputs]) -> list[float]:
-        return self.model.predict_proba_many(xs)
-
-    def learn_many(self, xs: list[Inputs], ys: list[bool]) -> None:
-        self.model.learn_many(xs, ys)
-        for member in self.model.refits_due():
-            member.refit()
+        for model in refits_due([self.model]):
+            model.refit()
 
 
 class RiverClassifier:
@@ -319,13 +297,15 @@ def online_runs(
         name="logreg-binned", bins=10, rebin_every=500, optimizer="sgd", learning_rate=0.005
     )
     # the same, with the exact L2 fit on its last 5,000 labels at each re-solve (window; not the default)
-    candidates["logreg-binned, window refit"] = BinnedOnlineModel(
-        name="logreg-binned-w", bins=10, rebin_every=500, optimizer="sgd", learning_rate=0.005, window=5000
+    candidates["logreg-binned, window refit"] = InLine(
+        BinnedOnlineModel(
+            name="logreg-binned-w", bins=10, rebin_every=500, optimizer="sgd", learning_rate=0.005, window=5000
+        )
     )
-    # the LightGBM challenger (riskmon.models.gbm): refitted every 500 labels on the last 5,000
-    candidates["gbm-refitted (online LightGBM)"] = RefittedGbm()
-    # the two above as one model: the mean of their PDs (riskmon.models.blend, family: blend)
-    candidates["blend (binned-window + gbm)"] = RefittedBlend()
+    # LightGBM (riskmon.models.gbm): refitted every 500 labels on the last 5,000
+    candidates["gbm-refitted (online LightGBM)"] = InLine(make_model("gbm", {"family": "lightgbm"}))
+    # the two above as one model, the mean of their PDs (riskmon.models.blend): the default challenger
+    candidates["blend (binned-window + gbm)"] = InLine(make_model("blend", {"family": "blend"}))
     candidates["hoeffding-adaptive-tree"] = RiverClassifier("hat", tree.HoeffdingAdaptiveTreeClassifier(seed=42))
     if forest_too:
         candidates["arf-10-trees"] = RiverClassifier("arf", forest.ARFClassifier(n_models=10, seed=42))

@@ -17,14 +17,15 @@ Each batch of examples:
    automatic rule, recording its evidence;
 4. publishes snapshots and the evaluation when enough labels or time passed.
 
-A LightGBM model (:mod:`riskmon.models.gbm`) learns by refits on a sliding
-window: when one is due, the learner hands a copy of the window to a
-background thread (one refit at a time) and :meth:`Learner.handle` returns at
-once; the next batch or tick installs the new trees and publishes them. While
-it is the challenger, scorers do not score it: the learner scores each
+Models that learn partly by refits on a window of labels (LightGBM's trees,
+a binned model's exact window fit: :mod:`riskmon.models.refits`) hand the
+learner a job on copies when one is due; the learner runs it in a background
+thread (one at a time) and :meth:`Learner.handle` returns at once; the next
+batch or tick installs the result and publishes it. A LightGBM model, while
+it is the challenger, is not scored by the scorers: the learner scores each
 label's inputs with it before learning them, which is the same prequential
 evidence (its trees only change at a refit). A blend holding a LightGBM
-member (:mod:`riskmon.models.blend`) is handled the same way: its member is
+member (:mod:`riskmon.models.blend`) is handled the same way: its members are
 refitted in the background thread, and the learner scores the blend.
 """
 
@@ -42,11 +43,12 @@ import orjson
 
 from riskmon.config import ModelsConfig
 from riskmon.learning.registry import ModelPointer, ModelRegistry
+from riskmon.models import refits
 from riskmon.models.blend import BlendModel
 from riskmon.models.calibration import LIGHT_LEVELS, CalibrationWatch
 from riskmon.models.evaluation import ChampionChallenger, PrequentialEvaluator, PromotionRule
 from riskmon.models.families import Model, make_model
-from riskmon.models.gbm import GbmCreditModel, GbmFit, fit_window
+from riskmon.models.refits import Refitting
 from riskmon.models.snapshots import digest
 from riskmon.pipeline.messages import Incoming
 from riskmon.pipeline.store import DecisionStore
@@ -98,7 +100,7 @@ class Learner:
         self.last_promotion: dict[str, Any] | None = None
         self._executor = refit_executor
         #: The refit running in the background thread, and the model it is for.
-        self.refit_running: tuple[GbmCreditModel, asyncio.Future[GbmFit]] | None = None
+        self.refit_running: tuple[Refitting, asyncio.Future[Any]] | None = None
 
     # -- state -----------------------------------------------------------------
 
@@ -170,7 +172,7 @@ class Learner:
         self._start_refit(state)
         await self.maybe_publish()
 
-    # -- background refits (LightGBM) ---------------------------------------------------
+    # -- background refits (riskmon.models.refits) -------------------------------------
 
     def _start_refit(self, state: LearnerState) -> None:
         """Hand a due refit to the background thread (one at a time); never waits for it."""
@@ -180,14 +182,12 @@ class Learner:
         if not due:
             return
         model = due[0]
-        rows, labels = model.begin_refit()
+        job = model.refit_job()
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskmon-refit")
-        future = asyncio.get_running_loop().run_in_executor(
-            self._executor, lambda: fit_window(rows, labels, **model.fit_params())
-        )
+        future = asyncio.get_running_loop().run_in_executor(self._executor, job)
         self.refit_running = (model, future)
-        log.info("refitting %s on %d labels in the background", model.name, len(rows))
+        log.info("refitting %s in the background", model.name)
 
     async def _collect_refit(self) -> bool:
         """Install a finished refit and publish it; True when one was installed."""
@@ -196,12 +196,12 @@ class Learner:
         model, future = self.refit_running
         self.refit_running = None
         try:
-            fit = future.result()
+            result = future.result()
         except Exception:
-            log.exception("refit of %s failed; it keeps its trees and tries again after more labels", model.name)
+            log.exception("refit of %s failed; it keeps what it had and tries again after more labels", model.name)
             return False
-        model.install(fit)
-        log.info("installed %s, fitted on %d labels (%d bytes)", model.version, fit.n_rows, len(fit.model_text))
+        model.install(result)
+        log.info("installed the refit of %s", model.name)
         await self.maybe_publish(force=True)
         return True
 
@@ -239,9 +239,10 @@ class Learner:
         await self.maybe_publish(force=True)
 
     async def tick(self) -> None:
-        """Timer work of the learner: a finished refit, a pending promotion, then a due publish."""
+        """Timer work of the learner: a finished refit, the next one due, a pending promotion, then a due publish."""
         state = await self._ensure_state()
         await self._collect_refit()
+        self._start_refit(state)
         await self._maybe_promote(state)
         await self.maybe_publish()
 
@@ -294,15 +295,9 @@ def promotion_rule(config: ModelsConfig) -> PromotionRule:
     )
 
 
-def refits_due(state: LearnerState) -> list[GbmCreditModel]:
-    """The window-refitted models of ``state`` whose refit is due (champion first), a blend's members too."""
-    due: list[GbmCreditModel] = []
-    for model in (state.cc.champion, state.cc.challenger):
-        if isinstance(model, BlendModel):
-            due += model.refits_due()
-        elif isinstance(model, GbmCreditModel) and model.refit_due:
-            due.append(model)
-    return due
+def refits_due(state: LearnerState) -> list[Refitting]:
+    """The models of ``state`` whose refit is due (champion first), a blend's members too."""
+    return refits.refits_due([state.cc.champion, state.cc.challenger])
 
 
 def _scores_itself(model: object) -> bool:

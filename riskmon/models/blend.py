@@ -14,13 +14,14 @@ so it can be the champion or the challenger:
 * :meth:`BlendModel.predict_proba_many` is the mean of the PDs of the members
   that are *ready* (a LightGBM member before its first refit would only give
   its prior, so it is left out until then);
-* a LightGBM member is refitted exactly as a LightGBM model on its own:
-  :meth:`BlendModel.refits_due` hands it to the learner, which runs
-  :func:`riskmon.models.gbm.fit_window` in its background thread and installs
-  the trees between two batches (:mod:`riskmon.learning.learner`); never on
-  the event loop, never on the decision path. Because it holds such a member,
-  the blend is judged in the learner while it is the challenger, like the
-  LightGBM model (:attr:`BlendModel.judged_in_learner`);
+* a member that learns by refits (the LightGBM model's trees, the binned
+  model's exact window fit: :mod:`riskmon.models.refits`) is refitted exactly
+  as on its own: :meth:`BlendModel.refits_due` hands it to the learner, which
+  runs the refit in its background thread and installs the result between
+  two batches (:mod:`riskmon.learning.learner`); never on the event loop,
+  never on the decision path. Because it holds a LightGBM member, the blend
+  is judged in the learner while it is the challenger, like the LightGBM
+  model (:attr:`BlendModel.judged_in_learner`);
 * its snapshot holds the members' own snapshots (their windows left out), so
   its size is bounded by theirs;
 * its reasons are the members' reasons, each member's shares weighted by that
@@ -45,6 +46,7 @@ from riskmon.models.binned import make_online_model
 from riskmon.models.gbm import FAMILY as GBM_FAMILY
 from riskmon.models.gbm import GbmCreditModel
 from riskmon.models.online import OnlineCreditModel
+from riskmon.models.refits import Refitting, refits_due
 
 __all__ = ["FAMILY", "MEMBER_PRESETS", "BlendModel", "Member", "make_member"]
 
@@ -185,9 +187,9 @@ class BlendModel(snapshots.Snapshotted):
             member.learn_many(xs, ys)
         self.n_learned += len(xs)
 
-    def refits_due(self) -> list[GbmCreditModel]:
-        """The LightGBM members whose refit is due: the learner refits them as it refits a LightGBM model."""
-        return [m for m in self.members if isinstance(m, GbmCreditModel) and m.refit_due]
+    def refits_due(self) -> list[Refitting]:
+        """The members whose refit is due: the learner refits them as it refits such a model on its own."""
+        return refits_due(self.members)
 
     # -- scoring and reasons ---------------------------------------------------------------
 

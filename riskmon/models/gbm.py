@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -316,6 +316,11 @@ class GbmCreditModel(snapshots.Snapshotted):
         self.since_refit = 0
         return [x for x, _ in self.window], [y for _, y in self.window]
 
+    def refit_job(self) -> Callable[[], GbmFit]:
+        """The refit as a function of a copy of the window, for any thread (:mod:`riskmon.models.refits`)."""
+        rows, labels = self.begin_refit()
+        return functools.partial(fit_window, rows, labels, **self.fit_params())
+
     def install(self, fit: GbmFit) -> None:
         """Score with ``fit`` from now on (on the learner, between two batches)."""
         self.fit = fit
@@ -324,8 +329,7 @@ class GbmCreditModel(snapshots.Snapshotted):
 
     def refit(self) -> None:
         """Refit in line (offline use: the backtest, the benchmark, tests)."""
-        rows, labels = self.begin_refit()
-        self.install(fit_window(rows, labels, **self.fit_params()))
+        self.install(self.refit_job()())
 
     # -- scoring and reasons ---------------------------------------------------------------
 

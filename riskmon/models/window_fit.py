@@ -16,6 +16,7 @@ the online model. scikit-learn is imported when a fit runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 __all__ = ["fit_logistic"]
 
@@ -39,13 +40,29 @@ def fit_logistic(
         raise ValueError("fit_logistic: needs both bad and good labels")
     if not c > 0:
         raise ValueError(f"c: must be > 0, got {c!r}")
-    from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    vec = DictVectorizer(sparse=True, sort=True)
-    matrix = vec.fit_transform(rows)
+    names, matrix = _sparse(rows)
     model = LogisticRegression(C=c, max_iter=1000)
     model.fit(matrix, [bool(y) for y in labels])
     coefs = model.coef_[0]
-    names = vec.get_feature_names_out()
-    return {str(name): float(w) for name, w in zip(names, coefs, strict=True) if w}, float(model.intercept_[0])
+    return {name: float(w) for name, w in zip(names, coefs, strict=True) if w}, float(model.intercept_[0])
+
+
+def _sparse(rows: Sequence[Mapping[str, float]]) -> tuple[list[str], Any]:
+    """The rows as a CSR matrix, columns in sorted key order (what scikit-learn's ``DictVectorizer`` gives,
+    built directly: about a third of the cost, which mattered, as the vectoriser took half of a fit)."""
+    from scipy.sparse import csr_matrix
+
+    names = sorted({key for row in rows for key in row})
+    column = {name: i for i, name in enumerate(names)}
+    indices: list[int] = []
+    data: list[float] = []
+    indptr = [0]
+    for row in rows:
+        for key, value in row.items():
+            if value:
+                indices.append(column[key])
+                data.append(value)
+        indptr.append(len(indices))
+    return names, csr_matrix((data, indices, indptr), shape=(len(rows), len(names)), dtype=float)

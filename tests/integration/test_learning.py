@@ -58,7 +58,9 @@ def config_file(tmp_path: Path) -> str:
             "models.publish_every_labels": 50,
             "models.publish_every_seconds": 2,
             "models.champion.params": {"optimizer": "sgd", "learning_rate": 0.05},
-            # the default LightGBM challenger, refitted (in the learner's background thread) often enough to see
+            # a LightGBM challenger (a member of the default blend), refitted (in the learner's background
+            # thread) often enough to see
+            "models.challenger.name": "gbm",
             "models.challenger.params": {
                 "family": "lightgbm",
                 "refit_every": 100,

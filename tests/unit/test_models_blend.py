@@ -64,8 +64,10 @@ def test_it_learns_into_both_members_and_predicts_the_mean_of_their_pds() -> Non
     assert model.n_learned == binned.n_learned == gbm.n_learned == 1000
     # before its first refit the LightGBM member gives only its prior: the blend leaves it out
     assert gbm.fit is None and model.predict_proba_many(xs[1000:1010]) == binned.predict_proba_many(xs[1000:1010])
-    assert model.refits_due() == [gbm] and model.version == "blend-n1000-r0"
-    gbm.refit()
+    assert model.refits_due() == [binned, gbm] and model.version == "blend-n1000-r0"  # the window fit, the trees
+    for member in model.refits_due():
+        member.refit()
+    assert model.refits_due() == []
     assert model.version == "blend-n1000-r1"
     test = xs[1000:]
     expected = [(a + b) / 2 for a, b in zip(binned.predict_proba_many(test), gbm.predict_proba_many(test), strict=True)]
@@ -142,8 +144,9 @@ def test_the_learner_judges_a_blend_challenger_itself_and_refits_its_gbm_member(
     ]
     learn_examples(state, examples[:1000], clock=lambda: 0.0, config_version="v")
     assert state.cc.challenger_eval.n == 0  # it knew nothing when the first batch was scored
-    assert refits_due(state) == [blend.members[1]]  # the learner hands the member to its background thread
-    blend.members[1].refit()  # type: ignore[union-attr]
+    assert refits_due(state) == blend.members  # the learner hands both to its background thread
+    for member in refits_due(state):
+        member.refit()
     wanted = blend.predict_proba_many(xs[1000:])
     learn_examples(state, examples[1000:], clock=lambda: 0.0, config_version="v")
     expected = PrequentialEvaluator()
@@ -174,7 +177,7 @@ class _Store:
         return [True] * len(ids)
 
 
-def test_the_live_learner_refits_the_blends_gbm_member_in_its_background_thread() -> None:
+def test_the_live_learner_refits_the_blends_members_in_its_background_thread() -> None:
     models = dataclasses.replace(
         load_config().models, challenger=LearnerSpec("blend", BLEND), publish_every_labels=10_000
     )
@@ -191,12 +194,15 @@ def test_the_live_learner_refits_the_blends_gbm_member_in_its_background_thread(
         await learner.handle(batch)
         assert learner.refit_running is not None  # handed over, and handle returned
         blend = learner._state.cc.challenger  # type: ignore[union-attr]
-        assert isinstance(blend, BlendModel) and learner.refit_running[0] is blend.members[1]
-        for _ in range(600):
-            if learner.refit_running[1].done():
-                break
-            await asyncio.sleep(0.05)
-        await learner.tick()
+        assert isinstance(blend, BlendModel)
+        for member in blend.members:  # one at a time: the binned member's window fit, then the trees
+            assert learner.refit_running is not None and learner.refit_running[0] is member
+            for _ in range(600):
+                if learner.refit_running[1].done():
+                    break
+                await asyncio.sleep(0.05)
+            await learner.tick()  # installs the finished one, starts the next
+        assert learner.refit_running is None
         assert blend.version == "blend-n400-r1"
         data, pointer = registry.published[-1]["challenger"]
         assert pointer.version == "blend-n400-r1"  # published as soon as installed
@@ -215,8 +221,7 @@ def test_a_blend_challenger_has_its_gbm_member_refitted_in_line_by_the_backtest(
     from riskmon.backtest.summary import strategy
     from tests.unit.backtest_streams import application, config, parsed, repayment
 
-    # an option: the default challenger stays LightGBM alone (docs/models.md says why)
-    assert load_config().models.challenger.params["family"] == "lightgbm"
+    assert load_config().models.challenger.params["family"] == "blend"  # the default challenger
     refitted: list[str] = []
     refit = GbmCreditModel.refit
 

@@ -9,6 +9,7 @@ import pytest
 
 from riskmon.models.binned import BinnedOnlineModel
 from riskmon.models.families import make_model, restore_model
+from riskmon.models.refits import refits_due
 from riskmon.models.window_fit import fit_logistic
 
 
@@ -46,20 +47,69 @@ def test_the_fit_refuses_one_class_or_mismatched_labels() -> None:
         fit_logistic([{"a": 1.0}, {"a": 2.0}], [True])
 
 
-def test_at_each_re_solve_the_model_takes_the_exact_fit_of_its_window() -> None:
+def test_at_each_re_solve_the_model_asks_for_the_exact_fit_of_its_window_and_takes_it() -> None:
     xs, ys = _stream(1000)
     model = BinnedOnlineModel(bins=4, rebin_every=500, window=400, window_c=0.1, learning_rate=0.005)
-    model.learn_many(xs, ys)  # the 1,000th label re-solves the bins and fits the last 400 labels
+    model.learn_many(xs[:999], ys[:999])
+    model.refit()
+    assert not model.refit_due
+    model.learn_one(xs[999], ys[999])  # the 1,000th label re-solves the bins and asks for a fit of the last 400
+    assert model.refit_due and refits_due([model]) == [model]
+    model.refit()
+    assert not model.refit_due
     expected, intercept = fit_logistic([model.transform_one(x) for x in xs[-400:]], ys[-400:], c=0.1)
     assert model.linear.weights == pytest.approx(expected)
     assert model.linear.intercept == pytest.approx(intercept)
     assert any(key.startswith("util=q") for key in expected)  # the bins are inputs of the fit
 
 
+def test_labels_learned_while_the_fit_runs_are_carried_over_as_if_it_had_run_in_line() -> None:
+    xs, ys = _stream(1200)
+    in_line = BinnedOnlineModel(bins=4, rebin_every=500, window=400, learning_rate=0.005)
+    background = BinnedOnlineModel(bins=4, rebin_every=500, window=400, learning_rate=0.005)
+    for model in (in_line, background):
+        model.learn_many(xs[:1000], ys[:1000])
+    in_line.refit()
+    in_line.learn_many(xs[1000:1100], ys[1000:1100])
+    job = background.refit_job()  # a function of copies: the learner runs it in another thread
+    background.learn_many(xs[1000:1100], ys[1000:1100])  # meanwhile the model learns on
+    background.install(job())
+    assert background.linear.weights == pytest.approx(in_line.linear.weights, abs=1e-12)
+    assert background.linear.intercept == pytest.approx(in_line.linear.intercept, abs=1e-12)
+    assert background.predict_proba_many(xs[1100:]) == pytest.approx(in_line.predict_proba_many(xs[1100:]))
+
+
+def test_a_fit_whose_bins_moved_before_it_came_back_is_dropped_and_another_is_due() -> None:
+    xs, ys = _stream(1600)
+    model = BinnedOnlineModel(bins=4, rebin_every=500, window=400, learning_rate=0.005)
+    model.learn_many(xs[:1000], ys[:1000])
+    job = model.refit_job()
+    model.learn_many(xs[1000:1500], ys[1000:1500])  # the 1,500th label re-solves the bins
+    before = dict(model.linear.weights)
+    model.install(job())
+    assert model.linear.weights == before and model.refit_due
+
+
+def test_a_model_saved_while_its_fit_runs_asks_for_it_again_when_restored() -> None:
+    import pickle
+
+    xs, ys = _stream(1000)
+    model = BinnedOnlineModel(bins=4, rebin_every=500, window=400, learning_rate=0.005)
+    model.learn_many(xs, ys)
+    model.refit_job()  # the learner dies before it installs the result
+    assert not model.refit_due
+    restored = pickle.loads(pickle.dumps(model))  # the learner's saved state
+    assert restored.refit_due and restored._replay is None
+    restored.learn_many(xs[:10], ys[:10])
+    restored.refit()
+    assert not restored.refit_due
+
+
 def test_between_fits_the_model_still_learns_every_label() -> None:
     xs, ys = _stream(1001)
     model = BinnedOnlineModel(bins=4, rebin_every=500, window=400, learning_rate=0.005)
     model.learn_many(xs[:1000], ys[:1000])
+    model.refit()
     before = model.linear.weights
     model.learn_one(xs[1000], ys[1000])
     assert model.linear.weights != before
@@ -72,7 +122,10 @@ def test_on_few_labels_the_window_fit_predicts_better_than_sgd_alone() -> None:
     fitted = BinnedOnlineModel(bins=4, rebin_every=500, window=1000, learning_rate=0.005)
 
     def log_loss(model: BinnedOnlineModel) -> float:
-        model.learn_many(xs, ys)
+        for start in range(0, len(xs), 100):  # as the learner does: a batch, then the refits it asked for
+            model.learn_many(xs[start : start + 100], ys[start : start + 100])
+            for due in refits_due([model]):
+                due.refit()
         pds = model.predict_proba_many(test_x)
         return -sum(math.log(p if y else 1 - p) for p, y in zip(pds, test_y, strict=True)) / len(test_y)
 
