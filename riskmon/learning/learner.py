@@ -332,11 +332,18 @@ def learn_examples(
     unjudged: tuple[list, list] = ([], [])
     # Models the scorers do not score (a GBM challenger) are scored here, before they learn these labels;
     # not before their first refit (they would only give the prior: as a model not yet published).
+    inputs = [e["inputs"] for e in examples]
     own = {
-        model.name: model.predict_proba_many([e["inputs"] for e in examples])
-        for model in (cc.champion, cc.challenger)
-        if _scores_itself(model)
+        model.name: model.predict_proba_many(inputs) for model in (cc.champion, cc.challenger) if _scores_itself(model)
     }
+    # Like for like: when one model is judged here, on what it knows now, the other is too for the
+    # promotion evidence. Judged on the PDs it gave at decision time, months of labels earlier, it
+    # would lose to a challenger that has learned them since; its decision-time PDs still feed its
+    # calibration and drift watch, which are about the decisions customers got.
+    if own:
+        for model in (cc.champion, cc.challenger):
+            if model.name not in own and model.n_learned > 0:
+                own[model.name] = model.predict_proba_many(inputs)
     for i, e in enumerate(examples):
         x, y, scores = e["inputs"], bool(e["label"]), e.get("scores", {})
         if scores.get("scorecard") is not None:
@@ -356,6 +363,8 @@ def learn_examples(
                 at=clock(),
                 config_version=config_version,
             )
+        if cc.champion.name in own and cc.challenger.name in own:  # like for like (above)
+            champion_pd, challenger_pd = own[cc.champion.name][i], own[cc.challenger.name][i]
         if champion_pd is not None and challenger_pd is not None:
             for column, value in zip(judged, (x, y, float(champion_pd), float(challenger_pd)), strict=True):
                 column.append(value)

@@ -125,6 +125,34 @@ def test_the_learner_judges_a_gbm_challenger_on_each_label_before_learning_it() 
     assert state.cc.challenger_eval.summary() == expected.summary()  # judged, although no scorer gave it a PD
 
 
+def test_a_champion_facing_a_challenger_judged_in_the_learner_is_judged_there_too() -> None:
+    """Like for like: the champion's decision-time PDs (here the prior it gave before learning anything)
+    would lose to trees that learned a thousand labels since; its calibration still sees what it gave."""
+    xs, ys = _data(1400)
+    champion = OnlineCreditModel(name="logreg")
+    state = LearnerState(ChampionChallenger(champion, _gbm()), PrequentialEvaluator())
+    decided = champion.predict_proba_many(xs)  # all the prior: the champion knew nothing at decision time
+    examples = [
+        {"application_id": f"a{i}", "inputs": x, "label": y, "scores": {"logreg": decided[i]}}
+        for i, (x, y) in enumerate(zip(xs, ys, strict=True))
+    ]
+    learn_examples(state, examples[:1000], clock=lambda: 0.0, config_version="v")
+    gbm = state.cc.challenger
+    assert isinstance(gbm, GbmCreditModel)
+    gbm.refit()
+    now = champion.predict_proba_many(xs[1000:])  # what the champion knows now, before these labels
+    learn_examples(state, examples[1000:], clock=lambda: 0.0, config_version="v")
+    expected = PrequentialEvaluator()
+    for p, y in zip(now, ys[1000:], strict=True):
+        expected.update(p, y)
+    assert state.cc.champion_eval.summary() == expected.summary()
+    assert state.cc.champion_eval.summary()["auc"] > 0.6  # not the prior's 0.5
+    calibration = state.calibration
+    assert calibration is not None
+    tracker = calibration.trackers["champion"]  # fed by the decision-time PDs: the prior, one grade
+    assert sum(tracker.n) == 1400 and sum(1 for n in tracker.n if n) == 1
+
+
 class _Registry:
     def __init__(self) -> None:
         self.published: list[dict[str, Any]] = []
