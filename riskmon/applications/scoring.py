@@ -98,6 +98,12 @@ class ModelScorer:
                 current = self.pointers.get(role)
                 if current is not None and current.hash == pointer.hash:
                     continue
+                if pointer.scored_by_learner and not self._score_every_model:
+                    # a challenger this scorer skips anyway (score()): keep its hash for the feature
+                    # snapshot, not its bytes (a GET and an unpickle on the decision path, for nothing)
+                    self.models.pop(role, None)
+                    self.pointers[role] = pointer
+                    continue
                 data = await self._registry.snapshot(pointer.hash)
                 if data is None:
                     log.warning("snapshot %s of %s is missing from the registry", pointer.hash[:12], role)

@@ -260,12 +260,9 @@ class Learner:
         snapshots = {}
         for role, model in (("champion", state.cc.champion), ("challenger", state.cc.challenger)):
             data = model.snapshot()
-            snapshots[role] = (
-                data,
-                ModelPointer(
-                    role, model.name, model.version, digest(data), model.n_learned, now
-                ),  # one pickle, not two
-            )
+            by_learner = role == "challenger" and bool(getattr(model, "judged_in_learner", False))
+            pointer = ModelPointer(role, model.name, model.version, digest(data), model.n_learned, now, by_learner)
+            snapshots[role] = (data, pointer)  # one pickle for the bytes and their hash
         evaluation = {
             "published_at": now,
             "comparison": state.cc.promotion_evidence(),

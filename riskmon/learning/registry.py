@@ -39,11 +39,21 @@ class ModelPointer:
     hash: str
     n_learned: int
     published_at: float
+    #: The learner judges this challenger itself (LightGBM, a blend holding it): scorers need not load it.
+    scored_by_learner: bool = False
 
     @classmethod
     def from_json(cls, role: str, raw: bytes) -> ModelPointer:
         d = orjson.loads(raw)
-        return cls(role, d["name"], d["version"], d["hash"], int(d["n_learned"]), float(d["published_at"]))
+        return cls(
+            role,
+            d["name"],
+            d["version"],
+            d["hash"],
+            int(d["n_learned"]),
+            float(d["published_at"]),
+            bool(d.get("scored_by_learner", False)),  # absent from pointers written before it existed
+        )
 
     def to_json(self) -> bytes:
         return orjson.dumps(
@@ -53,6 +63,7 @@ class ModelPointer:
                 "hash": self.hash,
                 "n_learned": self.n_learned,
                 "published_at": self.published_at,
+                "scored_by_learner": self.scored_by_learner,
             }
         )
 

@@ -309,3 +309,46 @@ def test_the_backtest_refits_in_line_and_draws_the_gbm_challengers_strategy_curv
     gbm_pds = [scores["gbm"] for scores in result.scores.values() if "gbm" in scores]
     assert any(p != GbmCreditModel().prior_pd for p in gbm_pds), "refitted offline and published to the scorer"
     assert "gbm" in strategy(result)  # offline, every model scores every application
+
+
+def test_scorers_swap_in_the_champion_and_never_fetch_a_challenger_the_learner_judges() -> None:
+    from riskmon.learning.registry import ModelPointer
+
+    xs, ys = _data(1000)
+    champion = OnlineCreditModel(name="logreg")
+    champion.learn_many(xs, ys)
+    gbm = _gbm()
+    gbm.learn_many(xs, ys)
+    gbm.refit()
+    published = {
+        "champion": (champion.snapshot(), ModelPointer("champion", "logreg", champion.version, "h1", 1000, 0.0)),
+        "challenger": (gbm.snapshot(), ModelPointer("challenger", "gbm", gbm.version, "h2", 1000, 0.0, True)),
+    }
+    fetched: list[str] = []
+
+    class Registry:
+        async def model_alert(self) -> None:
+            return None
+
+        async def pointers(self) -> dict[str, ModelPointer]:
+            return {role: pointer for role, (_, pointer) in published.items()}
+
+        async def snapshot(self, digest: str) -> bytes:
+            fetched.append(digest)
+            return next(data for data, pointer in published.values() if pointer.hash == digest)
+
+    scorer = ModelScorer(Registry(), min_labels=500)  # type: ignore[arg-type]
+    asyncio.run(scorer.refresh(force=True))
+    assert fetched == ["h1"] and set(scorer.models) == {"champion"}
+    assert scorer.pointers["challenger"].hash == "h2"  # still named in every feature snapshot
+    apps = [Application.from_dict(application(i)) for i in range(3)]
+    scored = scorer.score(apps, load_config().model_policy)
+    assert scored[0].snapshot["snapshots"] == {"champion": "h1", "challenger": "h2"}
+    assert set(scored[0].snapshot["scores"]) == {"scorecard", "logreg"}
+
+    # the pointer survives a round trip through Redis's JSON, and older pointers lack the flag
+    challenger = published["challenger"][1]
+    assert ModelPointer.from_json("challenger", challenger.to_json()) == challenger
+    old = orjson.loads(challenger.to_json())
+    del old["scored_by_learner"]
+    assert ModelPointer.from_json("challenger", orjson.dumps(old)).scored_by_learner is False

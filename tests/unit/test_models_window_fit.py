@@ -142,9 +142,14 @@ def test_the_snapshot_leaves_the_window_out_and_the_learner_state_keeps_it() -> 
     restored = restore_model(model.snapshot())
     assert isinstance(restored, BinnedOnlineModel)
     assert len(restored._window) == 0 and len(model._window) == 500
+    assert restored._samples == {} and len(model._samples["util"]) == 600  # the quantile samples too
+    assert restored.edges == model.edges
     assert restored.predict_proba_many(xs[:50]) == model.predict_proba_many(xs[:50])
-    assert len(pickle.loads(pickle.dumps(model))._window) == 500  # the learner's saved state
-    assert model.snapshot() == model.snapshot()
+    assert restored.explain_many(xs[:5]) == model.explain_many(xs[:5])
+    saved = pickle.loads(pickle.dumps(model))  # the learner's saved state
+    assert len(saved._window) == 500 and saved._samples == model._samples
+    assert model.snapshot() == model.snapshot() == restored.snapshot()
+    assert len(model.snapshot()) < len(pickle.dumps(model)) / 5
 
 
 def test_bad_window_settings_are_refused() -> None:
