@@ -3,8 +3,8 @@
 Why Redis and content hashes: every worker must score with the same model,
 and a restarted or added worker must pick it up before it scores anything.
 One learner (see :mod:`riskmon.learning.learner`) publishes each snapshot under
-its SHA-256 (``<ns>:model:snapshot:<hash>``, immutable, kept for the audit
-trail's retention) and then moves a small role pointer
+its SHA-256 (``<ns>:model:snapshot:<hash>``, immutable; a champion's kept
+for the audit trail's retention, a challenger's a week) and then moves a small role pointer
 (``<ns>:model:role:champion`` / ``challenger``: JSON with name, version, hash,
 labels seen). Scorers poll the pointers (one GET pair every few seconds) and
 load a snapshot only when its hash changes: a hot swap between two batches.
@@ -27,6 +27,15 @@ import redis.asyncio as aioredis
 __all__ = ["ModelPointer", "ModelRegistry", "ROLES"]
 
 ROLES = ("champion", "challenger")
+
+#: How long a challenger's snapshot is kept. A champion's is kept for the audit trail's retention (the
+#: decision store's TTL): decisions name it. A challenger only scores in shadow, and the learner publishes
+#: after every ``publish_every_labels`` labels or ``publish_every_seconds``: at the defaults up to 8,640
+#: publications a day, each a new snapshot, which kept 400 days would fill Redis. Promoted, a model is
+#: published again as the champion, with the long TTL; demoted, its snapshot keeps the TTL it had. A
+#: challenger that learns nothing for a week loses its snapshot (the pointer stays): scorers restarted
+#: after that skip its shadow scores until the next label publishes it again.
+CHALLENGER_SNAPSHOT_TTL_SECONDS = 7 * 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +99,15 @@ class ModelRegistry:
         pipe = self._r.pipeline(transaction=True)
         if learner_state is not None:
             pipe.set(self._key("learner_state"), learner_state)
+        deciding = {pointer.hash for role, (_, pointer) in snapshots.items() if role != "challenger"}
+        short = min(self._ttl, CHALLENGER_SNAPSHOT_TTL_SECONDS)
         for _, (data, pointer) in snapshots.items():
-            pipe.set(self._key("snapshot", pointer.hash), data, ex=self._ttl)
+            key = self._key("snapshot", pointer.hash)
+            if pointer.hash in deciding:
+                pipe.set(key, data, ex=self._ttl)
+            else:  # never shorten the TTL of bytes a champion published before (a demoted one's, say)
+                pipe.set(key, data, ex=short, nx=True)
+                pipe.expire(key, short, gt=True)
         for role, (_, pointer) in snapshots.items():
             pipe.set(self._key("role", role), pointer.to_json())
         pipe.set(self._key("evaluation"), orjson.dumps(dict(evaluation)))
