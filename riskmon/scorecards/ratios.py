@@ -5,8 +5,8 @@ inputs say only together is lost. On credit_data the batch logistic
 regression on raw inputs leans on the amount (+0.74 per standard deviation)
 against the price of the good (-0.72): the financed share of the price, which
 neither says alone (the price on its own ranks at AUC 0.51). Declared as the
-ratio ``amount/features.goods_price`` (the financing ratio of the data set's
-own preprocessing), it is one more characteristic: binned, weighed, kept or
+ratio ``amount/features.goods_price`` (the financing ratio, or loan to
+value, of purchase finance), it is one more characteristic: binned, weighed, kept or
 dropped by its information value like any other, and read at decision time
 by the policy with the same rule (:func:`riskmon.ratio_fields.ratio_of`).
 
