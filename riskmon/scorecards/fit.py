@@ -7,7 +7,8 @@ The steps a credit-risk team signs off, in order:
 2. bin each characteristic with optbinning's optimal binning (numeric:
    monotonic bad rate, ascending or descending as the data says; categorical:
    values grouped by bad rate, rare ones pooled); a missing value is a bin of
-   its own;
+   its own; declared ratios (``FitOptions.ratios``, :mod:`riskmon.scorecards.ratios`)
+   are derived row by row first and binned like the others;
 3. weight of evidence per bin, ``ln(share of bads / share of goods)`` (with
    0.5 added to each count so an empty side stays finite; positive = riskier),
    and information value per characteristic; characteristics under

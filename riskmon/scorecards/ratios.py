@@ -24,6 +24,9 @@ from riskmon.scorecards.data import DataError, History, plain_ref
 
 __all__ = ["parse_ratio", "ratio_column", "with_ratios"]
 
+#: The longest field ref the configuration accepts (``riskmon.config``): the card must load.
+MAX_FIELD_LENGTH = 80
+
 
 def parse_ratio(text: str) -> str:
     """The ratio ref of ``NUMERATOR/DENOMINATOR`` as a user writes it (bare feature names allowed).
@@ -36,6 +39,8 @@ def parse_ratio(text: str) -> str:
         raise DataError(f"--ratio {text!r}: expected NUMERATOR/DENOMINATOR, two field names")
     numerator, denominator = (p if p in NUMERIC_ROOTS else plain_ref(p) for p in (numerator, denominator))
     ref = f"{numerator}{SEPARATOR}{denominator}"
+    if len(ref) > MAX_FIELD_LENGTH:
+        raise DataError(f"--ratio {text!r}: {ref} is longer than a configuration field may be ({MAX_FIELD_LENGTH})")
     if split_ratio(ref) is None:  # pragma: no cover - plain_ref always gives a plain ref
         raise DataError(f"--ratio {text!r}: not a ratio of two fields")
     return ref

@@ -61,6 +61,8 @@ def test_ratio_refs_are_two_plain_fields() -> None:
     for bad in ("amount", "amount/", "/price", "a/b/c"):
         with pytest.raises(DataError, match="NUMERATOR/DENOMINATOR"):
             parse_ratio(bad)
+    with pytest.raises(DataError, match="longer than a configuration field"):
+        parse_ratio(f"{'x' * 40}/{'y' * 40}")
 
 
 def test_a_ratio_the_inputs_carry_only_together_is_kept_and_ranks_the_hold_out_better() -> None:
