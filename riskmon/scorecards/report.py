@@ -83,6 +83,8 @@ def _trend_text(result: FitResult) -> str:
     shape = "monotonic bad rate" if o.trend == "auto_asc_desc" else "a peak or valley allowed"
     test = f"neighbouring bins differ at p < {o.max_pvalue:g}" if o.max_pvalue is not None else "no test"
     text = f"Numeric bins: {shape}; {test}; regression C = {o.regularisation:g}."
+    if o.ratios:
+        text += f" Declared ratio characteristics (one field divided by another): {', '.join(o.ratios)}."
     if not result.selection:
         return text
     cv = "; ".join(f"{name} {auc:.4f}" for name, auc in result.selection.items())
