@@ -122,6 +122,7 @@ class ApplicationHandler(BatchHandler):
         fresh_profiles = [profiles.get(a.customer_id) for _, a in fresh]
         scored = await self._score([a for _, a in fresh], fresh_profiles)
         to_reserve: list[tuple[str, bytes]] = []
+        records: list[dict] = []  # the contract dict each reserved value was encoded from
         # application, latency (s), snapshot, profile, broker timestamp
         outputs: list[tuple[Application, float | None, dict | None, CustomerProfile | None, float | None]] = []
         produced_at: list[float | None] = []  # broker timestamps of the inputs decided, for end-to-end latency
@@ -140,6 +141,7 @@ class ApplicationHandler(BatchHandler):
                 log.error("policy failed for an application; routing it to review", exc_info=d.error)
                 pending.append(await self._deadletter(message, d.error))
             to_reserve.append((application.application_id, dumps(d.record)))
+            records.append(d.record)
             outputs.append((application, latency, d.snapshot, profile, message.timestamp))
             produced_at.append(message.timestamp)
             if degraded:
@@ -147,14 +149,23 @@ class ApplicationHandler(BatchHandler):
 
         stored = await self._store.reserve(to_reserve)
         values = stored if stored else [value for _, value in to_reserve]
+        # the dict a value was encoded from where the reservation kept ours (the same object came back),
+        # None where an earlier attempt's decision won: that one is read from its bytes below
+        known = [
+            record if value is ours else None
+            for record, value, (_, ours) in zip(records, values, to_reserve, strict=True)
+        ]
         sent: list[Delivered] = []
         summaries: list[dict] = []
         audit_records: list[dict] = []
         # decided now, then re-sent (decided by an earlier attempt, never acknowledged): one path for both
-        outgoing = [*zip(outputs, values, strict=True), *(((a, None, None, None, None), v) for a, v in resend)]
-        for (application, took, snapshot, profile, produced), value in outgoing:
+        outgoing = [
+            *zip(outputs, values, known, strict=True),
+            *(((a, None, None, None, None), v, None) for a, v in resend),
+        ]
+        for (application, took, snapshot, profile, produced), value, record in outgoing:
             # ``value`` may be an earlier attempt's stored decision: read it once, use it everywhere
-            sent_decision = orjson.loads(value)
+            sent_decision = record if record is not None else orjson.loads(value)
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
             applicant_ref = pseudonymize(application.applicant, self._pseudonym_key)
             features = dumps(snapshot) if snapshot is not None else None
