@@ -19,7 +19,6 @@ from the lessons of faust-streaming's issue tracker (docs/architecture.md):
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,7 +31,7 @@ from riskmon.applications.decide import decide_batch, parse_application
 from riskmon.applications.scoring import ModelScorer, Scored
 from riskmon.audit import decision_record, pseudonymize
 from riskmon.config import RiskConfig
-from riskmon.pipeline.handler import BatchHandler
+from riskmon.pipeline.handler import BatchHandler, all_delivered
 from riskmon.pipeline.messages import Incoming, Send, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.pipeline.store import UNAVAILABLE, DecisionStore, Delivered
@@ -192,8 +191,7 @@ class ApplicationHandler(BatchHandler):
         if self._portfolio_topic is not None and summaries:
             # one message per batch: the portfolio worker pays Faust's per-event cost once per batch
             pending.append(await self._send(self._portfolio_topic, None, dumps({"events": summaries})))
-        if pending:
-            await asyncio.gather(*pending)  # one wait per batch: the broker has them all
+        await all_delivered(pending)  # one wait per batch: the broker has them all
         self._metrics.delivered_end_to_end(produced_at, self._now().timestamp())
         window = self._config.policy.customer.hold_window_hours * 3600
         if await self._store.confirm(sent, hold_window_seconds=window) and sent:
