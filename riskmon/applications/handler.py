@@ -150,7 +150,7 @@ class ApplicationHandler(BatchHandler):
         values = stored if stored else [value for _, value in to_reserve]
         # the dict a value was encoded from where the reservation kept ours (the same object came back),
         # None where an earlier attempt's decision won: that one is read from its bytes below
-        known = [
+        encoded_from = [
             record if value is ours else None
             for record, value, (_, ours) in zip(records, values, to_reserve, strict=True)
         ]
@@ -159,7 +159,7 @@ class ApplicationHandler(BatchHandler):
         audit_records: list[dict] = []
         # decided now, then re-sent (decided by an earlier attempt, never acknowledged): one path for both
         outgoing = [
-            *zip(outputs, values, known, strict=True),
+            *zip(outputs, values, encoded_from, strict=True),
             *(((a, None, None, None, None), v, None) for a, v in resend),
         ]
         for (application, took, snapshot, profile, produced), value, record in outgoing:
