@@ -9,6 +9,9 @@ with ``--profile`` the functions that cost most.
 
     .venv/bin/python -m bench.handler_cost --redis redis://127.0.0.1:6379/0 --kind transactions
 
+The drain's decision path: ``--kind applications --scorer --batch 500 --gc-young 50000``
+(a backlog gives batches of up to 500; the worker's scorer and garbage-collector set-up).
+
 Keys go to a namespace of their own (``riskmon:bench<random>``), deleted at
 the end. ``--redis redis+cluster://...`` measures against a Redis Cluster; the
 Redis commands per event are counted on the server(s) (INFO stats). Compare
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import pstats
 import sys
 import time
@@ -208,7 +212,17 @@ def main(argv: list[str] | None = None) -> int:
         help="applications: with the worker's model scorer (no model published yet: the scorecard decides, "
         "and each decision keeps its feature snapshot and audit inputs, as in the worker's drain)",
     )
+    parser.add_argument(
+        "--gc-young",
+        type=int,
+        help="set up the garbage collector as the worker does (start-up heap frozen) with this generation-0 "
+        "threshold: 50000 is the worker's now (riskmon.runtime.tuning.gc), 700 CPython's default",
+    )
     args = parser.parse_args(argv)
+    if args.gc_young is not None:
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(args.gc_young, *gc.get_threshold()[1:])
     batch = args.batch or DEFAULT_BATCH[args.kind]
     for r in range(args.rounds):
         result = asyncio.run(
