@@ -9,6 +9,9 @@ with ``--profile`` the functions that cost most.
 
     .venv/bin/python -m bench.handler_cost --redis redis://127.0.0.1:6379/0 --kind transactions
 
+The drain's decision path: ``--kind applications --scorer --batch 500 --gc-young 50000``
+(a backlog gives batches of up to 500; the worker's scorer and garbage-collector set-up).
+
 Keys go to a namespace of their own (``riskmon:bench<random>``), deleted at
 the end. ``--redis redis+cluster://...`` measures against a Redis Cluster; the
 Redis commands per event are counted on the server(s) (INFO stats). Compare
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import pstats
 import sys
 import time
@@ -33,6 +37,7 @@ import orjson
 from bench.harness import Mix
 from riskmon.alerting.sink import AlertSink
 from riskmon.applications.handler import ApplicationHandler
+from riskmon.applications.scoring import ModelScorer
 from riskmon.config import load_config
 from riskmon.pipeline.handler import BatchHandler
 from riskmon.pipeline.messages import Incoming, Send
@@ -72,7 +77,7 @@ class _Common(TypedDict):
     metrics: WorkerMetrics
 
 
-def _handler(kind: str, store: DecisionStore, config_path: str | None = None) -> BatchHandler:
+def _handler(kind: str, store: DecisionStore, config_path: str | None = None, scorer: bool = False) -> BatchHandler:
     config = load_config(config_path)
     common = _Common(
         store=store, send=_sent, deadletter_topic="risk.deadletter", max_message_bytes=1 << 18, metrics=WorkerMetrics()
@@ -84,6 +89,8 @@ def _handler(kind: str, store: DecisionStore, config_path: str | None = None) ->
         decisions_topic="credit.decisions",
         portfolio_topic="risk.portfolio",
         audit_topic="risk.audit.pending",
+        # the worker's scorer before any model is published: the scorecard decides, the snapshot is kept
+        scorer=ModelScorer(None, min_labels=config.models.min_labels_to_decide) if scorer else None,
         **common,
     )
 
@@ -138,6 +145,7 @@ async def measure(
     profile: bool,
     fraud_model: bool = False,
     config_path: str | None = None,
+    scorer: bool = False,
 ) -> dict[str, float]:
     """CPU and wall time per event over ``n`` events after ``warmup`` ones, and how
     many keys the handler left in Redis (deleted before returning)."""
@@ -146,7 +154,7 @@ async def measure(
     messages = _messages(kind, warmup + n)
     if fraud_model:
         await _publish_fraud_model(store, messages)
-    handler = _handler(kind, store, config_path)
+    handler = _handler(kind, store, config_path, scorer)
     try:
         for start in range(0, warmup, batch):
             await handler.handle(messages[start : min(start + batch, warmup)])
@@ -198,11 +206,37 @@ def main(argv: list[str] | None = None) -> int:
         help="transactions: publish a fraud model first, so each transaction is also scored and graded by it",
     )
     parser.add_argument("--config", help="configuration file (default: the packaged one)")
+    parser.add_argument(
+        "--scorer",
+        action="store_true",
+        help="applications: with the worker's model scorer (no model published yet: the scorecard decides, "
+        "and each decision keeps its feature snapshot and audit inputs, as in the worker's drain)",
+    )
+    parser.add_argument(
+        "--gc-young",
+        type=int,
+        help="set up the garbage collector as the worker does (start-up heap frozen) with this generation-0 "
+        "threshold: 50000 is the worker's now (riskmon.runtime.tuning.gc), 700 CPython's default",
+    )
     args = parser.parse_args(argv)
+    if args.gc_young is not None:
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(args.gc_young, *gc.get_threshold()[1:])
     batch = args.batch or DEFAULT_BATCH[args.kind]
     for r in range(args.rounds):
         result = asyncio.run(
-            measure(args.redis, args.kind, args.events, batch, args.warmup, args.profile, args.fraud_model, args.config)
+            measure(
+                args.redis,
+                args.kind,
+                args.events,
+                batch,
+                args.warmup,
+                args.profile,
+                args.fraud_model,
+                args.config,
+                args.scorer,
+            )
         )
         print(
             f"{args.kind} batch={batch} round {r + 1}: cpu {result['cpu_us_per_event']:.1f} us/event, "

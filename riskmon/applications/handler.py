@@ -19,7 +19,6 @@ from the lessons of faust-streaming's issue tracker (docs/architecture.md):
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,7 +31,7 @@ from riskmon.applications.decide import decide_batch, parse_application
 from riskmon.applications.scoring import ModelScorer, Scored
 from riskmon.audit import decision_record, pseudonymize
 from riskmon.config import RiskConfig
-from riskmon.pipeline.handler import BatchHandler
+from riskmon.pipeline.handler import BatchHandler, all_delivered
 from riskmon.pipeline.messages import Incoming, Send, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.pipeline.store import UNAVAILABLE, DecisionStore, Delivered
@@ -122,6 +121,7 @@ class ApplicationHandler(BatchHandler):
         fresh_profiles = [profiles.get(a.customer_id) for _, a in fresh]
         scored = await self._score([a for _, a in fresh], fresh_profiles)
         to_reserve: list[tuple[str, bytes]] = []
+        records: list[dict] = []  # the contract dict each reserved value was encoded from
         # application, latency (s), snapshot, profile, broker timestamp
         outputs: list[tuple[Application, float | None, dict | None, CustomerProfile | None, float | None]] = []
         produced_at: list[float | None] = []  # broker timestamps of the inputs decided, for end-to-end latency
@@ -140,6 +140,7 @@ class ApplicationHandler(BatchHandler):
                 log.error("policy failed for an application; routing it to review", exc_info=d.error)
                 pending.append(await self._deadletter(message, d.error))
             to_reserve.append((application.application_id, dumps(d.record)))
+            records.append(d.record)
             outputs.append((application, latency, d.snapshot, profile, message.timestamp))
             produced_at.append(message.timestamp)
             if degraded:
@@ -147,14 +148,23 @@ class ApplicationHandler(BatchHandler):
 
         stored = await self._store.reserve(to_reserve)
         values = stored if stored else [value for _, value in to_reserve]
+        # the dict a value was encoded from where the reservation kept ours (the same object came back),
+        # None where an earlier attempt's decision won: that one is read from its bytes below
+        encoded_from = [
+            record if value is ours else None
+            for record, value, (_, ours) in zip(records, values, to_reserve, strict=True)
+        ]
         sent: list[Delivered] = []
         summaries: list[dict] = []
         audit_records: list[dict] = []
         # decided now, then re-sent (decided by an earlier attempt, never acknowledged): one path for both
-        outgoing = [*zip(outputs, values, strict=True), *(((a, None, None, None, None), v) for a, v in resend)]
-        for (application, took, snapshot, profile, produced), value in outgoing:
+        outgoing = [
+            *zip(outputs, values, encoded_from, strict=True),
+            *(((a, None, None, None, None), v, None) for a, v in resend),
+        ]
+        for (application, took, snapshot, profile, produced), value, record in outgoing:
             # ``value`` may be an earlier attempt's stored decision: read it once, use it everywhere
-            sent_decision = orjson.loads(value)
+            sent_decision = record if record is not None else orjson.loads(value)
             pending.append(await self._send(self._decisions_topic, application.application_id.encode(), value))
             applicant_ref = pseudonymize(application.applicant, self._pseudonym_key)
             features = dumps(snapshot) if snapshot is not None else None
@@ -181,8 +191,7 @@ class ApplicationHandler(BatchHandler):
         if self._portfolio_topic is not None and summaries:
             # one message per batch: the portfolio worker pays Faust's per-event cost once per batch
             pending.append(await self._send(self._portfolio_topic, None, dumps({"events": summaries})))
-        if pending:
-            await asyncio.gather(*pending)  # one wait per batch: the broker has them all
+        await all_delivered(pending)  # one wait per batch: the broker has them all
         self._metrics.delivered_end_to_end(produced_at, self._now().timestamp())
         window = self._config.policy.customer.hold_window_hours * 3600
         if await self._store.confirm(sent, hold_window_seconds=window) and sent:

@@ -136,6 +136,7 @@ class PSIMonitor:
         self._reset()
 
     def _reset(self) -> None:
+        self._fixed_by_last = False  # the latest value completed the reference (see last_result)
         self._reference: list[float] = []
         self._edges: list[float] | None = None
         self._expected: list[float] = []
@@ -156,23 +157,38 @@ class PSIMonitor:
         self._expected = [c / len(ref) for c in counts]
         self._window = deque()
         self._counts = [0] * len(counts)
+        self._fixed_by_last = False
 
     def update(self, x: float) -> PSIResult:
         """Add one score: to the reference while it fills, else to the rolling window."""
+        self.observe(x)
+        return self.last_result()
+
+    def observe(self, x: float) -> None:
+        """:meth:`update` without computing its result: for a reader that needs only the
+        result after many scores (:meth:`last_result`), as the console does once per batch."""
         x = finite_value(x)
         if self._edges is None:
             self._reference.append(x)
-            if len(self._reference) < self.reference_size:
-                return PSIResult(None, None, 0, f"building reference: {len(self._reference)} of {self.reference_size}")
-            self.set_reference(self._reference)
-            return PSIResult(
-                None, None, 0, f"reference fixed: {self.reference_size} values, {len(self._expected)} bins"
-            )
+            if len(self._reference) >= self.reference_size:
+                self.set_reference(self._reference)
+                self._fixed_by_last = True
+            return
+        self._fixed_by_last = False
         b = bisect_right(self._edges, x)
         self._window.append(b)
         self._counts[b] += 1
         if len(self._window) > self.window_size:
             self._counts[self._window.popleft()] -= 1
+
+    def last_result(self) -> PSIResult:
+        """What :meth:`update` returned (or would have) for the latest score."""
+        if self._edges is None:
+            return PSIResult(None, None, 0, f"building reference: {len(self._reference)} of {self.reference_size}")
+        if self._fixed_by_last:
+            return PSIResult(
+                None, None, 0, f"reference fixed: {self.reference_size} values, {len(self._expected)} bins"
+            )
         return self._result()
 
     def _result(self) -> PSIResult:

@@ -28,7 +28,7 @@ from riskmon.pipeline.messages import Incoming, Send, dead_letter, utcnow
 from riskmon.pipeline.metrics import WorkerMetrics
 from riskmon.schemas import dumps
 
-__all__ = ["BatchHandler", "DeadLetterMarks", "Send", "utcnow"]
+__all__ = ["BatchHandler", "DeadLetterMarks", "Send", "all_delivered", "utcnow"]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,27 @@ class BatchHandler:
         self._metrics.deadlettered(message.topic, record.error.get("type", "other"))
         delivery = await self._send(self._deadletter_topic, message.key, dumps(record.to_dict()))
         return delivery if marks is None else _marked_when_delivered(delivery, marks, message)
+
+
+async def all_delivered(pending: Sequence[Awaitable[Any]]) -> None:
+    """Wait for every delivery in ``pending`` (futures from ``Send``, or coroutines), then raise
+    the first failure, if any.
+
+    Why not ``asyncio.gather``: it hangs a callback on every future and schedules one call
+    per acknowledgement, about 2 us per message on a batch of hundreds. Awaited in
+    order, the first waits for the broker and the later ones are mostly acknowledged
+    by then (the output producer hands acknowledgements back a poll at a time), so
+    awaiting them costs next to nothing. Every delivery is waited for even after a
+    failure, so nothing is left running when the handler moves on.
+    """
+    failure: Exception | None = None
+    for delivery in pending:
+        try:
+            await delivery
+        except Exception as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
 async def _marked_when_delivered(delivery: Awaitable[Any], marks: DeadLetterMarks, message: Incoming) -> Any:

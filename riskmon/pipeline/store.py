@@ -415,12 +415,19 @@ class DecisionStore:
         summaries, hashes = raw[2 * n : 2 * n + m], raw[2 * n + m : 2 * n + 2 * m]
         exposures, delays = raw[2 * n + 2 * m], clock_delays(_pairs(raw[2 * n + 2 * m + 1]))
         lookups = [Lookup(value or None, bool(mark)) for value, mark in zip(stored, delivered, strict=True)]
-        profiles = {
-            customer: profile_from_redis(
-                _pairs(fields), exposure=exposure or None, delays=delays, last_decision=summary or None
-            )
-            for customer, summary, fields, exposure in zip(customers, summaries, hashes, exposures, strict=True)
-        }
+        # customers Redis knows nothing of share one profile (only the deployment-wide delays): most
+        # applicants of a stream are new, and a profile per customer cost as much as the lookup itself
+        unknown: CustomerProfile | None = None
+        profiles: dict[str, CustomerProfile] = {}
+        for customer, summary, fields, exposure in zip(customers, summaries, hashes, exposures, strict=True):
+            if fields or exposure or summary:
+                profiles[customer] = profile_from_redis(
+                    _pairs(fields), exposure=exposure or None, delays=delays, last_decision=summary or None
+                )
+            else:
+                if unknown is None:
+                    unknown = profile_from_redis(None, delays=delays)
+                profiles[customer] = unknown
         return lookups, profiles
 
     async def join_labels(

@@ -30,8 +30,9 @@ Faust choices, each from a lesson of faust-streaming's issue tracker (docs/archi
   (:mod:`riskmon.runtime.patches.fetch_wait`). The console feed and the decision watcher
   fetch the same way.
 * Garbage-collector pauses are timed, and the start-up heap is frozen at the
-  first partition assignment so full collections stop traversing it
-  (:mod:`riskmon.runtime.tuning.gc`).
+  first partition assignment so full collections stop traversing it; young
+  collections wait for 50,000 new objects, not 700, so a batch's short-lived
+  objects are not traversed (:mod:`riskmon.runtime.tuning.gc`).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ from riskmon.runtime.patches.fetch_wait import side_consumer_fetch, use_fetch_wa
 from riskmon.runtime.routes import BATCH_MAX, Route, Routes, Timer, build_routes
 from riskmon.runtime.sampling import sample_consumer_lag
 from riskmon.runtime.topics import DEADLETTER_MAX_BYTES
-from riskmon.runtime.tuning.gc import GcPauseRecorder, freeze_startup_heap
+from riskmon.runtime.tuning.gc import GcPauseRecorder, freeze_startup_heap, raise_young_threshold
 from riskmon.runtime.web.alerts import register_alerts_api
 from riskmon.runtime.web.audit import register_audit_api
 from riskmon.runtime.web.console import FEED_FETCH_WAIT_MS, register_console
@@ -143,6 +144,7 @@ def create_app(settings: Settings, config: RiskConfig) -> faust.App:
         """Once, at the first assignment: everything is imported and connected, no state yet."""
         if not heap_frozen:
             heap_frozen.append(freeze_startup_heap())
+            raise_young_threshold()  # batches' short-lived objects are not traversed (riskmon.runtime.tuning.gc)
 
     @_connect(app.on_before_shutdown)
     async def _stop_timing_gc(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - shutdown path

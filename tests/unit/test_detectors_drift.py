@@ -82,6 +82,21 @@ def test_psi_phases_and_rolling_window() -> None:
     assert m.psi == pytest.approx(psi([0.5, 0.5], [1 / 3, 2 / 3]))
 
 
+def test_observing_scores_then_reading_the_last_result_is_what_update_returns() -> None:
+    """The console observes a batch's scores and reads the result once: the same result, every phase."""
+    rng = random.Random(4)
+    scores = [rng.betavariate(2, 5) for _ in range(40)]
+    updated = PSIMonitor(reference_size=10, window_size=8, n_bins=4)
+    observed = PSIMonitor(reference_size=10, window_size=8, n_bins=4)
+    for i, score in enumerate(scores):
+        expected = updated.update(score)
+        observed.observe(score)
+        if i % 3 == 0 or i in (9, 10):  # read now and then, and right at the reference's completion
+            assert observed.last_result() == expected
+    assert observed.last_result() == updated.last_result()
+    assert observed.last_result().psi is not None  # the window filled: a PSI, not a phase
+
+
 def test_psi_reference_with_ties_keeps_distinct_bins() -> None:
     m = PSIMonitor(n_bins=10)
     m.set_reference([0.0] * 900 + [0.5] * 50 + [1.0] * 50)  # most scores identical

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from riskmon.pipeline.metrics import WorkerMetrics
-from riskmon.runtime.tuning.gc import GcPauseRecorder, freeze_startup_heap
+from riskmon.runtime.tuning.gc import YOUNG_THRESHOLD, GcPauseRecorder, freeze_startup_heap, raise_young_threshold
 
 
 @pytest.fixture
@@ -78,3 +78,17 @@ def test_frozen_objects_are_skipped_by_collections_but_still_freed_by_reference_
         assert gone() is None
     finally:
         gc.unfreeze()  # the rest of the test session collects as usual
+
+
+def test_young_collections_wait_for_a_whole_batch_of_short_lived_objects() -> None:
+    before = gc.get_threshold()
+    try:
+        assert raise_young_threshold() == (YOUNG_THRESHOLD, before[1], before[2])
+        gc.collect()
+        collections = gc.get_stats()[0]["collections"]
+        # a drain batch's worth of containers (500 applications, ~40 each) that live until it is sent
+        batch = [{"decision": i, "reasons": [i]} for i in range(10_000)]
+        assert gc.get_stats()[0]["collections"] == collections  # with CPython's 700: about 28 young collections
+        del batch
+    finally:
+        gc.set_threshold(*before)

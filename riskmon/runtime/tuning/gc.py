@@ -30,11 +30,23 @@ leak, once per process, at most the number of objects
 Freezing makes each full collection cheaper, not rarer (CPython runs one
 when the objects promoted since the last exceed a quarter of those that
 survived it, and frozen ones no longer count). Raising the generation-0
-threshold from 700 to 10,000 was tried and not kept: before the customer
-state became compact bytes it removed every full collection from a 90 s run
-at 1,000 events/s (11 of ~350 ms otherwise); with the compact state, full
-collections take ~20 ms (4-5 in 30 s) and the higher threshold changed no
-latency figure measurably (e2e p99 280 / 420 ms against 268 / 266 ms).
+threshold from 700 to 10,000 was first tried for latency and not kept: with
+the compact customer state it changed no latency figure measurably (e2e p99
+280 / 420 ms against 268 / 266 ms).
+
+It is kept now for CPU (:data:`YOUNG_THRESHOLD`, set by
+:func:`raise_young_threshold` with the freeze). Under a backlog the decision
+path takes batches of up to 500 applications, and every object a batch builds
+(decisions, snapshots, audit records, summaries: ~40 containers per
+application) lives until the batch is sent, so with CPython's 700 the
+collector ran a young collection every ~20 applications and an older one
+every ~200, each traversing objects that reference counting frees a moment
+later anyway: 15-25 us of CPU per application (``bench.handler_cost
+--batch 500``; about a tenth of the decision path's). With 50,000 a
+collection runs only when that many containers outlive their batch (minutes
+apart on the decision path), and traverses at most that many: a few
+milliseconds. Cyclic garbage waits a little longer to be freed; nothing here
+relies on it being freed early.
 
 :class:`GcPauseRecorder` feeds ``riskmon_gc_pause_seconds{generation}``
 from ``gc.callbacks``, so pauses are seen on ``/metrics`` rather than inferred
@@ -52,9 +64,12 @@ from typing import Any
 
 from prometheus_client import Histogram
 
-__all__ = ["GcPauseRecorder", "freeze_startup_heap"]
+__all__ = ["GcPauseRecorder", "YOUNG_THRESHOLD", "freeze_startup_heap", "raise_young_threshold"]
 
 log = logging.getLogger(__name__)
+
+#: Net new tracked containers that start a young (generation 0) collection; CPython's default is 700.
+YOUNG_THRESHOLD = 50_000
 
 
 class GcPauseRecorder:
@@ -105,3 +120,11 @@ def freeze_startup_heap() -> int:
         (time.perf_counter() - began) * 1000,
     )
     return frozen
+
+
+def raise_young_threshold(young: int = YOUNG_THRESHOLD) -> tuple[int, int, int]:
+    """Let ``young`` net new containers accumulate before a young collection (see the module's doc);
+    the older generations keep their thresholds. Returns the thresholds now in force."""
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(young, middle, old)
+    return gc.get_threshold()
