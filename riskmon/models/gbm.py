@@ -311,14 +311,11 @@ class GbmCreditModel(snapshots.Snapshotted):
         goods = len(self.window) - self.window_bad
         return self.since_refit >= self.refit_every and min(self.window_bad, goods) >= self.min_class
 
-    def begin_refit(self) -> tuple[list[Inputs], list[bool]]:
-        """A copy of the window to fit on (in any thread); counting starts again for the next refit."""
-        self.since_refit = 0
-        return [x for x, _ in self.window], [y for _, y in self.window]
-
     def refit_job(self) -> Callable[[], GbmFit]:
-        """The refit as a function of a copy of the window, for any thread (:mod:`riskmon.models.refits`)."""
-        rows, labels = self.begin_refit()
+        """The refit as a function of a copy of the window, for any thread (:mod:`riskmon.models.refits`);
+        counting starts again for the next refit."""
+        self.since_refit = 0
+        rows, labels = [x for x, _ in self.window], [y for _, y in self.window]
         return functools.partial(fit_window, rows, labels, **self.fit_params())
 
     def install(self, fit: GbmFit) -> None:

@@ -46,10 +46,5 @@ class Refitting(Protocol):
 
 def refits_due(models: Iterable[object]) -> list[Refitting]:
     """The models among ``models`` (a blend's members included) whose refit is due, in order."""
-    due: list[Refitting] = []
-    for model in models:
-        members = getattr(model, "members", None)
-        for part in members if isinstance(members, list) else [model]:
-            if isinstance(part, Refitting) and part.refit_due:
-                due.append(part)
-    return due
+    parts = [part for model in models for part in getattr(model, "members", None) or [model]]
+    return [part for part in parts if isinstance(part, Refitting) and part.refit_due]

@@ -41,7 +41,7 @@ def parse_ratio(text: str) -> str:
     ref = f"{numerator}{SEPARATOR}{denominator}"
     if len(ref) > MAX_FIELD_LENGTH:
         raise DataError(f"--ratio {text!r}: {ref} is longer than a configuration field may be ({MAX_FIELD_LENGTH})")
-    if split_ratio(ref) is None:  # pragma: no cover - plain_ref always gives a plain ref
+    if split_ratio(ref) is None:  # a part that is no field, e.g. ``features.`` with no name
         raise DataError(f"--ratio {text!r}: not a ratio of two fields")
     return ref
 
@@ -57,11 +57,10 @@ def ratio_column(history: History, ref: str) -> list[float | str | None]:
         if column is None:
             raise DataError(f"ratio {ref}: the history has no column {part}")
         columns.append(column)
-    values: list[float | str | None] = [
+    return [
         ratio_of(n if isinstance(n, float) else None, d if isinstance(d, float) else None)
         for n, d in zip(columns[0], columns[1], strict=True)
     ]
-    return values
 
 
 def with_ratios(history: History, refs: Iterable[str]) -> History:

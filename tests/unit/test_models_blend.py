@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import math
 import pickle
-import random
 from typing import Any
 
 import orjson
@@ -21,23 +19,11 @@ from riskmon.models.gbm import GbmCreditModel
 from riskmon.models.online import OnlineCreditModel
 from riskmon.models.reasons import entry_for
 from riskmon.pipeline.messages import Incoming
+from tests.unit.learner_fakes import FakeRegistry, FakeStore, u_shaped_stream
 
 GBM = {"family": "lightgbm", "refit_every": 300, "min_class": 30, "window": 1000, "n_estimators": 30}
 BINNED = {"bins": 5, "rebin_every": 300, "learning_rate": 0.02, "window": 1000}
 BLEND = {"family": "blend", "members": [{"name": "binned", "params": BINNED}, {"name": "gbm", "params": GBM}]}
-
-
-def _data(n: int, seed: int = 7) -> tuple[list[dict[str, Any]], list[bool]]:
-    """Risk in a U of utilisation plus many inquiries; a categorical that carries nothing."""
-    rng = random.Random(seed)
-    xs, ys = [], []
-    for _ in range(n):
-        util = rng.uniform(0, 100)
-        inquiries = float(rng.randint(0, 6))
-        logit = -2.5 + (1.8 if abs(util - 50) > 38 else 0.0) + 0.5 * inquiries
-        xs.append({"features.revol_util": util, "inquiries_6m": inquiries, "channel": rng.choice(["web", "branch"])})
-        ys.append(rng.random() < 1 / (1 + math.exp(-logit)))
-    return xs, ys
 
 
 def _blend(params: dict[str, Any] = BLEND) -> BlendModel:
@@ -47,7 +33,7 @@ def _blend(params: dict[str, Any] = BLEND) -> BlendModel:
 
 
 def _fitted(n: int = 1000) -> tuple[BlendModel, list[dict[str, Any]], list[bool]]:
-    xs, ys = _data(n + 300)
+    xs, ys = u_shaped_stream(n + 300)
     model = _blend()
     model.learn_many(xs[:n], ys[:n])
     for member in model.refits_due():
@@ -59,7 +45,7 @@ def test_it_learns_into_both_members_and_predicts_the_mean_of_their_pds() -> Non
     model = _blend()
     binned, gbm = model.members
     assert isinstance(gbm, GbmCreditModel)
-    xs, ys = _data(1300)
+    xs, ys = u_shaped_stream(1300)
     model.learn_many(xs[:1000], ys[:1000])
     assert model.n_learned == binned.n_learned == gbm.n_learned == 1000
     # before its first refit the LightGBM member gives only its prior: the blend leaves it out
@@ -133,7 +119,7 @@ def test_a_config_naming_it_validates_and_a_bad_member_fails_clearly() -> None:
 
 
 def test_the_learner_judges_a_blend_challenger_itself_and_refits_its_gbm_member() -> None:
-    xs, ys = _data(1400)
+    xs, ys = u_shaped_stream(1400)
     champion = OnlineCreditModel(name="logreg")
     state = LearnerState(ChampionChallenger(champion, _blend()), PrequentialEvaluator())
     blend = state.cc.challenger
@@ -155,39 +141,17 @@ def test_the_learner_judges_a_blend_challenger_itself_and_refits_its_gbm_member(
     assert state.cc.challenger_eval.summary() == expected.summary()  # its PDs before it learned the labels
 
 
-class _Registry:
-    def __init__(self) -> None:
-        self.published: list[dict[str, Any]] = []
-
-    async def learner_state(self) -> bytes | None:
-        return None
-
-    async def take_promotion_request(self) -> None:
-        return None
-
-    async def publish(self, snapshots: dict, evaluation: dict, *, learner_state: bytes | None = None) -> None:
-        self.published.append({role: (data, pointer) for role, (data, pointer) in snapshots.items()})
-
-    async def record_promotion(self, record: dict) -> None:
-        pass
-
-
-class _Store:
-    async def claim_labels(self, ids: list[str]) -> list[bool]:
-        return [True] * len(ids)
-
-
 def test_the_live_learner_refits_the_blends_members_in_its_background_thread() -> None:
     models = dataclasses.replace(
         load_config().models, challenger=LearnerSpec("blend", BLEND), publish_every_labels=10_000
     )
-    xs, ys = _data(400)
+    xs, ys = u_shaped_stream(400)
     examples = [
         {"application_id": f"a{i}", "inputs": x, "label": y, "scores": {}}
         for i, (x, y) in enumerate(zip(xs, ys, strict=True))
     ]
-    registry = _Registry()
-    learner = Learner(registry=registry, store=_Store(), config=models, config_version="v")
+    registry = FakeRegistry()
+    learner = Learner(registry=registry, store=FakeStore(), config=models, config_version="v")
 
     async def scenario() -> None:
         batch = [Incoming("risk.model.training", 0, i, None, orjson.dumps(e), 0.0) for i, e in enumerate(examples)]

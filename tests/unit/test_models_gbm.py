@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import math
 import pickle
 import random
 import threading
@@ -24,21 +23,9 @@ from riskmon.models.online import OnlineCreditModel
 from riskmon.pipeline.messages import Incoming
 from riskmon.schemas import Application
 from tests.unit.backtest_streams import application
+from tests.unit.learner_fakes import FakeRegistry, FakeStore, u_shaped_stream
 
 GBM = {"family": "lightgbm", "refit_every": 300, "min_class": 30, "window": 1000, "n_estimators": 30}
-
-
-def _data(n: int, seed: int = 7) -> tuple[list[dict[str, Any]], list[bool]]:
-    """Risk in a U of utilisation plus many inquiries; a categorical that carries nothing."""
-    rng = random.Random(seed)
-    xs, ys = [], []
-    for _ in range(n):
-        util = rng.uniform(0, 100)
-        inquiries = float(rng.randint(0, 6))
-        logit = -2.5 + (1.8 if abs(util - 50) > 38 else 0.0) + 0.5 * inquiries
-        xs.append({"features.revol_util": util, "inquiries_6m": inquiries, "channel": rng.choice(["web", "branch"])})
-        ys.append(rng.random() < 1 / (1 + math.exp(-logit)))
-    return xs, ys
 
 
 def _gbm(**params: Any) -> GbmCreditModel:
@@ -59,7 +46,7 @@ def test_the_window_is_bounded_and_a_refit_waits_for_both_classes() -> None:
 
 
 def test_refit_snapshot_round_trip_scores_alike_and_leaves_the_window_out() -> None:
-    xs, ys = _data(1200)
+    xs, ys = u_shaped_stream(1200)
     model = _gbm()
     assert model.predict_proba_many(xs[:3]) == [model.prior_pd] * 3  # before the first refit
     model.learn_many(xs[:1000], ys[:1000])
@@ -81,13 +68,13 @@ def test_refit_snapshot_round_trip_scores_alike_and_leaves_the_window_out() -> N
 
 
 def test_a_refit_is_deterministic() -> None:
-    xs, ys = _data(600)
+    xs, ys = u_shaped_stream(600)
     fits = [fit_window(xs, ys, **_gbm().fit_params()) for _ in range(2)]
     assert fits[0] == fits[1]
 
 
 def test_reasons_come_from_the_per_prediction_contributions() -> None:
-    xs, ys = _data(1000)
+    xs, ys = u_shaped_stream(1000)
     model = _gbm()
     model.learn_many(xs, ys)
     model.refit()
@@ -104,7 +91,7 @@ def test_reasons_come_from_the_per_prediction_contributions() -> None:
 
 
 def test_the_learner_judges_a_gbm_challenger_on_each_label_before_learning_it() -> None:
-    xs, ys = _data(1400)
+    xs, ys = u_shaped_stream(1400)
     champion = OnlineCreditModel(name="logreg")
     state = LearnerState(ChampionChallenger(champion, _gbm()), PrequentialEvaluator())
     champion_pds = champion.predict_proba_many(xs)
@@ -128,7 +115,7 @@ def test_the_learner_judges_a_gbm_challenger_on_each_label_before_learning_it() 
 def test_a_champion_facing_a_challenger_judged_in_the_learner_is_judged_there_too() -> None:
     """Like for like: the champion's decision-time PDs (here the prior it gave before learning anything)
     would lose to trees that learned a thousand labels since; its calibration still sees what it gave."""
-    xs, ys = _data(1400)
+    xs, ys = u_shaped_stream(1400)
     champion = OnlineCreditModel(name="logreg")
     state = LearnerState(ChampionChallenger(champion, _gbm()), PrequentialEvaluator())
     decided = champion.predict_proba_many(xs)  # all the prior: the champion knew nothing at decision time
@@ -153,28 +140,6 @@ def test_a_champion_facing_a_challenger_judged_in_the_learner_is_judged_there_to
     assert sum(tracker.n) == 1400 and sum(1 for n in tracker.n if n) == 1
 
 
-class _Registry:
-    def __init__(self) -> None:
-        self.published: list[dict[str, Any]] = []
-
-    async def learner_state(self) -> bytes | None:
-        return None
-
-    async def take_promotion_request(self) -> None:
-        return None
-
-    async def publish(self, snapshots: dict, evaluation: dict, *, learner_state: bytes | None = None) -> None:
-        self.published.append({role: pointer for role, (_, pointer) in snapshots.items()})
-
-    async def record_promotion(self, record: dict) -> None:
-        pass
-
-
-class _Store:
-    async def claim_labels(self, ids: list[str]) -> list[bool]:
-        return [True] * len(ids)
-
-
 def _incoming(examples: list[dict]) -> list[Incoming]:
     return [Incoming("risk.model.training", 0, i, None, orjson.dumps(e), 0.0) for i, e in enumerate(examples)]
 
@@ -193,16 +158,16 @@ def test_the_learner_refits_in_the_background_and_handle_does_not_wait() -> None
 
             return super().submit(gated)
 
-    xs, ys = _data(400)
+    xs, ys = u_shaped_stream(400)
     examples = [
         {"application_id": f"a{i}", "inputs": x, "label": y, "scores": {}}
         for i, (x, y) in enumerate(zip(xs, ys, strict=True))
     ]
-    registry = _Registry()
+    registry = FakeRegistry()
     executor = Gated(max_workers=1)
     learner = Learner(
         registry=registry,
-        store=_Store(),
+        store=FakeStore(),
         config=models,
         config_version="v",
         refit_executor=executor,  # type: ignore[arg-type]
@@ -224,7 +189,7 @@ def test_the_learner_refits_in_the_background_and_handle_does_not_wait() -> None
             await asyncio.sleep(0.05)
         await learner.tick()
         assert gbm.fit is not None and gbm.refits == 1
-        assert registry.published[-1]["challenger"].version == "gbm-n400-r1"  # published as soon as installed
+        assert registry.published[-1]["challenger"][1].version == "gbm-n400-r1"  # published as soon as installed
 
     try:
         asyncio.run(scenario())
@@ -314,7 +279,7 @@ def test_the_backtest_refits_in_line_and_draws_the_gbm_challengers_strategy_curv
 def test_scorers_swap_in_the_champion_and_never_fetch_a_challenger_the_learner_judges() -> None:
     from riskmon.learning.registry import ModelPointer
 
-    xs, ys = _data(1000)
+    xs, ys = u_shaped_stream(1000)
     champion = OnlineCreditModel(name="logreg")
     champion.learn_many(xs, ys)
     gbm = _gbm()
